@@ -1,0 +1,3 @@
+from distillplan.cli import main
+
+raise SystemExit(main())

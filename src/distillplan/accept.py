@@ -1,0 +1,494 @@
+"""The contract's acceptance test (P9.2): score predictions against the locked eval.
+
+PASS when ``gap_points = (teacher - student) x 100 <= max_gap_points`` overall and, when
+``max_stratum_gap_points`` is set, in every stratum (otherwise strata are reported
+only). Scores are means of per-example scores in [0, 1]:
+
+* ``accuracy`` / ``exact-match``: 1 when ``norm(reference) == norm(prediction)``.
+  ``norm`` of a string: NFKC, casefold, NFKC again, whitespace runs collapsed to one
+  space and stripped. Any other value: canonical JSON (sorted keys, integral floats as
+  ints), so ``5``, ``5.0`` and ``" 5 "`` all match.
+* ``field-f1`` (extraction): both sides are JSON objects (or strings holding one),
+  flattened to a multiset of ``(dotted.key, norm(value))`` pairs; list items share their
+  key (a multiset), ``null`` counts as absent. ``F1 = 2|R∩P| / (|R| + |P|)`` (= 2PR/(P+R));
+  both empty -> 1; an unparseable prediction -> 0.
+
+The 95% CI of the gap is a percentile bootstrap over examples with a fixed-seed
+``random.Random``. With teacher predictions it is paired (each resampled example
+carries its teacher and student score); with only the spec's ``teacher_score`` the
+teacher is a constant and only the student is resampled. With strata the resampling is
+stratified (stratum sizes are fixed by the eval design); the overall gap of a resample
+is the sum of its stratum sums over n, so each example is drawn once per resample.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import unicodedata
+from array import array
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any, Literal
+
+from distillplan.errors import AcceptanceError, LocatedError
+
+__all__ = [
+    "AcceptanceResult", "EvalRow", "GroupResult", "Metric", "evaluate", "exact_match",
+    "field_f1", "load_eval", "load_predictions", "read_jsonl", "render_markdown",
+    "render_text", "required_examples", "to_json",
+]
+
+Metric = Literal["accuracy", "exact-match", "field-f1"]
+_EPS = 1e-9  # gap comparisons tolerate float noise: 2.0000000000000004 <= 2.0
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    id: str
+    reference: Any
+    stratum: str | None
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """Overall or one stratum. ``ok`` is None when the group does not decide."""
+
+    name: str
+    examples: int
+    student_score: float
+    teacher_score: float
+    gap_points: float
+    ci_low_points: float
+    ci_high_points: float
+    bound_points: float | None
+    ok: bool | None
+
+
+@dataclass(frozen=True)
+class AcceptanceResult:
+    metric: str
+    passed: bool
+    overall: GroupResult
+    strata: tuple[GroupResult, ...]
+    strata_field: str | None
+    teacher_source: Literal["measured", "spec"]
+    seed: int
+    n_boot: int
+    confidence: float = 0.95
+
+
+# ------------------------------------------------------------------ reading
+
+
+def read_jsonl(path: Path, *, display_path: str) -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for every non-blank line; any bad line is located."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise AcceptanceError(f"{display_path}: cannot read: {e.strerror or e}") from None
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for n, chunk in enumerate(raw.split(b"\n"), 1):
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise LocatedError(path=display_path, line=n, col=e.start + 1,
+                               message="not valid UTF-8") from None
+        if n == 1:
+            text = text.removeprefix("\ufeff")
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise LocatedError(path=display_path, line=n, col=e.colno,
+                               message=f"not valid JSON: {e.msg}") from None
+        if not isinstance(obj, dict):
+            raise LocatedError(path=display_path, line=n,
+                               message=f"expected a JSON object, got {_kind(obj)}")
+        rows.append((n, obj))
+    return rows
+
+
+def _kind(v: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(v), "a number")
+
+
+def _display(path: Path, base: Path | None) -> str:
+    if base is not None:
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _id(obj: dict[str, Any], field: str, where: str, line: int) -> str:
+    if field not in obj:
+        raise LocatedError(path=where, line=line, key=field, message="missing id field")
+    v = obj[field]
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise LocatedError(path=where, line=line, key=field,
+                           message=f"id must be a string or an integer, got {_kind(v)}")
+    return str(v)  # 7 and "7" are the same id
+
+
+def load_eval(paths: Sequence[Path], *, id_field: str = "id", reference_field: str = "reference",
+              strata_field: str | None = None, display_base: Path | None = None) -> list[EvalRow]:
+    """Every eval example, in file order; ids are unique across all files."""
+    rows: list[EvalRow] = []
+    first: dict[str, str] = {}
+    for path in paths:
+        shown = _display(path, display_base)
+        for line, obj in read_jsonl(path, display_path=shown):
+            rid = _id(obj, id_field, shown, line)
+            if rid in first:
+                raise LocatedError(path=shown, line=line, key=id_field,
+                                   message=f"duplicate id {rid!r} (first at {first[rid]})")
+            first[rid] = f"{shown}:{line}"
+            if reference_field not in obj:
+                raise LocatedError(path=shown, line=line, key=reference_field,
+                                   message="missing reference field")
+            stratum = None
+            if strata_field is not None:
+                s = obj.get(strata_field)
+                if isinstance(s, bool) or not isinstance(s, (str, int)):
+                    raise LocatedError(path=shown, line=line, key=strata_field,
+                                       message="missing stratum (a string is expected)"
+                                       if s is None else f"stratum must be a string, got {_kind(s)}")
+                stratum = str(s)
+            rows.append(EvalRow(rid, obj[reference_field], stratum, shown, line))
+    if not rows:
+        raise AcceptanceError(f"{', '.join(_display(p, display_base) for p in paths) or 'eval'}: "
+                              "the eval set is empty")
+    return rows
+
+
+def load_predictions(path: Path, *, eval_ids: Collection[str], id_field: str = "id",
+                     prediction_field: str = "prediction",
+                     display_path: str | None = None) -> dict[str, Any]:
+    """``{id: prediction}``, exactly one per eval id; anything else is an error."""
+    shown = display_path or str(path)
+    preds: dict[str, Any] = {}
+    first: dict[str, int] = {}
+    unknown: list[tuple[int, str]] = []
+    for line, obj in read_jsonl(path, display_path=shown):
+        pid = _id(obj, id_field, shown, line)
+        if pid in first:
+            raise LocatedError(path=shown, line=line, key=id_field,
+                               message=f"duplicate id {pid!r} (first at line {first[pid]})")
+        first[pid] = line
+        if prediction_field not in obj:
+            raise LocatedError(path=shown, line=line, key=prediction_field,
+                               message="missing prediction field")
+        if pid not in eval_ids:
+            unknown.append((line, pid))
+        preds[pid] = obj[prediction_field]
+    if unknown:
+        line, pid = unknown[0]
+        more = f" ({len(unknown)} unknown ids in all)" if len(unknown) > 1 else ""
+        raise LocatedError(path=shown, line=line, key=id_field,
+                           message=f"id {pid!r} is not in the locked eval set{more}")
+    missing = [i for i in eval_ids if i not in preds]
+    if missing:
+        listed = ", ".join(repr(i) for i in missing[:5]) + (", …" if len(missing) > 5 else "")
+        raise AcceptanceError(f"{shown}: {len(missing)} eval id{'s' if len(missing) > 1 else ''} "
+                              f"ha{'ve' if len(missing) > 1 else 's'} no prediction: {listed}")
+    return preds
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def _canon(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, dict):
+        return {k: _canon(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_canon(x) for x in v]
+    return v
+
+
+def normalize(v: Any) -> str:
+    """The comparison form of a label or field value (see the module docstring)."""
+    if isinstance(v, str):
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", v).casefold())
+        return " ".join(folded.split())
+    return json.dumps(_canon(v), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def exact_match(reference: Any, prediction: Any) -> float:
+    return 1.0 if normalize(reference) == normalize(prediction) else 0.0
+
+
+def _as_object(v: Any) -> dict[str, Any] | None:
+    if isinstance(v, str):
+        try:
+            v = json.loads(v)
+        except json.JSONDecodeError:
+            return None
+    return v if isinstance(v, dict) else None
+
+
+def _pairs(v: Any, key: str, out: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
+    if isinstance(v, dict):
+        for k, x in v.items():
+            _pairs(x, f"{key}.{k}" if key else str(k), out)
+    elif isinstance(v, list):
+        for x in v:
+            _pairs(x, key, out)
+    elif v is not None:
+        out[(key, normalize(v))] += 1
+    return out
+
+
+def field_f1(reference: Any, prediction: Any) -> float:
+    """``2|R∩P| / (|R|+|P|)`` over (dotted key, normalized value) multisets."""
+    ref, pred = _as_object(reference), _as_object(prediction)
+    if ref is None or pred is None:
+        return 0.0
+    r, p = _pairs(ref, "", Counter()), _pairs(pred, "", Counter())
+    if not r and not p:
+        return 1.0
+    return 2 * sum((r & p).values()) / (r.total() + p.total())
+
+
+_METRICS = {"accuracy": exact_match, "exact-match": exact_match, "field-f1": field_f1}
+
+
+# ------------------------------------------------------------------ bootstrap
+
+
+def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list[float]:
+    """``n_boot`` sums of ``len(values)`` draws with replacement.
+
+    Fast exact sampler (m <= 65,536): uniform 16-bit words j from ``randbytes`` index a
+    table with ``table[j] = values[j % m]`` for ``j < m·⌊65536/m⌋`` and ``inf``
+    (rejected) above; iterating, filtering and summing all run in C. Larger groups fall
+    back to ``rng.choices``.
+    """
+    m = len(values)
+    if m > 65536:
+        return [sum(rng.choices(values, k=m)) for _ in range(n_boot)]
+    limit = (65536 // m) * m
+    table = values * (65536 // m) + [math.inf] * (65536 - limit)
+    batch = int(m * 65536 / limit * 1.02) + 64
+    sums = []
+    for _ in range(n_boot):
+        drawn: list[float] = []
+        while len(drawn) < m:
+            words = array("H", rng.randbytes(2 * batch))
+            if sys.byteorder == "big":  # same draws on every platform
+                words.byteswap()
+            kept = filter(math.isfinite, map(table.__getitem__, words))
+            drawn.extend(islice(kept, m - len(drawn)))
+        sums.append(sum(drawn))
+    return sums
+
+
+def _percentile(sorted_xs: list[float], q: float) -> float:
+    pos = q * (len(sorted_xs) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_xs) - 1)
+    return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (pos - lo)
+
+
+def _ci(samples: list[float], confidence: float) -> tuple[float, float]:
+    xs = sorted(samples)
+    tail = (1 - confidence) / 2
+    return _percentile(xs, tail), _percentile(xs, 1 - tail)
+
+
+def evaluate(eval_rows: Sequence[EvalRow], student_preds: dict[str, Any], *, metric: str,
+             strata_field: str | None, teacher_preds: dict[str, Any] | None = None,
+             teacher_score: float | None = None, max_gap_points: float,
+             max_stratum_gap_points: float | None = None, seed: int = 20250101,
+             n_boot: int = 2000) -> AcceptanceResult:
+    """Score, compare with the teacher and decide PASS/FAIL (deterministic per seed)."""
+    if metric not in _METRICS:
+        raise AcceptanceError(f"unknown metric {metric!r}; expected one of "
+                              f"{', '.join(sorted(_METRICS))}")
+    if not eval_rows:
+        raise AcceptanceError("the eval set is empty")
+    score = _METRICS[metric]
+    if metric == "field-f1":
+        for r in eval_rows:
+            if _as_object(r.reference) is None:
+                raise LocatedError(path=r.path, line=r.line, message="field-f1 needs a JSON "
+                                   "object (or a string holding one) as the reference")
+    for preds, who in ((student_preds, "student"), (teacher_preds, "teacher")):
+        if preds is not None and (gone := [r.id for r in eval_rows if r.id not in preds]):
+            raise AcceptanceError(f"{who} predictions: no prediction for id {gone[0]!r} "
+                                  f"({len(gone)} missing)")
+    s = [score(r.reference, student_preds[r.id]) for r in eval_rows]
+    if teacher_preds is not None:
+        t, source = [score(r.reference, teacher_preds[r.id]) for r in eval_rows], "measured"
+    elif teacher_score is not None:
+        t, source = [float(teacher_score)] * len(s), "spec"
+    else:
+        raise AcceptanceError("no teacher score: pass teacher predictions or set "
+                              "[eval].teacher_score")
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(eval_rows):
+        groups.setdefault(r.stratum if strata_field is not None and r.stratum is not None
+                          else "", []).append(i)
+    rng = random.Random(seed)
+    names = sorted(groups)
+    boot = {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
+    n = len(s)
+
+    def group(name: str, idx: list[int], sums: list[float], bound: float | None) -> GroupResult:
+        st, te = sum(s[i] for i in idx) / len(idx), sum(t[i] for i in idx) / len(idx)
+        gap = (te - st) * 100
+        lo, hi = _ci([x / len(idx) * 100 for x in sums], 0.95)
+        ok = None if bound is None else gap <= bound + _EPS
+        return GroupResult(name, len(idx), st, te, gap, lo, hi, bound, ok)
+
+    overall_sums = [sum(col) for col in zip(*(boot[g] for g in names))]
+    overall = group("overall", list(range(n)), overall_sums, max_gap_points)
+    strata = tuple(group(g, groups[g], boot[g], max_stratum_gap_points)
+                   for g in names) if strata_field is not None else ()
+    passed = bool(overall.ok) and all(x.ok is not False for x in strata)
+    return AcceptanceResult(metric, passed, overall, strata, strata_field,
+                            "measured" if source == "measured" else "spec", seed, n_boot)
+
+
+def required_examples(*, teacher_score: float, gap_points: float, confidence: float = 0.95,
+                      power: float = 0.8) -> int:
+    """Eval examples (per stratum) to resolve a gap of ``gap_points`` (normal approximation).
+
+    Treats the teacher score p0 as known (measured on the same, paired set) and asks
+    for a one-sample test of the student proportion: H0 p = p0 against p1 = p0 - δ,
+    δ = gap_points/100, two-sided at ``confidence`` with ``power``::
+
+        n = ⌈ ( z_{1-α/2}·√(p0(1-p0)) + z_{power}·√(p1(1-p1)) )² / δ² ⌉
+    """
+    if not 0 <= teacher_score <= 1:
+        raise ValueError(f"teacher_score must be in [0, 1] (got {teacher_score})")
+    if not 0 < gap_points <= teacher_score * 100:
+        raise ValueError(f"gap_points must be in (0, teacher_score x 100] (got {gap_points})")
+    if not (0 < confidence < 1 and 0 < power < 1):
+        raise ValueError("confidence and power must be in (0, 1)")
+    nd = NormalDist()
+    p0, delta = teacher_score, gap_points / 100
+    p1 = p0 - delta
+    spread = nd.inv_cdf(1 - (1 - confidence) / 2) * math.sqrt(p0 * (1 - p0)) + nd.inv_cdf(
+        power) * math.sqrt(p1 * (1 - p1))
+    return max(1, math.ceil((spread / delta) ** 2 - 1e-9))
+
+
+# ------------------------------------------------------------------ reports
+
+
+_OK = {True: "PASS", False: "FAIL", None: "report only"}
+_HEAD = ("group", "examples", "student", "teacher", "gap", "95% CI of gap", "bound", "result")
+
+
+def _cells(g: GroupResult) -> list[str]:
+    return [g.name, f"{g.examples:,}", f"{g.student_score * 100:.2f}",
+            f"{g.teacher_score * 100:.2f}", f"{g.gap_points:+.2f}",
+            f"[{g.ci_low_points:+.2f}, {g.ci_high_points:+.2f}]",
+            "—" if g.bound_points is None else f"≤ {g.bound_points:.2f}", _OK[g.ok]]
+
+
+def _verdict(r: AcceptanceResult) -> str:
+    o = r.overall
+    failing = [g for g in (o, *r.strata) if g.ok is False]
+    if not failing:
+        return (f"PASS: the student is within {o.bound_points:.2f} points of the teacher "
+                f"(gap {o.gap_points:+.2f} points)")
+    why = "; ".join(f"{'overall' if g is o else f'stratum {g.name!r}'} gap "
+                    f"{g.gap_points:+.2f} points exceeds {g.bound_points:.2f}" for g in failing)
+    return f"FAIL: {why}"
+
+
+def _method(r: AcceptanceResult) -> str:
+    how = ("paired bootstrap (teacher and student resampled together)"
+           if r.teacher_source == "measured" else
+           "bootstrap of the student only (the teacher score is the spec's constant)")
+    strat = f", stratified by {r.strata_field}" if r.strata else ""
+    return f"{how}{strat}, percentile method, {r.n_boot:,} resamples, seed {r.seed}"
+
+
+def _teacher(r: AcceptanceResult) -> str:
+    return ("measured from teacher predictions on the same eval set"
+            if r.teacher_source == "measured" else "[eval].teacher_score from the spec")
+
+
+def render_text(result: AcceptanceResult, *, lock_hash: str, commit: str) -> str:
+    """Aligned plain text for the terminal; scores and gaps in points (x 100)."""
+    rows = [list(_HEAD)] + [_cells(g) for g in (result.overall, *result.strata)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEAD))]
+    table = ["  ".join(c.ljust(w) if i in (0, 7) else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    return "\n".join([
+        _verdict(result),
+        f"eval lock {lock_hash or '(none)'} at commit {commit or '(not in git)'}; "
+        f"metric {result.metric}; teacher {_teacher(result)}",
+        *table,
+        f"95% CI: {_method(result)}",
+    ]) + "\n"
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def to_json(result: AcceptanceResult, *, lock_hash: str, commit: str) -> dict[str, Any]:
+    """The versioned machine form (``format_version`` 1); floats rounded to 6 places."""
+    def group(g: GroupResult) -> dict[str, Any]:
+        return {"name": g.name, "examples": g.examples, "student_score": _num(g.student_score),
+                "teacher_score": _num(g.teacher_score), "gap_points": _num(g.gap_points),
+                "ci95_points": [_num(g.ci_low_points), _num(g.ci_high_points)],
+                "bound_points": _num(g.bound_points), "ok": g.ok}
+
+    return {
+        "format_version": 1, "result": "PASS" if result.passed else "FAIL",
+        "passed": result.passed, "metric": result.metric, "lock_hash": lock_hash,
+        "commit": commit, "teacher_source": result.teacher_source,
+        "strata_field": result.strata_field,
+        "bootstrap": {"method": "percentile", "paired": result.teacher_source == "measured",
+                      "stratified": bool(result.strata), "resamples": result.n_boot,
+                      "seed": result.seed, "confidence": result.confidence},
+        "overall": group(result.overall), "strata": [group(g) for g in result.strata],
+    }
+
+
+def _md(s: str) -> str:
+    """Escape text for a Markdown table cell or heading (``|`` above all)."""
+    s = " ".join(s.replace("\\", "\\\\").split())
+    for ch in "|*_`[]<>#":
+        s = s.replace(ch, "\\" + ch)
+    return s or " "
+
+
+def render_markdown(result: AcceptanceResult, *, lock_hash: str, commit: str,
+                    spec_name: str) -> str:
+    """An acceptance record to attach to the contract (P9.2)."""
+    head = ("Group", "Examples", "Student", "Teacher", "Gap (points)", "95% CI (points)",
+            "Bound (points)", "Result")
+    rows = [_cells(g) for g in (result.overall, *result.strata)]
+    lines = [
+        f"# Acceptance record: {_md(spec_name)}", "",
+        f"**{_md(_verdict(result))}**", "",
+        "| Item | Value |", "|---|---|",
+        f"| Eval lock | `{lock_hash or '(none)'}` |",
+        f"| Commit | `{commit or '(not in git)'}` |",
+        f"| Metric | {_md(result.metric)} |",
+        f"| Teacher score | {_md(_teacher(result))} |",
+        f"| 95% CI | {_md(_method(result))} |", "",
+        "| " + " | ".join(head) + " |",
+        "|---|" + "---:|" * 6 + "---|",
+        *("| " + " | ".join(_md(c) for c in row) + " |" for row in rows),
+    ]
+    return "\n".join(lines) + "\n"

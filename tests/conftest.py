@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_AUTHOR_DATE": "2027-01-04T12:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2027-01-04T12:00:00+00:00",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A real, empty git repository with a pinned author and commit date."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Test Author")
+    git(repo, "config", "user.email", "author@example.com")
+    git(repo, "config", "commit.gpgsign", "false")
+    return repo
+
+
+@pytest.fixture
+def example_repo(git_repo: Path) -> Callable[[str], Path]:
+    """Copy an example into a fresh git repo and commit it."""
+
+    def make(name: str) -> Path:
+        shutil.copytree(EXAMPLES / name, git_repo, dirs_exist_ok=True)
+        git(git_repo, "add", "-A")
+        git(git_repo, "commit", "-q", "-m", f"example {name}")
+        return git_repo
+
+    return make
+
+
+@pytest.fixture
+def chdir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
+    def go(path: Path) -> None:
+        monkeypatch.chdir(path)
+
+    yield go
+
+
+def run_cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the real entry point in-process; return (exit code, stdout, stderr)."""
+    from distillplan.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -1,0 +1,345 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from distillplan import gitfast, lock
+from distillplan.errors import LockError, RepoError
+from distillplan.lock import (
+    HEADER,
+    LOCK_NAME,
+    EvalEntry,
+    EvalLock,
+    GeneratedManifest,
+    HistoryEntry,
+    LockFile,
+    dumps,
+    git_blob_id,
+    hash_file,
+    lock_eval,
+    read_lock,
+    verify_eval,
+    write_lock,
+)
+
+DAY1 = date(2026, 10, 1)
+DAY2 = date(2026, 11, 27)
+PINNED = "2026-10-01T12:00:00+00:00"
+
+
+def git(root: Path, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_DATE=PINNED, GIT_COMMITTER_DATE=PINNED)
+    return subprocess.run(["git", *args], cwd=root, env=env, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "config", "user.name", "Test Author")
+    git(root, "config", "user.email", "test@example.invalid")
+    git(root, "config", "commit.gpgsign", "false")
+    (root / "distill.toml").write_text("[project]\nname = 'x'\n")
+    (root / "eval").mkdir()
+    (root / "eval" / "a.jsonl").write_text('{"id": 1, "reference": "yes"}\n')
+    (root / "eval" / "b.jsonl").write_text('{"id": 2, "reference": "no"}\n')
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "eval")
+    return root
+
+
+DATASETS = ["eval/a.jsonl", "eval/b.jsonl"]
+
+
+def locked(root: Path, datasets: list[str] = DATASETS) -> LockFile:
+    new, _ = lock_eval(root, datasets, reason=None, today=DAY1, commit=gitfast.head_commit(root))
+    write_lock(root, new)
+    return new
+
+
+# ------------------------------------------------------------- hashing
+
+
+def test_hash_file_and_blob_id_match_reference_tools(git_repo: Path) -> None:
+    p = git_repo / "eval" / "a.jsonl"
+    data = p.read_bytes()
+    assert hash_file(p) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert git_blob_id(p) == git(git_repo, "hash-object", "eval/a.jsonl")
+    seen: list[int] = []
+    assert hash_file(p, progress=seen.append)[0] == hashlib.sha256(data).hexdigest()
+    assert sum(seen) == len(data)
+
+
+def test_gitfast_helpers(git_repo: Path, tmp_path: Path) -> None:
+    assert gitfast.repo_root(git_repo / "eval") == git_repo.resolve()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    assert gitfast.repo_root(outside) is None
+    assert len(gitfast.head_commit(git_repo)) == 40
+    blobs = gitfast.index_blobs(git_repo, ["eval/a.jsonl", "eval/nope.jsonl"])
+    assert blobs == {"eval/a.jsonl": git(git_repo, "hash-object", "eval/a.jsonl")}
+    assert gitfast.dirty_paths(git_repo, DATASETS) == set()
+    (git_repo / "eval" / "b.jsonl").write_text("changed\n")
+    assert gitfast.dirty_paths(git_repo, DATASETS) == {"eval/b.jsonl"}
+    assert gitfast.commit_date(git_repo, "HEAD") == DAY1
+    with pytest.raises(RepoError, match="unknown revision"):
+        gitfast.commit_date(git_repo, "no-such-rev")
+
+
+def test_head_commit_empty_without_commits(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    assert gitfast.head_commit(tmp_path) == ""
+
+
+# ------------------------------------------------------------- lock and verify
+
+
+def test_lock_records_entries_and_verifies_clean(git_repo: Path) -> None:
+    new, summary = lock_eval(git_repo, DATASETS, reason=None, today=DAY1,
+                             commit=gitfast.head_commit(git_repo))
+    assert new.eval is not None
+    assert summary.startswith("locked 2 eval files, sha256:")
+    assert [e.path for e in new.eval.files] == DATASETS
+    a = new.eval.files[0]
+    assert a.git_blob == git(git_repo, "hash-object", "eval/a.jsonl")
+    assert a.size == (git_repo / "eval/a.jsonl").stat().st_size
+    lines = "".join(f"{e.path} {e.sha256} {e.size}\n" for e in new.eval.files)
+    assert new.eval.hash == "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
+    write_lock(git_repo, new)
+    assert verify_eval(git_repo, read_lock(git_repo), DATASETS) == []
+
+
+def test_untracked_file_gets_blob_id_from_content(git_repo: Path) -> None:
+    (git_repo / "eval" / "new.jsonl").write_text('{"id": 3}\n')
+    new, _ = lock_eval(git_repo, ["eval/new.jsonl"], reason=None, today=DAY1, commit="")
+    assert new.eval is not None
+    assert new.eval.files[0].git_blob == git(git_repo, "hash-object", "eval/new.jsonl")
+
+
+def test_one_byte_change_is_modified(git_repo: Path) -> None:
+    locked(git_repo)
+    p = git_repo / "eval" / "a.jsonl"
+    p.write_bytes(p.read_bytes().replace(b"yes", b"yez"))
+    changes = verify_eval(git_repo, read_lock(git_repo), DATASETS)
+    assert [(c.path, c.kind) for c in changes] == [("eval/a.jsonl", "modified")]
+    assert "sha256" in changes[0].detail
+
+
+def test_size_change_is_modified_without_hashing(git_repo: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    locked(git_repo)
+    (git_repo / "eval" / "a.jsonl").write_text("longer content than before\n")
+    monkeypatch.setattr(lock, "hash_file", _explode)
+    changes = verify_eval(git_repo, read_lock(git_repo), DATASETS)
+    assert [(c.kind, c.detail.startswith("size")) for c in changes] == [("modified", True)]
+
+
+def test_added_dataset(git_repo: Path) -> None:
+    locked(git_repo)
+    (git_repo / "eval" / "c.jsonl").write_text("{}\n")
+    changes = verify_eval(git_repo, read_lock(git_repo), [*DATASETS, "eval/c.jsonl"])
+    assert [(c.path, c.kind) for c in changes] == [("eval/c.jsonl", "added")]
+
+
+def test_deleted_on_disk_and_unlisted_are_told_apart(git_repo: Path) -> None:
+    locked(git_repo)
+    (git_repo / "eval" / "a.jsonl").unlink()
+    changes = verify_eval(git_repo, read_lock(git_repo), DATASETS)
+    assert [(c.path, c.kind) for c in changes] == [("eval/a.jsonl", "deleted")]
+    assert "missing on disk" in changes[0].detail
+    changes = verify_eval(git_repo, read_lock(git_repo), ["eval/b.jsonl"])
+    assert [(c.path, c.kind) for c in changes] == [("eval/a.jsonl", "deleted")]
+    assert "no longer listed" in changes[0].detail
+
+
+def test_rename_is_deleted_plus_added(git_repo: Path) -> None:
+    locked(git_repo)
+    git(git_repo, "mv", "eval/b.jsonl", "eval/renamed.jsonl")
+    changes = verify_eval(git_repo, read_lock(git_repo), ["eval/a.jsonl", "eval/renamed.jsonl"])
+    assert [(c.path, c.kind) for c in changes] == [
+        ("eval/b.jsonl", "deleted"), ("eval/renamed.jsonl", "added")]
+
+
+def test_no_lock_is_an_error(git_repo: Path) -> None:
+    with pytest.raises(LockError, match=r"distill.lock: the eval set is not locked"):
+        verify_eval(git_repo, None, DATASETS)
+    with pytest.raises(LockError, match="not locked"):
+        verify_eval(git_repo, LockFile(generated=GeneratedManifest("ab", {})), DATASETS)
+
+
+def test_missing_dataset_and_escaping_path(git_repo: Path) -> None:
+    with pytest.raises(LockError, match=r"eval/nope.jsonl: eval dataset not found"):
+        lock_eval(git_repo, ["eval/nope.jsonl"], reason=None, today=DAY1, commit="")
+    with pytest.raises(LockError, match="must stay inside the spec folder"):
+        lock_eval(git_repo, ["../x.jsonl"], reason=None, today=DAY1, commit="")
+
+
+# ------------------------------------------------------------- fast path
+
+
+def _explode(*_a: object, **_k: object) -> tuple[str, int]:
+    raise AssertionError("hash_file must not be called")
+
+
+def test_clean_tracked_file_is_not_read(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked(git_repo)
+    monkeypatch.setattr(lock, "hash_file", _explode)
+    assert verify_eval(git_repo, read_lock(git_repo), DATASETS) == []
+
+
+def test_dirty_tracked_file_is_hashed(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked(git_repo)
+    p = git_repo / "eval" / "a.jsonl"
+    p.write_bytes(p.read_bytes().replace(b"yes", b"YES"))  # same size
+    calls: list[Path] = []
+    real = lock.hash_file
+
+    def spy(path: Path, **kw: object) -> tuple[str, int]:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(lock, "hash_file", spy)
+    changes = verify_eval(git_repo, read_lock(git_repo), DATASETS)
+    assert calls == [git_repo / "eval" / "a.jsonl"]
+    assert [c.kind for c in changes] == ["modified"]
+
+
+def test_untracked_or_unblobbed_files_are_hashed(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "e.jsonl").write_text("{}\n")
+    new, _ = lock_eval(tmp_path, ["e.jsonl"], reason=None, today=DAY1, commit="")
+    monkeypatch.setattr(lock, "hash_file", _explode)
+    with pytest.raises(AssertionError, match="must not be called"):
+        verify_eval(tmp_path, new, ["e.jsonl"])
+
+
+def test_verify_does_not_import_heavy_modules() -> None:
+    code = ("import sys, distillplan.lock, distillplan.gitfast;"
+            "bad = [m for m in ('git', 'jinja2', 'transformers', 'pydantic') if m in sys.modules];"
+            "print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------- re-locking and history
+
+
+def test_relock_unchanged_keeps_lock(git_repo: Path) -> None:
+    first = locked(git_repo)
+    again, summary = lock_eval(git_repo, DATASETS, reason=None, today=DAY2, commit="f" * 40)
+    assert summary == "eval set unchanged, lock kept"
+    assert again == first
+
+
+def test_relock_changed_needs_reason_then_keeps_history(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(git_repo)
+    first = locked(git_repo)
+    assert first.eval is not None
+    (git_repo / "eval" / "a.jsonl").write_text('{"id": 1, "reference": "maybe"}\n')
+    with pytest.raises(LockError) as err:
+        lock_eval(git_repo, DATASETS, reason=None, today=DAY2, commit="")
+    assert str(err.value) == (
+        "distill.lock: the eval set changed since it was locked (eval/a.jsonl modified); "
+        "re-locking changes the contract: pass --reason TEXT")
+    new, summary = lock_eval(git_repo, DATASETS, reason="fixed a label", today=DAY2,
+                             commit="c" * 40)
+    assert summary.startswith("re-locked 2 eval files, sha256:")
+    assert new.eval is not None
+    assert new.eval.hash != first.eval.hash
+    assert new.eval.files[1] == first.eval.files[1]  # b untouched, reused
+    assert new.eval.history == (HistoryEntry(first.eval.hash, DAY1, first.eval.locked_at_commit,
+                                             DAY2, "fixed a label"),)
+    write_lock(git_repo, new)
+    once = (git_repo / LOCK_NAME).read_bytes()
+    again, _ = lock_eval(git_repo, DATASETS, reason="fixed a label", today=DAY2, commit="c" * 40)
+    write_lock(git_repo, again)
+    assert (git_repo / LOCK_NAME).read_bytes() == once
+    assert verify_eval(git_repo, read_lock(git_repo), DATASETS) == []
+
+
+def test_relock_keeps_generated_section(git_repo: Path) -> None:
+    gen = GeneratedManifest("ab" * 32, {"distill/eval/eval.yaml": "cd" * 32})
+    write_lock(git_repo, LockFile(generated=gen))
+    new, _ = lock_eval(git_repo, DATASETS, reason=None, today=DAY1, commit="")
+    assert new.generated == gen
+
+
+def test_lock_outside_git(tmp_path: Path) -> None:
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "x.jsonl").write_text("{}\n")
+    new, _ = lock_eval(tmp_path, ["./eval/x.jsonl"], reason=None, today=DAY1, commit="")
+    assert new.eval is not None
+    assert new.eval.locked_at_commit == ""
+    assert [(e.path, e.git_blob) for e in new.eval.files] == [("eval/x.jsonl", "")]
+    write_lock(tmp_path, new)
+    assert verify_eval(tmp_path, read_lock(tmp_path), ["eval/x.jsonl"]) == []
+    (tmp_path / "eval" / "x.jsonl").write_text("[]\n")
+    assert [c.kind for c in verify_eval(tmp_path, new, ["eval/x.jsonl"])] == ["modified"]
+
+
+# ------------------------------------------------------------- the file format
+
+
+def sample() -> LockFile:
+    files = (EvalEntry("eval/z.jsonl", "1" * 64, 5, "2" * 40),
+             EvalEntry('eval/we"ird\\na\tme\x7f.jsonl', "3" * 64, 0, ""))
+    hist = (HistoryEntry("sha256:" + "4" * 64, DAY1, "", DAY2, 'said "why"\n'),)
+    return LockFile(EvalLock("sha256:" + "5" * 64, "6" * 40, DAY2, files, hist),
+                    GeneratedManifest("7" * 64, {"b.yaml": "8" * 64, "a.yaml": "9" * 64}))
+
+
+def test_dumps_shape_and_round_trip(tmp_path: Path) -> None:
+    text = dumps(sample())
+    lines = text.splitlines()
+    assert lines[0] == HEADER
+    assert lines[2] == "version = 1"
+    assert "locked_on = 2026-11-27" in lines
+    # sorted: the weird name sorts before z; generated a before b
+    assert lines.index([ln for ln in lines if "we" in ln and "path" in ln][0]) < lines.index(
+        [ln for ln in lines if "z.jsonl" in ln][0])
+    assert text.index('"a.yaml"') < text.index('"b.yaml"')
+    data = tomllib.loads(text)
+    assert data["eval"]["files"][0]["path"] == 'eval/we"ird\\na\tme\x7f.jsonl'
+    assert data["eval"]["history"][0]["reason"] == 'said "why"\n'
+    write_lock(tmp_path, sample())
+    first = (tmp_path / LOCK_NAME).read_bytes()
+    back = read_lock(tmp_path)
+    assert back is not None
+    assert dumps(back) == text
+    write_lock(tmp_path, back)
+    assert (tmp_path / LOCK_NAME).read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == [LOCK_NAME]  # no temp files left
+
+
+def test_read_lock_absent(tmp_path: Path) -> None:
+    assert read_lock(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("version = 1\n[eval\n", r"distill.lock:2:\d+: malformed lock: "),
+        ("version = 2\n", r"distill.lock: version: unsupported lock version 2"),
+        ("version = 1\n[eval]\nhash = 'x'\n", r"distill.lock: eval.files: missing"),
+        ("version = 1\nbogus = 1\n", r"distill.lock: bogus: unknown key"),
+        ("version = 1\n[generated]\nspec_sha256 = 'a'\nfiles = [{ path = 1, sha256 = 'b' }]\n",
+         r"distill.lock: generated.files\[0\].path: expected str"),
+    ],
+)
+def test_malformed_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
+                        pattern: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / LOCK_NAME).write_text(text)
+    with pytest.raises(LockError, match=pattern):
+        read_lock(tmp_path)
