@@ -40,9 +40,20 @@ from typing import Any, Literal
 from distillplan.errors import AcceptanceError, LocatedError
 
 __all__ = [
-    "AcceptanceResult", "EvalRow", "GroupResult", "Metric", "evaluate", "exact_match",
-    "field_f1", "load_eval", "load_predictions", "read_jsonl", "render_markdown",
-    "render_text", "required_examples", "to_json",
+    "AcceptanceResult",
+    "EvalRow",
+    "GroupResult",
+    "Metric",
+    "evaluate",
+    "exact_match",
+    "field_f1",
+    "load_eval",
+    "load_predictions",
+    "read_jsonl",
+    "render_markdown",
+    "render_text",
+    "required_examples",
+    "to_json",
 ]
 
 Metric = Literal["accuracy", "exact-match", "field-f1"]
@@ -100,8 +111,9 @@ def read_jsonl(path: Path, *, display_path: str) -> list[tuple[int, dict[str, An
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise LocatedError(path=display_path, line=n, col=e.start + 1,
-                               message="not valid UTF-8") from None
+            raise LocatedError(
+                path=display_path, line=n, col=e.start + 1, message="not valid UTF-8"
+            ) from None
         if n == 1:
             text = text.removeprefix("\ufeff")
         if not text.strip():
@@ -109,18 +121,25 @@ def read_jsonl(path: Path, *, display_path: str) -> list[tuple[int, dict[str, An
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as e:
-            raise LocatedError(path=display_path, line=n, col=e.colno,
-                               message=f"not valid JSON: {e.msg}") from None
+            raise LocatedError(
+                path=display_path, line=n, col=e.colno, message=f"not valid JSON: {e.msg}"
+            ) from None
         if not isinstance(obj, dict):
-            raise LocatedError(path=display_path, line=n,
-                               message=f"expected a JSON object, got {_kind(obj)}")
+            raise LocatedError(
+                path=display_path, line=n, message=f"expected a JSON object, got {_kind(obj)}"
+            )
         rows.append((n, obj))
     return rows
 
 
 def _kind(v: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            type(None): "null"}.get(type(v), "a number")
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(v), "a number")
 
 
 def _display(path: Path, base: Path | None) -> str:
@@ -137,13 +156,23 @@ def _id(obj: dict[str, Any], field: str, where: str, line: int) -> str:
         raise LocatedError(path=where, line=line, key=field, message="missing id field")
     v = obj[field]
     if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise LocatedError(path=where, line=line, key=field,
-                           message=f"id must be a string or an integer, got {_kind(v)}")
+        raise LocatedError(
+            path=where,
+            line=line,
+            key=field,
+            message=f"id must be a string or an integer, got {_kind(v)}",
+        )
     return str(v)  # 7 and "7" are the same id
 
 
-def load_eval(paths: Sequence[Path], *, id_field: str = "id", reference_field: str = "reference",
-              strata_field: str | None = None, display_base: Path | None = None) -> list[EvalRow]:
+def load_eval(
+    paths: Sequence[Path],
+    *,
+    id_field: str = "id",
+    reference_field: str = "reference",
+    strata_field: str | None = None,
+    display_base: Path | None = None,
+) -> list[EvalRow]:
     """Every eval example, in file order; ids are unique across all files."""
     rows: list[EvalRow] = []
     first: dict[str, str] = {}
@@ -152,30 +181,46 @@ def load_eval(paths: Sequence[Path], *, id_field: str = "id", reference_field: s
         for line, obj in read_jsonl(path, display_path=shown):
             rid = _id(obj, id_field, shown, line)
             if rid in first:
-                raise LocatedError(path=shown, line=line, key=id_field,
-                                   message=f"duplicate id {rid!r} (first at {first[rid]})")
+                raise LocatedError(
+                    path=shown,
+                    line=line,
+                    key=id_field,
+                    message=f"duplicate id {rid!r} (first at {first[rid]})",
+                )
             first[rid] = f"{shown}:{line}"
             if reference_field not in obj:
-                raise LocatedError(path=shown, line=line, key=reference_field,
-                                   message="missing reference field")
+                raise LocatedError(
+                    path=shown, line=line, key=reference_field, message="missing reference field"
+                )
             stratum = None
             if strata_field is not None:
                 s = obj.get(strata_field)
                 if isinstance(s, bool) or not isinstance(s, (str, int)):
-                    raise LocatedError(path=shown, line=line, key=strata_field,
-                                       message="missing stratum (a string is expected)"
-                                       if s is None else f"stratum must be a string, got {_kind(s)}")
+                    got = "missing" if s is None else f"got {_kind(s)}"
+                    raise LocatedError(
+                        path=shown,
+                        line=line,
+                        key=strata_field,
+                        message=f"stratum must be a string ({got})",
+                    )
                 stratum = str(s)
             rows.append(EvalRow(rid, obj[reference_field], stratum, shown, line))
     if not rows:
-        raise AcceptanceError(f"{', '.join(_display(p, display_base) for p in paths) or 'eval'}: "
-                              "the eval set is empty")
+        raise AcceptanceError(
+            f"{', '.join(_display(p, display_base) for p in paths) or 'eval'}: "
+            "the eval set is empty"
+        )
     return rows
 
 
-def load_predictions(path: Path, *, eval_ids: Collection[str], id_field: str = "id",
-                     prediction_field: str = "prediction",
-                     display_path: str | None = None) -> dict[str, Any]:
+def load_predictions(
+    path: Path,
+    *,
+    eval_ids: Collection[str],
+    id_field: str = "id",
+    prediction_field: str = "prediction",
+    display_path: str | None = None,
+) -> dict[str, Any]:
     """``{id: prediction}``, exactly one per eval id; anything else is an error."""
     shown = display_path or str(path)
     preds: dict[str, Any] = {}
@@ -184,25 +229,36 @@ def load_predictions(path: Path, *, eval_ids: Collection[str], id_field: str = "
     for line, obj in read_jsonl(path, display_path=shown):
         pid = _id(obj, id_field, shown, line)
         if pid in first:
-            raise LocatedError(path=shown, line=line, key=id_field,
-                               message=f"duplicate id {pid!r} (first at line {first[pid]})")
+            raise LocatedError(
+                path=shown,
+                line=line,
+                key=id_field,
+                message=f"duplicate id {pid!r} (first at line {first[pid]})",
+            )
         first[pid] = line
         if prediction_field not in obj:
-            raise LocatedError(path=shown, line=line, key=prediction_field,
-                               message="missing prediction field")
+            raise LocatedError(
+                path=shown, line=line, key=prediction_field, message="missing prediction field"
+            )
         if pid not in eval_ids:
             unknown.append((line, pid))
         preds[pid] = obj[prediction_field]
     if unknown:
         line, pid = unknown[0]
         more = f" ({len(unknown)} unknown ids in all)" if len(unknown) > 1 else ""
-        raise LocatedError(path=shown, line=line, key=id_field,
-                           message=f"id {pid!r} is not in the locked eval set{more}")
+        raise LocatedError(
+            path=shown,
+            line=line,
+            key=id_field,
+            message=f"id {pid!r} is not in the locked eval set{more}",
+        )
     missing = [i for i in eval_ids if i not in preds]
     if missing:
         listed = ", ".join(repr(i) for i in missing[:5]) + (", …" if len(missing) > 5 else "")
-        raise AcceptanceError(f"{shown}: {len(missing)} eval id{'s' if len(missing) > 1 else ''} "
-                              f"ha{'ve' if len(missing) > 1 else 's'} no prediction: {listed}")
+        raise AcceptanceError(
+            f"{shown}: {len(missing)} eval id{'s' if len(missing) > 1 else ''} "
+            f"ha{'ve' if len(missing) > 1 else 's'} no prediction: {listed}"
+        )
     return preds
 
 
@@ -269,15 +325,49 @@ _METRICS = {"accuracy": exact_match, "exact-match": exact_match, "field-f1": fie
 # ------------------------------------------------------------------ bootstrap
 
 
-def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list[float]:
-    """``n_boot`` sums of ``len(values)`` draws with replacement.
+_BELOW = [bytes(range(d)) for d in range(257)]
 
-    Fast exact sampler (m <= 65,536): uniform 16-bit words j from ``randbytes`` index a
-    table with ``table[j] = values[j % m]`` for ``j < m·⌊65536/m⌋`` and ``inf``
-    (rejected) above; iterating, filtering and summing all run in C. Larger groups fall
-    back to ``rng.choices``.
+
+def _binomial(n: int, num: int, den: int, rng: random.Random) -> int:
+    """Exact ``Binomial(n, num/den)`` from random bytes, in C-speed byte passes.
+
+    A uniform U < p is decided digit by digit in base 256: a byte below p's next
+    digit d is a success, above it a failure, equal to it goes on to the next digit.
+    """
+    k = 0
+    while n and num:
+        d, num = divmod(num * 256, den)
+        if d >= 256:
+            return k + n
+        bs = rng.randbytes(n)
+        k += n - len(bs.translate(None, _BELOW[d]))
+        n = bs.count(d)
+    return k
+
+
+def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list[float]:
+    """``n_boot`` bootstrap sums of ``len(values)`` draws with replacement (exact).
+
+    Few distinct values (accuracy: at most 3): the draw counts are one multinomial,
+    sampled as a chain of binomials, commonest value first. Otherwise uniform 16-bit
+    words index a table with ``table[j] = values[j % m]`` for ``j < m·⌊65536/m⌋``
+    and ``inf`` (rejected) above; mapping, filtering and summing run in C. Groups over
+    65,536 examples fall back to ``rng.choices``.
     """
     m = len(values)
+    cats = sorted(Counter(values).items(), key=lambda vc: (-vc[1], vc[0]))
+    seen = [0]
+    for _, c in cats[:-1]:
+        seen.append(seen[-1] + c)
+    if sum(m - x for x in seen[:-1]) <= 8 * m:
+        sums = []
+        for _ in range(n_boot):
+            left, rest, total = m, m, 0.0
+            for v, c in cats[:-1]:
+                k = _binomial(left, c, rest, rng)
+                total, left, rest = total + v * k, left - k, rest - c
+            sums.append(total + cats[-1][0] * left)
+        return sums
     if m > 65536:
         return [sum(rng.choices(values, k=m)) for _ in range(n_boot)]
     limit = (65536 // m) * m
@@ -290,8 +380,9 @@ def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list
             words = array("H", rng.randbytes(2 * batch))
             if sys.byteorder == "big":  # same draws on every platform
                 words.byteswap()
-            kept = filter(math.isfinite, map(table.__getitem__, words))
-            drawn.extend(islice(kept, m - len(drawn)))
+            drawn.extend(
+                islice(filter(math.isfinite, map(table.__getitem__, words)), m - len(drawn))
+            )
         sums.append(sum(drawn))
     return sums
 
@@ -309,69 +400,99 @@ def _ci(samples: list[float], confidence: float) -> tuple[float, float]:
     return _percentile(xs, tail), _percentile(xs, 1 - tail)
 
 
-def evaluate(eval_rows: Sequence[EvalRow], student_preds: dict[str, Any], *, metric: str,
-             strata_field: str | None, teacher_preds: dict[str, Any] | None = None,
-             teacher_score: float | None = None, max_gap_points: float,
-             max_stratum_gap_points: float | None = None, seed: int = 20250101,
-             n_boot: int = 2000) -> AcceptanceResult:
+def evaluate(
+    eval_rows: Sequence[EvalRow],
+    student_preds: dict[str, Any],
+    *,
+    metric: str,
+    strata_field: str | None,
+    teacher_preds: dict[str, Any] | None = None,
+    teacher_score: float | None = None,
+    max_gap_points: float,
+    max_stratum_gap_points: float | None = None,
+    seed: int = 20250101,
+    n_boot: int = 2000,
+) -> AcceptanceResult:
     """Score, compare with the teacher and decide PASS/FAIL (deterministic per seed)."""
     if metric not in _METRICS:
-        raise AcceptanceError(f"unknown metric {metric!r}; expected one of "
-                              f"{', '.join(sorted(_METRICS))}")
+        raise AcceptanceError(
+            f"unknown metric {metric!r}; expected one of {', '.join(sorted(_METRICS))}"
+        )
     if not eval_rows:
         raise AcceptanceError("the eval set is empty")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1 (got {n_boot})")
     score = _METRICS[metric]
     if metric == "field-f1":
         for r in eval_rows:
             if _as_object(r.reference) is None:
-                raise LocatedError(path=r.path, line=r.line, message="field-f1 needs a JSON "
-                                   "object (or a string holding one) as the reference")
+                raise LocatedError(
+                    path=r.path,
+                    line=r.line,
+                    message="field-f1 needs a JSON "
+                    "object (or a string holding one) as the reference",
+                )
     for preds, who in ((student_preds, "student"), (teacher_preds, "teacher")):
         if preds is not None and (gone := [r.id for r in eval_rows if r.id not in preds]):
-            raise AcceptanceError(f"{who} predictions: no prediction for id {gone[0]!r} "
-                                  f"({len(gone)} missing)")
+            raise AcceptanceError(
+                f"{who} predictions: no prediction for id {gone[0]!r} ({len(gone)} missing)"
+            )
     s = [score(r.reference, student_preds[r.id]) for r in eval_rows]
     if teacher_preds is not None:
         t, source = [score(r.reference, teacher_preds[r.id]) for r in eval_rows], "measured"
     elif teacher_score is not None:
         t, source = [float(teacher_score)] * len(s), "spec"
     else:
-        raise AcceptanceError("no teacher score: pass teacher predictions or set "
-                              "[eval].teacher_score")
+        raise AcceptanceError(
+            "no teacher score: pass teacher predictions or set [eval].teacher_score"
+        )
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(eval_rows):
-        groups.setdefault(r.stratum if strata_field is not None and r.stratum is not None
-                          else "", []).append(i)
+        groups.setdefault(
+            r.stratum if strata_field is not None and r.stratum is not None else "", []
+        ).append(i)
     rng = random.Random(seed)
     names = sorted(groups)
     boot = {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
     n = len(s)
 
     def group(name: str, idx: list[int], sums: list[float], bound: float | None) -> GroupResult:
-        st, te = sum(s[i] for i in idx) / len(idx), sum(t[i] for i in idx) / len(idx)
+        st, te = math.fsum(s[i] for i in idx) / len(idx), math.fsum(t[i] for i in idx) / len(idx)
         gap = (te - st) * 100
         lo, hi = _ci([x / len(idx) * 100 for x in sums], 0.95)
         ok = None if bound is None else gap <= bound + _EPS
         return GroupResult(name, len(idx), st, te, gap, lo, hi, bound, ok)
 
-    overall_sums = [sum(col) for col in zip(*(boot[g] for g in names))]
+    overall_sums = [sum(col) for col in zip(*(boot[g] for g in names), strict=True)]
     overall = group("overall", list(range(n)), overall_sums, max_gap_points)
-    strata = tuple(group(g, groups[g], boot[g], max_stratum_gap_points)
-                   for g in names) if strata_field is not None else ()
+    strata = (
+        tuple(group(g, groups[g], boot[g], max_stratum_gap_points) for g in names)
+        if strata_field is not None
+        else ()
+    )
     passed = bool(overall.ok) and all(x.ok is not False for x in strata)
-    return AcceptanceResult(metric, passed, overall, strata, strata_field,
-                            "measured" if source == "measured" else "spec", seed, n_boot)
+    return AcceptanceResult(
+        metric,
+        passed,
+        overall,
+        strata,
+        strata_field,
+        "measured" if source == "measured" else "spec",
+        seed,
+        n_boot,
+    )
 
 
-def required_examples(*, teacher_score: float, gap_points: float, confidence: float = 0.95,
-                      power: float = 0.8) -> int:
+def required_examples(
+    *, teacher_score: float, gap_points: float, confidence: float = 0.95, power: float = 0.8
+) -> int:
     """Eval examples (per stratum) to resolve a gap of ``gap_points`` (normal approximation).
 
     Treats the teacher score p0 as known (measured on the same, paired set) and asks
     for a one-sample test of the student proportion: H0 p = p0 against p1 = p0 - δ,
     δ = gap_points/100, two-sided at ``confidence`` with ``power``::
 
-        n = ⌈ ( z_{1-α/2}·√(p0(1-p0)) + z_{power}·√(p1(1-p1)) )² / δ² ⌉
+        n = ⌈ ( z_{1-(1-confidence)/2}·√(p0(1-p0)) + z_{power}·√(p1(1-p1)) )² / δ² ⌉
     """
     if not 0 <= teacher_score <= 1:
         raise ValueError(f"teacher_score must be in [0, 1] (got {teacher_score})")
@@ -383,7 +504,8 @@ def required_examples(*, teacher_score: float, gap_points: float, confidence: fl
     p0, delta = teacher_score, gap_points / 100
     p1 = p0 - delta
     spread = nd.inv_cdf(1 - (1 - confidence) / 2) * math.sqrt(p0 * (1 - p0)) + nd.inv_cdf(
-        power) * math.sqrt(p1 * (1 - p1))
+        power
+    ) * math.sqrt(p1 * (1 - p1))
     return max(1, math.ceil((spread / delta) ** 2 - 1e-9))
 
 
@@ -395,49 +517,75 @@ _HEAD = ("group", "examples", "student", "teacher", "gap", "95% CI of gap", "bou
 
 
 def _cells(g: GroupResult) -> list[str]:
-    return [g.name, f"{g.examples:,}", f"{g.student_score * 100:.2f}",
-            f"{g.teacher_score * 100:.2f}", f"{g.gap_points:+.2f}",
-            f"[{g.ci_low_points:+.2f}, {g.ci_high_points:+.2f}]",
-            "—" if g.bound_points is None else f"≤ {g.bound_points:.2f}", _OK[g.ok]]
+    return [
+        g.name,
+        f"{g.examples:,}",
+        f"{g.student_score * 100:.2f}",
+        f"{g.teacher_score * 100:.2f}",
+        f"{g.gap_points:+.2f}",
+        f"[{g.ci_low_points:+.2f}, {g.ci_high_points:+.2f}]",
+        "—" if g.bound_points is None else f"≤ {g.bound_points:.2f}",
+        _OK[g.ok],
+    ]
 
 
 def _verdict(r: AcceptanceResult) -> str:
     o = r.overall
     failing = [g for g in (o, *r.strata) if g.ok is False]
     if not failing:
-        return (f"PASS: the student is within {o.bound_points:.2f} points of the teacher "
-                f"(gap {o.gap_points:+.2f} points)")
-    why = "; ".join(f"{'overall' if g is o else f'stratum {g.name!r}'} gap "
-                    f"{g.gap_points:+.2f} points exceeds {g.bound_points:.2f}" for g in failing)
+        return (
+            f"PASS: the student is within {o.bound_points:.2f} points of the teacher "
+            f"(gap {o.gap_points:+.2f} points)"
+        )
+    why = "; ".join(
+        f"{'overall' if g is o else f'stratum {g.name!r}'} gap "
+        f"{g.gap_points:+.2f} points exceeds {g.bound_points:.2f}"
+        for g in failing
+    )
     return f"FAIL: {why}"
 
 
 def _method(r: AcceptanceResult) -> str:
-    how = ("paired bootstrap (teacher and student resampled together)"
-           if r.teacher_source == "measured" else
-           "bootstrap of the student only (the teacher score is the spec's constant)")
+    how = (
+        "paired bootstrap (teacher and student resampled together)"
+        if r.teacher_source == "measured"
+        else "bootstrap of the student only (the teacher score is the spec's constant)"
+    )
     strat = f", stratified by {r.strata_field}" if r.strata else ""
     return f"{how}{strat}, percentile method, {r.n_boot:,} resamples, seed {r.seed}"
 
 
 def _teacher(r: AcceptanceResult) -> str:
-    return ("measured from teacher predictions on the same eval set"
-            if r.teacher_source == "measured" else "[eval].teacher_score from the spec")
+    return (
+        "measured from teacher predictions on the same eval set"
+        if r.teacher_source == "measured"
+        else "[eval].teacher_score from the spec"
+    )
 
 
 def render_text(result: AcceptanceResult, *, lock_hash: str, commit: str) -> str:
     """Aligned plain text for the terminal; scores and gaps in points (x 100)."""
     rows = [list(_HEAD)] + [_cells(g) for g in (result.overall, *result.strata)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEAD))]
-    table = ["  ".join(c.ljust(w) if i in (0, 7) else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
-    return "\n".join([
-        _verdict(result),
-        f"eval lock {lock_hash or '(none)'} at commit {commit or '(not in git)'}; "
-        f"metric {result.metric}; teacher {_teacher(result)}",
-        *table,
-        f"95% CI: {_method(result)}",
-    ]) + "\n"
+    table = [
+        "  ".join(
+            c.ljust(w) if i in (0, 7) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+    return (
+        "\n".join(
+            [
+                _verdict(result),
+                f"eval lock {lock_hash or '(none)'} at commit {commit or '(not in git)'}; "
+                f"metric {result.metric}; teacher {_teacher(result)}",
+                *table,
+                f"95% CI: {_method(result)}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _num(x: float | None) -> float | None:
@@ -446,21 +594,38 @@ def _num(x: float | None) -> float | None:
 
 def to_json(result: AcceptanceResult, *, lock_hash: str, commit: str) -> dict[str, Any]:
     """The versioned machine form (``format_version`` 1); floats rounded to 6 places."""
+
     def group(g: GroupResult) -> dict[str, Any]:
-        return {"name": g.name, "examples": g.examples, "student_score": _num(g.student_score),
-                "teacher_score": _num(g.teacher_score), "gap_points": _num(g.gap_points),
-                "ci95_points": [_num(g.ci_low_points), _num(g.ci_high_points)],
-                "bound_points": _num(g.bound_points), "ok": g.ok}
+        return {
+            "name": g.name,
+            "examples": g.examples,
+            "student_score": _num(g.student_score),
+            "teacher_score": _num(g.teacher_score),
+            "gap_points": _num(g.gap_points),
+            "ci95_points": [_num(g.ci_low_points), _num(g.ci_high_points)],
+            "bound_points": _num(g.bound_points),
+            "ok": g.ok,
+        }
 
     return {
-        "format_version": 1, "result": "PASS" if result.passed else "FAIL",
-        "passed": result.passed, "metric": result.metric, "lock_hash": lock_hash,
-        "commit": commit, "teacher_source": result.teacher_source,
+        "format_version": 1,
+        "result": "PASS" if result.passed else "FAIL",
+        "passed": result.passed,
+        "metric": result.metric,
+        "lock_hash": lock_hash,
+        "commit": commit,
+        "teacher_source": result.teacher_source,
         "strata_field": result.strata_field,
-        "bootstrap": {"method": "percentile", "paired": result.teacher_source == "measured",
-                      "stratified": bool(result.strata), "resamples": result.n_boot,
-                      "seed": result.seed, "confidence": result.confidence},
-        "overall": group(result.overall), "strata": [group(g) for g in result.strata],
+        "bootstrap": {
+            "method": "percentile",
+            "paired": result.teacher_source == "measured",
+            "stratified": bool(result.strata),
+            "resamples": result.n_boot,
+            "seed": result.seed,
+            "confidence": result.confidence,
+        },
+        "overall": group(result.overall),
+        "strata": [group(g) for g in result.strata],
     }
 
 
@@ -472,23 +637,36 @@ def _md(s: str) -> str:
     return s or " "
 
 
-def render_markdown(result: AcceptanceResult, *, lock_hash: str, commit: str,
-                    spec_name: str) -> str:
+def render_markdown(
+    result: AcceptanceResult, *, lock_hash: str, commit: str, spec_name: str
+) -> str:
     """An acceptance record to attach to the contract (P9.2)."""
-    head = ("Group", "Examples", "Student", "Teacher", "Gap (points)", "95% CI (points)",
-            "Bound (points)", "Result")
+    head = (
+        "Group",
+        "Examples",
+        "Student",
+        "Teacher",
+        "Gap (points)",
+        "95% CI (points)",
+        "Bound (points)",
+        "Result",
+    )
     rows = [_cells(g) for g in (result.overall, *result.strata)]
     lines = [
-        f"# Acceptance record: {_md(spec_name)}", "",
-        f"**{_md(_verdict(result))}**", "",
-        "| Item | Value |", "|---|---|",
+        f"# Acceptance record: {_md(spec_name)}",
+        "",
+        f"**{_md(_verdict(result))}**",
+        "",
+        "| Item | Value |",
+        "|---|---|",
         f"| Eval lock | `{lock_hash or '(none)'}` |",
         f"| Commit | `{commit or '(not in git)'}` |",
         f"| Metric | {_md(result.metric)} |",
         f"| Teacher score | {_md(_teacher(result))} |",
-        f"| 95% CI | {_md(_method(result))} |", "",
+        f"| 95% CI | {_md(_method(result))} |",
+        "",
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * 6 + "---|",
-        *("| " + " | ".join(_md(c) for c in row) + " |" for row in rows),
+        *("| " + " | ".join([_md(row[0]), *row[1:]]) + " |" for row in rows),
     ]
     return "\n".join(lines) + "\n"

@@ -83,6 +83,95 @@ def catalog(fmt: str) -> int:
     return EXIT_OK
 
 
+_SPEC_ARG = click.argument("spec", required=False, default="distill.toml", type=click.Path(path_type=Path))
+
+
+@cli.command()
+@_SPEC_ARG
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True, help="Report format.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+def plan(spec: Path, fmt: str, color: bool | None) -> int:
+    """Verdict, cost lines with their formulas, payback and A100 sizing."""
+    from distillplan.loader import load_spec
+    from distillplan.plan import plan_for_file
+    from distillplan.report import render
+
+    result = plan_for_file(load_spec(spec))
+    use_color = sys.stdout.isatty() if color is None else color
+    click.echo(render(result, fmt, color=use_color and fmt == "text"), nl=False)
+    return EXIT_OK
+
+
+@cli.command()
+@_SPEC_ARG
+@click.option("--pretend", is_flag=True, help="List what would change; write nothing.")
+@click.option("--diff", "show_diff", is_flag=True, help="Show the unified diff of what would change; write nothing.")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 when a generated file is missing, stale or edited.")
+@click.option("--force", is_flag=True, help="Overwrite generated files a person has edited.")
+def scaffold(spec: Path, pretend: bool, show_diff: bool, check_only: bool, force: bool) -> int:
+    """Write the eval, training and serving configs, the proposal and the contract."""
+    from distillplan.scaffold import run_scaffold_cli
+
+    code, text = run_scaffold_cli(spec, pretend=pretend, diff=show_diff, check=check_only, force=force)
+    if text:
+        _echo(text.rstrip("\n"))
+    return code
+
+
+@cli.command()
+@_SPEC_ARG
+@click.option("--reason", help="Why the eval set changed (needed to re-lock: a change of contract).")
+def lock(spec: Path, reason: str | None) -> int:
+    """Hash the eval set into distill.lock (P2.3: lock the eval first)."""
+    from distillplan.actions import lock as lock_action
+    from distillplan.loader import load_spec
+
+    _echo(lock_action(load_spec(spec), reason=reason))
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
+def check(specs: tuple[Path, ...]) -> int:
+    """Validate, verify the eval lock and the generated files (the pre-commit hook)."""
+    from distillplan.actions import check as check_action
+
+    result = check_action([str(s) for s in specs] or ["distill.toml"])
+    for line in result.lines:
+        _echo(line, err=not result.ok)
+    return EXIT_OK if result.ok else EXIT_USER
+
+
+@cli.command()
+@_SPEC_ARG
+@click.option("--predictions", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The student's predictions: JSONL with id and prediction.")
+@click.option("--teacher-predictions", type=click.Path(path_type=Path, dir_okay=False),
+              help="Measure the teacher on the same set instead of using eval.teacher_score.")
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
+def accept(spec: Path, predictions: Path, teacher_predictions: Path | None, fmt: str) -> int:
+    """The contract's acceptance test (P9.2): PASS exits 0, FAIL exits 1."""
+    from distillplan.actions import accept as accept_action
+    from distillplan.loader import load_spec
+
+    outcome = accept_action(load_spec(spec), predictions=predictions,
+                            teacher_predictions=teacher_predictions, fmt=fmt)
+    _echo(outcome.text)
+    return EXIT_OK if outcome.passed else EXIT_USER
+
+
+@cli.command()
+@click.argument("rev")
+@_SPEC_ARG
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
+def diff(rev: str, spec: Path, fmt: str) -> int:
+    """The plan at git revision REV against the working tree (like `infracost diff`)."""
+    from distillplan.diff import run_diff
+
+    click.echo(run_diff(spec, rev, fmt), nl=False)
+    return EXIT_OK
+
+
 def _verbose(argv: Sequence[str]) -> bool:
     for a in argv:
         if a == "--":

@@ -38,7 +38,9 @@ _REGULAR_MODES = frozenset({"100644", "100755"})
 _CHUNK = 500  # pathspecs per git invocation (stay far below ARG_MAX)
 
 
-def _run(root: Path, args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+def _run(
+    root: Path, args: Sequence[str], *, check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
     try:
         proc = subprocess.run(

@@ -28,8 +28,8 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -43,9 +43,20 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 __all__ = [
-    "LOCK_NAME", "Change", "EvalEntry", "EvalLock", "GeneratedManifest", "HistoryEntry",
-    "LockFile", "dumps", "git_blob_id", "hash_file", "lock_eval", "read_lock",
-    "verify_eval", "write_lock",
+    "LOCK_NAME",
+    "Change",
+    "EvalEntry",
+    "EvalLock",
+    "GeneratedManifest",
+    "HistoryEntry",
+    "LockFile",
+    "dumps",
+    "git_blob_id",
+    "hash_file",
+    "lock_eval",
+    "read_lock",
+    "verify_eval",
+    "write_lock",
 ]
 
 LOCK_NAME = "distill.lock"
@@ -190,42 +201,49 @@ def _q(s: str) -> str:
     """A TOML basic string: escape backslash, quote and every control character."""
     out = []
     for ch in s:
-        o = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in _SHORT_ESCAPES:
-            out.append(_SHORT_ESCAPES[ch])
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\u{o:04X}")
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
 
 
-_SHORT_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _v(value: object) -> str:
+    return _q(value) if isinstance(value, str) else str(value)  # int, or date as ISO
+
+
+def _pairs(obj: Any, skip: tuple[str, ...] = ()) -> list[str]:
+    return [f"{f.name} = {_v(getattr(obj, f.name))}" for f in fields(obj) if f.name not in skip]
+
+
+def _array(rows: list[str]) -> list[str]:
+    return ["files = [", *(f"  {{ {row} }}," for row in rows), "]"] if rows else ["files = []"]
 
 
 def dumps(lock: LockFile) -> str:
     """The lock as TOML text: sorted, one entry a line, ``\\n`` line ends."""
     out = [HEADER, "", "version = 1"]
-    ev = lock.eval
-    if ev is not None:
-        out += ["", "[eval]", f"hash = {_q(ev.hash)}",
-                f"locked_at_commit = {_q(ev.locked_at_commit)}",
-                f"locked_on = {ev.locked_on.isoformat()}"]
-        rows = [f"  {{ path = {_q(e.path)}, sha256 = {_q(e.sha256)}, size = {e.size}, "
-                f"git_blob = {_q(e.git_blob)} }}," for e in sorted(ev.files, key=_path_key)]
-        out += ["files = [", *rows, "]"] if rows else ["files = []"]
+    if (ev := lock.eval) is not None:
+        out += ["", "[eval]", *_pairs(ev, skip=("files", "history"))]
+        out += _array([", ".join(_pairs(e)) for e in sorted(ev.files, key=_path_key)])
         for h in ev.history:
-            out += ["", "[[eval.history]]", f"hash = {_q(h.hash)}",
-                    f"locked_on = {h.locked_on.isoformat()}",
-                    f"locked_at_commit = {_q(h.locked_at_commit)}",
-                    f"replaced_on = {h.replaced_on.isoformat()}", f"reason = {_q(h.reason)}"]
-    gen = lock.generated
-    if gen is not None:
+            out += ["", "[[eval.history]]", *_pairs(h)]
+    if (gen := lock.generated) is not None:
         out += ["", "[generated]", f"spec_sha256 = {_q(gen.spec_sha256)}"]
-        rows = [f"  {{ path = {_q(p)}, sha256 = {_q(gen.files[p])} }}," for p in sorted(gen.files)]
-        out += ["files = [", *rows, "]"] if rows else ["files = []"]
+        out += _array([f"path = {_q(p)}, sha256 = {_q(gen.files[p])}" for p in sorted(gen.files)])
     return "\n".join(out) + "\n"
 
 
@@ -271,79 +289,86 @@ def read_lock(spec_dir: Path) -> LockFile | None:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise LockError(f"{shown}:{line}: malformed lock: not UTF-8; run `distillplan lock`") from None
+        msg = "malformed lock: not UTF-8; run `distillplan lock`"
+        raise LockError(f"{shown}:{line}: {msg}") from None
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         m = _AT.search(msg)
         where = f"{shown}:{m.group(1)}:{m.group(2)}" if m else shown
         msg = _AT.sub("", msg)
         raise LockError(f"{where}: malformed lock: {msg}; run `distillplan lock`") from None
-    return _Reader(shown).lock(data)
+    return _parse(shown, data)
 
 
-class _Reader:
-    """Checks the parsed TOML's shape; every error names the file and the key."""
+_ENTRY = {"path": str, "sha256": str, "size": int, "git_blob": str}
+_HISTORY = {
+    "hash": str,
+    "locked_on": date,
+    "locked_at_commit": str,
+    "replaced_on": date,
+    "reason": str,
+}
+_EVAL = {"hash": str, "locked_at_commit": str, "locked_on": date, "files": list, "history": list}
+_GEN = {"spec_sha256": str, "files": list}
+_GEN_ENTRY = {"path": str, "sha256": str}
 
-    def __init__(self, shown: str) -> None:
-        self.shown = shown
 
-    def fail(self, key: str, what: str) -> LockError:
-        return LockError(f"{self.shown}: {key}: {what}; run `distillplan lock`")
+def _fields(
+    shown: str, where: str, d: Any, kinds: Mapping[str, type], optional: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``d`` checked against ``kinds``; every error names the file and the key."""
 
-    def table(self, d: Any, key: str, allowed: set[str]) -> dict[str, Any]:
-        if not isinstance(d, dict):
-            raise self.fail(key, "expected a table")
-        extra = sorted(set(d) - allowed)
-        if extra:
-            raise self.fail(f"{key}.{extra[0]}" if key else extra[0], "unknown key")
-        return d
+    def fail(key: str, what: str) -> LockError:
+        key = f"{where}.{key}" if where and key else where or key
+        return LockError(f"{shown}: {key}: {what}; run `distillplan lock`")
 
-    def get(self, d: dict[str, Any], key: str, where: str, kind: type) -> Any:
+    if not isinstance(d, dict):
+        raise fail("", "expected a table")
+    if extra := sorted(set(d) - set(kinds)):
+        raise fail(extra[0], "unknown key")
+    for key, kind in kinds.items():
         if key not in d:
-            raise self.fail(f"{where}.{key}" if where else key, "missing")
+            if key in optional:
+                continue
+            raise fail(key, "missing")
         v = d[key]
-        ok = isinstance(v, kind) and not (kind is int and isinstance(v, bool))
-        if kind is date and isinstance(v, datetime):
-            ok = False
-        if not ok:
-            raise self.fail(f"{where}.{key}" if where else key, f"expected {kind.__name__}")
-        return v
+        if (
+            (isinstance(v, bool) and kind is int)
+            or isinstance(v, datetime)
+            or not isinstance(v, kind)
+        ):
+            raise fail(key, f"expected {kind.__name__}")
+    return d
 
-    def lock(self, data: dict[str, Any]) -> LockFile:
-        self.table(data, "", {"version", "eval", "generated"})
-        if self.get(data, "version", "", int) != 1:
-            raise self.fail("version", f"unsupported lock version {data['version']}")
-        ev = gen = None
-        if "eval" in data:
-            t = self.table(data["eval"], "eval",
-                           {"hash", "locked_at_commit", "locked_on", "files", "history"})
-            files = []
-            for i, f in enumerate(self.get(t, "files", "eval", list)):
-                w = f"eval.files[{i}]"
-                f = self.table(f, w, {"path", "sha256", "size", "git_blob"})
-                files.append(EvalEntry(self.get(f, "path", w, str), self.get(f, "sha256", w, str),
-                                       self.get(f, "size", w, int), self.get(f, "git_blob", w, str)))
-            hist = []
-            for i, h in enumerate(t.get("history", [])):
-                w = f"eval.history[{i}]"
-                h = self.table(h, w, {"hash", "locked_on", "locked_at_commit", "replaced_on",
-                                      "reason"})
-                hist.append(HistoryEntry(
-                    self.get(h, "hash", w, str), self.get(h, "locked_on", w, date),
-                    self.get(h, "locked_at_commit", w, str), self.get(h, "replaced_on", w, date),
-                    self.get(h, "reason", w, str)))
-            ev = EvalLock(self.get(t, "hash", "eval", str),
-                          self.get(t, "locked_at_commit", "eval", str),
-                          self.get(t, "locked_on", "eval", date), tuple(files), tuple(hist))
-        if "generated" in data:
-            t = self.table(data["generated"], "generated", {"spec_sha256", "files"})
-            gfiles: dict[str, str] = {}
-            for i, f in enumerate(self.get(t, "files", "generated", list)):
-                w = f"generated.files[{i}]"
-                f = self.table(f, w, {"path", "sha256"})
-                gfiles[self.get(f, "path", w, str)] = self.get(f, "sha256", w, str)
-            gen = GeneratedManifest(self.get(t, "spec_sha256", "generated", str), gfiles)
-        return LockFile(ev, gen)
+
+def _parse(shown: str, data: dict[str, Any]) -> LockFile:
+    top = _fields(
+        shown, "", data, {"version": int, "eval": dict, "generated": dict}, ("eval", "generated")
+    )
+    if top.get("version") != 1:
+        raise LockError(
+            f"{shown}: version: unsupported lock version {top.get('version')}; "
+            "run `distillplan lock`"
+        )
+    ev = gen = None
+    if "eval" in top:
+        t = _fields(shown, "eval", top["eval"], _EVAL, ("history",))
+        files = [
+            EvalEntry(**_fields(shown, f"eval.files[{i}]", f, _ENTRY))
+            for i, f in enumerate(t["files"])
+        ]
+        hist = [
+            HistoryEntry(**_fields(shown, f"eval.history[{i}]", h, _HISTORY))
+            for i, h in enumerate(t.get("history", []))
+        ]
+        ev = EvalLock(t["hash"], t["locked_at_commit"], t["locked_on"], tuple(files), tuple(hist))
+    if "generated" in top:
+        t = _fields(shown, "generated", top["generated"], _GEN)
+        gfiles = [
+            _fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY) for i, f in enumerate(t["files"])
+        ]
+        gen = GeneratedManifest(t["spec_sha256"], {f["path"]: f["sha256"] for f in gfiles})
+    return LockFile(ev, gen)
 
 
 # ---------------------------------------------------------------- lock / verify
@@ -361,8 +386,10 @@ def _norm(spec_dir: Path, p: str) -> str:
     """A dataset path as POSIX, relative to the spec folder; refuse escapes."""
     posix = posixpath.normpath(PurePosixPath(p.replace("\\", "/")).as_posix())
     if posixpath.isabs(posix) or posix == ".." or posix.startswith("../"):
-        raise LockError(f"{_display(spec_dir / p)}: eval dataset path must stay inside "
-                        f"the spec folder (got {p!r})")
+        raise LockError(
+            f"{_display(spec_dir / p)}: eval dataset path must stay inside "
+            f"the spec folder (got {p!r})"
+        )
     return posix
 
 
@@ -403,8 +430,9 @@ def _scan(spec_dir: Path, entries: list[EvalEntry]) -> list[Change]:
         for e, _ in to_hash:
             sha, size = hash_file(spec_dir / e.path, progress=bar)
             if (sha, size) != (e.sha256, e.size):
-                changes.append(Change(e.path, "modified",
-                                      f"sha256 {e.sha256[:12]}… -> {sha[:12]}…"))
+                changes.append(
+                    Change(e.path, "modified", f"sha256 {e.sha256[:12]}… -> {sha[:12]}…")
+                )
     finally:
         if bar is not None:
             bar.close()
@@ -424,14 +452,21 @@ def verify_eval(spec_dir: Path, lock: LockFile | None, dataset_paths: list[str])
     the same size, whose index blob id equals the locked ``git_blob``, is not read.
     """
     if lock is None or lock.eval is None:
-        raise LockError(f"{_display(spec_dir / LOCK_NAME)}: the eval set is not locked; "
-                        "run `distillplan lock`")
+        raise LockError(
+            f"{_display(spec_dir / LOCK_NAME)}: the eval set is not locked; run `distillplan lock`"
+        )
     listed = {_norm(spec_dir, p) for p in dataset_paths}
     locked = {e.path: e for e in lock.eval.files}
-    changes = [Change(p, "deleted", "locked, but no longer listed in [eval].datasets")
-               for p in locked if p not in listed]
-    changes += [Change(p, "added", "listed in [eval].datasets, but not locked")
-                for p in listed if p not in locked]
+    changes = [
+        Change(p, "deleted", "locked, but no longer listed in [eval].datasets")
+        for p in locked
+        if p not in listed
+    ]
+    changes += [
+        Change(p, "added", "listed in [eval].datasets, but not locked")
+        for p in listed
+        if p not in locked
+    ]
     changes += _scan(spec_dir, [locked[p] for p in sorted(listed & locked.keys())])
     return sorted(changes)
 
@@ -454,8 +489,9 @@ def _new_entries(spec_dir: Path, paths: list[str]) -> list[EvalEntry]:
     return out
 
 
-def lock_eval(spec_dir: Path, dataset_paths: list[str], *, reason: str | None, today: date,
-              commit: str) -> tuple[LockFile, str]:
+def lock_eval(
+    spec_dir: Path, dataset_paths: list[str], *, reason: str | None, today: date, commit: str
+) -> tuple[LockFile, str]:
     """The new lock (not written: call ``write_lock``) and a one-line summary.
 
     Unchanged set: the lock is kept (only empty ``git_blob`` ids of now tracked, clean
@@ -465,8 +501,9 @@ def lock_eval(spec_dir: Path, dataset_paths: list[str], *, reason: str | None, t
     paths = sorted({_norm(spec_dir, p) for p in dataset_paths})
     for p in paths:
         if not (spec_dir / p).is_file():
-            raise LockError(f"{_display(spec_dir / p)}: eval dataset not found "
-                            "(listed in [eval].datasets)")
+            raise LockError(
+                f"{_display(spec_dir / p)}: eval dataset not found (listed in [eval].datasets)"
+            )
     old = read_lock(spec_dir) or LockFile()
     prev = old.eval
     if prev is None:
@@ -481,18 +518,24 @@ def lock_eval(spec_dir: Path, dataset_paths: list[str], *, reason: str | None, t
     if not reason or not reason.strip():
         listed = ", ".join(f"{c.path} {c.kind}" for c in changes[:3])
         more = f", and {len(changes) - 3} more" if len(changes) > 3 else ""
-        raise LockError(f"{_display(spec_dir / LOCK_NAME)}: the eval set changed since it was "
-                        f"locked ({listed}{more}); re-locking changes the contract: "
-                        "pass --reason TEXT")
+        raise LockError(
+            f"{_display(spec_dir / LOCK_NAME)}: the eval set changed since it was "
+            f"locked ({listed}{more}); re-locking changes the contract: "
+            "pass --reason TEXT"
+        )
     touched = {c.path for c in changes}
     kept = [e for e in prev.files if e.path in paths and e.path not in touched]
-    entries = sorted(kept + _new_entries(spec_dir, [p for p in paths if p in touched]),
-                     key=_path_key)
-    past = HistoryEntry(prev.hash, prev.locked_on, prev.locked_at_commit, today,
-                        " ".join(reason.split()))
+    entries = sorted(
+        kept + _new_entries(spec_dir, [p for p in paths if p in touched]), key=_path_key
+    )
+    past = HistoryEntry(
+        prev.hash, prev.locked_on, prev.locked_at_commit, today, " ".join(reason.split())
+    )
     ev = EvalLock(_set_hash(entries), commit, today, tuple(entries), (*prev.history, past))
-    return (replace(old, eval=ev),
-            f"re-locked {_files(entries)}, {_short(ev.hash)} (was {_short(prev.hash)})")
+    return (
+        replace(old, eval=ev),
+        f"re-locked {_files(entries)}, {_short(ev.hash)} (was {_short(prev.hash)})",
+    )
 
 
 def _files(entries: list[EvalEntry]) -> str:
