@@ -31,10 +31,18 @@ from distillplan.lock import hash_file, lock_eval, read_lock, verify_eval, write
 
 
 def git(root: Path, *args: str) -> None:
-    env = dict(os.environ, GIT_AUTHOR_DATE="2026-01-01T00:00:00Z",
-               GIT_COMMITTER_DATE="2026-01-01T00:00:00Z")
-    subprocess.run(["git", "-c", "core.compression=0", "-c", "core.looseCompression=0", *args],
-                   cwd=root, env=env, check=True, capture_output=True)
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_DATE="2026-01-01T00:00:00Z",
+        GIT_COMMITTER_DATE="2026-01-01T00:00:00Z",
+    )
+    subprocess.run(
+        ["git", "-c", "core.compression=0", "-c", "core.looseCompression=0", *args],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def write_big(path: Path, mib: int) -> None:
@@ -81,8 +89,13 @@ def main() -> int:
         git(repo, "commit", "-q", "-m", "eval")
         t_commit = time.perf_counter() - t
         t = time.perf_counter()
-        new, _ = lock_eval(repo, ["eval/big.jsonl"], reason=None, today=date(2026, 1, 1),
-                           commit=gitfast.head_commit(repo))
+        new, _ = lock_eval(
+            repo,
+            ["eval/big.jsonl"],
+            reason=None,
+            today=date(2026, 1, 1),
+            commit=gitfast.head_commit(repo),
+        )
         write_lock(repo, new)
         t_lock = time.perf_counter() - t
         lock = read_lock(repo)
@@ -90,26 +103,35 @@ def main() -> int:
         def verify_clean() -> None:
             assert verify_eval(repo, lock, ["eval/big.jsonl"]) == []
 
-        code = ("from pathlib import Path; from distillplan.lock import read_lock, verify_eval;"
-                f"r = Path({str(repo)!r}); assert verify_eval(r, read_lock(r), "
-                "['eval/big.jsonl']) == []")
+        code = (
+            "from pathlib import Path; from distillplan.lock import read_lock, verify_eval;"
+            f"r = Path({str(repo)!r}); assert verify_eval(r, read_lock(r), "
+            "['eval/big.jsonl']) == []"
+        )
         hash_file(copy)  # warm the page cache for both contenders
         sha = shutil.which("sha256sum")
 
         rows = [
             ("verify (clean, tracked)", median_time(verify_clean, args.runs), "<= 0.5 s"),
-            ("verify in a fresh process",
-             median_time(lambda: subprocess.run([sys.executable, "-c", code], check=True),
-                         args.runs), ""),
+            (
+                "verify in a fresh process",
+                median_time(
+                    lambda: subprocess.run([sys.executable, "-c", code], check=True), args.runs
+                ),
+                "",
+            ),
         ]
         ours = median_time(lambda: hash_file(copy), args.runs)
         rows.append(("hash untracked: ours", ours, ""))
         if sha:
-            theirs = median_time(lambda: subprocess.run([sha, str(copy)], check=True,
-                                                        capture_output=True), args.runs)
+            theirs = median_time(
+                lambda: subprocess.run([sha, str(copy)], check=True, capture_output=True), args.runs
+            )
             rows.append(("hash untracked: sha256sum", theirs, ""))
-        print(f"eval file: {args.mib} MiB; setup: write {t_write:.2f} s, git add+commit "
-              f"{t_commit:.2f} s, lock (sha256 + index blob) {t_lock:.2f} s")
+        print(
+            f"eval file: {args.mib} MiB; setup: write {t_write:.2f} s, git add+commit "
+            f"{t_commit:.2f} s, lock (sha256 + index blob) {t_lock:.2f} s"
+        )
         print(f"{'case':<28} {'median s':>9}  target")
         for name, secs, target in rows:
             print(f"{name:<28} {secs:>9.3f}  {target}")

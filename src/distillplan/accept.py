@@ -30,8 +30,8 @@ import sys
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, dataclass
 from itertools import islice
 from pathlib import Path
 from statistics import NormalDist
@@ -49,6 +49,7 @@ __all__ = [
     "field_f1",
     "load_eval",
     "load_predictions",
+    "normalize",
     "read_jsonl",
     "render_markdown",
     "render_text",
@@ -151,17 +152,16 @@ def _display(path: Path, base: Path | None) -> str:
     return str(path)
 
 
+def _err(path: str, line: int, key: str, message: str) -> LocatedError:
+    return LocatedError(path=path, line=line, key=key, message=message)
+
+
 def _id(obj: dict[str, Any], field: str, where: str, line: int) -> str:
     if field not in obj:
-        raise LocatedError(path=where, line=line, key=field, message="missing id field")
+        raise _err(where, line, field, "missing id field")
     v = obj[field]
     if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise LocatedError(
-            path=where,
-            line=line,
-            key=field,
-            message=f"id must be a string or an integer, got {_kind(v)}",
-        )
+        raise _err(where, line, field, f"id must be a string or an integer, got {_kind(v)}")
     return str(v)  # 7 and "7" are the same id
 
 
@@ -181,28 +181,16 @@ def load_eval(
         for line, obj in read_jsonl(path, display_path=shown):
             rid = _id(obj, id_field, shown, line)
             if rid in first:
-                raise LocatedError(
-                    path=shown,
-                    line=line,
-                    key=id_field,
-                    message=f"duplicate id {rid!r} (first at {first[rid]})",
-                )
+                raise _err(shown, line, id_field, f"duplicate id {rid!r} (first at {first[rid]})")
             first[rid] = f"{shown}:{line}"
             if reference_field not in obj:
-                raise LocatedError(
-                    path=shown, line=line, key=reference_field, message="missing reference field"
-                )
+                raise _err(shown, line, reference_field, "missing reference field")
             stratum = None
             if strata_field is not None:
                 s = obj.get(strata_field)
                 if isinstance(s, bool) or not isinstance(s, (str, int)):
                     got = "missing" if s is None else f"got {_kind(s)}"
-                    raise LocatedError(
-                        path=shown,
-                        line=line,
-                        key=strata_field,
-                        message=f"stratum must be a string ({got})",
-                    )
+                    raise _err(shown, line, strata_field, f"stratum must be a string ({got})")
                 stratum = str(s)
             rows.append(EvalRow(rid, obj[reference_field], stratum, shown, line))
     if not rows:
@@ -221,38 +209,34 @@ def load_predictions(
     prediction_field: str = "prediction",
     display_path: str | None = None,
 ) -> dict[str, Any]:
-    """``{id: prediction}``, exactly one per eval id; anything else is an error."""
+    """``{id: prediction}``, exactly one per eval id; anything else is an error.
+
+    Checked line by line (malformed, missing id or prediction field, duplicate id),
+    then ids not in the eval set (the first is located), then eval ids without a
+    prediction (up to 5 listed, with the count).
+    """
     shown = display_path or str(path)
+    known = set(eval_ids)
     preds: dict[str, Any] = {}
     first: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
     for line, obj in read_jsonl(path, display_path=shown):
         pid = _id(obj, id_field, shown, line)
         if pid in first:
-            raise LocatedError(
-                path=shown,
-                line=line,
-                key=id_field,
-                message=f"duplicate id {pid!r} (first at line {first[pid]})",
-            )
+            raise _err(shown, line, id_field, f"duplicate id {pid!r} (first at line {first[pid]})")
         first[pid] = line
         if prediction_field not in obj:
-            raise LocatedError(
-                path=shown, line=line, key=prediction_field, message="missing prediction field"
-            )
-        if pid not in eval_ids:
+            raise _err(shown, line, prediction_field, "missing prediction field")
+        if pid not in known:
             unknown.append((line, pid))
         preds[pid] = obj[prediction_field]
     if unknown:
         line, pid = unknown[0]
         more = f" ({len(unknown)} unknown ids in all)" if len(unknown) > 1 else ""
-        raise LocatedError(
-            path=shown,
-            line=line,
-            key=id_field,
-            message=f"id {pid!r} is not in the locked eval set{more}",
-        )
+        raise _err(shown, line, id_field, f"id {pid!r} is not in the locked eval set{more}")
     missing = [i for i in eval_ids if i not in preds]
+    if isinstance(eval_ids, (set, frozenset)):
+        missing.sort()  # a stable message whatever the hash seed
     if missing:
         listed = ", ".join(repr(i) for i in missing[:5]) + (", …" if len(missing) > 5 else "")
         raise AcceptanceError(
@@ -413,7 +397,13 @@ def evaluate(
     seed: int = 20250101,
     n_boot: int = 2000,
 ) -> AcceptanceResult:
-    """Score, compare with the teacher and decide PASS/FAIL (deterministic per seed)."""
+    """Score, compare with the teacher and decide PASS/FAIL (deterministic per seed).
+
+    The teacher is measured from ``teacher_preds`` when given (``teacher_score`` is
+    then ignored), else it is the constant ``teacher_score`` overall and per stratum.
+    A group passes when ``gap_points <= bound`` (the point estimate decides; the CI
+    tells how much to trust it).
+    """
     if metric not in _METRICS:
         raise AcceptanceError(
             f"unknown metric {metric!r}; expected one of {', '.join(sorted(_METRICS))}"
@@ -426,12 +416,8 @@ def evaluate(
     if metric == "field-f1":
         for r in eval_rows:
             if _as_object(r.reference) is None:
-                raise LocatedError(
-                    path=r.path,
-                    line=r.line,
-                    message="field-f1 needs a JSON "
-                    "object (or a string holding one) as the reference",
-                )
+                msg = "field-f1 needs a JSON object (or a string holding one) as the reference"
+                raise LocatedError(path=r.path, line=r.line, message=msg)
     for preds, who in ((student_preds, "student"), (teacher_preds, "teacher")):
         if preds is not None and (gone := [r.id for r in eval_rows if r.id not in preds]):
             raise AcceptanceError(
@@ -513,18 +499,20 @@ def required_examples(
 
 
 _OK = {True: "PASS", False: "FAIL", None: "report only"}
-_HEAD = ("group", "examples", "student", "teacher", "gap", "95% CI of gap", "bound", "result")
+_HEAD = ("Group", "Examples", "Student", "Teacher", "Gap", "95% CI of gap", "Bound", "Result")
 
 
 def _cells(g: GroupResult) -> list[str]:
+    ci = f"[{g.ci_low_points:+.2f}, {g.ci_high_points:+.2f}]"
+    bound = "—" if g.bound_points is None else f"≤ {g.bound_points:.2f}"
     return [
         g.name,
         f"{g.examples:,}",
         f"{g.student_score * 100:.2f}",
         f"{g.teacher_score * 100:.2f}",
         f"{g.gap_points:+.2f}",
-        f"[{g.ci_low_points:+.2f}, {g.ci_high_points:+.2f}]",
-        "—" if g.bound_points is None else f"≤ {g.bound_points:.2f}",
+        ci,
+        bound,
         _OK[g.ok],
     ]
 
@@ -545,41 +533,37 @@ def _verdict(r: AcceptanceResult) -> str:
     return f"FAIL: {why}"
 
 
-def _method(r: AcceptanceResult) -> str:
+def _method(r: AcceptanceResult, esc: Callable[[str], str] = str) -> str:
     how = (
         "paired bootstrap (teacher and student resampled together)"
         if r.teacher_source == "measured"
         else "bootstrap of the student only (the teacher score is the spec's constant)"
     )
-    strat = f", stratified by {r.strata_field}" if r.strata else ""
+    strat = f", stratified by {esc(r.strata_field or '')}" if r.strata else ""
     return f"{how}{strat}, percentile method, {r.n_boot:,} resamples, seed {r.seed}"
 
 
 def _teacher(r: AcceptanceResult) -> str:
-    return (
-        "measured from teacher predictions on the same eval set"
-        if r.teacher_source == "measured"
-        else "[eval].teacher_score from the spec"
-    )
+    if r.teacher_source == "measured":
+        return "measured from teacher predictions on the same eval set"
+    return "`[eval].teacher_score` from the spec"
 
 
 def render_text(result: AcceptanceResult, *, lock_hash: str, commit: str) -> str:
-    """Aligned plain text for the terminal; scores and gaps in points (x 100)."""
+    """Aligned plain text; scores, gaps and bounds in points (score x 100)."""
     rows = [list(_HEAD)] + [_cells(g) for g in (result.overall, *result.strata)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEAD))]
+    just = [str.ljust] + [str.rjust] * 6 + [str.ljust]
     table = [
-        "  ".join(
-            c.ljust(w) if i in (0, 7) else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
+        "  ".join(j(c, w) for j, c, w in zip(just, row, widths, strict=True)).rstrip()
         for row in rows
     ]
+    where = f"eval lock {lock_hash or '(none)'} at commit {commit or '(not in git)'}"
     return (
         "\n".join(
             [
                 _verdict(result),
-                f"eval lock {lock_hash or '(none)'} at commit {commit or '(not in git)'}; "
-                f"metric {result.metric}; teacher {_teacher(result)}",
+                f"{where}; metric {result.metric}; teacher {_teacher(result)}",
                 *table,
                 f"95% CI: {_method(result)}",
             ]
@@ -588,29 +572,15 @@ def render_text(result: AcceptanceResult, *, lock_hash: str, commit: str) -> str
     )
 
 
-def _num(x: float | None) -> float | None:
-    return None if x is None else round(x, 6)
-
-
 def to_json(result: AcceptanceResult, *, lock_hash: str, commit: str) -> dict[str, Any]:
     """The versioned machine form (``format_version`` 1); floats rounded to 6 places."""
 
     def group(g: GroupResult) -> dict[str, Any]:
-        return {
-            "name": g.name,
-            "examples": g.examples,
-            "student_score": _num(g.student_score),
-            "teacher_score": _num(g.teacher_score),
-            "gap_points": _num(g.gap_points),
-            "ci95_points": [_num(g.ci_low_points), _num(g.ci_high_points)],
-            "bound_points": _num(g.bound_points),
-            "ok": g.ok,
-        }
+        return {k: round(v, 6) if isinstance(v, float) else v for k, v in asdict(g).items()}
 
     return {
         "format_version": 1,
         "result": "PASS" if result.passed else "FAIL",
-        "passed": result.passed,
         "metric": result.metric,
         "lock_hash": lock_hash,
         "commit": commit,
@@ -640,17 +610,7 @@ def _md(s: str) -> str:
 def render_markdown(
     result: AcceptanceResult, *, lock_hash: str, commit: str, spec_name: str
 ) -> str:
-    """An acceptance record to attach to the contract (P9.2)."""
-    head = (
-        "Group",
-        "Examples",
-        "Student",
-        "Teacher",
-        "Gap (points)",
-        "95% CI (points)",
-        "Bound (points)",
-        "Result",
-    )
+    """An acceptance record to attach to the contract (P9.2); numbers in points."""
     rows = [_cells(g) for g in (result.overall, *result.strata)]
     lines = [
         f"# Acceptance record: {_md(spec_name)}",
@@ -662,10 +622,12 @@ def render_markdown(
         f"| Eval lock | `{lock_hash or '(none)'}` |",
         f"| Commit | `{commit or '(not in git)'}` |",
         f"| Metric | {_md(result.metric)} |",
-        f"| Teacher score | {_md(_teacher(result))} |",
-        f"| 95% CI | {_md(_method(result))} |",
+        f"| Teacher score | {_teacher(result)} |",
+        f"| 95% CI | {_method(result, _md)} |",
         "",
-        "| " + " | ".join(head) + " |",
+        "Scores, gaps and bounds in points (score x 100).",
+        "",
+        "| " + " | ".join(_HEAD) + " |",
         "|---|" + "---:|" * 6 + "---|",
         *("| " + " | ".join([_md(row[0]), *row[1:]]) + " |" for row in rows),
     ]

@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from distillplan import gitfast
-from distillplan.errors import LockError
+from distillplan.errors import LockError, RepoError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -383,12 +383,13 @@ def _display(path: Path) -> str:
 
 
 def _norm(spec_dir: Path, p: str) -> str:
-    """A dataset path as POSIX, relative to the spec folder; refuse escapes."""
+    """A dataset path as POSIX, relative to the spec folder (``../`` allowed: the spec
+    loader keeps datasets inside the repository); absolute paths are refused."""
     posix = posixpath.normpath(PurePosixPath(p.replace("\\", "/")).as_posix())
-    if posixpath.isabs(posix) or posix == ".." or posix.startswith("../"):
+    if posixpath.isabs(posix) or Path(p).is_absolute():
         raise LockError(
-            f"{_display(spec_dir / p)}: eval dataset path must stay inside "
-            f"the spec folder (got {p!r})"
+            f"{_display(spec_dir / p)}: eval dataset path must be relative to the spec folder "
+            f"(got {p!r})"
         )
     return posix
 
@@ -403,10 +404,14 @@ def _git_view(spec_dir: Path, paths: Iterable[str]) -> dict[str, str]:
     except ValueError:
         return {}
     by_rel = {posixpath.normpath(posixpath.join(base, p)): p for p in paths}
+    by_rel = {r: p for r, p in by_rel.items() if r != ".." and not r.startswith("../")}
     if not by_rel:
         return {}
-    blobs = gitfast.index_blobs(root, by_rel)
-    dirty = gitfast.dirty_paths(root, blobs) if blobs else set()
+    try:
+        blobs = gitfast.index_blobs(root, by_rel)
+        dirty = gitfast.dirty_paths(root, blobs) if blobs else set()
+    except RepoError:  # the fast path is an optimization: hash instead
+        return {}
     return {by_rel[r]: b for r, b in blobs.items() if r not in dirty}
 
 

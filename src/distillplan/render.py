@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import posixpath
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -24,8 +25,17 @@ if TYPE_CHECKING:  # pragma: no cover
     import jinja2
 
 __all__ = [
-    "environment", "md_cell", "md_text", "num", "pct", "render", "toml_str", "usd",
-    "yaml_str", "yaml_value",
+    "build_context",
+    "environment",
+    "md_cell",
+    "md_text",
+    "num",
+    "pct",
+    "render",
+    "toml_str",
+    "usd",
+    "yaml_str",
+    "yaml_value",
 ]
 
 # ---------------------------------------------------------------- YAML
@@ -80,13 +90,23 @@ def yaml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(yaml_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{yaml_str(str(k))}: {yaml_value(v)}" for k, v in value.items()) + "}"
+        return (
+            "{" + ", ".join(f"{yaml_str(str(k))}: {yaml_value(v)}" for k, v in value.items()) + "}"
+        )
     raise TypeError(f"cannot write {type(value).__name__} to YAML")
 
 
 # ---------------------------------------------------------------- TOML
 
-_TOML_SHORT = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+_TOML_SHORT = {
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
 
 
 def toml_str(value: str) -> str:
@@ -108,7 +128,7 @@ _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
 _MD_BREAKS = re.compile(r"\s*(?:\r\n|[\n\r\x0b\x0c\x85\u2028\u2029])\s*")
 _MD_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 _MD_LEADING = re.compile(r"^([#+=-])")
-_MD_ORDERED = re.compile(r"^(\d{1,9})([.)])")
+_MD_ORDERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 
 
 def md_text(value: Any) -> str:
@@ -166,11 +186,147 @@ def pct(value: Any, decimals: int = 1) -> str:
     return f"{float(value) * 100:.{decimals}f}%"
 
 
+# ---------------------------------------------------------------- the render context
+
+VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
+Ctx = dict[str, Any]
+
+
+def _by_name(lines: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {
+        n: {"name": n, "usd": None, "basis": "not in this plan"} for n in names
+    }
+    out.update({line["name"]: line for line in lines})
+    return out
+
+
+def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
+    """Hyperparameters for TRL on the A100, from the method, the student size and the plan."""
+    st, sizing = spec["student"], plan["sizing"]
+    method, gpus, billions = st["method"], sizing["training"]["gpus"], sizing["parameters"] / 1e9
+    per_device = spec["policy"]["sizing"][
+        "train_micro_batch_size"
+    ]  # what the memory sizing assumed
+    accumulation = max(1, 16 // (per_device * gpus))  # an effective batch of about 16 sequences
+    if method == "full":
+        lr = 1.0e-5 if billions <= 10 else 5.0e-6
+    else:  # LoRA/QLoRA take ~10x the full fine-tuning rate
+        lr = 2.0e-4 if billions <= 10 else 1.0e-4
+    examples = st["training_examples"]
+    steps = None
+    if examples:
+        per_epoch = -(-examples // (per_device * accumulation * gpus))
+        steps = max(1, round(per_epoch * st["epochs"]))
+    vol = plan["volume"]
+    command = f"trl sft --config {paths['sft_config']}"
+    if gpus > 1:
+        command += f" --accelerate_config {paths['accelerate_config']}"
+    return {
+        "method": method,
+        "lora_r": st["lora_rank"],
+        "lora_alpha": 2 * st["lora_rank"],
+        "per_device_train_batch_size": per_device,
+        "gradient_accumulation_steps": accumulation,
+        "learning_rate": lr,
+        "total_steps": steps,
+        "warmup_steps": max(1, round(0.03 * steps)) if steps else 10,
+        "save_steps": max(50, -(-steps // 10)) if steps else 500,
+        "max_length": spec["policy"]["sizing"]["train_sequence_length"],
+        "tokens_per_example": st["tokens_per_example"]
+        or vol["input_tokens_per_request"] + vol["output_tokens_per_request"],
+        "command": command,
+    }
+
+
+def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, str | None]) -> Ctx:
+    """The plain-dict context every template renders from."""
+    name = spec["project"]["name"]
+    root = posixpath.normpath(spec["scaffold"]["root"].replace("\\", "/"))
+
+    def at(rel: str) -> str:
+        return posixpath.normpath(posixpath.join(root, rel))
+
+    k8s_name = ("vllm-" + name)[:63].rstrip("-")
+    paths = {
+        "root": root,
+        "eval_config": at("eval/eval.yaml"),
+        "sft_config": at("training/sft.yaml"),
+        "accelerate_config": at("training/accelerate.yaml"),
+        "vllm_config": at("serving/vllm.yaml"),
+        "k8s_dir": at("serving/k8s") + "/",
+        "train_data_dir": at("training/data"),
+        "train_data": at("training/data/train.jsonl"),
+        "train_output": at("training/output"),
+        "predictions": "predictions.jsonl",
+        "model_dir": f"/models/{name}",
+        "service_url": f"http://{k8s_name}:8000/v1",
+    }
+    costs, fin = plan["costs"], plan["finance"]
+    student_lines = _by_name(
+        costs["student_lines"],
+        ("gpu_hosting", "observability", "teacher_on_sample", "redistillation_reserve"),
+    )
+    reserve = student_lines["redistillation_reserve"]["usd"]
+    labels = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": "inference",
+        "app.kubernetes.io/managed-by": "distillplan",
+    }
+    return {
+        "spec": spec,
+        "plan": plan,
+        "lock": lock,
+        "paths": paths,
+        "training": _training(spec, plan, paths),
+        "student_lines": student_lines,
+        "project_lines": _by_name(
+            costs["project_lines"],
+            (
+                "eval_set",
+                "teacher_inference",
+                "human_validation",
+                "fine_tune_compute",
+                "deployment",
+                "eval_cycles",
+            ),
+        ),
+        "redistillation_usd_per_year": None if reserve is None else reserve * 12,
+        "milestones": [
+            dict(m, amount_usd=m["payment_share"] * costs["project_usd"])
+            for m in spec["milestones"]
+        ],
+        "chart": {
+            "months": list(range(len(fin["frontier_cumulative_usd"]))),
+            "frontier": [round(x) for x in fin["frontier_cumulative_usd"]],
+            "distilled": [round(x) for x in fin["distilled_cumulative_usd"]],
+        },
+        "k8s": {
+            "name": k8s_name,
+            "labels": labels,
+            "selector": {
+                k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/component")
+            },
+            "image": VLLM_IMAGE,
+            "config_dir": "/etc/vllm",
+            "config_path": "/etc/vllm/vllm.yaml",
+            "model_claim": f"{name}-model",
+            "cpu": "8",
+            "memory": f"{int(plan['sizing']['weights_gib']) + 17}Gi",
+        },
+    }
+
+
 # ---------------------------------------------------------------- environment
 
 FILTERS = {
-    "yaml_str": yaml_str, "yaml_value": yaml_value, "toml_str": toml_str, "md_text": md_text,
-    "md_cell": md_cell, "num": num, "usd": usd, "pct": pct,
+    "yaml_str": yaml_str,
+    "yaml_value": yaml_value,
+    "toml_str": toml_str,
+    "md_text": md_text,
+    "md_cell": md_cell,
+    "num": num,
+    "usd": usd,
+    "pct": pct,
 }
 
 

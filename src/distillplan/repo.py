@@ -66,7 +66,9 @@ def resolve_commit(repo: git.Repo, rev: str) -> git.Commit:
     except RepoError:
         raise
     except (git.BadName, git.BadObject, ValueError, IndexError, git.GitError):
-        raise RepoError(f"unknown revision {rev!r} in {repo.working_tree_dir or repo.git_dir}") from None
+        raise RepoError(
+            f"unknown revision {rev!r} in {repo.working_tree_dir or repo.git_dir}"
+        ) from None
 
 
 def file_at(path: Path, rev: str) -> bytes | None:

@@ -17,13 +17,17 @@ from distillplan.decision import fmt_tokens
 from distillplan.plan import Plan
 from distillplan.policy import Policy
 
-__all__ = ["Format", "fmt_months", "fmt_pct", "fmt_usd", "render", "table"]
+__all__ = ["Format", "fmt_months", "fmt_pct", "fmt_rate", "fmt_usd", "render", "table"]
 
 Format = Literal["text", "json", "markdown"]
 
 _ANSI = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
-_DECISION_COLOR = {"distill": "green", "route-first": "yellow", "lock-eval-first": "yellow",
-                   "stay-on-frontier": "red"}
+_DECISION_COLOR = {
+    "distill": "green",
+    "route-first": "yellow",
+    "lock-eval-first": "yellow",
+    "stay-on-frontier": "red",
+}
 _HASH = re.compile(r"(sha256:)([0-9a-f]{64})")
 
 
@@ -57,6 +61,30 @@ def fmt_gib(x: float) -> str:
     return f"{x:,.1f} GiB"
 
 
+def fmt_rate(x: float) -> str:
+    """A price or a rate, with cents: ``$1.99``."""
+    return fmt_usd(x, cents=True)
+
+
+def frontier_rows(p: Plan) -> list[list[str]]:
+    """The frontier bill's input and output lines: (line, tokens x price, amount)."""
+    vol, te, c = p.volume, p.teacher, p.costs
+    return [
+        [
+            "Input",
+            f"{fmt_tokens(vol.input_tokens_per_month)} tokens x "
+            f"{fmt_rate(te.usd_per_mtok_input)}/Mtok",
+            fmt_usd(c.frontier_input_usd_per_month),
+        ],
+        [
+            "Output",
+            f"{fmt_tokens(vol.output_tokens_per_month)} tokens x "
+            f"{fmt_rate(te.usd_per_mtok_output)}/Mtok",
+            fmt_usd(c.frontier_output_usd_per_month),
+        ],
+    ]
+
+
 def hardware_band() -> tuple[float, float]:
     """The P6.5 band. The plan does not carry the policy yet, so this is the default."""
     lo, hi = Policy().hardware_share_of_frontier
@@ -67,7 +95,10 @@ def payback_cells(p: Plan) -> list[list[str]]:
     """The sensitivity table (estimate x volume) as rows of strings, header first."""
     s = p.finance.sensitivity
     head = ["estimate", "project", *(f"volume {f:.0%}" for f in s.volume_factors)]
-    rows = [[r.estimate, fmt_usd(r.project_usd), *(fmt_months(m) for m in r.payback_months)] for r in s.rows]
+    rows = [
+        [r.estimate, fmt_usd(r.project_usd), *(fmt_months(m) for m in r.payback_months)]
+        for r in s.rows
+    ]
     return [head, *rows]
 
 
@@ -78,9 +109,15 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
     be = f.break_even_tokens_per_month
     rows = [
         ("Payback from go-live", fmt_months(f.payback_months)),
-        ("Payback from kickoff", fmt_months(f.payback_months_from_kickoff)
-         + f" ({f.build_months} build month{'s' if f.build_months != 1 else ''})"),
-        (f"NPV at {fmt_pct(f.discount_rate_annual)} a year, {f.horizon_months} months", fmt_usd(f.npv_usd)),
+        (
+            "Payback from kickoff",
+            fmt_months(f.payback_months_from_kickoff)
+            + f" ({f.build_months} build month{'s' if f.build_months != 1 else ''})",
+        ),
+        (
+            f"NPV at {fmt_pct(f.discount_rate_annual)} a year, {f.horizon_months} months",
+            fmt_usd(f.npv_usd),
+        ),
         ("IRR (annual)", fmt_pct(f.irr_annual)),
         ("CFO band (P6.3)", f.cfo_band),
         ("Break-even volume", "none" if be is None else f"{fmt_tokens(be)} tokens/month"),
@@ -91,8 +128,12 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
         rows.append(("Net after 24 months", fmt_usd(f.net_24_months_usd)))
     if share is not None:
         inside = "within" if lo <= share <= hi else "outside"
-        rows.append(("Hardware share of frontier (P6.5)",
-                     f"{fmt_pct(share)} ({inside} the {fmt_pct(lo, 0)}-{fmt_pct(hi, 0)} band)"))
+        rows.append(
+            (
+                "Hardware share of frontier (P6.5)",
+                f"{fmt_pct(share)} ({inside} the {fmt_pct(lo, 0)}-{fmt_pct(hi, 0)} band)",
+            )
+        )
     lo_r, hi_r = c.routing_savings_usd_per_month
     rows.append(("Model routing instead (P2.2)", f"saves {fmt_usd(lo_r)}-{fmt_usd(hi_r)}/month"))
     return rows
@@ -101,16 +142,25 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
 def sizing_rows(p: Plan) -> list[tuple[str, str]]:
     s = p.sizing
     return [
-        ("Student", f"{s.base_model} at {s.precision} on {s.gpu_name} ({fmt_usd(s.usd_per_gpu_hour, cents=True)}/h)"),
+        (
+            "Student",
+            f"{s.base_model} at {s.precision} on {s.gpu_name} ({fmt_rate(s.usd_per_gpu_hour)}/h)",
+        ),
         ("Parameters", f"{s.parameters / 1e9:,.2f}B"),
         ("Weights", f"{fmt_gib(s.weights_gib)} ({s.weight_bytes_note})"),
-        ("KV cache", f"{s.kv_bytes_per_token:,} bytes/token, {fmt_gib(s.kv_cache_gib)}, "
-                     f"max model length {s.max_model_len:,}"),
+        (
+            "KV cache",
+            f"{s.kv_bytes_per_token:,} bytes/token, {fmt_gib(s.kv_cache_gib)}, "
+            f"max model length {s.max_model_len:,}",
+        ),
         ("Max concurrent sequences", f"{s.max_concurrent_sequences:,}"),
         ("Fits", ("yes" if s.fits else "NO") + f": {s.fit_reason}"),
         ("Tensor parallel size", str(s.tensor_parallel_size)),
-        ("Throughput per GPU", f"{s.requests_per_second_per_gpu:,.1f} requests/s, "
-                               f"{s.output_tokens_per_second_per_gpu:,.0f} output tokens/s ({s.bound}-bound)"),
+        (
+            "Throughput per GPU",
+            f"{s.requests_per_second_per_gpu:,.1f} requests/s, "
+            f"{s.output_tokens_per_second_per_gpu:,.0f} output tokens/s ({s.bound}-bound)",
+        ),
         ("Peak load", f"{s.peak_requests_per_second:,.1f} requests/s"),
         ("Replicas / GPUs", f"{s.replicas} / {s.gpus_total}"),
         ("P7.1", s.p71_note),
@@ -135,8 +185,11 @@ def eval_rows(p: Plan) -> tuple[list[tuple[str, str]], list[str]]:
     rows = [
         ("Datasets", ", ".join(e.datasets)),
         ("Locked", f"yes ({e.lock_hash})" if e.locked else "no (run `distillplan lock`)"),
-        ("Metric", f"{g.metric}: teacher {g.teacher_score:g}, allowed gap {g.allowed_points:g} points, "
-                   f"threshold {g.acceptance_threshold:g}"),
+        (
+            "Metric",
+            f"{g.metric}: teacher {g.teacher_score:g}, allowed gap {g.allowed_points:g} points, "
+            f"threshold {g.acceptance_threshold:g}",
+        ),
     ]
     if g.stratum_bound_points is not None:
         rows.append(("Per-stratum bound", f"{g.stratum_bound_points:g} points"))
@@ -149,20 +202,30 @@ def eval_rows(p: Plan) -> tuple[list[tuple[str, str]], list[str]]:
         rows.append((f"Stratum {name}", f"{n:,} examples" + (" (too few)" if short else "")))
         if short:
             small.append(f"{name} {n:,}")
-    warns = [] if not small or req is None else [
-        f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the {req:,} examples needed to resolve a "
-        f"{g.stratum_bound_points or g.allowed_points:g}-point gap: {', '.join(small)}"]
+    warns = (
+        []
+        if not small or req is None
+        else [
+            f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the {req:,} examples "
+            "needed to resolve a "
+            f"{g.stratum_bound_points or g.allowed_points:g}-point gap: {', '.join(small)}"
+        ]
+    )
     return rows, warns
 
 
 # ----------------------------------------------------------------------------- text
 
 
-def table(rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), indent: int = 2) -> list[str]:
+def table(
+    rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), indent: int = 2
+) -> list[str]:
     """Rows of cells as aligned lines; columns in ``right`` are right-aligned."""
     if not rows:
         return []
-    widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(max(len(r) for r in rows))]
+    widths = [
+        max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(max(len(r) for r in rows))
+    ]
     out = []
     for r in rows:
         cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)]
@@ -191,8 +254,10 @@ class _Text:
 def render_text(p: Plan, *, color: bool = False) -> str:
     t = _Text(color)
     v, c, vol, te = p.verdict, p.costs, p.volume, p.teacher
-    t.lines.append(t.style(f"{p.spec.title} ({p.spec.name})", "bold")
-                   + f"  {p.spec.client} / {p.spec.provider}, start {p.spec.start.isoformat()}")
+    t.lines.append(
+        t.style(f"{p.spec.title} ({p.spec.name})", "bold")
+        + f"  {p.spec.client} / {p.spec.provider}, start {p.spec.start.isoformat()}"
+    )
     t.lines.append("")
     head = t.style(v.decision.upper(), "bold", _DECISION_COLOR[v.decision])
     t.lines.append(f"{head}  {v.summary}")
@@ -200,46 +265,86 @@ def render_text(p: Plan, *, color: bool = False) -> str:
         t.lines.append(f"  revisit on {v.revisit_on.isoformat()}")
 
     t.heading("Checks")
-    rows = [[t.style("✔", "green") if ck.ok else t.style("✘", "red"), ck.id, ck.rule, short_hash(ck.figure),
-             short_hash(ck.message)] for ck in v.checks]
-    t.lines += _styled_table(rows, plain=[["✔" if ck.ok else "✘", *r[1:]] for ck, r in zip(v.checks, rows)])
+    rows = [
+        [
+            t.style("✔", "green") if ck.ok else t.style("✘", "red"),
+            ck.id,
+            ck.rule,
+            short_hash(ck.figure),
+            short_hash(ck.message),
+        ]
+        for ck in v.checks
+    ]
+    t.lines += _styled_table(
+        rows, plain=[["✔" if ck.ok else "✘", *r[1:]] for ck, r in zip(v.checks, rows, strict=True)]
+    )
     _, eval_warns = eval_rows(p)
     if v.warnings or eval_warns:
         t.heading("Warnings")
-        t.lines += [f"  {t.style('!', 'yellow')} {w.id} ({w.rule}): {w.message}" for w in v.warnings]
+        t.lines += [
+            f"  {t.style('!', 'yellow')} {w.id} ({w.rule}): {w.message}" for w in v.warnings
+        ]
         t.lines += [f"  {t.style('!', 'yellow')} eval-strata (P2.3): {m}" for m in eval_warns]
 
     as_of = f", as of {te.as_of.isoformat()}" if te.as_of else ""
     t.heading(f"Frontier bill: {te.model or 'teacher'} ({te.source}{as_of})")
-    t.lines += table([
-        ["Input", f"{fmt_tokens(vol.input_tokens_per_month)} tokens x {fmt_usd(te.usd_per_mtok_input, cents=True)}/Mtok",
-         fmt_usd(c.frontier_input_usd_per_month)],
-        ["Output", f"{fmt_tokens(vol.output_tokens_per_month)} tokens x {fmt_usd(te.usd_per_mtok_output, cents=True)}/Mtok",
-         fmt_usd(c.frontier_output_usd_per_month)],
-        ["Total per month", "", fmt_usd(c.frontier_usd_per_month)],
-    ], right=(2,))
+    t.lines += table(
+        [*frontier_rows(p), ["Total per month", "", fmt_usd(c.frontier_usd_per_month)]], right=(2,)
+    )
     shape = " (request shape assumed)" if vol.request_shape_assumed else ""
-    t.lines.append(f"  {vol.requests_per_month:,.0f} requests/month x ({vol.input_tokens_per_request:,} in + "
-                   f"{vol.output_tokens_per_request:,} out tokens){shape}")
+    t.lines.append(
+        f"  {vol.requests_per_month:,.0f} requests/month x ({vol.input_tokens_per_request:,} in + "
+        f"{vol.output_tokens_per_request:,} out tokens){shape}"
+    )
 
     t.heading("Student operating lines (per month)")
-    t.lines += table([[ln.label, ln.formula, fmt_usd(ln.usd), ln.basis] for ln in c.student_lines]
-                     + [["Total per month", "", fmt_usd(c.student_usd_per_month), ""]], right=(2,))
+    t.lines += table(
+        [[ln.label, ln.formula, fmt_usd(ln.usd), ln.basis] for ln in c.student_lines]
+        + [["Total per month", "", fmt_usd(c.student_usd_per_month), ""]],
+        right=(2,),
+    )
     if vol.student_share < 1:
-        t.lines.append(f"  the student serves {vol.student_share:.0%} of traffic (cache routing, P5.3)")
-    t.lines += table([
-        ["Monthly savings", t.style(fmt_usd(c.savings_usd_per_month), "green" if c.savings_usd_per_month > 0 else "red")],
-        ["Cost per million tokens", f"{fmt_usd(c.usd_per_mtok_before, cents=True)} -> "
-                                    f"{fmt_usd(c.usd_per_mtok_after, cents=True)}"],
-    ])
+        t.lines.append(
+            f"  the student serves {vol.student_share:.0%} of traffic (cache routing, P5.3)"
+        )
+    t.lines += table(
+        [
+            [
+                "Monthly savings",
+                t.style(
+                    fmt_usd(c.savings_usd_per_month),
+                    "green" if c.savings_usd_per_month > 0 else "red",
+                ),
+            ],
+            [
+                "Cost per million tokens",
+                f"{fmt_rate(c.usd_per_mtok_before)} -> {fmt_rate(c.usd_per_mtok_after)}",
+            ],
+        ]
+    )
 
     t.heading(f"Project lines ({c.estimate} estimate)")
-    t.lines += table([["line", "band", "chosen", "basis"]]
-                     + [[pl.label, f"{fmt_usd(pl.low_usd)}-{fmt_usd(pl.high_usd)}",
-                         fmt_usd(pl.usd) + ("" if pl.in_band else " *"), pl.basis]
-                        for pl in c.project_lines]
-                     + [["Project total", f"{fmt_usd(c.project_band_usd[0])}-{fmt_usd(c.project_band_usd[1])}",
-                         fmt_usd(c.project_usd), ""]], right=(2,))
+    t.lines += table(
+        [["line", "band", "chosen", "basis"]]
+        + [
+            [
+                pl.label,
+                f"{fmt_usd(pl.low_usd)}-{fmt_usd(pl.high_usd)}",
+                fmt_usd(pl.usd) + ("" if pl.in_band else " *"),
+                pl.basis,
+            ]
+            for pl in c.project_lines
+        ]
+        + [
+            [
+                "Project total",
+                f"{fmt_usd(c.project_band_usd[0])}-{fmt_usd(c.project_band_usd[1])}",
+                fmt_usd(c.project_usd),
+                "",
+            ]
+        ],
+        right=(2,),
+    )
     if not all(pl.in_band for pl in c.project_lines):
         t.lines.append("  * outside the P4 band")
 
@@ -259,7 +364,7 @@ def render_text(p: Plan, *, color: bool = False) -> str:
 def _styled_table(styled: list[list[str]], *, plain: list[list[str]]) -> list[str]:
     """Align on the plain cells, then swap the styled first cell in (ANSI has no width)."""
     lines = table(plain)
-    return [ln.replace(pr[0], sr[0], 1) for ln, pr, sr in zip(lines, plain, styled)]
+    return [ln.replace(pr[0], sr[0], 1) for ln, pr, sr in zip(lines, plain, styled, strict=True)]
 
 
 # ----------------------------------------------------------------------------- entry point

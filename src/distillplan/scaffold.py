@@ -21,6 +21,7 @@ import hashlib
 import os
 import posixpath
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -32,16 +33,27 @@ from distillplan.fsutil import atomic_write, is_inside
 from distillplan.lock import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
 from distillplan.resources import templates_dir
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
 if TYPE_CHECKING:  # pragma: no cover
     from distillplan.loader import SpecFile
 
-__all__ = ["FileStatus", "ScaffoldResult", "check_fresh", "inputs_fingerprint", "plan_tree",
-           "run_scaffold_cli", "scaffold"]
+__all__ = [
+    "FileStatus",
+    "ScaffoldResult",
+    "check_fresh",
+    "inputs_fingerprint",
+    "plan_tree",
+    "run_scaffold_cli",
+    "scaffold",
+]
 
 Mode = Literal["write", "pretend", "diff", "check"]
 SPEC_NAME = "distill.toml"
 FINGERPRINT_PREFIX = "inputs-v1:"
-VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
 Ctx = dict[str, Any]
 
 
@@ -54,10 +66,17 @@ TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
     ("eval/eval.yaml.j2", "eval/eval.yaml", _always),
     ("training/teacher-data.yaml.j2", "training/teacher-data.yaml", _always),
     ("training/sft.yaml.j2", "training/sft.yaml", _always),
-    ("training/accelerate.yaml.j2", "training/accelerate.yaml",
-     lambda c: c["plan"]["sizing"]["training"]["gpus"] > 1),
+    (
+        "training/accelerate.yaml.j2",
+        "training/accelerate.yaml",
+        lambda c: c["plan"]["sizing"]["training"]["gpus"] > 1,
+    ),
     ("serving/vllm.yaml.j2", "serving/vllm.yaml", _always),
-    ("serving/router.yaml.j2", "serving/router.yaml", lambda c: c["spec"]["routing"]["mode"] == "cache"),
+    (
+        "serving/router.yaml.j2",
+        "serving/router.yaml",
+        lambda c: c["spec"]["routing"]["mode"] == "cache",
+    ),
     ("serving/k8s/configmap.yaml.j2", "serving/k8s/configmap.yaml", _always),
     ("serving/k8s/deployment.yaml.j2", "serving/k8s/deployment.yaml", _always),
     ("serving/k8s/service.yaml.j2", "serving/k8s/service.yaml", _always),
@@ -65,98 +84,12 @@ TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
     ("docs/contract.md.j2", "docs/contract.md", _always),
 )
 
-# ---------------------------------------------------------------- the render context
-
-
-def _by_name(lines: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {n: {"name": n, "usd": None, "basis": "not in this plan"} for n in names}
-    out.update({line["name"]: line for line in lines})
-    return out
-
-
-def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
-    """Hyperparameters for TRL on the A100, from the method, the student size and the plan."""
-    st, sizing = spec["student"], plan["sizing"]
-    method, gpus, billions = st["method"], sizing["training"]["gpus"], sizing["parameters"] / 1e9
-    per_device = spec["policy"]["sizing"]["train_micro_batch_size"]  # what the memory sizing assumed
-    accumulation = max(1, 16 // (per_device * gpus))  # an effective batch of about 16 sequences
-    if method == "full":
-        lr = 1.0e-5 if billions <= 10 else 5.0e-6
-    else:  # LoRA/QLoRA take ~10x the full fine-tuning rate
-        lr = 2.0e-4 if billions <= 10 else 1.0e-4
-    examples = st["training_examples"]
-    steps = None
-    if examples:
-        per_epoch = -(-examples // (per_device * accumulation * gpus))
-        steps = max(1, round(per_epoch * st["epochs"]))
-    vol = plan["volume"]
-    command = f"trl sft --config {paths['sft_config']}"
-    if gpus > 1:
-        command += f" --accelerate_config {paths['accelerate_config']}"
-    return {
-        "method": method, "lora_r": st["lora_rank"], "lora_alpha": 2 * st["lora_rank"],
-        "per_device_train_batch_size": per_device, "gradient_accumulation_steps": accumulation,
-        "learning_rate": lr, "total_steps": steps,
-        "warmup_steps": max(1, round(0.03 * steps)) if steps else 10,
-        "save_steps": max(50, -(-steps // 10)) if steps else 500,
-        "max_length": spec["policy"]["sizing"]["train_sequence_length"],
-        "tokens_per_example": st["tokens_per_example"]
-        or vol["input_tokens_per_request"] + vol["output_tokens_per_request"],
-        "command": command,
-    }
-
-
-def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, str | None]) -> Ctx:
-    """The plain-dict context every template renders from."""
-    name = spec["project"]["name"]
-    root = posixpath.normpath(spec["scaffold"]["root"].replace("\\", "/"))
-
-    def at(rel: str) -> str:
-        return posixpath.normpath(posixpath.join(root, rel))
-
-    k8s_name = ("vllm-" + name)[:63].rstrip("-")
-    paths = {
-        "root": root, "eval_config": at("eval/eval.yaml"), "sft_config": at("training/sft.yaml"),
-        "accelerate_config": at("training/accelerate.yaml"), "vllm_config": at("serving/vllm.yaml"),
-        "k8s_dir": at("serving/k8s") + "/", "train_data_dir": at("training/data"),
-        "train_data": at("training/data/train.jsonl"), "train_output": at("training/output"),
-        "predictions": "predictions.jsonl", "model_dir": f"/models/{name}",
-        "service_url": f"http://{k8s_name}:8000/v1",
-    }
-    costs, fin = plan["costs"], plan["finance"]
-    student_lines = _by_name(costs["student_lines"], (
-        "gpu_hosting", "observability", "teacher_on_sample", "redistillation_reserve"))
-    reserve = student_lines["redistillation_reserve"]["usd"]
-    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "inference",
-              "app.kubernetes.io/managed-by": "distillplan"}
-    return {
-        "spec": spec, "plan": plan, "lock": lock, "paths": paths,
-        "training": _training(spec, plan, paths),
-        "student_lines": student_lines,
-        "project_lines": _by_name(costs["project_lines"], (
-            "eval_set", "teacher_inference", "human_validation", "fine_tune_compute",
-            "deployment", "eval_cycles")),
-        "redistillation_usd_per_year": None if reserve is None else reserve * 12,
-        "milestones": [dict(m, amount_usd=m["payment_share"] * costs["project_usd"])
-                       for m in spec["milestones"]],
-        "chart": {"months": list(range(len(fin["frontier_cumulative_usd"]))),
-                  "frontier": [round(x) for x in fin["frontier_cumulative_usd"]],
-                  "distilled": [round(x) for x in fin["distilled_cumulative_usd"]]},
-        "k8s": {
-            "name": k8s_name, "labels": labels,
-            "selector": {k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/component")},
-            "image": VLLM_IMAGE, "config_dir": "/etc/vllm", "config_path": "/etc/vllm/vllm.yaml",
-            "model_claim": f"{name}-model", "cpu": "8",
-            "memory": f"{int(plan['sizing']['weights_gib']) + 17}Gi",
-        },
-    }
-
 
 def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, str | None]) -> dict[str, bytes]:
     """Every generated file: path relative to the spec's folder (POSIX) -> bytes.
 
     Conditional files are left out when their condition fails; ``[scaffold].skip`` too."""
-    from distillplan.render import render
+    from distillplan.render import build_context, render
 
     ctx = build_context(sf.spec.model_dump(mode="json"), plan, lock)
     skip = {posixpath.normpath(s.replace("\\", "/")) for s in sf.spec.scaffold.skip}
@@ -168,7 +101,9 @@ def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, str | None]) -
         if rel == "serving/vllm.yaml":
             ctx["vllm_yaml"] = text
         if rel not in skip:
-            out[posixpath.join(ctx["paths"]["root"], rel) if ctx["paths"]["root"] != "." else rel] = text.encode("utf-8")
+            out[posixpath.normpath(posixpath.join(ctx["paths"]["root"], rel))] = text.encode(
+                "utf-8"
+            )
     return out
 
 
@@ -183,11 +118,18 @@ def _templates_digest() -> bytes:
     return h.digest()
 
 
-def inputs_fingerprint(spec_dir: Path, spec_sha256: str, lock: LockFile | None, base_model: str | None) -> str:
+def inputs_fingerprint(
+    spec_dir: Path, spec_sha256: str, lock: LockFile | None, base_model: str | None
+) -> str:
     """What the generated tree depends on, as one value for ``[generated].spec_sha256``."""
     h = hashlib.sha256(b"distillplan scaffold inputs v1\0")
     ev = lock.eval if lock is not None else None
-    for part in (spec_sha256, __version__, ev.hash if ev else "", ev.locked_at_commit if ev else ""):
+    for part in (
+        spec_sha256,
+        __version__,
+        ev.hash if ev else "",
+        ev.locked_at_commit if ev else "",
+    ):
         h.update(part.encode("utf-8") + b"\0")
     h.update(_templates_digest())
     if base_model:
@@ -213,8 +155,16 @@ def _bad_rel(rel: str) -> bool:
 def check_paths(spec_dir: Path, root: str, skip: list[str], outputs: list[str]) -> None:
     """Refuse, before anything is written, any path leaving the repository (ScaffoldError)."""
     repo = _repo_root(spec_dir)
-    problems = [f"[scaffold].root: must be a relative path inside the repository (got {root!r})"] if _bad_rel(root) else []
-    problems += [f"[scaffold].skip: must be a path inside the generated tree (got {s!r})" for s in skip if _bad_rel(s)]
+    problems = (
+        [f"[scaffold].root: must be a relative path inside the repository (got {root!r})"]
+        if _bad_rel(root)
+        else []
+    )
+    problems += [
+        f"[scaffold].skip: must be a path inside the generated tree (got {s!r})"
+        for s in skip
+        if _bad_rel(s)
+    ]
     for rel in [*outputs, LOCK_NAME]:
         target = spec_dir / rel
         if _bad_rel(rel) or not is_inside(target, repo):
@@ -237,7 +187,9 @@ class FileStatus:
     """One generated file: ``path`` relative to the spec's folder, as shown to the user."""
 
     path: str
-    status: str  # create | update | unchanged | user-modified, kept | user-modified, overwritten | missing | stale | obsolete
+    #: create | update | unchanged | user-modified, kept | user-modified, overwritten |
+    #: obsolete; with --check: missing | stale | user-modified
+    status: str
     note: str = ""
 
     def __str__(self) -> str:
@@ -265,11 +217,13 @@ def _display_base(sf: SpecFile) -> str:
     return os.path.dirname(sf.display)
 
 
-def _load(spec_arg: str | Path, mode: Mode) -> tuple[SpecFile, bool]:
+def _load(spec_arg: SpecFile | str | Path, mode: Mode) -> tuple[SpecFile, bool]:
     """The spec file; in a folder without one, the starter (written unless pretending)."""
     from distillplan.loader import SpecFile, load_spec, parse_spec
     from distillplan.starter import starter_text, write_starter
 
+    if isinstance(spec_arg, SpecFile):
+        return spec_arg, False
     p = Path(spec_arg)
     path = p / SPEC_NAME if p.is_dir() else p
     if path.exists() or path.name != SPEC_NAME or not path.parent.is_dir() or mode == "check":
@@ -287,7 +241,9 @@ def _lock_state(lock: LockFile | None) -> dict[str, str | None]:
     return {"eval_hash": ev.hash if ev else None, "commit": ev.locked_at_commit if ev else None}
 
 
-def _render_all(sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None) -> dict[str, bytes]:
+def _render_all(
+    sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None
+) -> dict[str, bytes]:
     if plan is None:
         from distillplan.plan import plan_for_file
 
@@ -295,8 +251,13 @@ def _render_all(sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None
     return plan_tree(sf, plan, _lock_state(lock))
 
 
-def scaffold(spec_arg: str | Path, *, mode: Mode = "write", force: bool = False,
-             plan: dict[str, Any] | None = None) -> ScaffoldResult:
+def scaffold(
+    spec_arg: SpecFile | str | Path,
+    *,
+    mode: Mode = "write",
+    force: bool = False,
+    plan: dict[str, Any] | None = None,
+) -> ScaffoldResult:
     """Render the tree and write, pretend, diff or check it. ``plan`` overrides the plan JSON."""
     sf, starter = _load(spec_arg, mode)
     result = ScaffoldResult(mode=mode, starter=sf.display if starter else None)
@@ -304,7 +265,9 @@ def scaffold(spec_arg: str | Path, *, mode: Mode = "write", force: bool = False,
     lock = read_lock(spec_dir) if sf.path.exists() else None
     tree = _render_all(sf, lock, plan)
     check_paths(spec_dir, sf.spec.scaffold.root, list(sf.spec.scaffold.skip), sorted(tree))
-    old = lock.generated if lock is not None and lock.generated is not None else GeneratedManifest("")
+    old = (
+        lock.generated if lock is not None and lock.generated is not None else GeneratedManifest("")
+    )
     manifest: dict[str, str] = {}
     base = _display_base(sf)
     diffs: list[str] = []
@@ -324,7 +287,9 @@ def scaffold(spec_arg: str | Path, *, mode: Mode = "write", force: bool = False,
             status, note = "user-modified, overwritten", ""
         else:
             status = "user-modified" if mode == "check" else "user-modified, kept"
-            note = "(edited since generated; use --force to overwrite, or add it to [scaffold].skip)"
+            note = (
+                "(edited since generated; use --force to overwrite, or add it to [scaffold].skip)"
+            )
         result.files.append(FileStatus(shown, status, note))
         if status in ("create", "update", "user-modified, overwritten", "unchanged"):
             manifest[rel] = _sha(data)
@@ -335,10 +300,14 @@ def scaffold(spec_arg: str | Path, *, mode: Mode = "write", force: bool = False,
         if mode == "diff" and current != data:
             diffs.append(_unified(current, data, shown))
         if mode == "check" and status != "unchanged":
-            result.problems.append(f"{shown}: {status} {note}".rstrip()
-                                   + ("" if status == "user-modified" else "; run `distillplan scaffold`"))
+            result.problems.append(
+                f"{shown}: {status} {note}".rstrip()
+                + ("" if status == "user-modified" else "; run `distillplan scaffold`")
+            )
     for rel in sorted(set(old.files) - set(tree)):
-        result.files.append(FileStatus(os.path.join(base, rel), "obsolete", "(no longer generated; left in place)"))
+        result.files.append(
+            FileStatus(os.path.join(base, rel), "obsolete", "(no longer generated; left in place)")
+        )
     result.diff = "".join(diffs)
     if mode == "write":
         for target, data in writes:
@@ -354,7 +323,9 @@ def _unified(old: bytes | None, new: bytes, shown: str) -> str:
     a = [] if old is None else old.decode("utf-8", "replace").splitlines(keepends=True)
     b = new.decode("utf-8").splitlines(keepends=True)
     lines = difflib.unified_diff(a, b, "/dev/null" if old is None else f"a/{shown}", f"b/{shown}")
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 # ---------------------------------------------------------------- fast freshness
@@ -367,8 +338,6 @@ def check_fresh(spec: SpecFile | str | Path) -> list[str]:
         p = Path(spec)
         path = p / SPEC_NAME if p.is_dir() else p
         spec_dir, spec_sha, display = path.parent, _sha(path.read_bytes()), str(path)
-        import tomllib
-
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         base_model = raw.get("student", {}).get("base_model")
     else:
@@ -379,8 +348,7 @@ def check_fresh(spec: SpecFile | str | Path) -> list[str]:
     if lock is None or lock.generated is None:
         return [f"{lock_display}: no generated files recorded; run `distillplan scaffold`"]
     if lock.generated.spec_sha256 != inputs_fingerprint(spec_dir, spec_sha, lock, base_model):
-        result = scaffold(spec if not isinstance(spec, str | Path) else display, mode="check")
-        return result.problems
+        return scaffold(spec, mode="check").problems
     problems: list[str] = []
     base = os.path.dirname(display)
     for rel, recorded in sorted(lock.generated.files.items()):
@@ -392,13 +360,21 @@ def check_fresh(spec: SpecFile | str | Path) -> list[str]:
             problems.append(f"{shown}: missing; run `distillplan scaffold`")
             continue
         if current != recorded:
-            problems.append(f"{shown}: user-modified (edited since generated; use --force to "
-                            "overwrite, or add it to [scaffold].skip)")
+            problems.append(
+                f"{shown}: user-modified (edited since generated; use --force to "
+                "overwrite, or add it to [scaffold].skip)"
+            )
     return problems
 
 
-def run_scaffold_cli(spec_arg: str | Path, *, pretend: bool = False, diff: bool = False,
-                     check: bool = False, force: bool = False) -> tuple[int, str]:
+def run_scaffold_cli(
+    spec_arg: str | Path,
+    *,
+    pretend: bool = False,
+    diff: bool = False,
+    check: bool = False,
+    force: bool = False,
+) -> tuple[int, str]:
     """``distillplan scaffold``: (exit code, text to print)."""
     mode: Mode = "check" if check else "diff" if diff else "pretend" if pretend else "write"
     result = scaffold(spec_arg, mode=mode, force=force)
@@ -412,7 +388,9 @@ def run_scaffold_cli(spec_arg: str | Path, *, pretend: bool = False, diff: bool 
     if mode in ("pretend", "diff"):
         text += "(nothing written)\n"
     if result.starter:
-        text += (f"{result.starter}: a starter spec; fill in [project] (client, provider, start), "
-                 "[workload] volume, [teacher], [student] and [eval] (datasets, teacher_score), "
-                 "then run `distillplan scaffold` again\n")
+        text += (
+            f"{result.starter}: a starter spec; fill in [project] (client, provider, start), "
+            "[workload] volume, [teacher], [student] and [eval] (datasets, teacher_score), "
+            "then run `distillplan scaffold` again\n"
+        )
     return 0, text

@@ -54,7 +54,7 @@ Points = Annotated[float, Field(ge=0, le=100)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, use_attribute_docstrings=True
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True
     )
 
 
@@ -152,7 +152,7 @@ class Workload(_Model):
 class Teacher(_Model):
     """The frontier model the workload runs on today (P6.1)."""
 
-    model: str | None = Field(default=None, description="Price-book name (see `distillplan plan --format json` catalog).")
+    model: str | None = Field(default=None, description="Price-book name (list: `distillplan catalog`).")
     usd_per_mtok_input: UsdPerMtok | None = Field(default=None, description="Negotiated USD per million input tokens.")
     usd_per_mtok_output: UsdPerMtok | None = Field(default=None, description="Negotiated USD per million output tokens.")
 

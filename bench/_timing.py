@@ -1,0 +1,30 @@
+"""Shared timing helpers for the bench scripts: medians of wall time of subprocesses."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def wall(cmd: Sequence[str], *, cwd: Path | None = None, runs: int = 11, ok_codes: tuple[int, ...] = (0,)) -> float:
+    """Median wall seconds of ``cmd`` over ``runs`` runs (after one warm-up run)."""
+    subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode not in ok_codes:
+            raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()[:500]}")
+    return statistics.median(times)
+
+
+def table(rows: list[tuple[str, str, str, str]]) -> str:
+    head = ("measure", "value", "target", "ok")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""Issue 2's speed targets for the pre-commit path, measured side by side in one run:
+
+- median wall time of `distillplan validate` on an example spec <= 0.8x that of the peer
+  hook `check-jsonschema --schemafile <exported schema>` on the same file, and <= 0.25 s;
+- one process validating 500 specs in <= 2 s.
+
+Run: python bench/bench_validate.py   (needs `pip install -e '.[bench]'`)
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import table, wall  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "examples" / "invoice-extraction" / "distill.toml"
+
+
+def main() -> int:
+    # The scripts next to this interpreter, not PATH: a version-manager shim (pyenv)
+    # would add its own ~0.1 s to both commands.
+    bindir = Path(sys.executable).parent
+    dp = str(bindir / "distillplan") if (bindir / "distillplan").exists() else shutil.which("distillplan")
+    cj = str(bindir / "check-jsonschema") if (bindir / "check-jsonschema").exists() else shutil.which("check-jsonschema")
+    if not dp or not cj:
+        print("needs distillplan and check-jsonschema on PATH: pip install -e '.[bench]'")
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        schema = t / "distill.schema.json"
+        schema.write_text(subprocess.run([dp, "schema"], capture_output=True, text=True, check=True).stdout)
+        ours = wall([dp, "validate", str(SPEC)])
+        peer = wall([cj, "--schemafile", str(schema), str(SPEC)])
+        specs = []
+        for i in range(500):
+            d = t / f"s{i:03d}"
+            d.mkdir()
+            shutil.copy(SPEC, d / "distill.toml")
+            specs.append(str(d))
+        many = wall([dp, "validate", "--quiet", *specs], runs=5)
+    ratio = ours / peer
+    rows = [
+        ("distillplan validate (1 spec), median s", f"{ours:.3f}", "<= 0.25", "yes" if ours <= 0.25 else "NO"),
+        ("check-jsonschema (same file), median s", f"{peer:.3f}", "(peer)", ""),
+        ("ratio ours / peer", f"{ratio:.2f}", "<= 0.80", "yes" if ratio <= 0.8 else "NO"),
+        ("distillplan validate (500 specs), median s", f"{many:.3f}", "<= 2.0", "yes" if many <= 2.0 else "NO"),
+    ]
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""Regenerate ``tests/golden/<example>/`` from ``examples/`` (review the diff, then commit).
+
+    python tests/regen_golden.py
+
+Each example is copied without its ``distill.lock`` and generated tree, so the goldens show
+the unlocked state and do not depend on who ran ``distillplan lock`` when.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE.parent / "examples"
+GOLDEN = HERE / "golden"
+
+
+def example_names() -> list[str]:
+    return sorted(p.parent.name for p in EXAMPLES.glob("*/distill.toml"))
+
+
+def render_example(name: str, work: Path) -> dict[str, bytes]:
+    """The generated tree of ``examples/<name>``, rendered in a clean copy under ``work``."""
+    from distillplan.loader import load_spec
+    from distillplan.plan import plan_for_file
+    from distillplan.scaffold import plan_tree
+
+    dest = work / name
+    shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("distill.lock", "distill"))
+    sf = load_spec(dest / "distill.toml")
+    return plan_tree(sf, plan_for_file(sf).to_json(), {"eval_hash": None, "commit": None})
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in example_names():
+            out = GOLDEN / name
+            shutil.rmtree(out, ignore_errors=True)
+            for rel, data in render_example(name, Path(tmp)).items():
+                (out / rel).parent.mkdir(parents=True, exist_ok=True)
+                (out / rel).write_bytes(data)
+            print(f"wrote {out.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

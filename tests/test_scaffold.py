@@ -1,0 +1,268 @@
+"""``distillplan scaffold``: statuses, user edits, force, pretend, diff, check, containment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from distillplan.errors import DistillError, ScaffoldError
+from distillplan.lock import read_lock
+from distillplan.scaffold import check_fresh, check_paths, run_scaffold_cli, scaffold
+
+from .conftest import EXAMPLES, git
+
+PROPOSAL = "distill/docs/proposal.md"
+SFT = "distill/training/sft.yaml"
+
+
+@pytest.fixture
+def repo(git_repo: Path) -> Path:
+    """invoice-extraction, without any lock or generated tree, committed in a real repo."""
+    shutil.copytree(
+        EXAMPLES / "invoice-extraction",
+        git_repo,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("distill.lock", "distill"),
+    )
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "example")
+    return git_repo
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(folder).parts
+    }
+
+
+def _statuses(spec: Path, **kw: object) -> dict[str, str]:
+    result = scaffold(spec, **kw)  # type: ignore[arg-type]
+    return {f.path: f.status for f in result.files}
+
+
+def test_first_run_creates_then_second_is_unchanged(repo: Path) -> None:
+    first = _statuses(repo / "distill.toml")
+    assert set(first.values()) == {"create"} and len(first) == 9
+    before = _snapshot(repo)
+    second = _statuses(repo / "distill.toml")
+    assert set(second.values()) == {"unchanged"}
+    assert _snapshot(repo) == before  # bytes identical, lock included
+    lock = read_lock(repo)
+    assert lock is not None and lock.generated is not None
+    assert sorted(str(repo / rel) for rel in lock.generated.files) == sorted(first)
+    assert lock.generated.spec_sha256.startswith("inputs-v1:")
+
+
+def test_user_edit_is_kept_and_reported(repo: Path) -> None:
+    scaffold(repo / "distill.toml")
+    edited = (repo / PROPOSAL).read_bytes() + b"\nOur own note.\n"
+    (repo / PROPOSAL).write_bytes(edited)
+    code, text = run_scaffold_cli(repo / "distill.toml")
+    assert code == 0
+    assert (
+        f"user-modified, kept  {repo / PROPOSAL}" in text
+        or "user-modified, kept  " + str(repo / PROPOSAL) in text
+    )
+    assert "use --force to overwrite" in text
+    assert (repo / PROPOSAL).read_bytes() == edited
+    # Still the person's on the next run, even though the spec did not change.
+    assert _statuses(repo / "distill.toml")[str(repo / PROPOSAL)] == "user-modified, kept"
+
+
+def test_untouched_files_update_when_the_spec_changes(repo: Path) -> None:
+    scaffold(repo / "distill.toml")
+    (repo / PROPOSAL).write_text("mine\n")
+    spec = repo / "distill.toml"
+    spec.write_text(
+        spec.read_text().replace("epochs", "epochs").replace('method = "qlora"', 'method = "lora"')
+    )
+    st = _statuses(spec)
+    assert st[str(repo / SFT)] == "update"
+    assert st[str(repo / PROPOSAL)] == "user-modified, kept"
+    assert "load_in_4bit" not in (repo / SFT).read_text()
+    assert (repo / PROPOSAL).read_text() == "mine\n"
+
+
+def test_force_overwrites(repo: Path) -> None:
+    scaffold(repo / "distill.toml")
+    original = (repo / PROPOSAL).read_bytes()
+    (repo / PROPOSAL).write_text("mine\n")
+    st = _statuses(repo / "distill.toml", force=True)
+    assert st[str(repo / PROPOSAL)] == "user-modified, overwritten"
+    assert (repo / PROPOSAL).read_bytes() == original
+    assert set(_statuses(repo / "distill.toml").values()) == {"unchanged"}
+
+
+def test_existing_file_never_generated_is_user_modified(repo: Path) -> None:
+    (repo / "distill/eval").mkdir(parents=True)
+    (repo / "distill/eval/eval.yaml").write_text("my: own\n")
+    st = _statuses(repo / "distill.toml")
+    assert st[str(repo / "distill/eval/eval.yaml")] == "user-modified, kept"
+    assert (repo / "distill/eval/eval.yaml").read_text() == "my: own\n"
+
+
+def test_pretend_writes_nothing(repo: Path) -> None:
+    before = _snapshot(repo)
+    code, text = run_scaffold_cli(repo / "distill.toml", pretend=True)
+    assert code == 0 and f"create  {repo / SFT}" in text and "(nothing written)" in text
+    assert _snapshot(repo) == before
+
+
+def test_diff_shows_unified_diff_and_writes_nothing(repo: Path) -> None:
+    scaffold(repo / "distill.toml")
+    spec = repo / "distill.toml"
+    spec.write_text(
+        spec.read_text().replace("training_examples = 40_000", "training_examples = 80_000")
+    )
+    before = _snapshot(repo)
+    code, text = run_scaffold_cli(spec, diff=True)
+    assert code == 0
+    assert f"--- a/{repo / 'distill/training/teacher-data.yaml'}" in text
+    assert "-  examples: 40000\n+  examples: 80000\n" in text
+    assert "@@ " in text
+    assert _snapshot(repo) == before
+
+
+def test_check_fails_after_a_spec_change_and_passes_after_scaffold(repo: Path) -> None:
+    spec = repo / "distill.toml"
+    assert run_scaffold_cli(spec, check=True)[0] == 1  # nothing generated yet: missing
+    scaffold(spec)
+    assert run_scaffold_cli(spec, check=True) == (0, "generated files are up to date\n")
+    assert check_fresh(spec) == []
+    spec.write_text(spec.read_text().replace("teacher_score = 0.93", "teacher_score = 0.95"))
+    before = _snapshot(repo)
+    code, text = run_scaffold_cli(spec, check=True)
+    assert code == 1 and "distill/eval/eval.yaml: stale" in text
+    problems = check_fresh(spec)
+    assert any("eval.yaml: stale" in p for p in problems)
+    assert _snapshot(repo) == before
+    scaffold(spec)
+    assert check_fresh(spec) == []
+
+
+def test_check_reports_edited_and_missing_files(repo: Path) -> None:
+    spec = repo / "distill.toml"
+    scaffold(spec)
+    (repo / PROPOSAL).write_text("mine\n")
+    (repo / SFT).unlink()
+    problems = check_fresh(spec)
+    assert any(p.startswith(str(repo / PROPOSAL)) and "user-modified" in p for p in problems)
+    assert any(p.startswith(str(repo / SFT)) and "missing" in p for p in problems)
+    assert run_scaffold_cli(spec, check=True)[0] == 1
+
+
+def test_comment_only_spec_change_is_still_fresh(repo: Path) -> None:
+    spec = repo / "distill.toml"
+    scaffold(spec)
+    spec.write_text(spec.read_text() + "\n# a comment\n")
+    assert check_fresh(spec) == []  # re-rendered: same bytes
+
+
+def test_check_fresh_does_not_import_jinja2(repo: Path) -> None:
+    scaffold(repo / "distill.toml")
+    code = (
+        "import sys; from distillplan.scaffold import check_fresh; "
+        f"p = check_fresh({str(repo / 'distill.toml')!r}); "
+        "assert p == [], p; "
+        "bad = [m for m in ('jinja2', 'git', 'transformers') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_skip_and_obsolete(repo: Path) -> None:
+    spec = repo / "distill.toml"
+    scaffold(spec)
+    spec.write_text(spec.read_text() + '\n[scaffold]\nskip = ["docs/contract.md"]\n')
+    st = _statuses(spec)
+    assert st[str(repo / "distill/docs/contract.md")] == "obsolete"
+    lock = read_lock(repo)
+    assert lock is not None and lock.generated is not None
+    assert "distill/docs/contract.md" not in lock.generated.files
+    assert (repo / "distill/docs/contract.md").exists()  # left in place
+
+
+def test_custom_root(repo: Path) -> None:
+    spec = repo / "distill.toml"
+    spec.write_text(spec.read_text() + '\n[scaffold]\nroot = "gen/plan"\n')
+    scaffold(spec)
+    assert (repo / "gen/plan/serving/vllm.yaml").is_file()
+    assert "gen/plan/training/data" in (repo / "gen/plan/training/sft.yaml").read_text()
+
+
+# ---------------------------------------------------------------- containment
+
+
+@pytest.mark.parametrize(
+    "extra", ['root = "../x"', 'skip = ["../../etc/passwd"]', 'root = "/tmp/x"']
+)
+def test_path_escapes_are_refused_before_writing(repo: Path, extra: str) -> None:
+    spec = repo / "distill.toml"
+    spec.write_text(spec.read_text() + f"\n[scaffold]\n{extra}\n")
+    before = _snapshot(repo.parent)
+    with pytest.raises(DistillError):
+        scaffold(spec)
+    assert _snapshot(repo.parent) == before
+
+
+def test_symlinked_root_outside_is_refused(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / "distill").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DistillError, match="outside the repository"):
+        scaffold(repo / "distill.toml")
+    assert list(outside.iterdir()) == []
+    assert not (repo / "distill.lock").exists()
+
+
+def test_check_paths_refuses_escapes_and_symlinks(repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(ScaffoldError, match="root"):
+        check_paths(repo, "../x", [], [])
+    with pytest.raises(ScaffoldError, match="skip"):
+        check_paths(repo, "distill", ["a/../../b"], [])
+    (repo / "gen").mkdir()
+    (repo / "gen/vllm.yaml").symlink_to(repo / "distill.toml")
+    with pytest.raises(ScaffoldError, match="symlink"):
+        check_paths(repo, "gen", [], ["gen/vllm.yaml"])
+    outside = tmp_path / "o"
+    outside.mkdir()
+    (repo / "out").symlink_to(outside)
+    with pytest.raises(ScaffoldError, match="outside"):
+        check_paths(repo, "out", [], ["out/a.yaml"])
+    check_paths(repo, "distill", [], ["distill/a.yaml"])  # inside: fine
+
+
+# ---------------------------------------------------------------- starter
+
+
+def test_empty_folder_gets_the_starter_then_the_tree(git_repo: Path) -> None:
+    folder = git_repo / "acme-tickets"
+    folder.mkdir()
+    before = _snapshot(git_repo)
+    code, text = run_scaffold_cli(folder, pretend=True)
+    assert code == 0 and "(starter spec)" in text and _snapshot(git_repo) == before
+    code, text = run_scaffold_cli(folder)
+    assert code == 0
+    assert (folder / "distill.toml").is_file() and (folder / "distill/docs/proposal.md").is_file()
+    assert "fill in" in text
+    assert check_fresh(folder / "distill.toml") == []
+
+
+def test_cli_scaffold(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .conftest import run_cli
+
+    os.chdir(repo)
+    try:
+        code, out, _ = run_cli("scaffold", capsys=capsys)
+        assert code == 0 and "create  distill/eval/eval.yaml" in out
+        code, out, _ = run_cli("scaffold", "--check", capsys=capsys)
+        assert code == 0
+    finally:
+        os.chdir(Path(__file__).parent)

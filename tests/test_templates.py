@@ -1,0 +1,346 @@
+"""The templates and filters: golden trees, every file parses, keys real engines accept."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from markdown_it import MarkdownIt
+
+from distillplan import render
+from distillplan.loader import load_spec
+from distillplan.plan import plan_for_file
+from distillplan.scaffold import plan_tree
+
+HERE = Path(__file__).resolve().parent
+
+
+def _regen() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("regen_golden", HERE / "regen_golden.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_REGEN = _regen()
+EXAMPLES, GOLDEN = _REGEN.EXAMPLES, _REGEN.GOLDEN
+example_names, render_example = _REGEN.example_names, _REGEN.render_example
+NASTY = (
+    "Acme: # \"quoted\" 'single' | pipe > gt { } [ ] <b>html</b> *em* _u_ `tick` "
+    "\\ back\nnewline Zoë 東京 🚀"
+)
+UNLOCKED = {"eval_hash": None, "commit": None}
+
+
+def _names(file: str) -> set[str]:
+    lines = (HERE / file).read_text(encoding="utf-8").splitlines()
+    return {ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")}
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
+    work = tmp_path_factory.mktemp("examples")
+    return {name: render_example(name, work) for name in example_names()}
+
+
+def _all_files(trees: dict[str, dict[str, bytes]], suffix: str) -> list[tuple[str, str]]:
+    return [
+        (f"{n}/{rel}", data.decode("utf-8"))
+        for n, tree in trees.items()
+        for rel, data in sorted(tree.items())
+        if rel.endswith(suffix)
+    ]
+
+
+# ---------------------------------------------------------------- golden trees
+
+
+@pytest.mark.parametrize("name", example_names())
+def test_golden_tree(trees: dict[str, dict[str, bytes]], name: str) -> None:
+    golden = {
+        p.relative_to(GOLDEN / name).as_posix(): p.read_bytes()
+        for p in (GOLDEN / name).rglob("*")
+        if p.is_file()
+    }
+    assert sorted(trees[name]) == sorted(golden), "run tests/regen_golden.py and review"
+    for rel, data in trees[name].items():
+        assert data == golden[rel], (
+            f"{name}/{rel} differs from its golden; run tests/regen_golden.py"
+        )
+
+
+def test_rendering_is_deterministic(tmp_path: Path) -> None:
+    a = render_example("invoice-extraction", tmp_path / "a")
+    b = render_example("invoice-extraction", tmp_path / "b")
+    assert a == b
+
+
+def test_conditional_files(trees: dict[str, dict[str, bytes]]) -> None:
+    assert "distill/serving/router.yaml" in trees["clinical-coding"]  # routing.mode = "cache"
+    assert "distill/serving/router.yaml" not in trees["invoice-extraction"]
+    assert all("distill/training/accelerate.yaml" not in t for t in trees.values())  # 1 GPU each
+
+
+# ---------------------------------------------------------------- every file parses
+
+
+def test_every_yaml_parses(trees: dict[str, dict[str, bytes]]) -> None:
+    files = _all_files(trees, ".yaml")
+    assert len(files) >= 4 * 7
+    for name, text in files:
+        assert isinstance(yaml.safe_load(text), dict), name
+
+
+def _tables(text: str) -> list[list[int]]:
+    """Cell counts of every row of every table markdown-it finds."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    tables: list[list[int]] = []
+    for i, tok in enumerate(tokens):
+        if tok.type == "table_open":
+            tables.append([])
+        elif tok.type == "tr_open":
+            j, cells = i + 1, 0
+            while tokens[j].type != "tr_close":
+                cells += tokens[j].type in ("th_open", "td_open")
+                j += 1
+            tables[-1].append(cells)
+    return tables
+
+
+def _pipe_rows(text: str) -> list[list[str]]:
+    """Raw table blocks: the cells of each ``|``-row, split on unescaped pipes."""
+    return [
+        [c for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        for line in text.splitlines()
+        if line.startswith("|")
+    ]
+
+
+def test_markdown_tables_well_formed(trees: dict[str, dict[str, bytes]]) -> None:
+    for name, text in _all_files(trees, ".md"):
+        raw_tables = sum(1 for ln in text.splitlines() if re.match(r"^\|(-{3}\|)+$", ln))
+        tables = _tables(text)
+        assert len(tables) == raw_tables >= 2, name  # every pipe block renders as a table
+        for rows in tables:
+            assert len(set(rows)) == 1, f"{name}: ragged table {rows}"
+        for block in _pipe_rows(text):
+            assert block, name
+
+
+def test_mermaid_chart(trees: dict[str, dict[str, bytes]]) -> None:
+    for name, tree in trees.items():
+        text = tree["distill/docs/proposal.md"].decode()
+        block = re.search(r"```mermaid\n(.*?)```", text, re.S)
+        assert block, name
+        body = block.group(1)
+        assert body.startswith("xychart-beta\n")
+        axis = re.search(r'x-axis "[^"]*" \[(.*)\]', body)
+        lines = re.findall(r"^\s*line \[(.*)\]$", body, re.M)
+        assert axis and len(lines) == 2
+        months = json.loads("[" + axis.group(1) + "]")
+        frontier, distilled = (json.loads("[" + ln + "]") for ln in lines)
+        assert len(months) == len(frontier) == len(distilled) == 24
+        assert frontier == sorted(frontier)  # cumulative: never falls
+
+
+def test_contract_states_the_acceptance_test(trees: dict[str, dict[str, bytes]]) -> None:
+    text = trees["invoice-extraction"]["distill/docs/contract.md"].decode()
+    assert "to be locked: run distillplan lock" in text.replace(
+        "is to be locked: run", "to be locked: run"
+    )
+    assert "at least **0.9050**" in text
+    assert "`distillplan accept --predictions predictions.jsonl`" in text
+    assert "| 2 | Student passes the locked eval within the contracted gap | 70% |" in text
+
+
+def test_k8s_manifests_have_required_fields(trees: dict[str, dict[str, bytes]]) -> None:
+    for tree in trees.values():
+        k8s = {
+            rel.rsplit("/", 1)[1]: yaml.safe_load(data)
+            for rel, data in tree.items()
+            if "/k8s/" in rel
+        }
+        for doc in k8s.values():
+            assert doc["apiVersion"] and doc["kind"] and doc["metadata"]["name"]
+            assert re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", doc["metadata"]["name"])
+        dep, svc, cm = k8s["deployment.yaml"], k8s["service.yaml"], k8s["configmap.yaml"]
+        assert (dep["kind"], svc["kind"], cm["kind"]) == ("Deployment", "Service", "ConfigMap")
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        selector = dep["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= labels.items() and svc["spec"]["selector"] == selector
+        pod = dep["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["name"] and container["image"].startswith("vllm/vllm-openai:")
+        vllm = yaml.safe_load(tree["distill/serving/vllm.yaml"])
+        assert container["resources"]["limits"]["nvidia.com/gpu"] == vllm["tensor-parallel-size"]
+        assert "nvidia.com/gpu.product" in pod["nodeSelector"]
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"] == {"path": "/health", "port": 8000}
+        assert svc["spec"]["ports"][0]["port"] == 8000
+        assert cm["data"]["vllm.yaml"] == tree["distill/serving/vllm.yaml"].decode()
+        assert container["args"][-1].endswith("/vllm.yaml")
+        assert any(
+            v["configMap"]["name"] == cm["metadata"]["name"]
+            for v in pod["volumes"]
+            if "configMap" in v
+        )
+
+
+# ---------------------------------------------------------------- keys the engines accept
+
+
+def _sft_allowed() -> set[str]:
+    try:
+        import trl  # noqa: F401  (needs torch: absent here, present on a training box)
+    except ImportError:
+        from transformers import TrainingArguments
+
+        return {f.name for f in dataclasses.fields(TrainingArguments)} | _names("trl_fields.txt")
+    from trl import ModelConfig, ScriptArguments, SFTConfig
+
+    return {
+        f.name for cls in (SFTConfig, ModelConfig, ScriptArguments) for f in dataclasses.fields(cls)
+    }
+
+
+def test_sft_keys_are_trl_fields(trees: dict[str, dict[str, bytes]]) -> None:
+    allowed = _sft_allowed()
+    for name, text in _all_files(trees, "training/sft.yaml"):
+        cfg = yaml.safe_load(text)
+        assert set(cfg) <= allowed, f"{name}: {sorted(set(cfg) - allowed)}"
+        assert isinstance(cfg["learning_rate"], float) and cfg["bf16"] is True
+        assert "max_seq_length" not in cfg  # TRL's current name is max_length
+
+
+def test_sft_methods(trees: dict[str, dict[str, bytes]]) -> None:
+    qlora = yaml.safe_load(trees["invoice-extraction"]["distill/training/sft.yaml"])
+    lora = yaml.safe_load(trees["clinical-coding"]["distill/training/sft.yaml"])
+    assert qlora["load_in_4bit"] is True and qlora["bnb_4bit_quant_type"] == "nf4"
+    assert lora["use_peft"] is True and "load_in_4bit" not in lora
+    assert qlora["num_train_epochs"] == 3.0
+
+
+def test_vllm_keys_are_engine_args(trees: dict[str, dict[str, bytes]]) -> None:
+    allowed = _names("vllm_engine_args.txt")
+    for name, text in _all_files(trees, "serving/vllm.yaml"):
+        cfg = yaml.safe_load(text)
+        assert set(cfg) <= allowed, f"{name}: {sorted(set(cfg) - allowed)}"
+        assert cfg["gpu-memory-utilization"] == 0.9 and cfg["port"] == 8000
+    quant = {
+        n: yaml.safe_load(t["distill/serving/vllm.yaml"]).get("quantization")
+        for n, t in trees.items()
+    }
+    assert quant["open-chat"] is None  # bf16
+    assert quant["invoice-extraction"] == "compressed-tensors"  # int8
+
+
+def _render_with(tmp_path: Path, edit: dict[str, Any], plan_edit: Any = None) -> dict[str, bytes]:
+    dest = tmp_path / "x"
+    shutil.copytree(
+        EXAMPLES / "invoice-extraction",
+        dest,
+        ignore=shutil.ignore_patterns("distill.lock", "distill"),
+    )
+    sf = load_spec(dest / "distill.toml")
+    spec = sf.spec.model_copy(
+        update={k: sf.spec.__dict__[k].model_copy(update=v) for k, v in edit.items()}
+    )
+    sf = dataclasses.replace(sf, spec=spec)
+    plan = plan_for_file(sf).to_json()
+    if plan_edit:
+        plan_edit(plan)
+    return plan_tree(sf, plan, UNLOCKED)
+
+
+def test_accelerate_config_when_training_needs_several_gpus(tmp_path: Path) -> None:
+    def four_gpus(plan: dict[str, Any]) -> None:
+        plan["sizing"]["training"]["gpus"] = 4
+
+    tree = _render_with(tmp_path, {"student": {"method": "full"}}, four_gpus)
+    acc = yaml.safe_load(tree["distill/training/accelerate.yaml"])
+    assert acc["num_processes"] == 4 and acc["distributed_type"] == "FSDP"
+    sft = yaml.safe_load(tree["distill/training/sft.yaml"])
+    assert sft["use_peft"] is False and sft["learning_rate"] == 1e-5
+    assert (
+        "--accelerate_config distill/training/accelerate.yaml"
+        in tree["distill/training/sft.yaml"].decode()
+    )
+
+
+def test_int4_serves_awq(tmp_path: Path) -> None:
+    tree = _render_with(tmp_path, {"student": {"serving_precision": "int4"}})
+    assert yaml.safe_load(tree["distill/serving/vllm.yaml"])["quantization"] == "awq_marlin"
+
+
+# ---------------------------------------------------------------- injection
+
+
+def test_hostile_strings_round_trip(tmp_path: Path) -> None:
+    tree = _render_with(
+        tmp_path,
+        {"project": {"title": NASTY, "client": NASTY, "provider": NASTY}},
+        lambda p: p["teacher"].update(source=NASTY, model=NASTY),
+    )
+    teacher = yaml.safe_load(tree["distill/training/teacher-data.yaml"])["teacher"]
+    assert teacher["price_source"] == NASTY and teacher["model"] == NASTY
+    for rel, data in tree.items():
+        if rel.endswith(".yaml"):
+            yaml.safe_load(data)
+    for doc in ("distill/docs/proposal.md", "distill/docs/contract.md"):
+        text = tree[doc].decode()
+        for rows in _tables(text):
+            assert len(set(rows)) == 1, rows
+        assert "<b>" not in text and "\nnewline" not in text
+    contract = tree["distill/docs/contract.md"].decode()
+    html = MarkdownIt("commonmark").enable("table").render(contract)
+    assert "Acme: # &quot;quoted&quot;" in html and "<b>html" not in html
+
+
+@pytest.mark.parametrize(
+    "value", [NASTY, "", "null", "true", "0x1F", "- a", "\x85\u2028\ufeff\x01 tab\t", "é" * 3]
+)
+def test_yaml_str_round_trips(value: str) -> None:
+    assert yaml.safe_load("k: " + render.yaml_str(value))["k"] == value
+
+
+@pytest.mark.parametrize("value", [2e-5, 1e-05, 0.0002, 3.0, 1e16, -1.5e-7])
+def test_yaml_value_floats_stay_floats(value: float) -> None:
+    assert yaml.safe_load("k: " + render.yaml_value(value))["k"] == value
+
+
+def test_toml_str_round_trips() -> None:
+    import tomllib
+
+    assert tomllib.loads("k = " + render.toml_str(NASTY + "\x01\t"))["k"] == NASTY + "\x01\t"
+
+
+def test_markdown_filters() -> None:
+    assert render.md_cell("a | b") == "a \\| b"
+    assert render.md_cell("") == "-"
+    assert render.md_text("line\nnext") == "line next"
+    assert render.md_text("# heading") == "\\# heading"
+    assert render.md_text("1. item") == "1\\. item" and render.md_text("9.9B") == "9.9B"
+
+
+def test_number_filters() -> None:
+    assert render.usd(1234.5) == "$1,234" or render.usd(1234.5) == "$1,235"
+    assert render.usd(-5000) == "-$5,000" and render.usd(None) == "n/a"
+    assert render.usd(1_234_567, compact=True) == "$1.2M"
+    assert render.usd(4.8181, 2) == "$4.82"
+    assert render.pct(0.125) == "12.5%" and render.num(1234567) == "1,234,567"
+
+
+def test_undefined_names_fail() -> None:
+    import jinja2
+
+    with pytest.raises(jinja2.UndefinedError):
+        render.environment().from_string("{{ nothing.here }}").render()
