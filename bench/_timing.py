@@ -25,6 +25,6 @@ def wall(cmd: Sequence[str], *, cwd: Path | None = None, runs: int = 11, ok_code
 def table(rows: list[tuple[str, str, str, str]]) -> str:
     head = ("measure", "value", "target", "ok")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=False))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in rows]
     return "\n".join(lines)

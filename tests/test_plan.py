@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -102,7 +101,12 @@ def test_payback_never_rises_when_volume_rises(tokens: float, factor: float) -> 
 
 @pytest.mark.parametrize(
     ("tokens", "decision"),
-    [(49_000_000, "stay-on-frontier"), (51_000_000, "route-first"), (199_000_000, "route-first"), (201_000_000, "distill")],
+    [
+        (49_000_000, "stay-on-frontier"),
+        (51_000_000, "route-first"),
+        (199_000_000, "route-first"),
+        (201_000_000, "distill"),
+    ],
 )
 def test_verdicts_around_the_p22_thresholds(tokens: int, decision: str) -> None:
     plan = _plan(_with(BASE, tokens_per_month=tokens))
@@ -139,7 +143,9 @@ def test_an_unlocked_eval_means_lock_eval_first() -> None:
 
 def test_gap_policy_warnings() -> None:
     def gap(points: float, stakes: str = "standard", mode: str = "student-only") -> set[str]:
-        text = SEED_SPEC.format(student=1_500, project=35_000).replace("max_gap_points = 2.5", f"max_gap_points = {points}")
+        text = SEED_SPEC.format(student=1_500, project=35_000).replace(
+            "max_gap_points = 2.5", f"max_gap_points = {points}"
+        )
         text = text.replace('task = "extraction"', f'task = "extraction"\nstakes = "{stakes}"')
         if mode == "cache":
             text += '\n[routing]\nmode = "cache"\nstudent_share = 0.9\n'
@@ -170,7 +176,9 @@ def test_an_override_wins_over_a_driver_and_drivers_compute() -> None:
     # 40,000 examples x (1,400 in x $3 + 250 out x $15) / 1e6
     assert lines["teacher_inference"].usd == pytest.approx(40_000 * (1_400 * 3 + 250 * 15) / 1e6)
     assert lines["eval_set"].usd == pytest.approx((8_000 + 25_000) / 2)
-    budget = spec.budget.model_copy(update={"override_usd": spec.budget.override_usd.model_copy(update={"human_validation": 999.0})})
+    budget = spec.budget.model_copy(
+        update={"override_usd": spec.budget.override_usd.model_copy(update={"human_validation": 999.0})}
+    )
     lines = {p.name: p for p in _plan(spec.model_copy(update={"budget": budget})).costs.project_lines}
     assert (lines["human_validation"].usd, lines["human_validation"].source) == (999.0, "override")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 
 from distillplan.errors import SpecError
 from distillplan.loader import load_spec, parse_spec
-from tests.conftest import EXAMPLES, ROOT, git, run_cli
+from tests.conftest import EXAMPLES, ROOT, run_cli
 
 INVALID = ROOT / "tests" / "cases" / "invalid"
 CASES = sorted(p.name for p in INVALID.iterdir() if p.is_dir())
@@ -33,7 +32,9 @@ def test_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_invalid_spec_gives_located_lines(case: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_spec_gives_located_lines(
+    case: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(INVALID)
     code, out, err = run_cli("validate", case, capsys=capsys)
     assert code == 1
@@ -104,7 +105,7 @@ def test_local_model_folder(git_repo: Path) -> None:
     (git_repo / "distill.toml").write_text(text.replace('"meta-llama/Llama-3.1-8B"', '"models/mine"'))
     assert load_spec(git_repo).spec.student.base_model == "models/mine"
     (folder / "config.json").unlink()
-    with pytest.raises(SpecError, match="student.base_model: not a catalog model"):
+    with pytest.raises(SpecError, match=r"student\.base_model: not a catalog model"):
         load_spec(git_repo)
 
 
@@ -138,7 +139,9 @@ def test_schema_accepts_examples_and_rejects_a_bad_enum(capsys: pytest.CaptureFi
     assert list(validator.iter_errors(bad))
 
 
-def test_init_writes_a_valid_starter_and_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_writes_a_valid_starter_and_refuses_to_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     work = tmp_path / "My Support Bot"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -166,7 +169,9 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and __version__ in out
 
 
-def test_internal_error_exits_3_with_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_error_exits_3_with_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import distillplan.loader
 
     def boom(arg: object) -> object:

@@ -112,15 +112,30 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
         listed = "; ".join(f"{c.path} {c.kind}" for c in changes[:3])
         raise AcceptanceError(f"{lock_name}: the eval lock does not verify ({listed}); refusing to score")
     e = spec.eval
-    rows = acc.load_eval([sf.dir / d for d in e.datasets], id_field=e.id_field, reference_field=e.reference_field,
-                         strata_field=e.strata_field, display_base=sf.dir)
+    rows = acc.load_eval(
+        [sf.dir / d for d in e.datasets],
+        id_field=e.id_field,
+        reference_field=e.reference_field,
+        strata_field=e.strata_field,
+        display_base=sf.dir,
+    )
     ids = [r.id for r in rows]
     student = acc.load_predictions(predictions, eval_ids=ids, id_field=e.id_field)
-    teacher = (acc.load_predictions(teacher_predictions, eval_ids=ids, id_field=e.id_field)
-               if teacher_predictions is not None else None)
-    result = acc.evaluate(rows, student, metric=e.metric, strata_field=e.strata_field, teacher_preds=teacher,
-                          teacher_score=None if teacher is not None else e.teacher_score,
-                          max_gap_points=e.max_gap_points, max_stratum_gap_points=e.max_stratum_gap_points)
+    teacher = (
+        acc.load_predictions(teacher_predictions, eval_ids=ids, id_field=e.id_field)
+        if teacher_predictions is not None
+        else None
+    )
+    result = acc.evaluate(
+        rows,
+        student,
+        metric=e.metric,
+        strata_field=e.strata_field,
+        teacher_preds=teacher,
+        teacher_score=None if teacher is not None else e.teacher_score,
+        max_gap_points=e.max_gap_points,
+        max_stratum_gap_points=e.max_stratum_gap_points,
+    )
     root = gitfast.repo_root(sf.dir)
     commit = (gitfast.head_commit(root) if root else "") or "(not in a git repository)"
     if fmt == "json":

@@ -98,7 +98,7 @@ def plan(spec: Path, fmt: str, color: bool | None) -> int:
 
     result = plan_for_file(load_spec(spec))
     use_color = sys.stdout.isatty() if color is None else color
-    click.echo(render(result, fmt, color=use_color and fmt == "text"), nl=False)
+    click.echo(render(result, fmt, color=use_color and fmt == "text"), nl=False)  # type: ignore[arg-type]  # click.Choice checked it
     return EXIT_OK
 
 
@@ -106,7 +106,12 @@ def plan(spec: Path, fmt: str, color: bool | None) -> int:
 @_SPEC_ARG
 @click.option("--pretend", is_flag=True, help="List what would change; write nothing.")
 @click.option("--diff", "show_diff", is_flag=True, help="Show the unified diff of what would change; write nothing.")
-@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 when a generated file is missing, stale or edited.")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 when a generated file is missing, stale or edited.",
+)
 @click.option("--force", is_flag=True, help="Overwrite generated files a person has edited.")
 def scaffold(spec: Path, pretend: bool, show_diff: bool, check_only: bool, force: bool) -> int:
     """Write the eval, training and serving configs, the proposal and the contract."""
@@ -144,18 +149,24 @@ def check(specs: tuple[Path, ...]) -> int:
 
 @cli.command()
 @_SPEC_ARG
-@click.option("--predictions", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The student's predictions: JSONL with id and prediction.")
-@click.option("--teacher-predictions", type=click.Path(path_type=Path, dir_okay=False),
-              help="Measure the teacher on the same set instead of using eval.teacher_score.")
+@click.option(
+    "--predictions",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The student's predictions: JSONL with id and prediction.",
+)
+@click.option(
+    "--teacher-predictions",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Measure the teacher on the same set instead of using eval.teacher_score.",
+)
 @click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
 def accept(spec: Path, predictions: Path, teacher_predictions: Path | None, fmt: str) -> int:
     """The contract's acceptance test (P9.2): PASS exits 0, FAIL exits 1."""
     from distillplan.actions import accept as accept_action
     from distillplan.loader import load_spec
 
-    outcome = accept_action(load_spec(spec), predictions=predictions,
-                            teacher_predictions=teacher_predictions, fmt=fmt)
+    outcome = accept_action(load_spec(spec), predictions=predictions, teacher_predictions=teacher_predictions, fmt=fmt)
     _echo(outcome.text)
     return EXIT_OK if outcome.passed else EXIT_USER
 

@@ -85,8 +85,14 @@ def volume_of(spec: Spec) -> Volume:
     if w.requests_per_month is not None:
         assert w.input_tokens_per_request is not None and w.output_tokens_per_request is not None
         r = float(w.requests_per_month)
-        return Volume(r, r * w.input_tokens_per_request, r * w.output_tokens_per_request,
-                      w.input_tokens_per_request, w.output_tokens_per_request, False)
+        return Volume(
+            r,
+            r * w.input_tokens_per_request,
+            r * w.output_tokens_per_request,
+            w.input_tokens_per_request,
+            w.output_tokens_per_request,
+            False,
+        )
     assert w.tokens_per_month is not None and w.input_share is not None
     tin = w.tokens_per_month * w.input_share
     tout = w.tokens_per_month - tin
@@ -125,24 +131,41 @@ def student_lines(
     assert share is not None
     lines: list[CostLine] = []
     if ops.gpu_hosting_usd_per_month is not None:
-        lines.append(CostLine(name="gpu_hosting", label="GPU hosting", usd=ops.gpu_hosting_usd_per_month,
-                              formula="pinned", basis="[operations] gpu_hosting_usd_per_month", pinned=True))
+        lines.append(
+            CostLine(
+                name="gpu_hosting",
+                label="GPU hosting",
+                usd=ops.gpu_hosting_usd_per_month,
+                formula="pinned",
+                basis="[operations] gpu_hosting_usd_per_month",
+                pinned=True,
+            )
+        )
     else:
         hosting = gpus * usd_per_gpu_hour * hw.hours_per_month
-        lines.append(CostLine(
-            name="gpu_hosting", label="GPU hosting", usd=hosting,
-            formula=f"{gpus} GPU x ${usd_per_gpu_hour:,.2f}/h x {hw.hours_per_month:g} {HOURS_NOTE}",
-            basis=f"{hw.gpu}; GPU count from sizing" + (" (replicas pinned)" if hw.replicas else ""),
-            pinned=hw.replicas is not None,
-        ))
+        lines.append(
+            CostLine(
+                name="gpu_hosting",
+                label="GPU hosting",
+                usd=hosting,
+                formula=f"{gpus} GPU x ${usd_per_gpu_hour:,.2f}/h x {hw.hours_per_month:g} {HOURS_NOTE}",
+                basis=f"{hw.gpu}; GPU count from sizing" + (" (replicas pinned)" if hw.replicas else ""),
+                pinned=hw.replicas is not None,
+            )
+        )
     obs = ops.observability_usd_per_month
-    lines.append(CostLine(
-        name="observability", label="Observability and drift detection",
-        usd=obs if obs is not None else policy.observability_usd_per_month,
-        formula="pinned" if obs is not None else "policy default",
-        basis="[operations] observability_usd_per_month" if obs is not None
-        else "distillplan default; P8 puts drift detection in the observability stack", pinned=obs is not None,
-    ))
+    lines.append(
+        CostLine(
+            name="observability",
+            label="Observability and drift detection",
+            usd=obs if obs is not None else policy.observability_usd_per_month,
+            formula="pinned" if obs is not None else "policy default",
+            basis="[operations] observability_usd_per_month"
+            if obs is not None
+            else "distillplan default; P8 puts drift detection in the observability stack",
+            pinned=obs is not None,
+        )
+    )
     if ops.teacher_on_sample_usd_per_month is not None:
         tos, formula, basis, pinned = ops.teacher_on_sample_usd_per_month, "pinned", "[operations]", True
     elif ops.teacher_sample_share is not None:
@@ -153,8 +176,16 @@ def student_lines(
         band = policy.teacher_on_sample_usd_per_month
         tos, formula, pinned = band_value(band, est), f"{est} of {usd(band[0])}-{usd(band[1])}", False
         basis = "P8 weekly teacher-on-sample re-evaluation band"
-    lines.append(CostLine(name="teacher_on_sample", label="Teacher-on-sample re-evaluation",
-                          usd=tos, formula=formula, basis=basis, pinned=pinned))
+    lines.append(
+        CostLine(
+            name="teacher_on_sample",
+            label="Teacher-on-sample re-evaluation",
+            usd=tos,
+            formula=formula,
+            basis=basis,
+            pinned=pinned,
+        )
+    )
     if ops.redistillation_usd_per_year is not None:
         yearly, formula, pinned = ops.redistillation_usd_per_year, "pinned / 12", True
         basis = "[operations] redistillation_usd_per_year"
@@ -163,15 +194,27 @@ def student_lines(
         yearly, pinned = band_value(band, est), False
         formula = f"{est} of {usd(band[0])}-{usd(band[1])} a year / 12"
         basis = "P8 annual re-distillation cycle (P8.1: a new teacher every 3-9 months)"
-    lines.append(CostLine(name="redistillation_reserve", label="Re-distillation reserve",
-                          usd=yearly / 12, formula=formula, basis=basis, pinned=pinned))
+    lines.append(
+        CostLine(
+            name="redistillation_reserve",
+            label="Re-distillation reserve",
+            usd=yearly / 12,
+            formula=formula,
+            basis=basis,
+            pinned=pinned,
+        )
+    )
     if spec.routing.mode == "cache":
-        lines.append(CostLine(
-            name="teacher_fallback", label="Teacher fallback (cache routing)",
-            usd=(1 - share) * frontier_usd, formula=f"{1 - share:.0%} of traffic x teacher price",
-            basis="P5.3 cache-and-router: the teacher answers what the router does not send to the student",
-            pinned=False,
-        ))
+        lines.append(
+            CostLine(
+                name="teacher_fallback",
+                label="Teacher fallback (cache routing)",
+                usd=(1 - share) * frontier_usd,
+                formula=f"{1 - share:.0%} of traffic x teacher price",
+                basis="P5.3 cache-and-router: the teacher answers what the router does not send to the student",
+                pinned=False,
+            )
+        )
     return lines
 
 
@@ -201,12 +244,15 @@ def project_lines(
             tin, tout = round(per * share), per - round(per * share)
         cost = teacher.bill(st.training_examples * tin, st.training_examples * tout)
         drivers["teacher_inference"] = (
-            cost, f"driver: {st.training_examples:,} examples x ({tin:,} in + {tout:,} out tokens) at teacher prices")
+            cost,
+            f"driver: {st.training_examples:,} examples x ({tin:,} in + {tout:,} out tokens) at teacher prices",
+        )
         del w
     if spec.budget.human_label_hours is not None and spec.budget.usd_per_label_hour is not None:
         drivers["human_validation"] = (
             spec.budget.human_label_hours * spec.budget.usd_per_label_hour,
-            f"driver: {spec.budget.human_label_hours:,g} h x ${spec.budget.usd_per_label_hour:,.2f}/h")
+            f"driver: {spec.budget.human_label_hours:,g} h x ${spec.budget.usd_per_label_hour:,.2f}/h",
+        )
     if fine_tune_usd is not None:
         drivers["fine_tune_compute"] = (fine_tune_usd, f"driver: {fine_tune_formula}")
     lines = []
@@ -220,7 +266,16 @@ def project_lines(
             source = "driver"
         else:
             value, basis, source = band_value((low, high), est), f"P4 band, {est} estimate", "estimate"
-        lines.append(ProjectLine(name=name, label=PROJECT_LABELS[name], low_usd=low, high_usd=high,
-                                 usd=value, basis=basis, source=source,
-                                 in_band=low - 0.5 <= value <= high + 0.5))
+        lines.append(
+            ProjectLine(
+                name=name,
+                label=PROJECT_LABELS[name],
+                low_usd=low,
+                high_usd=high,
+                usd=value,
+                basis=basis,
+                source=source,
+                in_band=low - 0.5 <= value <= high + 0.5,
+            )
+        )
     return lines

@@ -26,7 +26,7 @@ class Check(_Frozen):
     message: str
 
 
-class Warning(_Frozen):  # noqa: A001 - the plan's word; never raised
+class Warning(_Frozen):
     id: str
     rule: str
     message: str
@@ -86,10 +86,15 @@ def decide(
     why = [] if narrow_task else [f"{w.task} is a P3 shape, not a narrow task"]
     if w.pattern != "stable":
         why.append("the task pattern is evolving (P3.2)")
-    checks.append(Check(
-        id="narrow", rule="P2.1", ok=narrow, figure=f"task = {w.task}, pattern = {w.pattern}",
-        message="narrow, stable workload" if narrow else "not narrow: " + "; ".join(why),
-    ))
+    checks.append(
+        Check(
+            id="narrow",
+            rule="P2.1",
+            ok=narrow,
+            figure=f"task = {w.task}, pattern = {w.pattern}",
+            message="narrow, stable workload" if narrow else "not narrow: " + "; ".join(why),
+        )
+    )
 
     floor, structural = policy.volume_floor_tokens_per_month, policy.volume_structural_tokens_per_month
     band = "below" if tokens_per_month < floor else ("within" if tokens_per_month < structural else "above")
@@ -101,7 +106,11 @@ def decide(
     }[band]
     if band == "below" and w.regulated:
         vmsg += "; regulated data (P3.5) can justify self-hosting below the floor"
-    checks.append(Check(id="volume", rule="P2.2", ok=volume_ok, figure=f"{fmt_tokens(tokens_per_month)} tokens/month", message=vmsg))
+    checks.append(
+        Check(
+            id="volume", rule="P2.2", ok=volume_ok, figure=f"{fmt_tokens(tokens_per_month)} tokens/month", message=vmsg
+        )
+    )
 
     if eval_state.files_missing:
         emsg = "eval dataset missing: " + ", ".join(eval_state.files_missing)
@@ -112,8 +121,9 @@ def decide(
     else:
         emsg = f"locked ({eval_state.lock_hash})"
     eval_ok = eval_state.locked and not eval_state.changes and not eval_state.files_missing
-    checks.append(Check(id="eval-locked", rule="P2.3", ok=eval_ok,
-                        figure=eval_state.lock_hash or "unlocked", message=emsg))
+    checks.append(
+        Check(id="eval-locked", rule="P2.3", ok=eval_ok, figure=eval_state.lock_hash or "unlocked", message=emsg)
+    )
 
     refuse = policy.payback_refuse_over_months
     pays = payback_months is not None and payback_months <= refuse
@@ -121,7 +131,7 @@ def decide(
         pmsg = "no payback: the student costs more to run than the teacher"
         pfig = f"saving ${savings_usd_per_month:,.0f}/month"
     else:
-        pmsg = (f"pays back within {refuse:g} months" if pays else f"payback over {refuse:g} months is refused (P6.3)")
+        pmsg = f"pays back within {refuse:g} months" if pays else f"payback over {refuse:g} months is refused (P6.3)"
         pfig = f"{payback_months:.1f} months"
     checks.append(Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg))
 
@@ -165,27 +175,58 @@ def _warnings(spec: Spec, policy: Policy, *, serving_fits: bool, band: str) -> l
     if w.pattern == "evolving":
         out.append(Warning(id="evolving", rule="P3.2", message="an evolving task pattern pays a re-distillation tax"))
     if w.modality != "text":
-        out.append(Warning(id="modality", rule="P3.4", message=f"{w.modality} distillation lags text by about a generation"))
+        out.append(
+            Warning(id="modality", rule="P3.4", message=f"{w.modality} distillation lags text by about a generation")
+        )
     if w.regulated:
-        out.append(Warning(id="regulated", rule="P3.5", message="regulated data: self-hosting can justify the case below 50M tokens/month"))
+        out.append(
+            Warning(
+                id="regulated",
+                rule="P3.5",
+                message="regulated data: self-hosting can justify the case below 50M tokens/month",
+            )
+        )
     lo, hi = policy.gap_defensible_points
     cache = spec.routing.mode == "cache"
     if w.stakes == "high" and gap > policy.gap_high_stakes_points and not cache:
-        out.append(Warning(id="gap-high-stakes", rule="P5.2",
-                           message=f"high stakes: a {gap:g}-point gap exceeds {policy.gap_high_stakes_points:g}; hold to it or use cache routing"))
+        out.append(
+            Warning(
+                id="gap-high-stakes",
+                rule="P5.2",
+                message=f"high stakes: a {gap:g}-point gap exceeds {policy.gap_high_stakes_points:g}; "
+                "hold to it or use cache routing",
+            )
+        )
     elif gap > hi:
-        out.append(Warning(id="gap-too-wide", rule="P5.1",
-                           message=f"a {gap:g}-point gap is above {hi:g}: trust impact outweighs the savings"))
+        out.append(
+            Warning(
+                id="gap-too-wide",
+                rule="P5.1",
+                message=f"a {gap:g}-point gap is above {hi:g}: trust impact outweighs the savings",
+            )
+        )
     elif gap < lo and w.stakes != "high":
-        out.append(Warning(id="gap-too-tight", rule="P5.1",
-                           message=f"a {gap:g}-point gap is below {lo:g}: over-engineered for the cost gain"))
+        out.append(
+            Warning(
+                id="gap-too-tight",
+                rule="P5.1",
+                message=f"a {gap:g}-point gap is below {lo:g}: over-engineered for the cost gain",
+            )
+        )
     if cache and spec.routing.student_share is not None:
         slo, shi = policy.cache_student_share
         if not slo <= spec.routing.student_share <= shi:
-            out.append(Warning(id="cache-share", rule="P5.3",
-                               message=f"student share {spec.routing.student_share:.0%} is outside {slo:.0%}-{shi:.0%}"))
+            out.append(
+                Warning(
+                    id="cache-share",
+                    rule="P5.3",
+                    message=f"student share {spec.routing.student_share:.0%} is outside {slo:.0%}-{shi:.0%}",
+                )
+            )
     if not serving_fits:
-        out.append(Warning(id="does-not-fit", rule="P7", message="the student does not fit the GPU as configured (see sizing)"))
+        out.append(
+            Warning(id="does-not-fit", rule="P7", message="the student does not fit the GPU as configured (see sizing)")
+        )
     if band == "within":
         out.append(Warning(id="routing", rule="P2.2", message="weigh model routing first: it ships faster"))
     return out

@@ -184,11 +184,19 @@ def _got(value: Any) -> str:
 
 
 _TYPE_WORDS = {
-    "int_type": "an integer", "int_parsing": "an integer", "float_type": "a number",
-    "float_parsing": "a number", "string_type": "a string", "bool_type": "true or false",
-    "date_type": "a date (YYYY-MM-DD, unquoted)", "list_type": "an array",
-    "tuple_type": "an array", "model_type": "a table", "dict_type": "a table",
-    "int_from_float": "an integer", "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "date_type": "a date (YYYY-MM-DD, unquoted)",
+    "list_type": "an array",
+    "tuple_type": "an array",
+    "model_type": "a table",
+    "dict_type": "a table",
+    "int_from_float": "an integer",
+    "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
 }
 
 
@@ -284,7 +292,11 @@ def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
         return f"must be a path relative to the spec's folder, not absolute (got {_got(rel)})"
     target = (base_dir / rel).resolve()
     if not target.is_relative_to(root.resolve()):
-        why = "leads outside the repository through a symlink" if ".." not in pure.parts else "leads outside the repository"
+        why = (
+            "leads outside the repository through a symlink"
+            if ".." not in pure.parts
+            else "leads outside the repository"
+        )
         return f"{why} (got {_got(rel)})"
     return None
 
@@ -296,12 +308,20 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
 
     out: list[tuple[KeyPath, str, bool]] = []
     book = teacher_prices()
-    if spec.teacher.model is not None and spec.teacher.model not in book and (
-        spec.teacher.usd_per_mtok_input is None or spec.teacher.usd_per_mtok_output is None
+    if (
+        spec.teacher.model is not None
+        and spec.teacher.model not in book
+        and (spec.teacher.usd_per_mtok_input is None or spec.teacher.usd_per_mtok_output is None)
     ):
         close = difflib.get_close_matches(spec.teacher.model, list(book), n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
-        out.append((("teacher", "model"), f"not in the price book{hint} Or give usd_per_mtok_input and usd_per_mtok_output", True))
+        out.append(
+            (
+                ("teacher", "model"),
+                f"not in the price book{hint} Or give usd_per_mtok_input and usd_per_mtok_output",
+                True,
+            )
+        )
     if base_dir is None:
         return out
     root = find_repo_root(base_dir) or base_dir
@@ -319,8 +339,10 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
     if not is_catalog_name(bm):
         why = _inside(base_dir, root, bm)
         if why is None and not (base_dir / bm / "config.json").is_file():
-            why = (f"not a catalog model and not a folder holding config.json (got {_got(bm)}); "
-                   "see `distillplan catalog` or give a local folder")
+            why = (
+                f"not a catalog model and not a folder holding config.json (got {_got(bm)}); "
+                "see `distillplan catalog` or give a local folder"
+            )
         if why:
             out.append((("student", "base_model"), why, True))
     return out

@@ -173,7 +173,8 @@ class Plan(_Frozen):
 
     def to_json(self) -> dict[str, Any]:
         """The versioned JSON form (documented in the README)."""
-        return _round(self.model_dump(mode="json"))
+        data: dict[str, Any] = _round(self.model_dump(mode="json"))
+        return data
 
 
 def _round(v: Any) -> Any:
@@ -201,8 +202,13 @@ def teacher_of(spec: Spec) -> TeacherOut:
     pin_in, pin_out = t.usd_per_mtok_input, t.usd_per_mtok_output
     if entry is None:
         assert pin_in is not None and pin_out is not None
-        return TeacherOut(model=t.model, usd_per_mtok_input=pin_in, usd_per_mtok_output=pin_out,
-                          source="[teacher] in distill.toml", as_of=None)
+        return TeacherOut(
+            model=t.model,
+            usd_per_mtok_input=pin_in,
+            usd_per_mtok_output=pin_out,
+            source="[teacher] in distill.toml",
+            as_of=None,
+        )
     pinned = pin_in is not None or pin_out is not None
     return TeacherOut(
         model=entry.name,
@@ -236,9 +242,16 @@ def _month(spec: Spec, arch: Architecture, gpu: Gpu, prices: Prices, vol: Volume
     """One month of running at ``vol``: the frontier bill and the student's lines."""
     a = spec.policy.sizing.model_copy(update={"lora_rank": spec.student.lora_rank})
     peak = vol.requests_per_month * _share(spec) / SECONDS_PER_MONTH * spec.workload.peak_to_average
-    serving = size_serving(arch, gpu, precision=spec.student.serving_precision,
-                           input_tokens=vol.input_tokens_per_request, output_tokens=vol.output_tokens_per_request,
-                           peak_requests_per_second=peak, assumptions=a, replicas_pin=spec.hardware.replicas)
+    serving = size_serving(
+        arch,
+        gpu,
+        precision=spec.student.serving_precision,
+        input_tokens=vol.input_tokens_per_request,
+        output_tokens=vol.output_tokens_per_request,
+        peak_requests_per_second=peak,
+        assumptions=a,
+        replicas_pin=spec.hardware.replicas,
+    )
     frontier = prices.bill(vol.input_tokens_per_month, vol.output_tokens_per_month)
     lines = student_lines(spec, spec.policy, frontier_usd=frontier, gpus=serving.gpus_total, usd_per_gpu_hour=rate)
     return _Month(frontier, lines, serving)
@@ -249,7 +262,9 @@ def _training(spec: Spec, arch: Architecture, gpu: Gpu, vol: Volume, rate: float
     per = st.tokens_per_example or (vol.input_tokens_per_request + vol.output_tokens_per_request)
     tokens = float(st.training_examples or 0) * per * st.epochs
     a = spec.policy.sizing.model_copy(update={"lora_rank": st.lora_rank})
-    return size_training(arch, gpu, method=st.method, training_tokens=tokens, assumptions=a, usd_per_gpu_hour=rate), tokens
+    return size_training(
+        arch, gpu, method=st.method, training_tokens=tokens, assumptions=a, usd_per_gpu_hour=rate
+    ), tokens
 
 
 def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
@@ -264,26 +279,37 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     now = _month(spec, arch, gpu, prices, vol, rate)
     training, training_tokens = _training(spec, arch, gpu, vol, rate)
     has_driver = spec.student.training_examples is not None
-    ft_formula = (f"{training.gpu_hours:,.1f} GPU-h x ${rate:,.2f}/h "
-                  f"({policy.sizing.sweep_runs} sweep runs, {training.gpus} x {gpu.name})")
+    ft_formula = (
+        f"{training.gpu_hours:,.1f} GPU-h x ${rate:,.2f}/h "
+        f"({policy.sizing.sweep_runs} sweep runs, {training.gpus} x {gpu.name})"
+    )
 
     def project_at(estimate: str | None) -> list[ProjectLine]:
-        return project_lines(spec, policy, teacher=prices, fine_tune_usd=training.usd if has_driver else None,
-                             fine_tune_formula=ft_formula, estimate=estimate)
+        return project_lines(
+            spec,
+            policy,
+            teacher=prices,
+            fine_tune_usd=training.usd if has_driver else None,
+            fine_tune_formula=ft_formula,
+            estimate=estimate,
+        )
 
     plines = project_at(None)
     project = sum(p.usd for p in plines)
     fin = spec.finance
     saving = now.saving
     payback = eco.payback_months(project, saving)
-    flows = eco.cash_flows(project_usd=project, build_months=fin.build_months,
-                           monthly_saving_usd=saving, horizon_months=fin.horizon_months)
+    flows = eco.cash_flows(
+        project_usd=project, build_months=fin.build_months, monthly_saving_usd=saving, horizon_months=fin.horizon_months
+    )
     frontier_cum = eco.cumulative([now.frontier] * fin.horizon_months)
     # What the distilled path costs each month: the frontier bill until go-live, then the
     # student's; plus the project spread over the build months (month 0 when there are none).
     build = max(fin.build_months, 1)
-    distilled = [(now.frontier if m < fin.build_months else now.student) + (project / build if m < build else 0.0)
-                 for m in range(fin.horizon_months)]
+    distilled = [
+        (now.frontier if m < fin.build_months else now.student) + (project / build if m < build else 0.0)
+        for m in range(fin.horizon_months)
+    ]
     irr = eco.irr_annual(flows)
 
     def saving_at(tokens: float) -> float:
@@ -295,61 +321,104 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     rows = []
     for est in ("low", "mid", "high"):
         p_est = sum(p.usd for p in project_at(est))
-        rows.append(SensitivityRow(estimate=est, project_usd=p_est, payback_months=[
-            eco.payback_months(p_est, saving if f == 1.0 else saving_at(vol.tokens_per_month * f))
-            for f in VOLUME_FACTORS]))
-    verdict = decide(spec, policy, tokens_per_month=vol.tokens_per_month, savings_usd_per_month=saving,
-                     payback_months=payback, eval_state=inputs.eval_state, serving_fits=now.serving.fits)
+        rows.append(
+            SensitivityRow(
+                estimate=est,
+                project_usd=p_est,
+                payback_months=[
+                    eco.payback_months(p_est, saving if f == 1.0 else saving_at(vol.tokens_per_month * f))
+                    for f in VOLUME_FACTORS
+                ],
+            )
+        )
+    verdict = decide(
+        spec,
+        policy,
+        tokens_per_month=vol.tokens_per_month,
+        savings_usd_per_month=saving,
+        payback_months=payback,
+        eval_state=inputs.eval_state,
+        serving_fits=now.serving.fits,
+    )
     hosting = next((line.usd for line in now.student_lines if line.name == "gpu_hosting"), 0.0)
     mtok = vol.tokens_per_month / 1e6
     e = spec.eval
     return Plan(
         format_version=FORMAT_VERSION,
-        spec=SpecInfo(name=spec.project.name, title=spec.project.title, client=spec.project.client,
-                      provider=spec.project.provider, start=spec.project.start),
+        spec=SpecInfo(
+            name=spec.project.name,
+            title=spec.project.title,
+            client=spec.project.client,
+            provider=spec.project.provider,
+            start=spec.project.start,
+        ),
         verdict=verdict,
-        volume=VolumeOut(requests_per_month=vol.requests_per_month, input_tokens_per_month=vol.input_tokens_per_month,
-                         output_tokens_per_month=vol.output_tokens_per_month, tokens_per_month=vol.tokens_per_month,
-                         input_tokens_per_request=vol.input_tokens_per_request,
-                         output_tokens_per_request=vol.output_tokens_per_request,
-                         request_shape_assumed=vol.request_shape_assumed, student_share=_share(spec)),
+        volume=VolumeOut(
+            requests_per_month=vol.requests_per_month,
+            input_tokens_per_month=vol.input_tokens_per_month,
+            output_tokens_per_month=vol.output_tokens_per_month,
+            tokens_per_month=vol.tokens_per_month,
+            input_tokens_per_request=vol.input_tokens_per_request,
+            output_tokens_per_request=vol.output_tokens_per_request,
+            request_shape_assumed=vol.request_shape_assumed,
+            student_share=_share(spec),
+        ),
         teacher=teacher,
         costs=Costs(
             frontier_usd_per_month=now.frontier,
             frontier_input_usd_per_month=vol.input_tokens_per_month * prices.usd_per_mtok_input / 1e6,
             frontier_output_usd_per_month=vol.output_tokens_per_month * prices.usd_per_mtok_output / 1e6,
-            student_usd_per_month=now.student, student_lines=now.student_lines, savings_usd_per_month=saving,
-            project_usd=project, project_lines=plines,
+            student_usd_per_month=now.student,
+            student_lines=now.student_lines,
+            savings_usd_per_month=saving,
+            project_usd=project,
+            project_lines=plines,
             project_band_usd=(sum(p.low_usd for p in plines), sum(p.high_usd for p in plines)),
             estimate=spec.budget.estimate,
-            usd_per_mtok_before=now.frontier / mtok, usd_per_mtok_after=now.student / mtok,
+            usd_per_mtok_before=now.frontier / mtok,
+            usd_per_mtok_after=now.student / mtok,
             hardware_share_of_frontier=hosting / now.frontier if now.frontier > 0 else None,
-            routing_savings_usd_per_month=(now.frontier * policy.routing_savings_share[0],
-                                           now.frontier * policy.routing_savings_share[1]),
+            routing_savings_usd_per_month=(
+                now.frontier * policy.routing_savings_share[0],
+                now.frontier * policy.routing_savings_share[1],
+            ),
         ),
         finance=FinanceOut(
-            cash_flows_usd=flows, cumulative_usd=eco.cumulative(flows),
-            frontier_cumulative_usd=frontier_cum, distilled_cumulative_usd=eco.cumulative(distilled),
-            payback_months=payback, payback_months_from_kickoff=eco.payback_from_kickoff(flows),
-            npv_usd=eco.npv(eco.monthly_rate(fin.discount_rate_annual), flows), irr_annual=irr,
-            discount_rate_annual=fin.discount_rate_annual, horizon_months=fin.horizon_months,
+            cash_flows_usd=flows,
+            cumulative_usd=eco.cumulative(flows),
+            frontier_cumulative_usd=frontier_cum,
+            distilled_cumulative_usd=eco.cumulative(distilled),
+            payback_months=payback,
+            payback_months_from_kickoff=eco.payback_from_kickoff(flows),
+            npv_usd=eco.npv(eco.monthly_rate(fin.discount_rate_annual), flows),
+            irr_annual=irr,
+            discount_rate_annual=fin.discount_rate_annual,
+            horizon_months=fin.horizon_months,
             build_months=fin.build_months,
-            cfo_band=eco.cfo_band(payback, accept_under_months=policy.payback_accept_under_months,
-                                  refuse_over_months=refuse),
+            cfo_band=eco.cfo_band(
+                payback, accept_under_months=policy.payback_accept_under_months, refuse_over_months=refuse
+            ),
             break_even_tokens_per_month=break_even,
             net_12_months_usd=eco.net_after(flows, 12) if fin.horizon_months >= 12 else None,
             net_24_months_usd=eco.net_after(flows, 24) if fin.horizon_months >= 24 else None,
             sensitivity=Sensitivity(volume_factors=list(VOLUME_FACTORS), rows=rows),
         ),
-        gap=Gap(metric=e.metric, teacher_score=e.teacher_score, allowed_points=e.max_gap_points,
-                acceptance_threshold=round(e.teacher_score - e.max_gap_points / 100, 10),
-                stratum_bound_points=e.max_stratum_gap_points,
-                system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points),
+        gap=Gap(
+            metric=e.metric,
+            teacher_score=e.teacher_score,
+            allowed_points=e.max_gap_points,
+            acceptance_threshold=round(e.teacher_score - e.max_gap_points / 100, 10),
+            stratum_bound_points=e.max_stratum_gap_points,
+            system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points,
+        ),
         sizing=_sizing_out(spec, gpu, rate, now.serving, training, training_tokens),
-        eval=EvalOut(datasets=list(e.datasets), locked=inputs.eval_state.locked,
-                     lock_hash=inputs.eval_state.lock_hash,
-                     required_examples_per_stratum=_required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points),
-                     examples_per_stratum=dict(inputs.eval_state.examples_per_stratum)),
+        eval=EvalOut(
+            datasets=list(e.datasets),
+            locked=inputs.eval_state.locked,
+            lock_hash=inputs.eval_state.lock_hash,
+            required_examples_per_stratum=_required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points),
+            examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
+        ),
     )
 
 
@@ -363,18 +432,41 @@ def _required(teacher_score: float, gap_points: float) -> int | None:
 
 def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: TrainingSizing, tokens: float) -> SizingOut:
     return SizingOut(
-        base_model=spec.student.base_model, gpu=gpu.key, gpu_name=gpu.name, gpu_product_label=gpu.k8s_product_label,
-        usd_per_gpu_hour=rate, precision=s.precision, parameters=s.parameters, weights_gib=s.weights_gib,
-        weight_bytes_note=s.weight_bytes_note, kv_bytes_per_token=s.kv_bytes_per_token, kv_cache_gib=s.kv_cache_gib,
-        max_model_len=s.max_model_len, max_concurrent_sequences=s.max_concurrent_sequences, fits=s.fits,
-        fit_reason=s.fit_reason, tensor_parallel_size=s.tensor_parallel_size,
+        base_model=spec.student.base_model,
+        gpu=gpu.key,
+        gpu_name=gpu.name,
+        gpu_product_label=gpu.k8s_product_label,
+        usd_per_gpu_hour=rate,
+        precision=s.precision,
+        parameters=s.parameters,
+        weights_gib=s.weights_gib,
+        weight_bytes_note=s.weight_bytes_note,
+        kv_bytes_per_token=s.kv_bytes_per_token,
+        kv_cache_gib=s.kv_cache_gib,
+        max_model_len=s.max_model_len,
+        max_concurrent_sequences=s.max_concurrent_sequences,
+        fits=s.fits,
+        fit_reason=s.fit_reason,
+        tensor_parallel_size=s.tensor_parallel_size,
         requests_per_second_per_gpu=s.requests_per_second_per_gpu,
-        output_tokens_per_second_per_gpu=s.output_tokens_per_second_per_gpu, bound=s.bound,
-        peak_requests_per_second=s.peak_requests_per_second, replicas=s.replicas, gpus_total=s.gpus_total,
-        p71_holds=s.p71_holds, p71_note=s.p71_note,
-        training=TrainingOut(method=t.method, training_tokens=tokens, memory_gib=t.memory_gib, gpus=t.gpus,
-                             gpu_hours=t.gpu_hours, usd=t.usd, lora_rank=t.lora_rank,
-                             trainable_parameters=t.trainable_parameters, notes=list(t.notes)),
+        output_tokens_per_second_per_gpu=s.output_tokens_per_second_per_gpu,
+        bound=s.bound,
+        peak_requests_per_second=s.peak_requests_per_second,
+        replicas=s.replicas,
+        gpus_total=s.gpus_total,
+        p71_holds=s.p71_holds,
+        p71_note=s.p71_note,
+        training=TrainingOut(
+            method=t.method,
+            training_tokens=tokens,
+            memory_gib=t.memory_gib,
+            gpus=t.gpus,
+            gpu_hours=t.gpu_hours,
+            usd=t.usd,
+            lora_rank=t.lora_rank,
+            trainable_parameters=t.trainable_parameters,
+            notes=list(t.notes),
+        ),
     )
 
 
@@ -398,7 +490,9 @@ def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
     except LockError as e:
         return EvalState(files_missing=missing, changes=(str(e),))
     return EvalState(
-        files_missing=missing, locked=True, lock_hash=lock.eval.hash,
+        files_missing=missing,
+        locked=True,
+        lock_hash=lock.eval.hash,
         changes=tuple(f"{c.kind} {c.path}" for c in changes),
         examples_per_stratum=_count_strata(spec, spec_dir) if not missing else (),
     )
@@ -437,5 +531,3 @@ def plan_for_file(sf: Any, *, eval_state: EvalState | None = None) -> Plan:
     arch = load_architecture(sf.spec.student.base_model, base_dir=sf.dir)
     state = eval_state if eval_state is not None else eval_state_for(sf.spec, sf.dir)
     return build_plan(sf.spec, PlanInputs(architecture=arch, eval_state=state))
-
-

@@ -35,7 +35,9 @@ def _type(ann: Any) -> str:
         return f"array of {_type(args[0])}" if args else "array"
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return "table"
-    return {int: "integer", float: "number", str: "string", bool: "boolean"}.get(ann, getattr(ann, "__name__", str(ann)))
+    return {int: "integer", float: "number", str: "string", bool: "boolean"}.get(
+        ann, getattr(ann, "__name__", str(ann))
+    )
 
 
 def _default(field: Any) -> str:

@@ -25,9 +25,7 @@ TaskKind = Literal[
     "multi-step-reasoning",
     "code-generation",
 ]
-NARROW_TASKS: frozenset[str] = frozenset(
-    {"classification", "extraction", "formatted-generation", "single-turn-qa"}
-)
+NARROW_TASKS: frozenset[str] = frozenset({"classification", "extraction", "formatted-generation", "single-turn-qa"})
 Precision = Literal["bf16", "int8", "int4"]
 Method = Literal["full", "lora", "qlora"]
 GpuName = Literal["a100-40gb", "a100-80gb", "h100-80gb"]
@@ -53,9 +51,7 @@ Points = Annotated[float, Field(ge=0, le=100)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True)
 
 
 def _problem(info: ValidationInfo, key: str, message: str) -> None:
@@ -87,9 +83,7 @@ class Project(_Model):
     @classmethod
     def _slug(cls, v: str) -> str:
         if not _SLUG.match(v):
-            raise ValueError(
-                "must be a slug: lowercase letters, digits and inner hyphens, at most 63 characters"
-            )
+            raise ValueError("must be a slug: lowercase letters, digits and inner hyphens, at most 63 characters")
         return v
 
 
@@ -97,9 +91,7 @@ class Workload(_Model):
     """The narrow workload the student replaces the teacher on (P2.1, P3)."""
 
     task: TaskKind = Field(description="Kind of task; the first four are narrow (P2.1), the rest are P3 shapes.")
-    modality: Literal["text", "vision-language", "audio"] = Field(
-        default="text", description="Input modality (P3.4)."
-    )
+    modality: Literal["text", "vision-language", "audio"] = Field(default="text", description="Input modality (P3.4).")
     stakes: Literal["standard", "high"] = Field(
         default="standard", description="`high` for medical, legal, financial substantiation (P5.2)."
     )
@@ -131,11 +123,19 @@ class Workload(_Model):
         by_requests = self.requests_per_month is not None
         by_tokens = self.tokens_per_month is not None
         if by_requests and by_tokens:
-            _problem(info, "workload.tokens_per_month", "give the volume one way: either requests_per_month "
-                     "(with tokens per request) or tokens_per_month (with input_share), not both")
+            _problem(
+                info,
+                "workload.tokens_per_month",
+                "give the volume one way: either requests_per_month "
+                "(with tokens per request) or tokens_per_month (with input_share), not both",
+            )
         elif not by_requests and not by_tokens:
-            _problem(info, "workload", "missing volume: give requests_per_month with input_tokens_per_request "
-                     "and output_tokens_per_request, or tokens_per_month with input_share")
+            _problem(
+                info,
+                "workload",
+                "missing volume: give requests_per_month with input_tokens_per_request "
+                "and output_tokens_per_request, or tokens_per_month with input_share",
+            )
         elif by_requests:
             for key in ("input_tokens_per_request", "output_tokens_per_request"):
                 if getattr(self, key) is None:
@@ -145,7 +145,11 @@ class Workload(_Model):
         elif self.input_share is None:
             _problem(info, "workload.input_share", "required with tokens_per_month")
         elif (self.input_tokens_per_request is None) != (self.output_tokens_per_request is None):
-            _problem(info, "workload.output_tokens_per_request", "give both tokens per request (the request shape) or neither")
+            _problem(
+                info,
+                "workload.output_tokens_per_request",
+                "give both tokens per request (the request shape) or neither",
+            )
         return self
 
 
@@ -154,7 +158,9 @@ class Teacher(_Model):
 
     model: str | None = Field(default=None, description="Price-book name (list: `distillplan catalog`).")
     usd_per_mtok_input: UsdPerMtok | None = Field(default=None, description="Negotiated USD per million input tokens.")
-    usd_per_mtok_output: UsdPerMtok | None = Field(default=None, description="Negotiated USD per million output tokens.")
+    usd_per_mtok_output: UsdPerMtok | None = Field(
+        default=None, description="Negotiated USD per million output tokens."
+    )
 
     @model_validator(mode="after")
     def _priced(self, info: ValidationInfo) -> Teacher:
@@ -170,10 +176,16 @@ class Student(_Model):
     method: Method = Field(default="qlora", description="Fine-tuning method.")
     serving_precision: Precision = Field(default="int8", description="Weight precision when served.")
     training_examples: int | None = Field(
-        default=None, gt=0, le=100_000_000, description="Teacher-generated training examples (drives teacher-inference and fine-tune lines)."
+        default=None,
+        gt=0,
+        le=100_000_000,
+        description="Teacher-generated training examples (drives teacher-inference and fine-tune lines).",
     )
     tokens_per_example: int | None = Field(
-        default=None, gt=0, le=2_000_000, description="Tokens per training example; default: input + output tokens per request."
+        default=None,
+        gt=0,
+        le=2_000_000,
+        description="Tokens per training example; default: input + output tokens per request.",
     )
     epochs: float = Field(default=3.0, gt=0, le=100, description="Training epochs.")
     lora_rank: int = Field(default=16, ge=1, le=1024, description="LoRA/QLoRA adapter rank.")
@@ -189,7 +201,9 @@ class Eval(_Model):
     strata_field: str | None = Field(default=None, description="JSONL field naming each example's stratum.")
     max_stratum_gap_points: Points | None = Field(default=None, description="Per-stratum gap bound, in points.")
     id_field: str = Field(default="id", min_length=1, description="JSONL field holding the example id.")
-    reference_field: str = Field(default="reference", min_length=1, description="JSONL field holding the reference answer.")
+    reference_field: str = Field(
+        default="reference", min_length=1, description="JSONL field holding the reference answer."
+    )
 
     @field_validator("datasets")
     @classmethod
@@ -205,15 +219,19 @@ class Routing(_Model):
     """Student-only, or the cache-and-router pattern (P5.3)."""
 
     mode: Literal["student-only", "cache"] = Field(default="student-only", description="Who answers.")
-    student_share: Share | None = Field(default=None, description="`cache`: share of traffic the student answers (P5.3: 0.85-0.95).")
-    confidence_threshold: Score = Field(default=0.8, description="`cache`: router confidence below which the teacher answers.")
+    student_share: Share | None = Field(
+        default=None, description="`cache`: share of traffic the student answers (P5.3: 0.85-0.95)."
+    )
+    confidence_threshold: Score = Field(
+        default=0.8, description="`cache`: router confidence below which the teacher answers."
+    )
 
     @model_validator(mode="after")
     def _share(self, info: ValidationInfo) -> Routing:
         if self.mode == "cache" and self.student_share is None:
-            _problem(info, "routing.student_share", "required when mode = \"cache\" (P5.3 suggests 0.85-0.95)")
+            _problem(info, "routing.student_share", 'required when mode = "cache" (P5.3 suggests 0.85-0.95)')
         if self.mode == "student-only" and self.student_share is not None:
-            _problem(info, "routing.student_share", "only applies when mode = \"cache\"")
+            _problem(info, "routing.student_share", 'only applies when mode = "cache"')
         return self
 
 
@@ -221,9 +239,13 @@ class Hardware(_Model):
     """Where the student is served and trained (P7)."""
 
     gpu: GpuName = Field(default="a100-80gb", description="GPU from the bundled catalog.")
-    usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=1_000, description="Your rate; default: the catalog's on-demand rate.")
+    usd_per_gpu_hour: float | None = Field(
+        default=None, gt=0, le=1_000, description="Your rate; default: the catalog's on-demand rate."
+    )
     hours_per_month: float = Field(default=730.0, gt=0, le=744, description="Billed hours a GPU runs each month.")
-    replicas: int | None = Field(default=None, gt=0, le=10_000, description="Pin the serving replica count instead of sizing it.")
+    replicas: int | None = Field(
+        default=None, gt=0, le=10_000, description="Pin the serving replica count instead of sizing it."
+    )
 
 
 class BudgetOverrides(_Model):
@@ -240,10 +262,16 @@ class BudgetOverrides(_Model):
 class Budget(_Model):
     """The project cost (P4)."""
 
-    estimate: Literal["low", "mid", "high"] = Field(default="mid", description="Where in each P4 band to land when no driver or override applies.")
+    estimate: Literal["low", "mid", "high"] = Field(
+        default="mid", description="Where in each P4 band to land when no driver or override applies."
+    )
     override_usd: BudgetOverrides = Field(default_factory=BudgetOverrides, description="Per-line USD overrides.")
-    human_label_hours: float | None = Field(default=None, gt=0, le=1_000_000, description="Driver: hours of human validation.")
-    usd_per_label_hour: float | None = Field(default=None, gt=0, le=10_000, description="Driver: pay rate for human validation.")
+    human_label_hours: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="Driver: hours of human validation."
+    )
+    usd_per_label_hour: float | None = Field(
+        default=None, gt=0, le=10_000, description="Driver: pay rate for human validation."
+    )
 
     @model_validator(mode="after")
     def _drivers(self, info: ValidationInfo) -> Budget:
@@ -257,8 +285,12 @@ class Operations(_Model):
 
     gpu_hosting_usd_per_month: Usd | None = Field(default=None, description="Pin the hosting bill.")
     observability_usd_per_month: Usd | None = Field(default=None, description="Drift-detection and telemetry stack.")
-    teacher_on_sample_usd_per_month: Usd | None = Field(default=None, description="Weekly teacher-on-sample re-evaluation (P8).")
-    teacher_sample_share: Share | None = Field(default=None, description="Share of traffic re-scored by the teacher; computes the line above.")
+    teacher_on_sample_usd_per_month: Usd | None = Field(
+        default=None, description="Weekly teacher-on-sample re-evaluation (P8)."
+    )
+    teacher_sample_share: Share | None = Field(
+        default=None, description="Share of traffic re-scored by the teacher; computes the line above."
+    )
     redistillation_usd_per_year: Usd | None = Field(default=None, description="Annual re-distillation cycle (P8).")
 
 
@@ -288,7 +320,9 @@ class Milestone(_Model):
 class Scaffold(_Model):
     """The generated tree."""
 
-    root: str = Field(default="distill", min_length=1, description="Folder of the generated tree, relative to the spec.")
+    root: str = Field(
+        default="distill", min_length=1, description="Folder of the generated tree, relative to the spec."
+    )
     skip: list[str] = Field(default_factory=list, description="Generated paths (relative to root) not to write.")
 
 

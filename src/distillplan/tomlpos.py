@@ -200,7 +200,7 @@ class _Scanner:
             if self.s.startswith("[[", self.i):
                 self.i += 2
                 parts = self.key()
-                base = self.header_path(parts[:-1]) + (parts[-1][0],)
+                base = (*self.header_path(parts[:-1]), parts[-1][0])
                 self.aot[base] = self.aot.get(base, 0) + 1
                 path = (*base, self.aot[base] - 1)
                 self.out.tables.setdefault(base, self.pos(start))
