@@ -15,7 +15,7 @@ from distillplan.loader import load_spec
 from distillplan.plan import Plan, plan_for_file
 from distillplan.repo import file_at, head_commit
 
-from .conftest import EXAMPLES, git
+from .conftest import EXAMPLES, git, run_cli
 from .test_report import check_tables, plan_of
 
 MakeRepo = Callable[[str], Path]
@@ -239,3 +239,19 @@ def test_markdown_escapes_refs() -> None:
     md = render_diff(d, "markdown")
     check_tables(md)
     assert "a\\|b" in md.splitlines()[0]
+
+
+def test_cli_diff_end_to_end(
+    example_repo: MakeRepo, chdir: Callable[[Path], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = example_repo("invoice-extraction")
+    edit(root, "requests_per_month = 6_000_000", "requests_per_month = 12_000_000")
+    chdir(root)
+    code, out, err = run_cli("diff", "HEAD", capsys=capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("distillplan diff HEAD:distill.toml -> distill.toml\n")
+    assert re.search(r"~ frontier spend\s+Amount: \+\$47,700 \(\$47,700 -> \$95,400\)", out)
+    code, out, _ = run_cli("diff", "HEAD", "--format", "json", capsys=capsys)
+    assert code == 0 and json.loads(out)["format_version"] == 1
+    code, _, err = run_cli("diff", "nope", capsys=capsys)
+    assert code == 1 and err.strip() == f"unknown revision 'nope' in {root.resolve()}"

@@ -91,10 +91,30 @@ BASE = _spec(SEED_SPEC.format(student=1_500, project=35_000))
 @settings(max_examples=40, deadline=None)
 @given(st.floats(1e6, 5e10), st.floats(1.01, 4.0))
 def test_payback_never_rises_when_volume_rises(tokens: float, factor: float) -> None:
+    """With the GPU count fixed, payback never rises with volume. (With sizing on, it can
+    rise by a hair at the volume where one more replica is added: the hosting step.)"""
     spec = load_spec(EXAMPLES / "invoice-extraction").spec
+    spec = spec.model_copy(update={"hardware": spec.hardware.model_copy(update={"replicas": 4})})
     low = _plan(_with(spec, requests_per_month=int(tokens / 1650) + 1))
     high = _plan(_with(spec, requests_per_month=int(tokens * factor / 1650) + 1))
     if low.finance.payback_months is not None:
+        assert high.finance.payback_months is not None
+        assert high.finance.payback_months <= low.finance.payback_months + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(1e6, 5e10), st.floats(1.01, 4.0))
+def test_with_sizing_only_the_hosting_step_can_cut_savings(tokens: float, factor: float) -> None:
+    spec = load_spec(EXAMPLES / "invoice-extraction").spec
+    low = _plan(_with(spec, requests_per_month=int(tokens / 1650) + 1))
+    high = _plan(_with(spec, requests_per_month=int(tokens * factor / 1650) + 1))
+
+    def hosting(p: Plan) -> float:
+        return next(line.usd for line in p.costs.student_lines if line.name == "gpu_hosting")
+
+    assert high.sizing.gpus_total >= low.sizing.gpus_total
+    assert high.costs.savings_usd_per_month + hosting(high) >= low.costs.savings_usd_per_month + hosting(low) - 1e-6
+    if high.sizing.gpus_total == low.sizing.gpus_total and low.finance.payback_months is not None:
         assert high.finance.payback_months is not None
         assert high.finance.payback_months <= low.finance.payback_months + 1e-9
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -255,14 +254,38 @@ def test_empty_folder_gets_the_starter_then_the_tree(git_repo: Path) -> None:
     assert check_fresh(folder / "distill.toml") == []
 
 
-def test_cli_scaffold(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_scaffold(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from .conftest import run_cli
 
-    os.chdir(repo)
-    try:
-        code, out, _ = run_cli("scaffold", capsys=capsys)
-        assert code == 0 and "create  distill/eval/eval.yaml" in out
-        code, out, _ = run_cli("scaffold", "--check", capsys=capsys)
-        assert code == 0
-    finally:
-        os.chdir(Path(__file__).parent)
+    monkeypatch.chdir(repo)
+    code, out, _ = run_cli("scaffold", capsys=capsys)
+    assert code == 0 and "create  distill/eval/eval.yaml" in out
+    assert run_cli("scaffold", "--check", capsys=capsys)[0] == 0
+    (repo / PROPOSAL).write_text("mine\n")
+    code, out, err = run_cli("scaffold", "--check", capsys=capsys)
+    assert code == 1 and "distill/docs/proposal.md: user-modified" in out + err
+
+
+def test_locking_the_eval_makes_the_contract_stale_until_rescaffolded(repo: Path) -> None:
+    from datetime import date
+
+    from distillplan.lock import lock_eval, write_lock
+
+    spec = repo / "distill.toml"
+    scaffold(spec)
+    contract = repo / "distill/docs/contract.md"
+    assert "to be locked: run distillplan lock" in contract.read_text()
+    head = git(repo, "rev-parse", "HEAD").strip()
+    new, _ = lock_eval(
+        repo, ["eval/locked.jsonl"], reason=None, today=date(2027, 1, 4), commit=head
+    )
+    write_lock(repo, new)
+    assert any("contract.md: stale" in p for p in check_fresh(spec))
+    scaffold(spec)
+    assert new.eval is not None and new.eval.hash in contract.read_text()
+    assert f"locked at commit {head}" in contract.read_text()
+    assert check_fresh(spec) == []
+    lock = read_lock(repo)
+    assert lock is not None and lock.eval == new.eval  # scaffold keeps the eval section

@@ -154,9 +154,7 @@ def test_mermaid_chart(trees: dict[str, dict[str, bytes]]) -> None:
 
 def test_contract_states_the_acceptance_test(trees: dict[str, dict[str, bytes]]) -> None:
     text = trees["invoice-extraction"]["distill/docs/contract.md"].decode()
-    assert "to be locked: run distillplan lock" in text.replace(
-        "is to be locked: run", "to be locked: run"
-    )
+    assert "to be locked: run distillplan lock" in text
     assert "at least **0.9050**" in text
     assert "`distillplan accept --predictions predictions.jsonl`" in text
     assert "| 2 | Student passes the locked eval within the contracted gap | 70% |" in text

@@ -34,6 +34,7 @@ __all__ = [
     "diff_at",
     "diff_plans",
     "render_diff",
+    "run_diff",
     "spec_at_revision",
 ]
 
@@ -362,3 +363,10 @@ def render_diff(d: PlanDiff, fmt: Literal["text", "json", "markdown"]) -> str:
     if fmt == "text":
         return render_text(d)
     raise ValueError(f"unknown diff format {fmt!r} (text, json or markdown)")
+
+
+def run_diff(spec_arg: str | Path, rev: str, fmt: str) -> str:
+    """``distillplan diff REV [SPEC] --format FMT``: the rendered comparison."""
+    if fmt not in ("text", "json", "markdown"):
+        raise ValueError(f"unknown diff format {fmt!r} (text, json or markdown)")
+    return render_diff(diff_at(spec_arg, rev), fmt)  # type: ignore[arg-type]  # checked above
