@@ -15,12 +15,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 
 from tests.conftest import EXAMPLES, GIT_ENV, git, run_cli
 
@@ -64,7 +64,7 @@ def repo(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def locked(repo: Path, capsys: Cap) -> Path:
-    code, out, err = run_cli("lock", capsys=capsys)
+    code, _out, err = run_cli("lock", capsys=capsys)
     assert code == 0, err
     return repo
 
@@ -192,7 +192,7 @@ def test_lock_same_inputs_in_two_repos_is_byte_identical(
 def test_lock_with_spec_folder_argument_from_elsewhere(repo: Path, tmp_path: Path, capsys: Cap,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli("lock", str(repo), capsys=capsys)
+    code, _out, err = run_cli("lock", str(repo), capsys=capsys)
     assert code == 0, err
     assert (repo / "distill.lock").is_file()
     assert not (tmp_path / "distill.lock").exists()
@@ -201,7 +201,7 @@ def test_lock_with_spec_folder_argument_from_elsewhere(repo: Path, tmp_path: Pat
 
 def test_lock_missing_dataset_is_one_line_error(repo: Path, capsys: Cap) -> None:
     (repo / EVAL).unlink()
-    code, out, err = run_cli("lock", capsys=capsys)
+    code, _out, err = run_cli("lock", capsys=capsys)
     assert code == 1
     line = _one_line(err)
     assert EVAL in line and "not found" in line
@@ -308,7 +308,7 @@ def test_relock_after_change_needs_reason(locked: Path, capsys: Cap) -> None:
     assert (locked / "distill.lock").read_bytes() == before
 
     # a blank reason is no reason
-    code, out, err = run_cli("lock", "--reason", "   ", capsys=capsys)
+    code, _out, err = run_cli("lock", "--reason", "   ", capsys=capsys)
     assert code == 1
     assert "--reason" in _one_line(err)
     assert (locked / "distill.lock").read_bytes() == before
@@ -512,13 +512,13 @@ def _good_lines(repo: Path) -> list[str]:
 @pytest.mark.parametrize(
     "mutate, expect",
     [
-        pytest.param(lambda ls: ls[:2] + ['{"id": "inv-0002", "prediction": '] + ls[3:], (":3:", "not valid JSON"),
+        pytest.param(lambda ls: [*ls[:2], '{"id": "inv-0002", "prediction": ', *ls[3:]], (":3:", "not valid JSON"),
                      id="malformed-json"),
-        pytest.param(lambda ls: ls + [ls[4]], (":41:", "duplicate id 'inv-0004'"), id="duplicate-id"),
-        pytest.param(lambda ls: ls + ['{"id": "nope-1", "prediction": {}}'],
+        pytest.param(lambda ls: [*ls, ls[4]], (":41:", "duplicate id 'inv-0004'"), id="duplicate-id"),
+        pytest.param(lambda ls: [*ls, '{"id": "nope-1", "prediction": {}}'],
                      (":41:", "'nope-1' is not in the locked eval set"), id="unknown-id"),
         pytest.param(lambda ls: ls[:-3], ("3 eval ids have no prediction", "'inv-0039'"), id="missing-ids"),
-        pytest.param(lambda ls: ls[:5] + ['{"id": "inv-0005"}'] + ls[6:], (":6:", "missing prediction field"),
+        pytest.param(lambda ls: [*ls[:5], '{"id": "inv-0005"}', *ls[6:]], (":6:", "missing prediction field"),
                      id="missing-prediction-field"),
     ],
 )

@@ -16,11 +16,33 @@ pytestmark = pytest.mark.slow
 INVALID = ROOT / "tests" / "cases" / "invalid"
 
 
+def _head() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def _pre_commit(repo: Path, hook: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """`pre-commit try-repo` at this repository's HEAD commit: with a fixed ref the hook
+    environment is built once per PRE_COMMIT_HOME and reused (without --ref, try-repo makes a
+    new shadow clone, and so a new environment, on every call). Uncommitted changes are
+    therefore not what is tried: CI runs on a fresh clone, where HEAD is the change."""
     env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(home)}
     env.pop("PRE_COMMIT", None)
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--all-files", "--color", "never"],
+        [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "try-repo",
+            str(ROOT),
+            hook,
+            "--ref",
+            _head(),
+            "--all-files",
+            "--color",
+            "never",
+        ],
         cwd=repo,
         env=env,
         capture_output=True,

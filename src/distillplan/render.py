@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from distillplan.resources import templates_dir
+from distillplan.spec import PROJECT_LINES
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -279,17 +280,7 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, st
         "paths": paths,
         "training": _training(spec, plan, paths),
         "student_lines": student_lines,
-        "project_lines": _by_name(
-            costs["project_lines"],
-            (
-                "eval_set",
-                "teacher_inference",
-                "human_validation",
-                "fine_tune_compute",
-                "deployment",
-                "eval_cycles",
-            ),
-        ),
+        "project_lines": _by_name(costs["project_lines"], PROJECT_LINES),
         "redistillation_usd_per_year": None if reserve is None else reserve * 12,
         "milestones": [
             dict(m, amount_usd=m["payment_share"] * costs["project_usd"])

@@ -66,27 +66,76 @@ class SizingAssumptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="Fraction of GPU memory vLLM may use (vLLM's default --gpu-memory-utilization).")
-    activation_reserve_gib: float = Field(2.0, ge=0, description='Per-GPU memory vLLM keeps outside weights and KV: profile-run activations, CUDA graphs.')
-    kv_cache_bytes_per_element: int = Field(2, ge=1, le=4, description="KV cache element size; 2 = bf16/fp16, vLLM's default --kv-cache-dtype auto.")
-    prefill_compute_efficiency: float = Field(0.4, gt=0, le=1, description='Sustained fraction of dense bf16 peak while serving (GEMMs, scheduling, sampling).')
-    decode_bandwidth_efficiency: float = Field(0.7, gt=0, le=1, description='Achieved fraction of peak HBM bandwidth in decode (~77% measured for one 8B stream).')
-    target_utilization: float = Field(0.7, gt=0, le=1, description='Run replicas at this fraction of modelled capacity: headroom for peaks and variance.')
-    max_num_seqs: int = Field(256, ge=1, description="vLLM's concurrent-sequence cap: 256 on A100 (1024 only on >=70 GiB non-A100 GPUs).")
-    min_concurrent_sequences: int = Field(16, ge=1, description='A replica must hold this many max_model_len requests in KV, else decode is wasted.')
-    max_model_len_multiple: int = Field(256, ge=1, description='max_model_len = input + output rounded up to this multiple, capped at the context.')
-    int8_scale_bytes_per_channel: int = Field(2, ge=0, description='int8 (W8A16) weights: one fp16 scale per output channel of each linear layer.')
-    int4_group_size: int = Field(128, ge=1, description='int4 (W4A16, GPTQ/AWQ) weights: one scale and zero point per group of this many inputs.')
-    int4_group_overhead_bytes: int = Field(4, ge=0, description='Bytes per int4 group (fp16 scale + fp16 zero); embeddings/lm_head stay 16-bit.')
-    training_mfu: float = Field(0.4, gt=0, le=1, description='Model FLOPs utilisation of fine-tuning (fraction of dense bf16 peak).')
-    adapter_flops_factor: float = Field(4.0, gt=0, description='LoRA/QLoRA FLOPs per parameter per token: no weight-gradient matmuls (full is 6).')
-    qlora_slowdown: float = Field(1.3, ge=1, description='QLoRA step-time multiplier for dequantising NF4 weights in forward and backward.')
-    qlora_constant_bits_per_parameter: float = Field(0.127, ge=0, description='NF4 constants with double quantisation (QLoRA paper, Dettmers et al. 2023).')
-    sweep_runs: int = Field(3, ge=1, description='Hyperparameter sweep: full training runs paid for (P4: base size, epochs, sweep).')
-    lora_rank: int = Field(16, ge=1, description='LoRA rank, on every linear layer (q, k, v, o, gate, up, down).')
-    train_micro_batch_size: int = Field(4, ge=1, description='Sequences per GPU per micro-batch when sizing training activations.')
-    train_sequence_length: int = Field(2048, ge=1, description='Tokens per training sequence when sizing training activations.')
-    training_overhead_gib: float = Field(3.0, ge=0, description='Per-GPU training memory outside states/activations: CUDA context, fragmentation.')
+    gpu_memory_utilization: float = Field(
+        0.9, gt=0, le=1, description="Fraction of GPU memory vLLM may use (vLLM's default --gpu-memory-utilization)."
+    )
+    activation_reserve_gib: float = Field(
+        2.0, ge=0, description="Per-GPU memory vLLM keeps outside weights and KV: profile-run activations, CUDA graphs."
+    )
+    kv_cache_bytes_per_element: int = Field(
+        2, ge=1, le=4, description="KV cache element size; 2 = bf16/fp16, vLLM's default --kv-cache-dtype auto."
+    )
+    prefill_compute_efficiency: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="Sustained fraction of dense bf16 peak while serving (GEMMs, scheduling, sampling).",
+    )
+    decode_bandwidth_efficiency: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="Achieved fraction of peak HBM bandwidth in decode (~77% measured for one 8B stream).",
+    )
+    target_utilization: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="Run replicas at this fraction of modelled capacity: headroom for peaks and variance.",
+    )
+    max_num_seqs: int = Field(
+        256, ge=1, description="vLLM's concurrent-sequence cap: 256 on A100 (1024 only on >=70 GiB non-A100 GPUs)."
+    )
+    min_concurrent_sequences: int = Field(
+        16, ge=1, description="A replica must hold this many max_model_len requests in KV, else decode is wasted."
+    )
+    max_model_len_multiple: int = Field(
+        256, ge=1, description="max_model_len = input + output rounded up to this multiple, capped at the context."
+    )
+    int8_scale_bytes_per_channel: int = Field(
+        2, ge=0, description="int8 (W8A16) weights: one fp16 scale per output channel of each linear layer."
+    )
+    int4_group_size: int = Field(
+        128, ge=1, description="int4 (W4A16, GPTQ/AWQ) weights: one scale and zero point per group of this many inputs."
+    )
+    int4_group_overhead_bytes: int = Field(
+        4, ge=0, description="Bytes per int4 group (fp16 scale + fp16 zero); embeddings/lm_head stay 16-bit."
+    )
+    training_mfu: float = Field(
+        0.4, gt=0, le=1, description="Model FLOPs utilisation of fine-tuning (fraction of dense bf16 peak)."
+    )
+    adapter_flops_factor: float = Field(
+        4.0, gt=0, description="LoRA/QLoRA FLOPs per parameter per token: no weight-gradient matmuls (full is 6)."
+    )
+    qlora_slowdown: float = Field(
+        1.3, ge=1, description="QLoRA step-time multiplier for dequantising NF4 weights in forward and backward."
+    )
+    qlora_constant_bits_per_parameter: float = Field(
+        0.127, ge=0, description="NF4 constants with double quantisation (QLoRA paper, Dettmers et al. 2023)."
+    )
+    sweep_runs: int = Field(
+        3, ge=1, description="Hyperparameter sweep: full training runs paid for (P4: base size, epochs, sweep)."
+    )
+    lora_rank: int = Field(16, ge=1, description="LoRA rank, on every linear layer (q, k, v, o, gate, up, down).")
+    train_micro_batch_size: int = Field(
+        4, ge=1, description="Sequences per GPU per micro-batch when sizing training activations."
+    )
+    train_sequence_length: int = Field(
+        2048, ge=1, description="Tokens per training sequence when sizing training activations."
+    )
+    training_overhead_gib: float = Field(
+        3.0, ge=0, description="Per-GPU training memory outside states/activations: CUDA context, fragmentation."
+    )
 
 
 @dataclass(frozen=True)
@@ -174,9 +223,7 @@ def weight_bytes(arch: Architecture, precision: Precision, a: SizingAssumptions)
         scales = arch.num_hidden_layers * sum(o for _, o in shapes) * a.int8_scale_bytes_per_channel
     else:
         lin_bytes = math.ceil(linear / 2)
-        groups = arch.num_hidden_layers * sum(
-            math.ceil(i / a.int4_group_size) * o for i, o in shapes
-        )
+        groups = arch.num_hidden_layers * sum(math.ceil(i / a.int4_group_size) * o for i, o in shapes)
         scales = groups * a.int4_group_overhead_bytes
     total = lin_bytes + scales + 2 * other
     note = (
@@ -217,26 +264,14 @@ def pod_throughput(
     step_bytes = weight_bytes(arch, precision, a)[0] + batch * kv_bytes_per_token(arch, a) * (
         input_tokens + output_tokens / 2
     )
-    memory_s = (
-        output_tokens
-        * step_bytes
-        / (batch * tp * gpu.bandwidth_gb_per_s * 1e9 * a.decode_bandwidth_efficiency)
-    )
+    memory_s = output_tokens * step_bytes / (batch * tp * gpu.bandwidth_gb_per_s * 1e9 * a.decode_bandwidth_efficiency)
     return 1.0 / max(compute_s, memory_s), "compute" if compute_s >= memory_s else "memory"
 
 
-def _kv_capacity_tokens(
-    arch: Architecture, gpu: Gpu, weights: int, tp: int, a: SizingAssumptions
-) -> tuple[float, int]:
+def _kv_capacity_tokens(arch: Architecture, gpu: Gpu, weights: int, tp: int, a: SizingAssumptions) -> tuple[float, int]:
     """(KV GiB per GPU, KV tokens per pod). KV heads split across GPUs (replicated if fewer)."""
-    kv_gib = (
-        gpu.memory_gib * a.gpu_memory_utilization - weights / tp / GIB - a.activation_reserve_gib
-    )
-    per_gpu_token = (
-        kv_bytes_per_token(arch, a)
-        * math.ceil(arch.num_key_value_heads / tp)
-        // arch.num_key_value_heads
-    )
+    kv_gib = gpu.memory_gib * a.gpu_memory_utilization - weights / tp / GIB - a.activation_reserve_gib
+    per_gpu_token = kv_bytes_per_token(arch, a) * math.ceil(arch.num_key_value_heads / tp) // arch.num_key_value_heads
     return kv_gib, max(0, math.floor(kv_gib * GIB / per_gpu_token)) if kv_gib > 0 else 0
 
 
@@ -248,13 +283,7 @@ def _p71_note(
     output_tokens: int,
 ) -> tuple[bool, str]:
     shape = f"{input_tokens} input + {output_tokens} output tokens"
-    where = (
-        "below"
-        if rps_per_gpu < P71_LOW_RPS
-        else "within"
-        if rps_per_gpu <= P71_HIGH_RPS
-        else "above"
-    )
+    where = "below" if rps_per_gpu < P71_LOW_RPS else "within" if rps_per_gpu <= P71_HIGH_RPS else "above"
     holds = rps_per_gpu >= P71_LOW_RPS
     verdict = "holds" if holds else "does not hold"
     return holds, (
@@ -444,10 +473,7 @@ def size_training(
     )
     seconds = flops_factor * n * training_tokens / (gpu.bf16_tflops * 1e12 * a.training_mfu)
     gpu_hours = seconds / 3600 * a.sweep_runs
-    notes.append(
-        f"{flops_factor:g} x N FLOPs per token at {a.training_mfu:.0%} MFU, "
-        f"x {a.sweep_runs} sweep runs"
-    )
+    notes.append(f"{flops_factor:g} x N FLOPs per token at {a.training_mfu:.0%} MFU, x {a.sweep_runs} sweep runs")
     return TrainingSizing(
         gpu=gpu.key,
         method=method,
