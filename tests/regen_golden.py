@@ -1,9 +1,12 @@
-"""Regenerate ``tests/golden/<example>/`` from ``examples/`` (review the diff, then commit).
+"""Regenerate the goldens from ``examples/`` (review the diff, then commit).
 
     python tests/regen_golden.py
 
-Each example is copied without its ``distill.lock`` and generated tree, so the goldens show
-the unlocked state and do not depend on who ran ``distillplan lock`` when.
+- ``tests/golden/<example>/``: the generated tree. Each example is copied without its
+  ``distill.lock`` and generated tree, so these show the unlocked state and do not depend on
+  who ran ``distillplan lock`` when.
+- ``tests/golden/plans/<example>.json`` and ``.txt``: the plan of the example as shipped
+  (with its ``distill.lock``), as JSON and as the plain text report.
 """
 
 from __future__ import annotations
@@ -43,7 +46,24 @@ def main() -> int:
                 (out / rel).parent.mkdir(parents=True, exist_ok=True)
                 (out / rel).write_bytes(data)
             print(f"wrote {out.relative_to(HERE.parent)}")
+    write_plans()
     return 0
+
+
+def write_plans() -> None:
+    import json
+
+    from distillplan.loader import load_spec
+    from distillplan.plan import plan_for_file
+    from distillplan.report import render
+
+    plans = GOLDEN / "plans"
+    plans.mkdir(exist_ok=True)
+    for name in example_names():
+        plan = plan_for_file(load_spec(EXAMPLES / name))
+        (plans / f"{name}.json").write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
+        (plans / f"{name}.txt").write_text(render(plan, "text", color=False))
+        print(f"wrote tests/golden/plans/{name}.json and .txt")
 
 
 if __name__ == "__main__":

@@ -234,6 +234,14 @@ def test_golden_plan_json(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_golden_plan_text(name: str) -> None:
+    from distillplan.report import render
+
+    got = render(plan_for_file(load_spec(EXAMPLES / name)), "text", color=False)
+    assert got == (GOLDEN / f"{name}.txt").read_text()
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_each_example_states_its_verdict(name: str) -> None:
     decision = plan_for_file(load_spec(EXAMPLES / name)).verdict.decision
     assert f"Verdict: `{decision}`" in (EXAMPLES / name / "README.md").read_text()

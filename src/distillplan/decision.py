@@ -78,6 +78,7 @@ def decide(
     payback_months: float | None,
     eval_state: EvalState,
     serving_fits: bool,
+    required_per_stratum: int | None = None,
 ) -> Verdict:
     w = spec.workload
     checks: list[Check] = []
@@ -136,6 +137,18 @@ def decide(
     checks.append(Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg))
 
     warnings = _warnings(spec, policy, serving_fits=serving_fits, band=band)
+    small = [(k, n) for k, n in eval_state.examples_per_stratum if required_per_stratum and n < required_per_stratum]
+    if small and required_per_stratum:
+        bound = spec.eval.max_stratum_gap_points or spec.eval.max_gap_points
+        listed = ", ".join(f"{k} {n:,}" for k, n in small)
+        warnings.append(
+            Warning(
+                id="eval-strata",
+                rule="P2.3",
+                message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the {required_per_stratum:,} examples "
+                f"needed to resolve a {bound:g}-point gap at 95% confidence: {listed}",
+            )
+        )
     if not narrow or not volume_ok or payback_months is None:
         decision: Decision = "stay-on-frontier"
     elif band == "within":

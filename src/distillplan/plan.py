@@ -69,6 +69,7 @@ class Costs(_Frozen):
     usd_per_mtok_before: float
     usd_per_mtok_after: float
     hardware_share_of_frontier: float | None
+    hardware_share_band: tuple[float, float]
     routing_savings_usd_per_month: tuple[float, float]
 
 
@@ -331,6 +332,8 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
                 ],
             )
         )
+    e = spec.eval
+    required = _required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points)
     verdict = decide(
         spec,
         policy,
@@ -339,10 +342,10 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
         payback_months=payback,
         eval_state=inputs.eval_state,
         serving_fits=now.serving.fits,
+        required_per_stratum=required,
     )
     hosting = next((line.usd for line in now.student_lines if line.name == "gpu_hosting"), 0.0)
     mtok = vol.tokens_per_month / 1e6
-    e = spec.eval
     return Plan(
         format_version=FORMAT_VERSION,
         spec=SpecInfo(
@@ -378,6 +381,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             usd_per_mtok_before=now.frontier / mtok,
             usd_per_mtok_after=now.student / mtok,
             hardware_share_of_frontier=hosting / now.frontier if now.frontier > 0 else None,
+            hardware_share_band=policy.hardware_share_of_frontier,
             routing_savings_usd_per_month=(
                 now.frontier * policy.routing_savings_share[0],
                 now.frontier * policy.routing_savings_share[1],
@@ -416,7 +420,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             datasets=list(e.datasets),
             locked=inputs.eval_state.locked,
             lock_hash=inputs.eval_state.lock_hash,
-            required_examples_per_stratum=_required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points),
+            required_examples_per_stratum=required,
             examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
         ),
     )

@@ -15,7 +15,6 @@ from typing import Literal
 
 from distillplan.decision import fmt_tokens
 from distillplan.plan import Plan
-from distillplan.policy import Policy
 
 __all__ = ["Format", "fmt_months", "fmt_pct", "fmt_rate", "fmt_usd", "render", "table"]
 
@@ -85,12 +84,6 @@ def frontier_rows(p: Plan) -> list[list[str]]:
     ]
 
 
-def hardware_band() -> tuple[float, float]:
-    """The P6.5 band. The plan does not carry the policy yet, so this is the default."""
-    lo, hi = Policy().hardware_share_of_frontier
-    return lo, hi
-
-
 def payback_cells(p: Plan) -> list[list[str]]:
     """The sensitivity table (estimate x volume) as rows of strings, header first."""
     s = p.finance.sensitivity
@@ -104,7 +97,7 @@ def payback_cells(p: Plan) -> list[list[str]]:
 
 def finance_rows(p: Plan) -> list[tuple[str, str]]:
     f, c = p.finance, p.costs
-    lo, hi = hardware_band()
+    lo, hi = c.hardware_share_band
     share = c.hardware_share_of_frontier
     be = f.break_even_tokens_per_month
     rows = [
@@ -179,8 +172,8 @@ def training_rows(p: Plan) -> list[tuple[str, str]]:
     ]
 
 
-def eval_rows(p: Plan) -> tuple[list[tuple[str, str]], list[str]]:
-    """Eval facts, and warnings (strata smaller than the required size)."""
+def eval_rows(p: Plan) -> list[tuple[str, str]]:
+    """Eval facts; strata smaller than the required size are marked (the verdict warns)."""
     e, g = p.eval, p.gap
     rows = [
         ("Datasets", ", ".join(e.datasets)),
@@ -196,22 +189,10 @@ def eval_rows(p: Plan) -> tuple[list[tuple[str, str]], list[str]]:
     req = e.required_examples_per_stratum
     if req is not None:
         rows.append(("Required examples per stratum", f"{req:,}"))
-    small: list[str] = []
     for name, n in e.examples_per_stratum.items():
         short = req is not None and n < req
         rows.append((f"Stratum {name}", f"{n:,} examples" + (" (too few)" if short else "")))
-        if short:
-            small.append(f"{name} {n:,}")
-    warns = (
-        []
-        if not small or req is None
-        else [
-            f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the {req:,} examples "
-            "needed to resolve a "
-            f"{g.stratum_bound_points or g.allowed_points:g}-point gap: {', '.join(small)}"
-        ]
-    )
-    return rows, warns
+    return rows
 
 
 # ----------------------------------------------------------------------------- text
@@ -278,13 +259,11 @@ def render_text(p: Plan, *, color: bool = False) -> str:
     t.lines += _styled_table(
         rows, plain=[["✔" if ck.ok else "✘", *r[1:]] for ck, r in zip(v.checks, rows, strict=True)]
     )
-    _, eval_warns = eval_rows(p)
-    if v.warnings or eval_warns:
+    if v.warnings:
         t.heading("Warnings")
         t.lines += [
             f"  {t.style('!', 'yellow')} {w.id} ({w.rule}): {w.message}" for w in v.warnings
         ]
-        t.lines += [f"  {t.style('!', 'yellow')} eval-strata (P2.3): {m}" for m in eval_warns]
 
     as_of = f", as of {te.as_of.isoformat()}" if te.as_of else ""
     t.heading(f"Frontier bill: {te.model or 'teacher'} ({te.source}{as_of})")
@@ -357,7 +336,7 @@ def render_text(p: Plan, *, color: bool = False) -> str:
     t.heading("Training")
     t.kv(training_rows(p))
     t.heading("Eval")
-    t.kv(eval_rows(p)[0])
+    t.kv(eval_rows(p))
     return "\n".join(t.lines) + "\n"
 
 

@@ -92,11 +92,9 @@ def render_markdown(p: Plan) -> str:
             for ck in v.checks
         ],
     )
-    _, eval_warns = eval_rows(p)
-    if v.warnings or eval_warns:
+    if v.warnings:
         out += ["**Warnings**", ""]
         out += [f"- `{w.id}` ({w.rule}): {cell(w.message)}" for w in v.warnings]
-        out += [f"- `eval-strata` (P2.3): {cell(m)}" for m in eval_warns]
         out.append("")
 
     as_of = f", as of {te.as_of.isoformat()}" if te.as_of else ""
@@ -162,7 +160,7 @@ def render_markdown(p: Plan) -> str:
     out += ["<details><summary>Training</summary>", ""]
     out += _kv(training_rows(p))
     out += ["</details>", "", "### Eval", ""]
-    out += _kv(eval_rows(p)[0])
+    out += _kv(eval_rows(p))
     return "\n".join(out).rstrip("\n") + "\n"
 
 
