@@ -237,3 +237,21 @@ def test_assumptions_are_documented_frozen_and_strict() -> None:
     with pytest.raises(ValidationError):
         A.lora_rank = 8  # type: ignore[misc]
     assert SizingAssumptions(max_num_seqs=64).max_num_seqs == 64
+
+
+def test_llama2_13b_sharegpt_vs_the_2023_vllm_figure() -> None:
+    """The figure issue 4 names: Llama-2-13B fp16 on ShareGPT, one A100-80GB, about 4
+    requests/s and 1,900 tokens/s (prompt + output), i.e. ~475 tokens a request, measured
+    with 2023-era vLLM (benchmark_throughput). Our roofline gives ~10 requests/s (ratio ~2.5):
+    optimistic against that old engine, and outside the factor-of-two bar; against the 2025
+    figures above (vLLM 0.23, dashboard) it is within 0.9-1.6. This test pins what we measured
+    (2026-11-27) so a change in the model shows here: above the 2023 figure, below 3x of it."""
+    a, gpu = arch("meta-llama/Llama-2-13b-hf"), GPUS["a100-80gb"]
+    s = size_serving(
+        a, gpu, precision="bf16", input_tokens=250, output_tokens=225, peak_requests_per_second=1.0, assumptions=A
+    )
+    ratio = s.requests_per_second_per_gpu / 4.0
+    tokens_ratio = s.requests_per_second_per_gpu * 475 / 1_900
+    print(f"Llama-2-13B A100-80GB ShareGPT-like: model/published = {ratio:.2f} (tokens {tokens_ratio:.2f})")
+    assert 1.0 <= ratio <= 3.0
+    assert abs(ratio - tokens_ratio) < 1e-9
