@@ -27,7 +27,8 @@ from datetime import date
 from pathlib import Path
 
 from distillplan import gitfast
-from distillplan.lock import hash_file, lock_eval, read_lock, verify_eval, write_lock
+from distillplan.lock import hash_file, lock_eval, verify_eval
+from distillplan.lockfile import read_lock, write_lock
 
 
 def git(root: Path, *args: str) -> None:
@@ -104,7 +105,8 @@ def main() -> int:
             assert verify_eval(repo, lock, ["eval/big.jsonl"]) == []
 
         code = (
-            "from pathlib import Path; from distillplan.lock import read_lock, verify_eval;"
+            "from pathlib import Path; from distillplan.lock import verify_eval;"
+            "from distillplan.lockfile import read_lock;"
             f"r = Path({str(repo)!r}); assert verify_eval(r, read_lock(r), "
             "['eval/big.jsonl']) == []"
         )
@@ -115,18 +117,14 @@ def main() -> int:
             ("verify (clean, tracked)", median_time(verify_clean, args.runs), "<= 0.5 s"),
             (
                 "verify in a fresh process",
-                median_time(
-                    lambda: subprocess.run([sys.executable, "-c", code], check=True), args.runs
-                ),
+                median_time(lambda: subprocess.run([sys.executable, "-c", code], check=True), args.runs),
                 "",
             ),
         ]
         ours = median_time(lambda: hash_file(copy), args.runs)
         rows.append(("hash untracked: ours", ours, ""))
         if sha:
-            theirs = median_time(
-                lambda: subprocess.run([sha, str(copy)], check=True, capture_output=True), args.runs
-            )
+            theirs = median_time(lambda: subprocess.run([sha, str(copy)], check=True, capture_output=True), args.runs)
             rows.append(("hash untracked: sha256sum", theirs, ""))
         print(
             f"eval file: {args.mib} MiB; setup: write {t_write:.2f} s, git add+commit "

@@ -10,18 +10,14 @@ import pytest
 from distillplan.accept import (
     EvalRow,
     evaluate,
-    exact_match,
-    field_f1,
     load_eval,
     load_predictions,
-    normalize,
     read_jsonl,
-    render_markdown,
-    render_text,
     required_examples,
-    to_json,
 )
+from distillplan.accept_report import render_markdown, render_text, to_json
 from distillplan.errors import AcceptanceError, LocatedError
+from distillplan.metrics import exact_match, field_f1, normalize
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
@@ -100,9 +96,7 @@ def test_fail_by_one_stratum_only() -> None:
     assert res.overall.ok is True  # overall gap 2.5 points
     assert [g.ok for g in res.strata] == [True, False]
     assert not res.passed
-    assert "stratum 'shipping' gap +6.00 points exceeds 5.00" in render_text(
-        res, lock_hash="h", commit="c"
-    )
+    assert "stratum 'shipping' gap +6.00 points exceeds 5.00" in render_text(res, lock_hash="h", commit="c")
 
 
 def test_strata_without_bound_report_only() -> None:
@@ -165,9 +159,7 @@ def test_bootstrap_is_deterministic_and_contains_point() -> None:
     rows = make_rows({"a": 300, "b": 200})
     student = preds(rows, {"a": 30, "b": 10})
     teacher = preds(rows, {"a": 10, "b": 15})
-    kw: dict[str, Any] = dict(
-        metric="accuracy", strata_field="seg", teacher_preds=teacher, max_gap_points=2.0
-    )
+    kw: dict[str, Any] = dict(metric="accuracy", strata_field="seg", teacher_preds=teacher, max_gap_points=2.0)
     one, two = evaluate(rows, student, **kw), evaluate(rows, student, **kw)
     assert one == two
     other = evaluate(rows, student, seed=7, **kw)
@@ -198,10 +190,7 @@ def test_constant_teacher_bootstrap_width_matches_binomial() -> None:
 
 def test_field_f1_bootstrap_uses_many_values_and_is_fast() -> None:
     n = 5000
-    rows = [
-        EvalRow(str(i), {"a": i % 7, "b": i % 11, "c": i % 13}, f"s{i % 3}", "e", i + 1)
-        for i in range(n)
-    ]
+    rows = [EvalRow(str(i), {"a": i % 7, "b": i % 11, "c": i % 13}, f"s{i % 3}", "e", i + 1) for i in range(n)]
     student = {str(i): {"a": i % 7, "b": (i * 7) % 11, "c": i % 5} for i in range(n)}
     teacher = {str(i): {"a": i % 7, "b": i % 11, "c": (i * 3) % 13} for i in range(n)}
     start = time.perf_counter()
@@ -303,9 +292,7 @@ def test_load_eval(tmp_path: Path) -> None:
 
 
 def test_load_eval_problems(tmp_path: Path) -> None:
-    p = write_jsonl(
-        tmp_path / "e.jsonl", [{"id": 1, "reference": "x"}, {"id": "1", "reference": "y"}]
-    )
+    p = write_jsonl(tmp_path / "e.jsonl", [{"id": 1, "reference": "x"}, {"id": "1", "reference": "y"}])
     with pytest.raises(
         LocatedError,
         match=r"^e.jsonl:2:1: id: duplicate id '1' \(first at "
@@ -313,9 +300,7 @@ def test_load_eval_problems(tmp_path: Path) -> None:
     ):
         load_eval([p], display_base=tmp_path)
     write_jsonl(p, [{"id": 1, "reference": "x"}])
-    with pytest.raises(
-        LocatedError, match=r"e.jsonl:1:1: segment: stratum must be a string \(missing\)"
-    ):
+    with pytest.raises(LocatedError, match=r"e.jsonl:1:1: segment: stratum must be a string \(missing\)"):
         load_eval([p], strata_field="segment", display_base=tmp_path)
     write_jsonl(p, [{"id": 1}])
     with pytest.raises(LocatedError, match=r"e.jsonl:1:1: reference: missing reference"):

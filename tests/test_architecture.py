@@ -123,9 +123,7 @@ def _autoconfig(path: Path) -> object:
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_fast_reader_agrees_with_transformers_autoconfig(name: str, tmp_path: Path) -> None:
     """The fast path must normalise exactly like AutoConfig on the same file."""
-    (tmp_path / "config.json").write_bytes(
-        data_path("architectures", SOURCES[name]["file"]).read_bytes()
-    )
+    (tmp_path / "config.json").write_bytes(data_path("architectures", SOURCES[name]["file"]).read_bytes())
     fast = load_architecture(name, base_dir=Path("."))
     cfg = _autoconfig(tmp_path)
     heads = cfg.num_attention_heads  # type: ignore[attr-defined]
@@ -172,11 +170,14 @@ def test_imports_do_not_load_transformers() -> None:
     code = (
         "import sys, time; t = time.perf_counter()\n"
         "from pathlib import Path\n"
-        "import distillplan.sizing as s, distillplan.architecture as a\n"
+        "import distillplan.sizing as s, distillplan.training as tr, distillplan.architecture as a\n"
         "arch = a.load_architecture('meta-llama/Llama-3.1-8B', base_dir=Path('.'))\n"
         "r = s.size_serving(arch, s.load_gpus()['a100-80gb'], precision='int4', input_tokens=500,"
         " output_tokens=200, peak_requests_per_second=20, assumptions=s.SizingAssumptions())\n"
         "assert r.fits\n"
+        "job = tr.size_training(arch, s.load_gpus()['a100-80gb'], method='qlora', training_tokens=1e8,"
+        " assumptions=s.SizingAssumptions(), usd_per_gpu_hour=2.0)\n"
+        "assert job.gpus == 1\n"
         "print('transformers' in sys.modules, round(time.perf_counter() - t, 3))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

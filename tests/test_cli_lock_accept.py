@@ -301,7 +301,7 @@ def test_relock_after_change_needs_reason(locked: Path, capsys: Cap) -> None:
     before = (locked / "distill.lock").read_bytes()
     path = locked / EVAL
     path.write_bytes(path.read_bytes().replace(b"Vendor 0", b"Vendor Z", 1))
-    code, out, err = run_cli("lock", capsys=capsys)
+    code, _out, err = run_cli("lock", capsys=capsys)
     assert code == 1
     line = _one_line(err)
     assert "--reason" in line and EVAL in line and "modified" in line

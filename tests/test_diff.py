@@ -12,7 +12,8 @@ from distillplan.decision import EvalState
 from distillplan.diff import PlanDiff, diff_at, diff_plans, render_diff, spec_at_revision
 from distillplan.errors import RepoError, SpecError
 from distillplan.loader import load_spec
-from distillplan.plan import Plan, plan_for_file
+from distillplan.plan import plan_for_file
+from distillplan.plan_model import Plan
 from distillplan.repo import file_at, head_commit
 
 from .conftest import EXAMPLES, git, run_cli
@@ -72,9 +73,7 @@ def test_volume_down_has_negative_signs(example_repo: MakeRepo) -> None:
     assert delta(d, "totals", "frontier_usd_per_month") == pytest.approx(-47_700 / 2)
     assert delta(d, "totals", "savings_usd_per_month") < 0
     assert delta(d, "totals", "payback_months") > 0
-    assert re.search(
-        r"~ monthly savings\s+Amount: -\$[\d,]+ \(\$38,909 -> \$", render_diff(d, "text")
-    )
+    assert re.search(r"~ monthly savings\s+Amount: -\$[\d,]+ \(\$38,909 -> \$", render_diff(d, "text"))
 
 
 def test_teacher_prices_change_the_frontier_bill(example_repo: MakeRepo) -> None:
@@ -83,9 +82,7 @@ def test_teacher_prices_change_the_frontier_bill(example_repo: MakeRepo) -> None
     d = diff_at(root, "HEAD")
     assert delta(d, "teacher", "usd_per_mtok_input") == pytest.approx(-1.5)
     assert d.get("teacher", "usd_per_mtok_output").kind == "="
-    assert delta(d, "totals", "frontier_usd_per_month") == pytest.approx(
-        -8_400 * 1.5
-    )  # 8.4B input tokens
+    assert delta(d, "totals", "frontier_usd_per_month") == pytest.approx(-8_400 * 1.5)  # 8.4B input tokens
     assert delta(d, "totals", "savings_usd_per_month") == pytest.approx(-8_400 * 1.5)
     assert delta(d, "project", "teacher_inference") < 0  # the driver uses teacher prices
     assert d.get("student", "gpu_hosting").kind == "="
@@ -103,9 +100,7 @@ def test_student_change_moves_sizing_and_hosting(example_repo: MakeRepo) -> None
     assert d.get("sizing", "precision").new == "bf16"
     assert delta(d, "sizing", "gpus_total") > 0
     assert delta(d, "student", "gpu_hosting") > 0
-    assert delta(d, "totals", "savings_usd_per_month") == pytest.approx(
-        -delta(d, "student", "gpu_hosting")
-    )
+    assert delta(d, "totals", "savings_usd_per_month") == pytest.approx(-delta(d, "student", "gpu_hosting"))
     assert d.get("totals", "frontier_usd_per_month").kind == "="
     assert "Value: meta-llama/Llama-3.1-8B -> Qwen/Qwen2.5-14B" in render_diff(d, "text")
 
@@ -189,19 +184,14 @@ def test_spec_in_a_subfolder(git_repo: Path) -> None:
     d = diff_at(sub / "distill.toml", "main")
     assert d.old_ref == "main:team/invoices/distill.toml"
     assert delta(d, "totals", "frontier_usd_per_month") > 0
-    assert (
-        file_at(sub / "distill.toml", "main")
-        == (EXAMPLES / "invoice-extraction" / "distill.toml").read_bytes()
-    )
+    assert file_at(sub / "distill.toml", "main") == (EXAMPLES / "invoice-extraction" / "distill.toml").read_bytes()
     assert file_at(sub / "nope.toml", "main") is None
     assert head_commit(git_repo) == git(git_repo, "rev-parse", "HEAD").strip()
 
 
 def test_verdict_change_and_renders(example_repo: MakeRepo) -> None:
     root = example_repo("invoice-extraction")
-    edit(
-        root, "requests_per_month = 6_000_000", "requests_per_month = 20_000"
-    )  # 33M tokens: below the floor
+    edit(root, "requests_per_month = 6_000_000", "requests_per_month = 20_000")  # 33M tokens: below the floor
     d = diff_at(root, "HEAD")
     assert d.verdict_changed and d.new_decision == "stay-on-frontier"
     assert f"Verdict: {d.old_decision} -> stay-on-frontier" in render_diff(d, "text")

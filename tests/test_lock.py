@@ -17,7 +17,8 @@ else:  # pragma: no cover
 
 from distillplan import gitfast, lock
 from distillplan.errors import LockError, RepoError
-from distillplan.lock import (
+from distillplan.lock import git_blob_id, hash_file, lock_eval, verify_eval
+from distillplan.lockfile import (
     HEADER,
     LOCK_NAME,
     EvalEntry,
@@ -26,11 +27,7 @@ from distillplan.lock import (
     HistoryEntry,
     LockFile,
     dumps,
-    git_blob_id,
-    hash_file,
-    lock_eval,
     read_lock,
-    verify_eval,
     write_lock,
 )
 
@@ -41,9 +38,7 @@ PINNED = "2026-10-01T12:00:00+00:00"
 
 def git(root: Path, *args: str) -> str:
     env = dict(os.environ, GIT_AUTHOR_DATE=PINNED, GIT_COMMITTER_DATE=PINNED)
-    return subprocess.run(
-        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture
@@ -106,9 +101,7 @@ def test_head_commit_empty_without_commits(tmp_path: Path) -> None:
 
 
 def test_lock_records_entries_and_verifies_clean(eval_repo: Path) -> None:
-    new, summary = lock_eval(
-        eval_repo, DATASETS, reason=None, today=DAY1, commit=gitfast.head_commit(eval_repo)
-    )
+    new, summary = lock_eval(eval_repo, DATASETS, reason=None, today=DAY1, commit=gitfast.head_commit(eval_repo))
     assert new.eval is not None
     assert summary.startswith("locked 2 eval files, sha256:")
     assert [e.path for e in new.eval.files] == DATASETS
@@ -137,9 +130,7 @@ def test_one_byte_change_is_modified(eval_repo: Path) -> None:
     assert "sha256" in changes[0].detail
 
 
-def test_size_change_is_modified_without_hashing(
-    eval_repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_size_change_is_modified_without_hashing(eval_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     locked(eval_repo)
     (eval_repo / "eval" / "a.jsonl").write_text("longer content than before\n")
     monkeypatch.setattr(lock, "hash_file", _explode)
@@ -219,9 +210,7 @@ def test_dirty_tracked_file_is_hashed(eval_repo: Path, monkeypatch: pytest.Monke
     assert [c.kind for c in changes] == ["modified"]
 
 
-def test_untracked_or_unblobbed_files_are_hashed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_untracked_or_unblobbed_files_are_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "e.jsonl").write_text("{}\n")
     new, _ = lock_eval(tmp_path, ["e.jsonl"], reason=None, today=DAY1, commit="")
     monkeypatch.setattr(lock, "hash_file", _explode)
@@ -231,7 +220,7 @@ def test_untracked_or_unblobbed_files_are_hashed(
 
 def test_verify_does_not_import_heavy_modules() -> None:
     code = (
-        "import sys, distillplan.lock, distillplan.gitfast;"
+        "import sys, distillplan.lock, distillplan.lockfile, distillplan.gitfast;"
         "bad = [m for m in ('git', 'jinja2', 'transformers', 'pydantic') if m in sys.modules];"
         "print(bad)"
     )
@@ -249,9 +238,7 @@ def test_relock_unchanged_keeps_lock(eval_repo: Path) -> None:
     assert again == first
 
 
-def test_relock_changed_needs_reason_then_keeps_history(
-    eval_repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_relock_changed_needs_reason_then_keeps_history(eval_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(eval_repo)
     first = locked(eval_repo)
     assert first.eval is not None
@@ -262,9 +249,7 @@ def test_relock_changed_needs_reason_then_keeps_history(
         "distill.lock: the eval set changed since it was locked (eval/a.jsonl modified); "
         "re-locking changes the contract: pass --reason TEXT"
     )
-    new, summary = lock_eval(
-        eval_repo, DATASETS, reason="fixed a label", today=DAY2, commit="c" * 40
-    )
+    new, summary = lock_eval(eval_repo, DATASETS, reason="fixed a label", today=DAY2, commit="c" * 40)
     assert summary.startswith("re-locked 2 eval files, sha256:")
     assert new.eval is not None
     assert new.eval.hash != first.eval.hash
@@ -350,14 +335,16 @@ def test_read_lock_absent(tmp_path: Path) -> None:
         ("version = 1\n[eval]\nhash = 'x'\n", r"distill.lock: eval.locked_at_commit: missing"),
         ("version = 1\nbogus = 1\n", r"distill.lock: bogus: unknown key"),
         (
-            "version = 1\n[generated]\nspec_sha256 = 'a'\nfiles = [{ path = 1, sha256 = 'b' }]\n",
+            "version = 1\n[generated]\ninputs_sha256 = 'a'\nfiles = [{ path = 1, sha256 = 'b' }]\n",
             r"distill.lock: generated.files\[0\].path: expected str",
+        ),
+        (  # the pre-rename key of the inputs fingerprint is not read
+            "version = 1\n[generated]\nspec_sha256 = 'a'\nfiles = []\n",
+            r"distill.lock: generated.spec_sha256: unknown key",
         ),
     ],
 )
-def test_malformed_lock(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, pattern: str
-) -> None:
+def test_malformed_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, pattern: str) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / LOCK_NAME).write_text(text)
     with pytest.raises(LockError, match=pattern):
@@ -384,9 +371,7 @@ def test_progress_line_on_a_tty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert err.getvalue() == ""
 
 
-def test_dataset_above_the_spec_folder_uses_the_fast_path(
-    eval_repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dataset_above_the_spec_folder_uses_the_fast_path(eval_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec_dir = eval_repo / "team" / "spec"
     spec_dir.mkdir(parents=True)
     datasets = ["../../eval/a.jsonl", "./../../eval/b.jsonl"]

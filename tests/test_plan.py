@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from distillplan.architecture import load_architecture
 from distillplan.decision import EvalState
 from distillplan.loader import load_spec, parse_spec
-from distillplan.plan import Plan, PlanInputs, build_plan, plan_for_file
+from distillplan.plan import PlanInputs, build_plan, plan_for_file
+from distillplan.plan_model import Plan
 from distillplan.spec import Spec
 from tests.conftest import EXAMPLES, ROOT
 

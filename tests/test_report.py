@@ -9,7 +9,8 @@ from markdown_it import MarkdownIt
 
 from distillplan.decision import EvalState
 from distillplan.loader import load_spec
-from distillplan.plan import Plan, plan_for_file
+from distillplan.plan import plan_for_file
+from distillplan.plan_model import Plan
 from distillplan.report import fmt_months, fmt_usd, render
 from distillplan.report_md import cell, md_table
 
@@ -18,9 +19,7 @@ from .conftest import EXAMPLES, ROOT
 EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "distill.toml").is_file())
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 UNLOCKED = EvalState()
-LOCKED = EvalState(
-    locked=True, lock_hash="sha256:" + "ab" * 32, examples_per_stratum=(("big", 5000), ("tiny", 3))
-)
+LOCKED = EvalState(locked=True, lock_hash="sha256:" + "ab" * 32, examples_per_stratum=(("big", 5000), ("tiny", 3)))
 
 
 def plan_of(name: str, state: EvalState = UNLOCKED) -> Plan:
@@ -59,9 +58,7 @@ def test_text_leads_with_the_verdict_and_lists_every_check(plan: Plan) -> None:
     assert lines[2].startswith(plan.verdict.decision.upper())  # ...then the verdict
     for check in plan.verdict.checks:
         mark = "✔" if check.ok else "✘"
-        assert re.search(rf"{mark}\s+{re.escape(check.id)}\s+{re.escape(check.rule)}", text), (
-            check.id
-        )
+        assert re.search(rf"{mark}\s+{re.escape(check.id)}\s+{re.escape(check.rule)}", text), check.id
     for w in plan.verdict.warnings:
         assert f"{w.id} ({w.rule})" in text
 
@@ -120,9 +117,7 @@ def test_text_warns_on_small_strata_and_shortens_hashes() -> None:
 
 
 def test_text_without_small_strata_has_no_strata_warning() -> None:
-    state = EvalState(
-        locked=True, lock_hash="sha256:" + "cd" * 32, examples_per_stratum=(("a", 10_000),)
-    )
+    state = EvalState(locked=True, lock_hash="sha256:" + "cd" * 32, examples_per_stratum=(("a", 10_000),))
     assert "eval-strata" not in render(plan_of("invoice-extraction", state), "text")
 
 
@@ -205,9 +200,7 @@ def test_markdown_carries_the_cost_figures(plan: Plan) -> None:
 
 def test_markdown_escapes_pipes_and_newlines() -> None:
     p = plan_of("invoice-extraction")
-    bad = p.verdict.checks[0].model_copy(
-        update={"figure": "a | b", "message": "line one\nline | two"}
-    )
+    bad = p.verdict.checks[0].model_copy(update={"figure": "a | b", "message": "line one\nline | two"})
     p = p.model_copy(
         update={
             "verdict": p.verdict.model_copy(update={"checks": [bad, *p.verdict.checks[1:]]}),
@@ -314,9 +307,7 @@ def test_json_has_the_documented_keys(plan: Plan) -> None:
     }
     assert all(isinstance(c["ok"], bool) for c in doc["verdict"]["checks"])
     assert len(doc["costs"]["project_lines"]) == 6
-    assert doc["costs"]["project_usd"] == pytest.approx(
-        sum(p["usd"] for p in doc["costs"]["project_lines"])
-    )
+    assert doc["costs"]["project_usd"] == pytest.approx(sum(p["usd"] for p in doc["costs"]["project_lines"]))
 
 
 def test_every_json_key_is_documented(plan: Plan) -> None:

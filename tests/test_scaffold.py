@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from distillplan.errors import DistillError, ScaffoldError
-from distillplan.lock import read_lock
+from distillplan.lockfile import read_lock
 from distillplan.scaffold import check_fresh, check_paths, run_scaffold_cli, scaffold
 
 from .conftest import EXAMPLES, git
@@ -56,7 +56,7 @@ def test_first_run_creates_then_second_is_unchanged(repo: Path) -> None:
     lock = read_lock(repo)
     assert lock is not None and lock.generated is not None
     assert sorted(str(repo / rel) for rel in lock.generated.files) == sorted(first)
-    assert lock.generated.spec_sha256.startswith("inputs-v1:")
+    assert lock.generated.inputs_sha256.startswith("inputs-v1:")
 
 
 def test_user_edit_is_kept_and_reported(repo: Path) -> None:
@@ -65,10 +65,7 @@ def test_user_edit_is_kept_and_reported(repo: Path) -> None:
     (repo / PROPOSAL).write_bytes(edited)
     code, text = run_scaffold_cli(repo / "distill.toml")
     assert code == 0
-    assert (
-        f"user-modified, kept  {repo / PROPOSAL}" in text
-        or "user-modified, kept  " + str(repo / PROPOSAL) in text
-    )
+    assert f"user-modified, kept  {repo / PROPOSAL}" in text or "user-modified, kept  " + str(repo / PROPOSAL) in text
     assert "use --force to overwrite" in text
     assert (repo / PROPOSAL).read_bytes() == edited
     # Still the person's on the next run, even though the spec did not change.
@@ -79,9 +76,7 @@ def test_untouched_files_update_when_the_spec_changes(repo: Path) -> None:
     scaffold(repo / "distill.toml")
     (repo / PROPOSAL).write_text("mine\n")
     spec = repo / "distill.toml"
-    spec.write_text(
-        spec.read_text().replace("epochs", "epochs").replace('method = "qlora"', 'method = "lora"')
-    )
+    spec.write_text(spec.read_text().replace("epochs", "epochs").replace('method = "qlora"', 'method = "lora"'))
     st = _statuses(spec)
     assert st[str(repo / SFT)] == "update"
     assert st[str(repo / PROPOSAL)] == "user-modified, kept"
@@ -117,9 +112,7 @@ def test_pretend_writes_nothing(repo: Path) -> None:
 def test_diff_shows_unified_diff_and_writes_nothing(repo: Path) -> None:
     scaffold(repo / "distill.toml")
     spec = repo / "distill.toml"
-    spec.write_text(
-        spec.read_text().replace("training_examples = 40_000", "training_examples = 80_000")
-    )
+    spec.write_text(spec.read_text().replace("training_examples = 40_000", "training_examples = 80_000"))
     before = _snapshot(repo)
     code, text = run_scaffold_cli(spec, diff=True)
     assert code == 0
@@ -199,9 +192,7 @@ def test_custom_root(repo: Path) -> None:
 # ---------------------------------------------------------------- containment
 
 
-@pytest.mark.parametrize(
-    "extra", ['root = "../x"', 'skip = ["../../etc/passwd"]', 'root = "/tmp/x"']
-)
+@pytest.mark.parametrize("extra", ['root = "../x"', 'skip = ["../../etc/passwd"]', 'root = "/tmp/x"'])
 def test_path_escapes_are_refused_before_writing(repo: Path, extra: str) -> None:
     spec = repo / "distill.toml"
     spec.write_text(spec.read_text() + f"\n[scaffold]\n{extra}\n")
@@ -254,9 +245,7 @@ def test_empty_folder_gets_the_starter_then_the_tree(git_repo: Path) -> None:
     assert check_fresh(folder / "distill.toml") == []
 
 
-def test_cli_scaffold(
-    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_scaffold(repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from .conftest import run_cli
 
     monkeypatch.chdir(repo)
@@ -271,16 +260,15 @@ def test_cli_scaffold(
 def test_locking_the_eval_makes_the_contract_stale_until_rescaffolded(repo: Path) -> None:
     from datetime import date
 
-    from distillplan.lock import lock_eval, write_lock
+    from distillplan.lock import lock_eval
+    from distillplan.lockfile import write_lock
 
     spec = repo / "distill.toml"
     scaffold(spec)
     contract = repo / "distill/docs/contract.md"
     assert "to be locked: run distillplan lock" in contract.read_text()
     head = git(repo, "rev-parse", "HEAD").strip()
-    new, _ = lock_eval(
-        repo, ["eval/locked.jsonl"], reason=None, today=date(2027, 1, 4), commit=head
-    )
+    new, _ = lock_eval(repo, ["eval/locked.jsonl"], reason=None, today=date(2027, 1, 4), commit=head)
     write_lock(repo, new)
     assert any("contract.md: stale" in p for p in check_fresh(spec))
     scaffold(spec)

@@ -16,10 +16,9 @@ from distillplan.sizing import (
     load_gpus,
     pod_throughput,
     size_serving,
-    size_training,
-    trainable_parameters,
     weight_bytes,
 )
+from distillplan.training import size_training, trainable_parameters
 
 A = SizingAssumptions()
 GPUS = load_gpus()

@@ -19,7 +19,7 @@ _API = {
     "load_spec": "distillplan.loader",
     "parse_spec": "distillplan.loader",
     "SpecFile": "distillplan.loader",
-    "Plan": "distillplan.plan",
+    "Plan": "distillplan.plan_model",
     "PlanInputs": "distillplan.plan",
     "build_plan": "distillplan.plan",
     "plan_for_file": "distillplan.plan",

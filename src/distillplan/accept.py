@@ -2,16 +2,8 @@
 
 PASS when ``gap_points = (teacher - student) x 100 <= max_gap_points`` overall and, when
 ``max_stratum_gap_points`` is set, in every stratum (otherwise strata are reported
-only). Scores are means of per-example scores in [0, 1]:
-
-* ``accuracy`` / ``exact-match``: 1 when ``norm(reference) == norm(prediction)``.
-  ``norm`` of a string: NFKC, casefold, NFKC again, whitespace runs collapsed to one
-  space and stripped. Any other value: canonical JSON (sorted keys, integral floats as
-  ints), so ``5``, ``5.0`` and ``" 5 "`` all match.
-* ``field-f1`` (extraction): both sides are JSON objects (or strings holding one),
-  flattened to a multiset of ``(dotted.key, norm(value))`` pairs; list items share their
-  key (a multiset), ``null`` counts as absent. ``F1 = 2|R∩P| / (|R| + |P|)`` (= 2PR/(P+R));
-  both empty -> 1; an unparseable prediction -> 0.
+only). Scores are means of per-example scores in [0, 1], defined in
+:mod:`distillplan.metrics`; the reports are in :mod:`distillplan.accept_report`.
 
 The 95% CI of the gap is a percentile bootstrap over examples with a fixed-seed
 ``random.Random``. With teacher predictions it is paired (each resampled example
@@ -27,37 +19,29 @@ import json
 import math
 import random
 import sys
-import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any, Literal
 
 from distillplan.errors import AcceptanceError, LocatedError
+from distillplan.metrics import METRICS, as_object
 
 __all__ = [
     "AcceptanceResult",
     "EvalRow",
     "GroupResult",
-    "Metric",
     "evaluate",
-    "exact_match",
-    "field_f1",
     "load_eval",
     "load_predictions",
-    "normalize",
     "read_jsonl",
-    "render_markdown",
-    "render_text",
     "required_examples",
-    "to_json",
 ]
 
-Metric = Literal["accuracy", "exact-match", "field-f1"]
 _EPS = 1e-9  # gap comparisons tolerate float noise: 2.0000000000000004 <= 2.0
 
 
@@ -112,9 +96,7 @@ def read_jsonl(path: Path, *, display_path: str) -> list[tuple[int, dict[str, An
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise LocatedError(
-                path=display_path, line=n, col=e.start + 1, message="not valid UTF-8"
-            ) from None
+            raise LocatedError(path=display_path, line=n, col=e.start + 1, message="not valid UTF-8") from None
         if n == 1:
             text = text.removeprefix("\ufeff")
         if not text.strip():
@@ -122,13 +104,9 @@ def read_jsonl(path: Path, *, display_path: str) -> list[tuple[int, dict[str, An
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as e:
-            raise LocatedError(
-                path=display_path, line=n, col=e.colno, message=f"not valid JSON: {e.msg}"
-            ) from None
+            raise LocatedError(path=display_path, line=n, col=e.colno, message=f"not valid JSON: {e.msg}") from None
         if not isinstance(obj, dict):
-            raise LocatedError(
-                path=display_path, line=n, message=f"expected a JSON object, got {_kind(obj)}"
-            )
+            raise LocatedError(path=display_path, line=n, message=f"expected a JSON object, got {_kind(obj)}")
         rows.append((n, obj))
     return rows
 
@@ -194,10 +172,7 @@ def load_eval(
                 stratum = str(s)
             rows.append(EvalRow(rid, obj[reference_field], stratum, shown, line))
     if not rows:
-        raise AcceptanceError(
-            f"{', '.join(_display(p, display_base) for p in paths) or 'eval'}: "
-            "the eval set is empty"
-        )
+        raise AcceptanceError(f"{', '.join(_display(p, display_base) for p in paths) or 'eval'}: the eval set is empty")
     return rows
 
 
@@ -244,66 +219,6 @@ def load_predictions(
             f"ha{'ve' if len(missing) > 1 else 's'} no prediction: {listed}"
         )
     return preds
-
-
-# ------------------------------------------------------------------ metrics
-
-
-def _canon(v: Any) -> Any:
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    if isinstance(v, dict):
-        return {k: _canon(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_canon(x) for x in v]
-    return v
-
-
-def normalize(v: Any) -> str:
-    """The comparison form of a label or field value (see the module docstring)."""
-    if isinstance(v, str):
-        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", v).casefold())
-        return " ".join(folded.split())
-    return json.dumps(_canon(v), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def exact_match(reference: Any, prediction: Any) -> float:
-    return 1.0 if normalize(reference) == normalize(prediction) else 0.0
-
-
-def _as_object(v: Any) -> dict[str, Any] | None:
-    if isinstance(v, str):
-        try:
-            v = json.loads(v)
-        except json.JSONDecodeError:
-            return None
-    return v if isinstance(v, dict) else None
-
-
-def _pairs(v: Any, key: str, out: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
-    if isinstance(v, dict):
-        for k, x in v.items():
-            _pairs(x, f"{key}.{k}" if key else str(k), out)
-    elif isinstance(v, list):
-        for x in v:
-            _pairs(x, key, out)
-    elif v is not None:
-        out[(key, normalize(v))] += 1
-    return out
-
-
-def field_f1(reference: Any, prediction: Any) -> float:
-    """``2|R∩P| / (|R|+|P|)`` over (dotted key, normalized value) multisets."""
-    ref, pred = _as_object(reference), _as_object(prediction)
-    if ref is None or pred is None:
-        return 0.0
-    r, p = _pairs(ref, "", Counter()), _pairs(pred, "", Counter())
-    if not r and not p:
-        return 1.0
-    return 2 * sum((r & p).values()) / (r.total() + p.total())
-
-
-_METRICS = {"accuracy": exact_match, "exact-match": exact_match, "field-f1": field_f1}
 
 
 # ------------------------------------------------------------------ bootstrap
@@ -364,9 +279,7 @@ def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list
             words = array("H", rng.randbytes(2 * batch))
             if sys.byteorder == "big":  # same draws on every platform
                 words.byteswap()
-            drawn.extend(
-                islice(filter(math.isfinite, map(table.__getitem__, words)), m - len(drawn))
-            )
+            drawn.extend(islice(filter(math.isfinite, map(table.__getitem__, words)), m - len(drawn)))
         sums.append(sum(drawn))
     return sums
 
@@ -404,39 +317,31 @@ def evaluate(
     A group passes when ``gap_points <= bound`` (the point estimate decides; the CI
     tells how much to trust it).
     """
-    if metric not in _METRICS:
-        raise AcceptanceError(
-            f"unknown metric {metric!r}; expected one of {', '.join(sorted(_METRICS))}"
-        )
+    if metric not in METRICS:
+        raise AcceptanceError(f"unknown metric {metric!r}; expected one of {', '.join(sorted(METRICS))}")
     if not eval_rows:
         raise AcceptanceError("the eval set is empty")
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1 (got {n_boot})")
-    score = _METRICS[metric]
+    score = METRICS[metric]
     if metric == "field-f1":
         for r in eval_rows:
-            if _as_object(r.reference) is None:
+            if as_object(r.reference) is None:
                 msg = "field-f1 needs a JSON object (or a string holding one) as the reference"
                 raise LocatedError(path=r.path, line=r.line, message=msg)
     for preds, who in ((student_preds, "student"), (teacher_preds, "teacher")):
         if preds is not None and (gone := [r.id for r in eval_rows if r.id not in preds]):
-            raise AcceptanceError(
-                f"{who} predictions: no prediction for id {gone[0]!r} ({len(gone)} missing)"
-            )
+            raise AcceptanceError(f"{who} predictions: no prediction for id {gone[0]!r} ({len(gone)} missing)")
     s = [score(r.reference, student_preds[r.id]) for r in eval_rows]
     if teacher_preds is not None:
         t, source = [score(r.reference, teacher_preds[r.id]) for r in eval_rows], "measured"
     elif teacher_score is not None:
         t, source = [float(teacher_score)] * len(s), "spec"
     else:
-        raise AcceptanceError(
-            "no teacher score: pass teacher predictions or set [eval].teacher_score"
-        )
+        raise AcceptanceError("no teacher score: pass teacher predictions or set [eval].teacher_score")
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(eval_rows):
-        groups.setdefault(
-            r.stratum if strata_field is not None and r.stratum is not None else "", []
-        ).append(i)
+        groups.setdefault(r.stratum if strata_field is not None and r.stratum is not None else "", []).append(i)
     rng = random.Random(seed)
     names = sorted(groups)
     boot = {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
@@ -452,9 +357,7 @@ def evaluate(
     overall_sums = [sum(col) for col in zip(*(boot[g] for g in names), strict=True)]
     overall = group("overall", list(range(n)), overall_sums, max_gap_points)
     strata = (
-        tuple(group(g, groups[g], boot[g], max_stratum_gap_points) for g in names)
-        if strata_field is not None
-        else ()
+        tuple(group(g, groups[g], boot[g], max_stratum_gap_points) for g in names) if strata_field is not None else ()
     )
     passed = bool(overall.ok) and all(x.ok is not False for x in strata)
     return AcceptanceResult(
@@ -469,9 +372,7 @@ def evaluate(
     )
 
 
-def required_examples(
-    *, teacher_score: float, gap_points: float, confidence: float = 0.95, power: float = 0.8
-) -> int:
+def required_examples(*, teacher_score: float, gap_points: float, confidence: float = 0.95, power: float = 0.8) -> int:
     """Eval examples (per stratum) to resolve a gap of ``gap_points`` (normal approximation).
 
     Treats the teacher score p0 as known (measured on the same, paired set) and asks
@@ -489,146 +390,7 @@ def required_examples(
     nd = NormalDist()
     p0, delta = teacher_score, gap_points / 100
     p1 = p0 - delta
-    spread = nd.inv_cdf(1 - (1 - confidence) / 2) * math.sqrt(p0 * (1 - p0)) + nd.inv_cdf(
-        power
-    ) * math.sqrt(p1 * (1 - p1))
+    spread = nd.inv_cdf(1 - (1 - confidence) / 2) * math.sqrt(p0 * (1 - p0)) + nd.inv_cdf(power) * math.sqrt(
+        p1 * (1 - p1)
+    )
     return max(1, math.ceil((spread / delta) ** 2 - 1e-9))
-
-
-# ------------------------------------------------------------------ reports
-
-
-_OK = {True: "PASS", False: "FAIL", None: "report only"}
-_HEAD = ("Group", "Examples", "Student", "Teacher", "Gap", "95% CI of gap", "Bound", "Result")
-
-
-def _cells(g: GroupResult) -> list[str]:
-    ci = f"[{g.ci_low_points:+.2f}, {g.ci_high_points:+.2f}]"
-    bound = "—" if g.bound_points is None else f"≤ {g.bound_points:.2f}"
-    return [
-        g.name,
-        f"{g.examples:,}",
-        f"{g.student_score * 100:.2f}",
-        f"{g.teacher_score * 100:.2f}",
-        f"{g.gap_points:+.2f}",
-        ci,
-        bound,
-        _OK[g.ok],
-    ]
-
-
-def _verdict(r: AcceptanceResult) -> str:
-    o = r.overall
-    failing = [g for g in (o, *r.strata) if g.ok is False]
-    if not failing:
-        return (
-            f"PASS: the student is within {o.bound_points:.2f} points of the teacher "
-            f"(gap {o.gap_points:+.2f} points)"
-        )
-    why = "; ".join(
-        f"{'overall' if g is o else f'stratum {g.name!r}'} gap "
-        f"{g.gap_points:+.2f} points exceeds {g.bound_points:.2f}"
-        for g in failing
-    )
-    return f"FAIL: {why}"
-
-
-def _method(r: AcceptanceResult, esc: Callable[[str], str] = str) -> str:
-    how = (
-        "paired bootstrap (teacher and student resampled together)"
-        if r.teacher_source == "measured"
-        else "bootstrap of the student only (the teacher score is the spec's constant)"
-    )
-    strat = f", stratified by {esc(r.strata_field or '')}" if r.strata else ""
-    return f"{how}{strat}, percentile method, {r.n_boot:,} resamples, seed {r.seed}"
-
-
-def _teacher(r: AcceptanceResult) -> str:
-    if r.teacher_source == "measured":
-        return "measured from teacher predictions on the same eval set"
-    return "`[eval].teacher_score` from the spec"
-
-
-def render_text(result: AcceptanceResult, *, lock_hash: str, commit: str) -> str:
-    """Aligned plain text; scores, gaps and bounds in points (score x 100)."""
-    rows = [list(_HEAD)] + [_cells(g) for g in (result.overall, *result.strata)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEAD))]
-    just = [str.ljust] + [str.rjust] * 6 + [str.ljust]
-    table = [
-        "  ".join(j(c, w) for j, c, w in zip(just, row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    where = f"eval lock {lock_hash or '(none)'} at commit {commit or '(not in git)'}"
-    return (
-        "\n".join(
-            [
-                _verdict(result),
-                f"{where}; metric {result.metric}; teacher {_teacher(result)}",
-                *table,
-                f"95% CI: {_method(result)}",
-            ]
-        )
-        + "\n"
-    )
-
-
-def to_json(result: AcceptanceResult, *, lock_hash: str, commit: str) -> dict[str, Any]:
-    """The versioned machine form (``format_version`` 1); floats rounded to 6 places."""
-
-    def group(g: GroupResult) -> dict[str, Any]:
-        return {k: round(v, 6) if isinstance(v, float) else v for k, v in asdict(g).items()}
-
-    return {
-        "format_version": 1,
-        "result": "PASS" if result.passed else "FAIL",
-        "metric": result.metric,
-        "lock_hash": lock_hash,
-        "commit": commit,
-        "teacher_source": result.teacher_source,
-        "strata_field": result.strata_field,
-        "bootstrap": {
-            "method": "percentile",
-            "paired": result.teacher_source == "measured",
-            "stratified": bool(result.strata),
-            "resamples": result.n_boot,
-            "seed": result.seed,
-            "confidence": result.confidence,
-        },
-        "overall": group(result.overall),
-        "strata": [group(g) for g in result.strata],
-    }
-
-
-def _md(s: str) -> str:
-    """Escape text for a Markdown table cell or heading (``|`` above all)."""
-    s = " ".join(s.replace("\\", "\\\\").split())
-    for ch in "|*_`[]<>#":
-        s = s.replace(ch, "\\" + ch)
-    return s or " "
-
-
-def render_markdown(
-    result: AcceptanceResult, *, lock_hash: str, commit: str, spec_name: str
-) -> str:
-    """An acceptance record to attach to the contract (P9.2); numbers in points."""
-    rows = [_cells(g) for g in (result.overall, *result.strata)]
-    lines = [
-        f"# Acceptance record: {_md(spec_name)}",
-        "",
-        f"**{_md(_verdict(result))}**",
-        "",
-        "| Item | Value |",
-        "|---|---|",
-        f"| Eval lock | `{lock_hash or '(none)'}` |",
-        f"| Commit | `{commit or '(not in git)'}` |",
-        f"| Metric | {_md(result.metric)} |",
-        f"| Teacher score | {_teacher(result)} |",
-        f"| 95% CI | {_method(result, _md)} |",
-        "",
-        "Scores, gaps and bounds in points (score x 100).",
-        "",
-        "| " + " | ".join(_HEAD) + " |",
-        "|---|" + "---:|" * 6 + "---|",
-        *("| " + " | ".join([_md(row[0]), *row[1:]]) + " |" for row in rows),
-    ]
-    return "\n".join(lines) + "\n"

@@ -27,7 +27,8 @@ def _today() -> dt.date:
 def lock(sf: SpecFile, *, reason: str | None) -> str:
     """Hash the spec's eval set into ``distill.lock`` (P2.3); returns a one-line summary."""
     from distillplan import gitfast
-    from distillplan.lock import lock_eval, write_lock
+    from distillplan.lock import lock_eval
+    from distillplan.lockfile import write_lock
 
     root = gitfast.repo_root(sf.dir)
     commit = gitfast.head_commit(root) if root else ""
@@ -37,7 +38,7 @@ def lock(sf: SpecFile, *, reason: str | None) -> str:
 
 
 def _lock_display(sf: SpecFile) -> str:
-    from distillplan.lock import LOCK_NAME
+    from distillplan.lockfile import LOCK_NAME
 
     return str(Path(sf.display).parent / LOCK_NAME)
 
@@ -69,7 +70,8 @@ def check(spec_args: list[str]) -> CheckResult:
 
 
 def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
-    from distillplan.lock import read_lock, verify_eval
+    from distillplan.lock import verify_eval
+    from distillplan.lockfile import read_lock
 
     problems: list[str] = []
     notes: list[str] = []
@@ -100,8 +102,9 @@ class AcceptOutcome:
 def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None, fmt: str) -> AcceptOutcome:
     """The contract's binary acceptance test (P9.2). Refuses unless the eval lock verifies."""
     from distillplan import accept as acc
-    from distillplan import gitfast
-    from distillplan.lock import read_lock, verify_eval
+    from distillplan import accept_report, gitfast
+    from distillplan.lock import verify_eval
+    from distillplan.lockfile import read_lock
 
     spec, lock_name = sf.spec, _lock_display(sf)
     lk = read_lock(sf.dir)
@@ -139,9 +142,11 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
     root = gitfast.repo_root(sf.dir)
     commit = (gitfast.head_commit(root) if root else "") or "(not in a git repository)"
     if fmt == "json":
-        text = json.dumps(acc.to_json(result, lock_hash=lk.eval.hash, commit=commit), indent=2, sort_keys=True)
+        text = json.dumps(
+            accept_report.to_json(result, lock_hash=lk.eval.hash, commit=commit), indent=2, sort_keys=True
+        )
     elif fmt == "markdown":
-        text = acc.render_markdown(result, lock_hash=lk.eval.hash, commit=commit, spec_name=spec.project.name)
+        text = accept_report.render_markdown(result, lock_hash=lk.eval.hash, commit=commit, spec_name=spec.project.name)
     else:
-        text = acc.render_text(result, lock_hash=lk.eval.hash, commit=commit)
+        text = accept_report.render_text(result, lock_hash=lk.eval.hash, commit=commit)
     return AcceptOutcome(passed=result.passed, text=text.rstrip("\n"))

@@ -52,9 +52,11 @@ class EvalState:
 
 
 def fmt_tokens(n: float) -> str:
+    """``9.9B``, ``190M``, ``50M``: one decimal below 100 of a unit, none when it is zero."""
     for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if n >= size:
-            return f"{n / size:,.{1 if n < 100 * size else 0}f}{unit}"
+            text = f"{n / size:,.{1 if n < 100 * size else 0}f}"
+            return (text[:-2] if text.endswith(".0") else text) + unit
     return f"{n:,.0f}"
 
 
@@ -145,8 +147,9 @@ def decide(
             Warning(
                 id="eval-strata",
                 rule="P2.3",
-                message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the {required_per_stratum:,} examples "
-                f"needed to resolve a {bound:g}-point gap at 95% confidence: {listed}",
+                message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the "
+                f"{required_per_stratum:,} examples needed to resolve a {bound:g}-point gap "
+                f"at 95% confidence: {listed}",
             )
         )
     if not narrow or not volume_ok or payback_months is None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from distillplan.decision import fmt_tokens
-from distillplan.plan import Plan
+from distillplan.plan_model import Plan
 from distillplan.report import fmt_usd
 
 __all__ = [
@@ -160,15 +160,9 @@ def _figures(p: Plan) -> list[tuple[Section, str, str, Unit, Value]]:
     ]
 
 
-def diff_plans(
-    old: Plan | None, new: Plan, *, old_ref: str = "old", new_ref: str = "new"
-) -> PlanDiff:
+def diff_plans(old: Plan | None, new: Plan, *, old_ref: str = "old", new_ref: str = "new") -> PlanDiff:
     """Compare two plans (pure). ``old`` None: the spec did not exist, all is added."""
-    old_rows = (
-        {(sec, name): (label, unit, v) for sec, name, label, unit, v in _figures(old)}
-        if old
-        else {}
-    )
+    old_rows = {(sec, name): (label, unit, v) for sec, name, label, unit, v in _figures(old)} if old else {}
     new_rows = {(sec, name): (label, unit, v) for sec, name, label, unit, v in _figures(new)}
     keys = list(new_rows) + [k for k in old_rows if k not in new_rows]
     order = list(SECTION_TITLES)
@@ -226,9 +220,7 @@ def diff_at(spec_arg: str | Path, rev: str) -> PlanDiff:
     old = None
     if data is not None:
         spec = parse_spec(data, display=display, base_dir=None)
-        old_sf = SpecFile(
-            spec=spec, path=sf.path, display=display, sha256=hashlib.sha256(data).hexdigest()
-        )
+        old_sf = SpecFile(spec=spec, path=sf.path, display=display, sha256=hashlib.sha256(data).hexdigest())
         old = plan_for_file(old_sf, eval_state=state)
     return diff_plans(old, new, old_ref=display, new_ref=sf.display)
 

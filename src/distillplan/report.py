@@ -1,4 +1,4 @@
-"""A :class:`~distillplan.plan.Plan` as a report: ``text`` (terminal, in the spirit of
+"""A :class:`~distillplan.plan_model.Plan` as a report: ``text`` (terminal, in the spirit of
 ``infracost breakdown``), ``json`` (the versioned form, documented in ``docs/plan-json.md``)
 or ``markdown`` (a pull-request comment, in :mod:`distillplan.report_md`).
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from distillplan.decision import fmt_tokens
-from distillplan.plan import Plan
+from distillplan.plan_model import Plan
 
 __all__ = ["Format", "fmt_months", "fmt_pct", "fmt_rate", "fmt_usd", "render", "table"]
 
@@ -71,14 +71,12 @@ def frontier_rows(p: Plan) -> list[list[str]]:
     return [
         [
             "Input",
-            f"{fmt_tokens(vol.input_tokens_per_month)} tokens x "
-            f"{fmt_rate(te.usd_per_mtok_input)}/Mtok",
+            f"{fmt_tokens(vol.input_tokens_per_month)} tokens x {fmt_rate(te.usd_per_mtok_input)}/Mtok",
             fmt_usd(c.frontier_input_usd_per_month),
         ],
         [
             "Output",
-            f"{fmt_tokens(vol.output_tokens_per_month)} tokens x "
-            f"{fmt_rate(te.usd_per_mtok_output)}/Mtok",
+            f"{fmt_tokens(vol.output_tokens_per_month)} tokens x {fmt_rate(te.usd_per_mtok_output)}/Mtok",
             fmt_usd(c.frontier_output_usd_per_month),
         ],
     ]
@@ -88,10 +86,7 @@ def payback_cells(p: Plan) -> list[list[str]]:
     """The sensitivity table (estimate x volume) as rows of strings, header first."""
     s = p.finance.sensitivity
     head = ["estimate", "project", *(f"volume {f:.0%}" for f in s.volume_factors)]
-    rows = [
-        [r.estimate, fmt_usd(r.project_usd), *(fmt_months(m) for m in r.payback_months)]
-        for r in s.rows
-    ]
+    rows = [[r.estimate, fmt_usd(r.project_usd), *(fmt_months(m) for m in r.payback_months)] for r in s.rows]
     return [head, *rows]
 
 
@@ -143,8 +138,7 @@ def sizing_rows(p: Plan) -> list[tuple[str, str]]:
         ("Weights", f"{fmt_gib(s.weights_gib)} ({s.weight_bytes_note})"),
         (
             "KV cache",
-            f"{s.kv_bytes_per_token:,} bytes/token, {fmt_gib(s.kv_cache_gib)}, "
-            f"max model length {s.max_model_len:,}",
+            f"{s.kv_bytes_per_token:,} bytes/token, {fmt_gib(s.kv_cache_gib)}, max model length {s.max_model_len:,}",
         ),
         ("Max concurrent sequences", f"{s.max_concurrent_sequences:,}"),
         ("Fits", ("yes" if s.fits else "NO") + f": {s.fit_reason}"),
@@ -198,15 +192,11 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------- text
 
 
-def table(
-    rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), indent: int = 2
-) -> list[str]:
+def table(rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), indent: int = 2) -> list[str]:
     """Rows of cells as aligned lines; columns in ``right`` are right-aligned."""
     if not rows:
         return []
-    widths = [
-        max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(max(len(r) for r in rows))
-    ]
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(max(len(r) for r in rows))]
     out = []
     for r in rows:
         cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)]
@@ -261,15 +251,11 @@ def render_text(p: Plan, *, color: bool = False) -> str:
     )
     if v.warnings:
         t.heading("Warnings")
-        t.lines += [
-            f"  {t.style('!', 'yellow')} {w.id} ({w.rule}): {w.message}" for w in v.warnings
-        ]
+        t.lines += [f"  {t.style('!', 'yellow')} {w.id} ({w.rule}): {w.message}" for w in v.warnings]
 
     as_of = f", as of {te.as_of.isoformat()}" if te.as_of else ""
     t.heading(f"Frontier bill: {te.model or 'teacher'} ({te.source}{as_of})")
-    t.lines += table(
-        [*frontier_rows(p), ["Total per month", "", fmt_usd(c.frontier_usd_per_month)]], right=(2,)
-    )
+    t.lines += table([*frontier_rows(p), ["Total per month", "", fmt_usd(c.frontier_usd_per_month)]], right=(2,))
     shape = " (request shape assumed)" if vol.request_shape_assumed else ""
     t.lines.append(
         f"  {vol.requests_per_month:,.0f} requests/month x ({vol.input_tokens_per_request:,} in + "
@@ -283,9 +269,7 @@ def render_text(p: Plan, *, color: bool = False) -> str:
         right=(2,),
     )
     if vol.student_share < 1:
-        t.lines.append(
-            f"  the student serves {vol.student_share:.0%} of traffic (cache routing, P5.3)"
-        )
+        t.lines.append(f"  the student serves {vol.student_share:.0%} of traffic (cache routing, P5.3)")
     t.lines += table(
         [
             [

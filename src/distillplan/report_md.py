@@ -1,4 +1,4 @@
-"""A :class:`~distillplan.plan.Plan` as GitHub-flavoured Markdown, fit for a pull-request
+"""A :class:`~distillplan.plan_model.Plan` as GitHub-flavoured Markdown, fit for a pull-request
 comment. Every table row has as many cells as its header; cell text is escaped by
 :func:`cell` (``|`` escaped, newlines folded), never by ad-hoc concatenation."""
 
@@ -14,7 +14,7 @@ from distillplan.diff import (
     fmt_value,
     verdict_text,
 )
-from distillplan.plan import Plan
+from distillplan.plan_model import Plan
 from distillplan.report import (
     eval_rows,
     finance_rows,
@@ -43,9 +43,7 @@ def cell(text: str) -> str:
     return one_line.replace("\\", "\\\\").replace("|", "\\|") or " "
 
 
-def md_table(
-    head: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()
-) -> list[str]:
+def md_table(head: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()) -> list[str]:
     """A well-formed GFM table; ``right`` lists right-aligned columns."""
     n = len(head)
     for r in rows:
@@ -76,9 +74,7 @@ def render_markdown(p: Plan) -> str:
                 fmt_usd(c.student_usd_per_month),
                 fmt_usd(c.savings_usd_per_month),
                 fmt_usd(c.project_usd),
-                "never"
-                if p.finance.payback_months is None
-                else f"{p.finance.payback_months:.1f} months",
+                "never" if p.finance.payback_months is None else f"{p.finance.payback_months:.1f} months",
             ]
         ],
         right=(1, 2, 3, 4, 5),
@@ -87,10 +83,7 @@ def render_markdown(p: Plan) -> str:
     out += ["### Checks", ""]
     out += md_table(
         ["", "Check", "Rule", "Figure", "Message"],
-        [
-            ["✔" if ck.ok else "✘", ck.id, ck.rule, short_hash(ck.figure), short_hash(ck.message)]
-            for ck in v.checks
-        ],
+        [["✔" if ck.ok else "✘", ck.id, ck.rule, short_hash(ck.figure), short_hash(ck.message)] for ck in v.checks],
     )
     if v.warnings:
         out += ["**Warnings**", ""]

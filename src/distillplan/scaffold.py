@@ -6,7 +6,7 @@ with the sha256 of the bytes we last wrote). A file whose bytes differ from that
 existing file we never wrote, is *user-modified* and is only replaced with ``force``.
 
 Freshness (:func:`check_fresh`, the pre-commit path) does not import jinja2 and does not
-render when nothing changed. ``[generated].spec_sha256`` stores an *inputs fingerprint*,
+render when nothing changed. ``[generated].inputs_sha256`` stores an *inputs fingerprint*,
 ``"inputs-v1:" + sha256`` over: the spec's sha256, the distillplan version, the eval lock
 hash and commit (the documents cite them), the bundled templates' bytes, and a local
 ``config.json`` student's bytes. Equal fingerprint: only each file's sha256 is compared.
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from distillplan import __version__
 from distillplan.errors import ScaffoldError
 from distillplan.fsutil import atomic_write, is_inside
-from distillplan.lock import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
+from distillplan.lockfile import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
 from distillplan.resources import templates_dir
 
 if sys.version_info >= (3, 11):
@@ -101,9 +101,7 @@ def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, str | None]) -
         if rel == "serving/vllm.yaml":
             ctx["vllm_yaml"] = text
         if rel not in skip:
-            out[posixpath.normpath(posixpath.join(ctx["paths"]["root"], rel))] = text.encode(
-                "utf-8"
-            )
+            out[posixpath.normpath(posixpath.join(ctx["paths"]["root"], rel))] = text.encode("utf-8")
     return out
 
 
@@ -118,10 +116,8 @@ def _templates_digest() -> bytes:
     return h.digest()
 
 
-def inputs_fingerprint(
-    spec_dir: Path, spec_sha256: str, lock: LockFile | None, base_model: str | None
-) -> str:
-    """What the generated tree depends on, as one value for ``[generated].spec_sha256``."""
+def inputs_fingerprint(spec_dir: Path, spec_sha256: str, lock: LockFile | None, base_model: str | None) -> str:
+    """What the generated tree depends on, as one value for ``[generated].inputs_sha256``."""
     h = hashlib.sha256(b"distillplan scaffold inputs v1\0")
     ev = lock.eval if lock is not None else None
     for part in (
@@ -156,15 +152,9 @@ def check_paths(spec_dir: Path, root: str, skip: list[str], outputs: list[str]) 
     """Refuse, before anything is written, any path leaving the repository (ScaffoldError)."""
     repo = _repo_root(spec_dir)
     problems = (
-        [f"[scaffold].root: must be a relative path inside the repository (got {root!r})"]
-        if _bad_rel(root)
-        else []
+        [f"[scaffold].root: must be a relative path inside the repository (got {root!r})"] if _bad_rel(root) else []
     )
-    problems += [
-        f"[scaffold].skip: must be a path inside the generated tree (got {s!r})"
-        for s in skip
-        if _bad_rel(s)
-    ]
+    problems += [f"[scaffold].skip: must be a path inside the generated tree (got {s!r})" for s in skip if _bad_rel(s)]
     for rel in [*outputs, LOCK_NAME]:
         target = spec_dir / rel
         if _bad_rel(rel) or not is_inside(target, repo):
@@ -241,9 +231,7 @@ def _lock_state(lock: LockFile | None) -> dict[str, str | None]:
     return {"eval_hash": ev.hash if ev else None, "commit": ev.locked_at_commit if ev else None}
 
 
-def _render_all(
-    sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None
-) -> dict[str, bytes]:
+def _render_all(sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None) -> dict[str, bytes]:
     if plan is None:
         from distillplan.plan import plan_for_file
 
@@ -265,9 +253,7 @@ def scaffold(
     lock = read_lock(spec_dir) if sf.path.exists() else None
     tree = _render_all(sf, lock, plan)
     check_paths(spec_dir, sf.spec.scaffold.root, list(sf.spec.scaffold.skip), sorted(tree))
-    old = (
-        lock.generated if lock is not None and lock.generated is not None else GeneratedManifest("")
-    )
+    old = lock.generated if lock is not None and lock.generated is not None else GeneratedManifest("")
     manifest: dict[str, str] = {}
     base = _display_base(sf)
     diffs: list[str] = []
@@ -287,9 +273,7 @@ def scaffold(
             status, note = "user-modified, overwritten", ""
         else:
             status = "user-modified" if mode == "check" else "user-modified, kept"
-            note = (
-                "(edited since generated; use --force to overwrite, or add it to [scaffold].skip)"
-            )
+            note = "(edited since generated; use --force to overwrite, or add it to [scaffold].skip)"
         result.files.append(FileStatus(shown, status, note))
         if status in ("create", "update", "user-modified, overwritten", "unchanged"):
             manifest[rel] = _sha(data)
@@ -305,9 +289,7 @@ def scaffold(
                 + ("" if status == "user-modified" else "; run `distillplan scaffold`")
             )
     for rel in sorted(set(old.files) - set(tree)):
-        result.files.append(
-            FileStatus(os.path.join(base, rel), "obsolete", "(no longer generated; left in place)")
-        )
+        result.files.append(FileStatus(os.path.join(base, rel), "obsolete", "(no longer generated; left in place)"))
     result.diff = "".join(diffs)
     if mode == "write":
         for target, data in writes:
@@ -323,9 +305,7 @@ def _unified(old: bytes | None, new: bytes, shown: str) -> str:
     a = [] if old is None else old.decode("utf-8", "replace").splitlines(keepends=True)
     b = new.decode("utf-8").splitlines(keepends=True)
     lines = difflib.unified_diff(a, b, "/dev/null" if old is None else f"a/{shown}", f"b/{shown}")
-    return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
-    )
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 # ---------------------------------------------------------------- fast freshness
@@ -347,7 +327,7 @@ def check_fresh(spec: SpecFile | str | Path) -> list[str]:
     lock_display = os.path.join(os.path.dirname(display), LOCK_NAME)
     if lock is None or lock.generated is None:
         return [f"{lock_display}: no generated files recorded; run `distillplan scaffold`"]
-    if lock.generated.spec_sha256 != inputs_fingerprint(spec_dir, spec_sha, lock, base_model):
+    if lock.generated.inputs_sha256 != inputs_fingerprint(spec_dir, spec_sha, lock, base_model):
         return scaffold(spec, mode="check").problems
     problems: list[str] = []
     base = os.path.dirname(display)
