@@ -28,3 +28,19 @@ def table(rows: list[tuple[str, str, str, str]]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=False))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) for r in rows]
     return "\n".join(lines)
+
+
+def interleaved(
+    cmds: dict[str, Sequence[str]], *, runs: int = 21, cwd: Path | None = None
+) -> dict[str, tuple[float, float]]:
+    """(median, min) wall seconds of each command, runs interleaved so that a busy spell of the
+    machine weighs on every command alike; one warm-up run each."""
+    for cmd in cmds.values():
+        subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+    samples: dict[str, list[float]] = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            t0 = time.perf_counter()
+            subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+            samples[name].append(time.perf_counter() - t0)
+    return {name: (statistics.median(v), min(v)) for name, v in samples.items()}

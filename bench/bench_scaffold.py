@@ -36,17 +36,13 @@ def _run(args: list[str], cwd: Path) -> float:
     proc = subprocess.run(args, cwd=cwd, env=ENV, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}"
-        )
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
     return elapsed
 
 
 def _repo(example: str, where: Path) -> Path:
     repo = where / example
-    shutil.copytree(
-        ROOT / "examples" / example, repo, ignore=shutil.ignore_patterns("distill.lock", "distill")
-    )
+    shutil.copytree(ROOT / "examples" / example, repo, ignore=shutil.ignore_patterns("distill.lock", "distill"))
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "example"]):
         subprocess.run(["git", *args], cwd=repo, env=ENV, check=True, capture_output=True)
     return repo
@@ -56,17 +52,13 @@ def main() -> int:
     example = sys.argv[1] if len(sys.argv) > 1 else "invoice-extraction"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        scaffold_s = [
-            _run([*CLI, "scaffold"], _repo(example, Path(tmp) / f"s{i}")) for i in range(RUNS)
-        ]
+        scaffold_s = [_run([*CLI, "scaffold"], _repo(example, Path(tmp) / f"s{i}")) for i in range(RUNS)]
         rows.append(("distillplan scaffold (fresh copy)", statistics.median(scaffold_s), 2.0))
         repo = _repo(example, Path(tmp) / "check")
         _run([*CLI, "lock"], repo)
         _run([*CLI, "scaffold"], repo)
         subprocess.run(["git", "add", "-A"], cwd=repo, env=ENV, check=True)
-        subprocess.run(
-            ["git", "commit", "-q", "-m", "lock, scaffold"], cwd=repo, env=ENV, check=True
-        )
+        subprocess.run(["git", "commit", "-q", "-m", "lock, scaffold"], cwd=repo, env=ENV, check=True)
         check_s = [_run([*CLI, "check"], repo) for _ in range(RUNS)]
         rows.append(("distillplan check (up to date)", statistics.median(check_s), 0.4))
         fresh_s = [
@@ -74,8 +66,7 @@ def main() -> int:
                 [
                     sys.executable,
                     "-c",
-                    "from distillplan.scaffold import check_fresh; "
-                    "assert check_fresh('distill.toml') == []",
+                    "from distillplan.scaffold import check_fresh; assert check_fresh('distill.toml') == []",
                 ],
                 repo,
             )

@@ -1,3 +1,3 @@
-from distillplan.cli import main
+from distillplan.entry import main
 
 raise SystemExit(main())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,8 @@ from typing import Any
 import click
 
 from distillplan import __version__
-from distillplan.errors import DistillError, SpecError
+from distillplan.entry import EXIT_OK, EXIT_USER, run_check, run_validate
 
-EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPT = 0, 1, 2, 3, 130
 _SPEC_HELP = "A distill.toml, or a folder holding one (default: ./distill.toml)."
 _FORMATS = click.Choice(["text", "json", "markdown"])
 
@@ -37,19 +35,7 @@ def cli(verbose: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems.")
 def validate(specs: tuple[Path, ...], quiet: bool) -> int:
     """Report every problem of every SPEC as PATH:LINE:COL: key: message."""
-    from distillplan.loader import load_spec
-
-    failed = False
-    for arg in specs or (Path("distill.toml"),):
-        try:
-            sf = load_spec(arg)
-        except SpecError as e:
-            failed = True
-            _echo(str(e), err=True)
-        else:
-            if not quiet:
-                _echo(f"{sf.display}: ok")
-    return EXIT_USER if failed else EXIT_OK
+    return run_validate(specs, quiet=quiet)
 
 
 @cli.command()
@@ -139,12 +125,7 @@ def lock(spec: Path, reason: str | None) -> int:
 @click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
 def check(specs: tuple[Path, ...]) -> int:
     """Validate, verify the eval lock and the generated files (the pre-commit hook)."""
-    from distillplan.actions import check as check_action
-
-    result = check_action([str(s) for s in specs] or ["distill.toml"])
-    for line in result.lines:
-        _echo(line, err=not result.ok)
-    return EXIT_OK if result.ok else EXIT_USER
+    return run_check(specs)
 
 
 @cli.command()
@@ -183,40 +164,23 @@ def diff(rev: str, spec: Path, fmt: str) -> int:
     return EXIT_OK
 
 
-def _verbose(argv: Sequence[str]) -> bool:
-    for a in argv:
-        if a == "--":
-            return False
-        if a in ("--verbose", "-v"):
-            return True
-    return False
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``distillplan`` console script and ``python -m distillplan``."""
-    args = list(sys.argv[1:] if argv is None else argv)
+def run_click(args: Sequence[str]) -> int:
+    """Parse ``args`` with click and run the command; click's own exceptions become exit codes
+    here, everything else is left to :func:`distillplan.entry.guarded`."""
     try:
-        rv: Any = cli.main(args=args, prog_name="distillplan", standalone_mode=False)
+        rv: Any = cli.main(args=list(args), prog_name="distillplan", standalone_mode=False)
     except click.exceptions.Exit as e:
         return int(e.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        _echo("distillplan: interrupted", err=True)
-        return EXIT_INTERRUPT
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
     except click.ClickException as e:
         e.show()
         return int(e.exit_code)
-    except DistillError as e:
-        _echo(str(e), err=True)
-        return e.exit_code
-    except BrokenPipeError:
-        return EXIT_USER
-    except Exception as e:  # the top-level handler: anything else is a bug
-        if _verbose(args):
-            traceback.print_exc()
-        _echo(
-            f"distillplan: internal error: {type(e).__name__}: {e}. This is a bug; please report it "
-            "with the command you ran (add --verbose for the traceback).",
-            err=True,
-        )
-        return EXIT_BUG
     return rv if isinstance(rv, int) else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script's entry point (kept here for ``python -m distillplan`` and tests)."""
+    from distillplan.entry import main as entry_main
+
+    return entry_main(argv)

@@ -5,7 +5,8 @@ the README (which a test keeps in step with these models). Cross-field rules rep
 through :func:`_problem` so the loader can show every problem of a file in one run.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would then evaluate every
+# annotation string at class creation, which costs the pre-commit path ~10 ms.
 
 import datetime as dt
 import re
@@ -119,7 +120,7 @@ class Workload(_Model):
     )
 
     @model_validator(mode="after")
-    def _one_volume_form(self, info: ValidationInfo) -> Workload:
+    def _one_volume_form(self, info: ValidationInfo) -> "Workload":
         by_requests = self.requests_per_month is not None
         by_tokens = self.tokens_per_month is not None
         if by_requests and by_tokens:
@@ -163,7 +164,7 @@ class Teacher(_Model):
     )
 
     @model_validator(mode="after")
-    def _priced(self, info: ValidationInfo) -> Teacher:
+    def _priced(self, info: ValidationInfo) -> "Teacher":
         if self.model is None and (self.usd_per_mtok_input is None or self.usd_per_mtok_output is None):
             _problem(info, "teacher", "give a price-book `model`, or both usd_per_mtok_input and usd_per_mtok_output")
         return self
@@ -227,7 +228,7 @@ class Routing(_Model):
     )
 
     @model_validator(mode="after")
-    def _share(self, info: ValidationInfo) -> Routing:
+    def _share(self, info: ValidationInfo) -> "Routing":
         if self.mode == "cache" and self.student_share is None:
             _problem(info, "routing.student_share", 'required when mode = "cache" (P5.3 suggests 0.85-0.95)')
         if self.mode == "student-only" and self.student_share is not None:
@@ -274,7 +275,7 @@ class Budget(_Model):
     )
 
     @model_validator(mode="after")
-    def _drivers(self, info: ValidationInfo) -> Budget:
+    def _drivers(self, info: ValidationInfo) -> "Budget":
         if (self.human_label_hours is None) != (self.usd_per_label_hour is None):
             _problem(info, "budget.usd_per_label_hour", "give human_label_hours and usd_per_label_hour together")
         return self
@@ -302,7 +303,7 @@ class Finance(_Model):
     build_months: int = Field(default=2, ge=0, le=36, description="Months from kickoff to go-live.")
 
     @model_validator(mode="after")
-    def _horizon(self, info: ValidationInfo) -> Finance:
+    def _horizon(self, info: ValidationInfo) -> "Finance":
         if self.build_months >= self.horizon_months:
             _problem(info, "finance.build_months", f"must be shorter than horizon_months ({self.horizon_months})")
         return self
@@ -344,7 +345,7 @@ class Spec(_Model):
     scaffold: Scaffold = Field(default_factory=Scaffold)
 
     @model_validator(mode="after")
-    def _cross(self, info: ValidationInfo) -> Spec:
+    def _cross(self, info: ValidationInfo) -> "Spec":
         if self.milestones:
             total = sum(m.payment_share for m in self.milestones)
             if abs(total - 1.0) > 1e-6:
