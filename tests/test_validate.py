@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from distillplan.errors import SpecError
 from distillplan.loader import load_spec, parse_spec
-from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.conftest import EXAMPLES, ROOT, git, run_cli
 
 INVALID = ROOT / "tests" / "cases" / "invalid"
 CASES = sorted(p.name for p in INVALID.iterdir() if p.is_dir())
@@ -198,13 +199,33 @@ def test_interrupt_exits_130(capsys: pytest.CaptureFixture[str], monkeypatch: py
 def test_validate_path_imports_no_heavy_modules(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from distillplan.cli import main\n"
+        "from distillplan.entry import main\n"
         f"rc = main(['validate', {str(EXAMPLES / 'invoice-extraction')!r}])\n"
-        "heavy = sorted(m for m in ('jinja2', 'git', 'transformers', 'torch') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('jinja2', 'git', 'transformers', 'torch', 'click') if m in sys.modules)\n"
         "print(rc, heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "0 []"
+
+
+def test_check_hook_path_imports_no_heavy_modules(example_repo: Callable[[str], Path]) -> None:
+    """`distillplan check` on a locked, scaffolded, committed repo: the whole hook path
+    (validate + eval lock + generated files) without jinja2, GitPython, transformers or click."""
+    repo = example_repo("invoice-extraction")
+    from distillplan.scaffold import scaffold
+
+    scaffold(repo / "distill.toml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "scaffold")
+    code = (
+        "import sys\n"
+        "from distillplan.entry import main\n"
+        "rc = main(['check'])\n"
+        "heavy = sorted(m for m in ('jinja2', 'git', 'transformers', 'torch', 'click') if m in sys.modules)\n"
+        "print(rc, heavy)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
+    assert proc.stdout.splitlines()[-1] == "0 []", proc.stdout + proc.stderr
 
 
 def test_console_script_and_module_entry_points(tmp_path: Path) -> None:

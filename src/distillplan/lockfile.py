@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from distillplan.errors import LockError
+from distillplan.tomlw import toml_str
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -119,32 +120,10 @@ class Change:
 # ---------------------------------------------------------------- TOML out
 
 
-def _q(s: str) -> str:
-    """A TOML basic string: escape backslash, quote and every control character."""
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
 
 
 def _v(value: object) -> str:
-    return _q(value) if isinstance(value, str) else str(value)  # int, or date as ISO
+    return toml_str(value) if isinstance(value, str) else str(value)  # int, or date as ISO
 
 
 def _pairs(obj: Any, skip: tuple[str, ...] = ()) -> list[str]:
@@ -164,8 +143,8 @@ def dumps(lock: LockFile) -> str:
         for h in ev.history:
             out += ["", "[[eval.history]]", *_pairs(h)]
     if (gen := lock.generated) is not None:
-        out += ["", "[generated]", f"inputs_sha256 = {_q(gen.inputs_sha256)}"]
-        out += _array([f"path = {_q(p)}, sha256 = {_q(gen.files[p])}" for p in sorted(gen.files)])
+        out += ["", "[generated]", f"inputs_sha256 = {toml_str(gen.inputs_sha256)}"]
+        out += _array([f"path = {toml_str(p)}, sha256 = {toml_str(gen.files[p])}" for p in sorted(gen.files)])
     return "\n".join(out) + "\n"
 
 

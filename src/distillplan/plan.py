@@ -4,6 +4,7 @@ architecture, the eval lock state) and calls it."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,42 +283,17 @@ def _required(teacher_score: float, gap_points: float) -> int | None:
 
 
 def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: TrainingSizing, tokens: float) -> SizingOut:
+    """The serving and training sizings as the plan shows them (same field names)."""
+    serving = {k: v for k, v in dataclasses.asdict(s).items() if k in SizingOut.model_fields and k != "gpu"}
+    training = {k: v for k, v in dataclasses.asdict(t).items() if k in TrainingOut.model_fields}
     return SizingOut(
         base_model=spec.student.base_model,
         gpu=gpu.key,
         gpu_name=gpu.name,
         gpu_product_label=gpu.k8s_product_label,
         usd_per_gpu_hour=rate,
-        precision=s.precision,
-        parameters=s.parameters,
-        weights_gib=s.weights_gib,
-        weight_bytes_note=s.weight_bytes_note,
-        kv_bytes_per_token=s.kv_bytes_per_token,
-        kv_cache_gib=s.kv_cache_gib,
-        max_model_len=s.max_model_len,
-        max_concurrent_sequences=s.max_concurrent_sequences,
-        fits=s.fits,
-        fit_reason=s.fit_reason,
-        tensor_parallel_size=s.tensor_parallel_size,
-        requests_per_second_per_gpu=s.requests_per_second_per_gpu,
-        output_tokens_per_second_per_gpu=s.output_tokens_per_second_per_gpu,
-        bound=s.bound,
-        peak_requests_per_second=s.peak_requests_per_second,
-        replicas=s.replicas,
-        gpus_total=s.gpus_total,
-        p71_holds=s.p71_holds,
-        p71_note=s.p71_note,
-        training=TrainingOut(
-            method=t.method,
-            training_tokens=tokens,
-            memory_gib=t.memory_gib,
-            gpus=t.gpus,
-            gpu_hours=t.gpu_hours,
-            usd=t.usd,
-            lora_rank=t.lora_rank,
-            trainable_parameters=t.trainable_parameters,
-            notes=list(t.notes),
-        ),
+        **serving,
+        training=TrainingOut(training_tokens=tokens, **{**training, "notes": list(t.notes)}),
     )
 
 

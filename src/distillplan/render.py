@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from distillplan.resources import templates_dir
 from distillplan.spec import PROJECT_LINES
+from distillplan.tomlw import toml_str
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -91,36 +92,13 @@ def yaml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(yaml_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return (
-            "{" + ", ".join(f"{yaml_str(str(k))}: {yaml_value(v)}" for k, v in value.items()) + "}"
-        )
+        return "{" + ", ".join(f"{yaml_str(str(k))}: {yaml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {type(value).__name__} to YAML")
 
 
 # ---------------------------------------------------------------- TOML
 
-_TOML_SHORT = {
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-    '"': '\\"',
-    "\\": "\\\\",
-}
-
-
-def toml_str(value: str) -> str:
-    """A TOML basic string holding exactly ``value``."""
-    out = []
-    for ch in value:
-        if ch in _TOML_SHORT:
-            out.append(_TOML_SHORT[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+# toml_str lives in distillplan.tomlw (shared with the lock file writer).
 
 
 # ---------------------------------------------------------------- Markdown
@@ -194,9 +172,7 @@ Ctx = dict[str, Any]
 
 
 def _by_name(lines: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {
-        n: {"name": n, "usd": None, "basis": "not in this plan"} for n in names
-    }
+    out: dict[str, dict[str, Any]] = {n: {"name": n, "usd": None, "basis": "not in this plan"} for n in names}
     out.update({line["name"]: line for line in lines})
     return out
 
@@ -205,9 +181,7 @@ def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str])
     """Hyperparameters for TRL on the A100, from the method, the student size and the plan."""
     st, sizing = spec["student"], plan["sizing"]
     method, gpus, billions = st["method"], sizing["training"]["gpus"], sizing["parameters"] / 1e9
-    per_device = spec["policy"]["sizing"][
-        "train_micro_batch_size"
-    ]  # what the memory sizing assumed
+    per_device = spec["policy"]["sizing"]["train_micro_batch_size"]  # what the memory sizing assumed
     accumulation = max(1, 16 // (per_device * gpus))  # an effective batch of about 16 sequences
     if method == "full":
         lr = 1.0e-5 if billions <= 10 else 5.0e-6
@@ -282,10 +256,7 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, st
         "student_lines": student_lines,
         "project_lines": _by_name(costs["project_lines"], PROJECT_LINES),
         "redistillation_usd_per_year": None if reserve is None else reserve * 12,
-        "milestones": [
-            dict(m, amount_usd=m["payment_share"] * costs["project_usd"])
-            for m in spec["milestones"]
-        ],
+        "milestones": [dict(m, amount_usd=m["payment_share"] * costs["project_usd"]) for m in spec["milestones"]],
         "chart": {
             "months": list(range(len(fin["frontier_cumulative_usd"]))),
             "frontier": [round(x) for x in fin["frontier_cumulative_usd"]],
@@ -294,9 +265,7 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, st
         "k8s": {
             "name": k8s_name,
             "labels": labels,
-            "selector": {
-                k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/component")
-            },
+            "selector": {k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/component")},
             "image": VLLM_IMAGE,
             "config_dir": "/etc/vllm",
             "config_path": "/etc/vllm/vllm.yaml",
