@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distillplan.catalog import STUDENT_FILES, is_student_name
 from distillplan.errors import ArchitectureError
 from distillplan.resources import data_path
 
@@ -42,16 +43,7 @@ __all__ = [
 
 # Hub id -> bundled file under data/architectures/. Kept in code so that listing the
 # catalog parses no JSON; SOURCES.toml beside the files says where each came from.
-_CATALOG: dict[str, str] = {
-    "meta-llama/Llama-2-7b-hf": "llama-2-7b-hf",
-    "meta-llama/Llama-2-13b-hf": "llama-2-13b-hf",
-    "meta-llama/Llama-3.1-8B": "llama-3.1-8b",
-    "mistralai/Mistral-7B-v0.3": "mistral-7b-v0.3",
-    "Qwen/Qwen2.5-7B": "qwen2.5-7b",
-    "Qwen/Qwen2.5-14B": "qwen2.5-14b",
-    "google/gemma-2-9b": "gemma-2-9b",
-    "microsoft/Phi-3-medium-4k-instruct": "phi-3-medium-4k-instruct",
-}
+_CATALOG = STUDENT_FILES
 _CATALOG_LOWER = {name.lower(): name for name in _CATALOG}
 
 
@@ -194,7 +186,7 @@ def catalog_names() -> list[str]:
 
 def is_catalog_name(name: str) -> bool:
     """True when ``name`` is a bundled hub id (case-insensitive). Reads no file."""
-    return name.lower() in _CATALOG_LOWER
+    return is_student_name(name)
 
 
 def load_architecture(base_model: str, *, base_dir: Path) -> Architecture:
@@ -260,9 +252,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _from_config(
-    config: dict[str, Any], *, name: str, source: str, folder: Path, config_path: Path
-) -> Architecture:
+def _from_config(config: dict[str, Any], *, name: str, source: str, folder: Path, config_path: Path) -> Architecture:
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not model_type:
         raise ArchitectureError(f"{config_path}: config.json has no 'model_type'")
@@ -334,6 +324,4 @@ def _from_autoconfig(folder: Path, *, name: str, source: str, config_path: Path)
             source=source,
         )
     except (AttributeError, TypeError, ValueError, ZeroDivisionError) as e:
-        raise ArchitectureError(
-            f"{config_path}: model_type {cfg.model_type!r} lacks a decoder shape ({e})"
-        ) from e
+        raise ArchitectureError(f"{config_path}: model_type {cfg.model_type!r} lacks a decoder shape ({e})") from e

@@ -6,7 +6,6 @@ The happy path is ``tomllib`` plus one pydantic validation; positions are comput
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import math
 import re
@@ -14,13 +13,15 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from distillplan.errors import Problem, SpecError
 from distillplan.spec import Spec
-from distillplan.tomlpos import KeyPath, Positions, scan
+
+if TYPE_CHECKING:
+    from distillplan.tomlpos import KeyPath, Positions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -102,6 +103,8 @@ def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None)
     if spec is not None and not problems:
         problems.extend(_semantic_problems(spec, base_dir))
     if problems:
+        from distillplan.tomlpos import scan
+
         pos = scan(text)
         raise SpecError([_located(display, pos, kp, msg, at_value) for kp, msg, at_value in problems])
     assert spec is not None
@@ -133,6 +136,8 @@ def _toml_problem(e: tomllib.TOMLDecodeError, text: str, display: str) -> Proble
         line = text.count("\n") + 1
         col = len(text) - (text.rfind("\n") + 1) + 1
     key = ""
+    from distillplan.tomlpos import scan
+
     dups = scan(text).duplicates
     if dups:
         path, here, first = dups[0]
@@ -220,6 +225,8 @@ def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
 
 
 def _pydantic_problems(err: ValidationError, raw: dict[str, Any]) -> list[tuple[KeyPath, str, bool]]:
+    import difflib
+
     out: list[tuple[KeyPath, str, bool]] = []
     for e in err.errors(include_url=False):
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -303,8 +310,9 @@ def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
 
 def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath, str, bool]]:
     """Rules that need the catalogs or the file system."""
-    from distillplan.architecture import is_catalog_name
-    from distillplan.catalog import teacher_prices
+    import difflib
+
+    from distillplan.catalog import is_student_name, teacher_prices
 
     out: list[tuple[KeyPath, str, bool]] = []
     book = teacher_prices()
@@ -336,7 +344,7 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
         if PurePosixPath(skip).is_absolute() or ".." in PurePosixPath(skip).parts:
             out.append((("scaffold", "skip", i), f"must be a path inside the generated tree (got {_got(skip)})", True))
     bm = spec.student.base_model
-    if not is_catalog_name(bm):
+    if not is_student_name(bm):
         why = _inside(base_dir, root, bm)
         if why is None and not (base_dir / bm / "config.json").is_file():
             why = (

@@ -29,9 +29,8 @@ import sys
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from distillplan.architecture import Architecture, parameter_count
+from distillplan.policy import SizingAssumptions
 from distillplan.resources import data_text
 
 if sys.version_info >= (3, 11):
@@ -55,85 +54,6 @@ __all__ = [
     "size_serving",
     "weight_bytes",
 ]
-
-
-class SizingAssumptions(BaseModel):
-    """Every sizing judgement, with its default. Embedded in the policy as ``[policy.sizing]``.
-
-    Each field says what it assumes in its ``description``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    gpu_memory_utilization: float = Field(
-        0.9, gt=0, le=1, description="Fraction of GPU memory vLLM may use (vLLM's default --gpu-memory-utilization)."
-    )
-    activation_reserve_gib: float = Field(
-        2.0, ge=0, description="Per-GPU memory vLLM keeps outside weights and KV: profile-run activations, CUDA graphs."
-    )
-    kv_cache_bytes_per_element: int = Field(
-        2, ge=1, le=4, description="KV cache element size; 2 = bf16/fp16, vLLM's default --kv-cache-dtype auto."
-    )
-    prefill_compute_efficiency: float = Field(
-        0.4,
-        gt=0,
-        le=1,
-        description="Sustained fraction of dense bf16 peak while serving (GEMMs, scheduling, sampling).",
-    )
-    decode_bandwidth_efficiency: float = Field(
-        0.7,
-        gt=0,
-        le=1,
-        description="Achieved fraction of peak HBM bandwidth in decode (~77% measured for one 8B stream).",
-    )
-    target_utilization: float = Field(
-        0.7,
-        gt=0,
-        le=1,
-        description="Run replicas at this fraction of modelled capacity: headroom for peaks and variance.",
-    )
-    max_num_seqs: int = Field(
-        256, ge=1, description="vLLM's concurrent-sequence cap: 256 on A100 (1024 only on >=70 GiB non-A100 GPUs)."
-    )
-    min_concurrent_sequences: int = Field(
-        16, ge=1, description="A replica must hold this many max_model_len requests in KV, else decode is wasted."
-    )
-    max_model_len_multiple: int = Field(
-        256, ge=1, description="max_model_len = input + output rounded up to this multiple, capped at the context."
-    )
-    int8_scale_bytes_per_channel: int = Field(
-        2, ge=0, description="int8 (W8A16) weights: one fp16 scale per output channel of each linear layer."
-    )
-    int4_group_size: int = Field(
-        128, ge=1, description="int4 (W4A16, GPTQ/AWQ) weights: one scale and zero point per group of this many inputs."
-    )
-    int4_group_overhead_bytes: int = Field(
-        4, ge=0, description="Bytes per int4 group (fp16 scale + fp16 zero); embeddings/lm_head stay 16-bit."
-    )
-    training_mfu: float = Field(
-        0.4, gt=0, le=1, description="Model FLOPs utilisation of fine-tuning (fraction of dense bf16 peak)."
-    )
-    adapter_flops_factor: float = Field(
-        4.0, gt=0, description="LoRA/QLoRA FLOPs per parameter per token: no weight-gradient matmuls (full is 6)."
-    )
-    qlora_slowdown: float = Field(
-        1.3, ge=1, description="QLoRA step-time multiplier for dequantising NF4 weights in forward and backward."
-    )
-    qlora_constant_bits_per_parameter: float = Field(
-        0.127, ge=0, description="NF4 constants with double quantisation (QLoRA paper, Dettmers et al. 2023)."
-    )
-    sweep_runs: int = Field(
-        3, ge=1, description="Hyperparameter sweep: full training runs paid for (P4: base size, epochs, sweep)."
-    )
-    lora_rank: int = Field(16, ge=1, description="LoRA rank, on every linear layer (q, k, v, o, gate, up, down).")
-    train_micro_batch_size: int = Field(
-        4, ge=1, description="Sequences per GPU per micro-batch when sizing training activations."
-    )
-    train_sequence_length: int = Field(
-        2048, ge=1, description="Tokens per training sequence when sizing training activations."
-    )
-    training_overhead_gib: float = Field(
-        3.0, ge=0, description="Per-GPU training memory outside states/activations: CUDA context, fragmentation."
-    )
 
 
 @dataclass(frozen=True)
