@@ -105,12 +105,12 @@ class _Section(BaseModel):
 class ProjectBands(_Section):
     """P4: USD band of each project cost line."""
 
-    eval_set: Band = (8_000, 25_000)
-    teacher_inference: Band = (4_000, 20_000)
-    human_validation: Band = (6_000, 30_000)
-    fine_tune_compute: Band = (3_000, 12_000)
-    deployment: Band = (10_000, 25_000)
-    eval_cycles: Band = (4_000, 8_000)
+    eval_set: Band = (8_000.0, 25_000.0)
+    teacher_inference: Band = (4_000.0, 20_000.0)
+    human_validation: Band = (6_000.0, 30_000.0)
+    fine_tune_compute: Band = (3_000.0, 12_000.0)
+    deployment: Band = (10_000.0, 25_000.0)
+    eval_cycles: Band = (4_000.0, 8_000.0)
 
 
 class Policy(_Section):
@@ -139,7 +139,9 @@ class Policy(_Section):
     requests_per_second_per_gpu: Band = Field(
         default=(60.0, 200.0), description="P7.1: one A100 serves a 13B student at this rate."
     )
-    project_bands_usd: ProjectBands = Field(default_factory=ProjectBands, description="P4 project cost bands.")
+    project_bands_usd: ProjectBands = Field(
+        default_factory=ProjectBands.model_construct, description="P4 project cost bands."
+    )
     teacher_on_sample_usd_per_month: Band = Field(
         default=(400.0, 1_200.0), description="P8: weekly teacher-on-sample re-evaluation."
     )
@@ -156,7 +158,7 @@ class Policy(_Section):
     )
     revisit_months: int = Field(default=6, gt=0, description="P2.4: revisit a refused case in two quarters.")
     sizing: SizingAssumptions = Field(
-        default_factory=SizingAssumptions, description="Stated assumptions of the A100 sizing model."
+        default_factory=SizingAssumptions.model_construct, description="Stated assumptions of the A100 sizing model."
     )
 
 

@@ -266,7 +266,9 @@ class Budget(_Model):
     estimate: Literal["low", "mid", "high"] = Field(
         default="mid", description="Where in each P4 band to land when no driver or override applies."
     )
-    override_usd: BudgetOverrides = Field(default_factory=BudgetOverrides, description="Per-line USD overrides.")
+    override_usd: BudgetOverrides = Field(
+        default_factory=BudgetOverrides.model_construct, description="Per-line USD overrides."
+    )
     human_label_hours: float | None = Field(
         default=None, gt=0, le=1_000_000, description="Driver: hours of human validation."
     )
@@ -335,14 +337,14 @@ class Spec(_Model):
     teacher: Teacher
     student: Student
     eval: Eval
-    routing: Routing = Field(default_factory=Routing)
-    hardware: Hardware = Field(default_factory=Hardware)
-    budget: Budget = Field(default_factory=Budget)
-    operations: Operations = Field(default_factory=Operations)
-    finance: Finance = Field(default_factory=Finance)
-    policy: Policy = Field(default_factory=Policy)
+    routing: Routing = Field(default_factory=Routing.model_construct)
+    hardware: Hardware = Field(default_factory=Hardware.model_construct)
+    budget: Budget = Field(default_factory=Budget.model_construct)
+    operations: Operations = Field(default_factory=Operations.model_construct)
+    finance: Finance = Field(default_factory=Finance.model_construct)
+    policy: Policy = Field(default_factory=Policy.model_construct)
     milestones: list[Milestone] = Field(default_factory=list)
-    scaffold: Scaffold = Field(default_factory=Scaffold)
+    scaffold: Scaffold = Field(default_factory=Scaffold.model_construct)
 
     @model_validator(mode="after")
     def _cross(self, info: ValidationInfo) -> "Spec":
