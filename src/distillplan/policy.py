@@ -4,9 +4,26 @@ in ``distill.toml`` can override. This is the only module that holds those figur
 # No `from __future__ import annotations` here: pydantic would then evaluate every
 # annotation string at class creation, which costs the pre-commit path ~10 ms.
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def shared_default(cls: type[M]) -> Callable[[], M]:
+    """A default section, built once without validation (defaults are valid by construction)
+    and shared between specs (the models are frozen). Building defaults by validation would
+    compile each section's validator, and constructing them anew costs every spec of a run."""
+    built: list[M] = []
+
+    def factory() -> M:
+        if not built:
+            built.append(cls.model_construct())
+        return built[0]
+
+    return factory
 
 
 def _ordered(band: tuple[float, float]) -> tuple[float, float]:
@@ -140,7 +157,7 @@ class Policy(_Section):
         default=(60.0, 200.0), description="P7.1: one A100 serves a 13B student at this rate."
     )
     project_bands_usd: ProjectBands = Field(
-        default_factory=ProjectBands.model_construct, description="P4 project cost bands."
+        default_factory=shared_default(ProjectBands), description="P4 project cost bands."
     )
     teacher_on_sample_usd_per_month: Band = Field(
         default=(400.0, 1_200.0), description="P8: weekly teacher-on-sample re-evaluation."
@@ -158,7 +175,7 @@ class Policy(_Section):
     )
     revisit_months: int = Field(default=6, gt=0, description="P2.4: revisit a refused case in two quarters.")
     sizing: SizingAssumptions = Field(
-        default_factory=SizingAssumptions.model_construct, description="Stated assumptions of the A100 sizing model."
+        default_factory=shared_default(SizingAssumptions), description="Stated assumptions of the A100 sizing model."
     )
 
 

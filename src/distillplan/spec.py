@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from distillplan.policy import Policy
+from distillplan.policy import Policy, shared_default
 
 TaskKind = Literal[
     "classification",
@@ -267,7 +267,7 @@ class Budget(_Model):
         default="mid", description="Where in each P4 band to land when no driver or override applies."
     )
     override_usd: BudgetOverrides = Field(
-        default_factory=BudgetOverrides.model_construct, description="Per-line USD overrides."
+        default_factory=shared_default(BudgetOverrides), description="Per-line USD overrides."
     )
     human_label_hours: float | None = Field(
         default=None, gt=0, le=1_000_000, description="Driver: hours of human validation."
@@ -337,14 +337,14 @@ class Spec(_Model):
     teacher: Teacher
     student: Student
     eval: Eval
-    routing: Routing = Field(default_factory=Routing.model_construct)
-    hardware: Hardware = Field(default_factory=Hardware.model_construct)
-    budget: Budget = Field(default_factory=Budget.model_construct)
-    operations: Operations = Field(default_factory=Operations.model_construct)
-    finance: Finance = Field(default_factory=Finance.model_construct)
-    policy: Policy = Field(default_factory=Policy.model_construct)
+    routing: Routing = Field(default_factory=shared_default(Routing))
+    hardware: Hardware = Field(default_factory=shared_default(Hardware))
+    budget: Budget = Field(default_factory=shared_default(Budget))
+    operations: Operations = Field(default_factory=shared_default(Operations))
+    finance: Finance = Field(default_factory=shared_default(Finance))
+    policy: Policy = Field(default_factory=shared_default(Policy))
     milestones: list[Milestone] = Field(default_factory=list)
-    scaffold: Scaffold = Field(default_factory=Scaffold.model_construct)
+    scaffold: Scaffold = Field(default_factory=shared_default(Scaffold))
 
     @model_validator(mode="after")
     def _cross(self, info: ValidationInfo) -> "Spec":
