@@ -15,7 +15,6 @@ import click
 from distillplan import __version__
 from distillplan.entry import EXIT_OK, EXIT_USER, run_check, run_validate
 
-_SPEC_HELP = "A distill.toml, or a folder holding one (default: ./distill.toml)."
 _FORMATS = click.Choice(["text", "json", "markdown"])
 
 
@@ -27,7 +26,10 @@ def _echo(text: str, *, err: bool = False) -> None:
 @click.version_option(__version__, "--version", prog_name="distillplan")
 @click.option("--verbose", "-v", is_flag=True, help="Show tracebacks of internal errors.")
 def cli(verbose: bool) -> None:
-    """Plan an LLM distillation project from one distill.toml."""
+    """Plan an LLM distillation project from one distill.toml.
+
+    A SPEC argument is a distill.toml, or a folder holding one (default: ./distill.toml).
+    """
 
 
 @cli.command()

@@ -234,7 +234,6 @@ def project_lines(
     drivers: dict[str, tuple[float, str]] = {}
     st = spec.student
     if st.training_examples is not None:
-        w = spec.workload
         per = st.tokens_per_example
         vol = volume_of(spec)
         if per is None:
@@ -247,7 +246,6 @@ def project_lines(
             cost,
             f"driver: {st.training_examples:,} examples x ({tin:,} in + {tout:,} out tokens) at teacher prices",
         )
-        del w
     if spec.budget.human_label_hours is not None and spec.budget.usd_per_label_hour is not None:
         drivers["human_validation"] = (
             spec.budget.human_label_hours * spec.budget.usd_per_label_hour,
