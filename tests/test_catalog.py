@@ -30,7 +30,9 @@ def test_catalog_json_has_sources_and_dates(capsys: pytest.CaptureFixture[str]) 
     assert [s["name"] for s in data["students"]] == list(STUDENT_FILES)
     assert all(s["published_params"] > 1e9 and s["as_of"] for s in data["students"])
     assert all(g["source"] and g["as_of"] for g in data["gpus"])
-    assert all(t["source"] and t["as_of"] and t["usd_per_mtok_output"] >= t["usd_per_mtok_input"] for t in data["teachers"])
+    assert all(
+        t["source"] and t["as_of"] and t["usd_per_mtok_output"] >= t["usd_per_mtok_input"] for t in data["teachers"]
+    )
 
 
 def test_every_student_has_its_config_file() -> None:
