@@ -106,7 +106,7 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
             f"NPV at {fmt_pct(f.discount_rate_annual)} a year, {f.horizon_months} months",
             fmt_usd(f.npv_usd),
         ),
-        ("IRR (annual)", fmt_pct(f.irr_annual)),
+        ("IRR (annual)", "over 1,000%" if f.irr_annual is not None and f.irr_annual > 10 else fmt_pct(f.irr_annual)),
         ("CFO band (P6.3)", f.cfo_band),
         ("Break-even volume", "none" if be is None else f"{fmt_tokens(be)} tokens/month"),
     ]
