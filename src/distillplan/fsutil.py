@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -26,6 +27,27 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename durable too (POSIX)
+        dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``.git`` (no git import)."""
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def leaves_folder(rel: str) -> bool:
+    """Whether the relative path ``rel`` could leave the folder it is relative to: absolute,
+    a drive letter, or any ``..`` component (checked before anything is resolved)."""
+    pure = PurePosixPath(rel.replace("\\", "/"))
+    return pure.is_absolute() or ".." in pure.parts or bool(re.match(r"^[A-Za-z]:", rel))
 
 
 def is_inside(path: Path, root: Path) -> bool:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from distillplan.errors import Problem, SpecError
+from distillplan.fsutil import find_repo_root, leaves_folder
 from distillplan.spec import Spec
 
 if TYPE_CHECKING:
@@ -45,14 +46,6 @@ class SpecFile:
     @property
     def dir(self) -> Path:
         return self.path.parent
-
-
-def find_repo_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` holding ``.git`` (no git import)."""
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
 
 
 def resolve_spec_arg(arg: str | Path) -> tuple[Path, str]:
@@ -341,7 +334,7 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
     if why:
         out.append((("scaffold", "root"), why, True))
     for i, skip in enumerate(spec.scaffold.skip):
-        if PurePosixPath(skip).is_absolute() or ".." in PurePosixPath(skip).parts:
+        if leaves_folder(skip):
             out.append((("scaffold", "skip", i), f"must be a path inside the generated tree (got {_got(skip)})", True))
     bm = spec.student.base_model
     if not is_student_name(bm):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from distillplan.errors import LockError
+from distillplan.fsutil import atomic_write
 from distillplan.tomlw import toml_str
 
 if sys.version_info >= (3, 11):
@@ -120,8 +120,6 @@ class Change:
 # ---------------------------------------------------------------- TOML out
 
 
-
-
 def _v(value: object) -> str:
     return toml_str(value) if isinstance(value, str) else str(value)  # int, or date as ISO
 
@@ -149,27 +147,8 @@ def dumps(lock: LockFile) -> str:
 
 
 def write_lock(spec_dir: Path, lock: LockFile) -> None:
-    """Atomically replace ``spec_dir/distill.lock`` (temp file, fsync, ``os.replace``)."""
-    target = spec_dir / LOCK_NAME
-    data = dumps(lock).encode("utf-8")
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=spec_dir, prefix=".distill.lock.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename durable too (POSIX)
-        dfd = os.open(spec_dir, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    """Atomically replace ``spec_dir/distill.lock``."""
+    atomic_write(spec_dir / LOCK_NAME, dumps(lock))
 
 
 # ---------------------------------------------------------------- TOML in

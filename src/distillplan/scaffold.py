@@ -20,16 +20,15 @@ import difflib
 import hashlib
 import os
 import posixpath
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from distillplan import __version__
 from distillplan.errors import ScaffoldError
-from distillplan.fsutil import atomic_write, is_inside
+from distillplan.fsutil import atomic_write, find_repo_root, is_inside, leaves_folder
 from distillplan.lockfile import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
 from distillplan.resources import templates_dir
 
@@ -136,28 +135,25 @@ def inputs_fingerprint(spec_dir: Path, spec_sha256: str, lock: LockFile | None, 
 
 
 def _repo_root(spec_dir: Path) -> Path:
+    """The repository holding the spec (the nearest folder with ``.git``), else its folder."""
     d = spec_dir.resolve()
-    for folder in (d, *d.parents):
-        if (folder / ".git").exists():
-            return folder
-    return d
-
-
-def _bad_rel(rel: str) -> bool:
-    pure = PurePosixPath(rel.replace("\\", "/"))
-    return pure.is_absolute() or ".." in pure.parts or bool(re.match(r"^[A-Za-z]:", rel))
+    return find_repo_root(d) or d
 
 
 def check_paths(spec_dir: Path, root: str, skip: list[str], outputs: list[str]) -> None:
     """Refuse, before anything is written, any path leaving the repository (ScaffoldError)."""
     repo = _repo_root(spec_dir)
     problems = (
-        [f"[scaffold].root: must be a relative path inside the repository (got {root!r})"] if _bad_rel(root) else []
+        [f"[scaffold].root: must be a relative path inside the repository (got {root!r})"]
+        if leaves_folder(root)
+        else []
     )
-    problems += [f"[scaffold].skip: must be a path inside the generated tree (got {s!r})" for s in skip if _bad_rel(s)]
+    problems += [
+        f"[scaffold].skip: must be a path inside the generated tree (got {s!r})" for s in skip if leaves_folder(s)
+    ]
     for rel in [*outputs, LOCK_NAME]:
         target = spec_dir / rel
-        if _bad_rel(rel) or not is_inside(target, repo):
+        if leaves_folder(rel) or not is_inside(target, repo):
             problems.append(f"{rel}: leads outside the repository {repo}; refusing to write")
         elif target.is_symlink():
             problems.append(f"{rel}: is a symlink; distillplan writes regular files only")
