@@ -89,7 +89,7 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
     if lk is not None and lk.generated is not None:
         from distillplan.scaffold import check_fresh
 
-        problems.extend(check_fresh(sf))
+        problems.extend(check_fresh(sf, lock=lk))
     return problems, notes
 
 

@@ -307,9 +307,10 @@ def _unified(old: bytes | None, new: bytes, shown: str) -> str:
 # ---------------------------------------------------------------- fast freshness
 
 
-def check_fresh(spec: SpecFile | str | Path) -> list[str]:
+def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) -> list[str]:
     """Problems that make the generated tree out of step (empty: fresh). No jinja2 unless
-    the inputs fingerprint changed; see the module docstring."""
+    the inputs fingerprint changed; see the module docstring. ``lock``: the spec's
+    ``distill.lock`` when the caller has read it already (otherwise it is read here)."""
     if isinstance(spec, str | Path):
         p = Path(spec)
         path = p / SPEC_NAME if p.is_dir() else p
@@ -319,7 +320,8 @@ def check_fresh(spec: SpecFile | str | Path) -> list[str]:
     else:
         spec_dir, spec_sha, display = spec.dir, spec.sha256, spec.display
         base_model = spec.spec.student.base_model
-    lock = read_lock(spec_dir)
+    if lock is None:
+        lock = read_lock(spec_dir)
     lock_display = os.path.join(os.path.dirname(display), LOCK_NAME)
     if lock is None or lock.generated is None:
         return [f"{lock_display}: no generated files recorded; run `distillplan scaffold`"]
