@@ -26,9 +26,9 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from distillplan import gitfast
-from distillplan.lock import hash_file, lock_eval, verify_eval
-from distillplan.lockfile import read_lock, write_lock
+from distillplan import git as gitfast
+from distillplan.evalset.fingerprint import hash_file, lock_eval, verify_eval
+from distillplan.evalset.lockfile import read_lock, write_lock
 
 
 def git(root: Path, *args: str) -> None:
@@ -105,8 +105,8 @@ def main() -> int:
             assert verify_eval(repo, lock, ["eval/big.jsonl"]) == []
 
         code = (
-            "from pathlib import Path; from distillplan.lock import verify_eval;"
-            "from distillplan.lockfile import read_lock;"
+            "from pathlib import Path; from distillplan.evalset.fingerprint import verify_eval;"
+            "from distillplan.evalset.lockfile import read_lock;"
             f"r = Path({str(repo)!r}); assert verify_eval(r, read_lock(r), "
             "['eval/big.jsonl']) == []"
         )

@@ -60,7 +60,7 @@ def chdir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
 
 def run_cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Run the real entry point in-process; return (exit code, stdout, stderr)."""
-    from distillplan.cli import main
+    from distillplan.main import main
 
     capsys.readouterr()
     code = main(list(args))

@@ -27,9 +27,9 @@ def example_names() -> list[str]:
 
 def render_example(name: str, work: Path) -> dict[str, bytes]:
     """The generated tree of ``examples/<name>``, rendered in a clean copy under ``work``."""
-    from distillplan.loader import load_spec
-    from distillplan.plan import plan_for_file
-    from distillplan.scaffold import plan_tree
+    from distillplan.outputs.scaffold import plan_tree
+    from distillplan.plan.build import plan_for_file
+    from distillplan.spec.load import load_spec
 
     dest = work / name
     shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("distill.lock", "distill"))
@@ -53,9 +53,9 @@ def main() -> int:
 def write_plans() -> None:
     import json
 
-    from distillplan.loader import load_spec
-    from distillplan.plan import plan_for_file
-    from distillplan.report import render
+    from distillplan.outputs.report import render
+    from distillplan.plan.build import plan_for_file
+    from distillplan.spec.load import load_spec
 
     plans = GOLDEN / "plans"
     plans.mkdir(exist_ok=True)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from distillplan.accept import (
+from distillplan.errors import AcceptanceError, LocatedError
+from distillplan.evalset.accept import (
     EvalRow,
     evaluate,
     load_eval,
@@ -15,9 +16,8 @@ from distillplan.accept import (
     read_jsonl,
     required_examples,
 )
-from distillplan.accept_report import render_markdown, render_text, to_json
-from distillplan.errors import AcceptanceError, LocatedError
-from distillplan.metrics import exact_match, field_f1, normalize
+from distillplan.evalset.metrics import exact_match, field_f1, normalize
+from distillplan.outputs.accept_report import render_markdown, render_text, to_json
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:

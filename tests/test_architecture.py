@@ -1,4 +1,4 @@
-"""distillplan.architecture: catalog, config reading, exact parameter counts."""
+"""distillplan.sizing.architecture: catalog, config reading, exact parameter counts."""
 
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from distillplan.architecture import (
+from distillplan.errors import ArchitectureError, DistillError
+from distillplan.files import data_path
+from distillplan.sizing.architecture import (
     FAST_MODEL_TYPES,
     catalog_names,
     is_catalog_name,
     load_architecture,
     parameter_count,
 )
-from distillplan.errors import ArchitectureError, DistillError
-from distillplan.resources import data_path
 
 SOURCES = tomllib.loads(data_path("architectures", "SOURCES.toml").read_text(encoding="utf-8"))
 REQUIRED = [
@@ -170,7 +170,8 @@ def test_imports_do_not_load_transformers() -> None:
     code = (
         "import sys, time; t = time.perf_counter()\n"
         "from pathlib import Path\n"
-        "import distillplan.sizing as s, distillplan.training as tr, distillplan.architecture as a\n"
+        "import distillplan.sizing.serving as s, distillplan.sizing.finetune as tr\n"
+        "import distillplan.sizing.architecture as a\n"
         "arch = a.load_architecture('meta-llama/Llama-3.1-8B', base_dir=Path('.'))\n"
         "r = s.size_serving(arch, s.load_gpus()['a100-80gb'], precision='int4', input_tokens=500,"
         " output_tokens=200, peak_requests_per_second=20, assumptions=s.SizingAssumptions())\n"

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from distillplan.catalog import STUDENT_FILES, teacher_prices
-from distillplan.resources import data_path
-from distillplan.sizing import load_gpus
+from distillplan.catalogs.gpus import load_gpus
+from distillplan.catalogs.prices import teacher_prices
+from distillplan.catalogs.students import STUDENT_FILES
+from distillplan.files import data_path
 from tests.conftest import run_cli
 
 

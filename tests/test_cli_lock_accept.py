@@ -189,8 +189,9 @@ def test_lock_same_inputs_in_two_repos_is_byte_identical(
     assert b"locked_on = " + EPOCH_DATE.encode() in locks[0]
 
 
-def test_lock_with_spec_folder_argument_from_elsewhere(repo: Path, tmp_path: Path, capsys: Cap,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lock_with_spec_folder_argument_from_elsewhere(
+    repo: Path, tmp_path: Path, capsys: Cap, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     code, _out, err = run_cli("lock", str(repo), capsys=capsys)
     assert code == 0, err
@@ -263,9 +264,7 @@ def test_check_modified_even_when_change_is_committed(locked: Path, capsys: Cap)
 
 
 def test_check_added_dataset(locked: Path, capsys: Cap) -> None:
-    (locked / "eval/extra.jsonl").write_text(
-        '{"id": "x-1", "segment": "saas", "reference": {"total": 1}}\n', "utf-8"
-    )
+    (locked / "eval/extra.jsonl").write_text('{"id": "x-1", "segment": "saas", "reference": {"total": 1}}\n', "utf-8")
     _set_datasets(locked, [EVAL, "eval/extra.jsonl"])
     lines = _check_fails(capsys)
     bad = [x for x in lines if "added" in x]
@@ -512,14 +511,23 @@ def _good_lines(repo: Path) -> list[str]:
 @pytest.mark.parametrize(
     "mutate, expect",
     [
-        pytest.param(lambda ls: [*ls[:2], '{"id": "inv-0002", "prediction": ', *ls[3:]], (":3:", "not valid JSON"),
-                     id="malformed-json"),
+        pytest.param(
+            lambda ls: [*ls[:2], '{"id": "inv-0002", "prediction": ', *ls[3:]],
+            (":3:", "not valid JSON"),
+            id="malformed-json",
+        ),
         pytest.param(lambda ls: [*ls, ls[4]], (":41:", "duplicate id 'inv-0004'"), id="duplicate-id"),
-        pytest.param(lambda ls: [*ls, '{"id": "nope-1", "prediction": {}}'],
-                     (":41:", "'nope-1' is not in the locked eval set"), id="unknown-id"),
+        pytest.param(
+            lambda ls: [*ls, '{"id": "nope-1", "prediction": {}}'],
+            (":41:", "'nope-1' is not in the locked eval set"),
+            id="unknown-id",
+        ),
         pytest.param(lambda ls: ls[:-3], ("3 eval ids have no prediction", "'inv-0039'"), id="missing-ids"),
-        pytest.param(lambda ls: [*ls[:5], '{"id": "inv-0005"}', *ls[6:]], (":6:", "missing prediction field"),
-                     id="missing-prediction-field"),
+        pytest.param(
+            lambda ls: [*ls[:5], '{"id": "inv-0005"}', *ls[6:]],
+            (":6:", "missing prediction field"),
+            id="missing-prediction-field",
+        ),
     ],
 )
 def test_accept_bad_prediction_files(

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from distillplan.decision import EvalState
-from distillplan.diff import PlanDiff, diff_at, diff_plans, render_diff, spec_at_revision
+from distillplan.commands.diff import diff_at, spec_at_revision
 from distillplan.errors import RepoError, SpecError
-from distillplan.loader import load_spec
-from distillplan.plan import plan_for_file
-from distillplan.plan_model import Plan
-from distillplan.repo import file_at, head_commit
+from distillplan.git import file_at, head_commit
+from distillplan.outputs.diff_report import render_diff
+from distillplan.plan.build import plan_for_file
+from distillplan.plan.decision import EvalState
+from distillplan.plan.diff import PlanDiff, diff_plans
+from distillplan.plan.model import Plan
+from distillplan.spec.load import load_spec
 
 from .conftest import EXAMPLES, git, run_cli
 from .test_report import check_tables, plan_of

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from distillplan.economics import (
+from distillplan.plan.economics import (
     annualize,
     cash_flows,
     cfo_band,
@@ -71,23 +71,17 @@ def test_rates_reject_impossible_values(bad: float) -> None:
 
 
 def test_cash_flows_build_months_spread_then_savings() -> None:
-    flows = cash_flows(
-        project_usd=90_000, build_months=3, monthly_saving_usd=40_000, horizon_months=6
-    )
+    flows = cash_flows(project_usd=90_000, build_months=3, monthly_saving_usd=40_000, horizon_months=6)
     assert flows == [-30_000, -30_000, -30_000, 40_000, 40_000, 40_000]
 
 
 def test_cash_flows_build_zero_nets_project_and_saving_in_month_zero() -> None:
-    flows = cash_flows(
-        project_usd=35_000, build_months=0, monthly_saving_usd=48_500, horizon_months=4
-    )
+    flows = cash_flows(project_usd=35_000, build_months=0, monthly_saving_usd=48_500, horizon_months=4)
     assert flows == [13_500, 48_500, 48_500, 48_500]
 
 
 def test_cash_flows_build_equals_horizon_has_no_saving_month() -> None:
-    flows = cash_flows(
-        project_usd=120_000, build_months=4, monthly_saving_usd=46_000, horizon_months=4
-    )
+    flows = cash_flows(project_usd=120_000, build_months=4, monthly_saving_usd=46_000, horizon_months=4)
     assert flows == [-30_000] * 4
     assert math.fsum(flows) == -120_000
     assert payback_from_kickoff(flows) is None
@@ -124,9 +118,7 @@ def test_cash_flows_rejects_programming_errors(kwargs: dict[str, float], match: 
     ("project", "student", "expected"),
     [(35_000, 1_500, 0.72), (120_000, 4_000, 2.6)],
 )
-def test_payback_matches_playbook_seed_p6_2(
-    project: float, student: float, expected: float
-) -> None:
+def test_payback_matches_playbook_seed_p6_2(project: float, student: float, expected: float) -> None:
     months = payback_months(project, 50_000 - student)
     assert months is not None
     assert months == pytest.approx(expected, abs=0.05)
@@ -139,23 +131,17 @@ def test_payback_matches_playbook_seed_p6_2(
     s2=st.floats(min_value=1, max_value=1e6),
     build=st.integers(min_value=1, max_value=12),
 )
-def test_payback_never_rises_when_saving_rises(
-    project: float, s1: float, s2: float, build: int
-) -> None:
+def test_payback_never_rises_when_saving_rises(project: float, s1: float, s2: float, build: int) -> None:
     low, high = sorted((s1, s2))
     slow, fast = payback_months(project, low), payback_months(project, high)
     assert slow is not None and fast is not None
     assert fast <= slow
     horizon = 400
     kick_slow = payback_from_kickoff(
-        cash_flows(
-            project_usd=project, build_months=build, monthly_saving_usd=low, horizon_months=horizon
-        )
+        cash_flows(project_usd=project, build_months=build, monthly_saving_usd=low, horizon_months=horizon)
     )
     kick_fast = payback_from_kickoff(
-        cash_flows(
-            project_usd=project, build_months=build, monthly_saving_usd=high, horizon_months=horizon
-        )
+        cash_flows(project_usd=project, build_months=build, monthly_saving_usd=high, horizon_months=horizon)
     )
     if kick_slow is not None:
         assert kick_fast is not None
@@ -167,9 +153,7 @@ def test_payback_never_rises_when_saving_rises(
     saving=st.floats(min_value=1, max_value=1e6),
     build=st.integers(min_value=0, max_value=12),
 )
-def test_payback_from_kickoff_is_build_plus_payback(
-    project: float, saving: float, build: int
-) -> None:
+def test_payback_from_kickoff_is_build_plus_payback(project: float, saving: float, build: int) -> None:
     assume(build > 0 or project > saving)  # b == 0 and P <= S: netted month 0 is not negative
     from_live = payback_months(project, saving)
     assert from_live is not None
@@ -184,9 +168,7 @@ def test_payback_from_kickoff_is_build_plus_payback(
 
 
 def test_payback_from_kickoff_build_zero_small_project_is_zero() -> None:
-    flows = cash_flows(
-        project_usd=35_000, build_months=0, monthly_saving_usd=48_500, horizon_months=12
-    )
+    flows = cash_flows(project_usd=35_000, build_months=0, monthly_saving_usd=48_500, horizon_months=12)
     assert payback_from_kickoff(flows) == 0.0
     assert payback_months(35_000, 48_500) == pytest.approx(0.7216, abs=1e-4)
 
@@ -205,9 +187,7 @@ def test_payback_from_kickoff_interpolates_within_the_month() -> None:
 def test_non_positive_saving_has_no_payback_and_is_refused(saving: float) -> None:
     assert payback_months(50_000, saving) is None
     assert cfo_band(payback_months(50_000, saving)) == "refuse"
-    flows = cash_flows(
-        project_usd=50_000, build_months=2, monthly_saving_usd=saving, horizon_months=60
-    )
+    flows = cash_flows(project_usd=50_000, build_months=2, monthly_saving_usd=saving, horizon_months=60)
     assert payback_from_kickoff(flows) is None
     assert irr(flows) is None
 
@@ -252,9 +232,7 @@ def test_cfo_band_custom_thresholds_and_errors() -> None:
 
 
 def test_cumulative_and_net_after() -> None:
-    flows = cash_flows(
-        project_usd=120_000, build_months=3, monthly_saving_usd=46_000, horizon_months=24
-    )
+    flows = cash_flows(project_usd=120_000, build_months=3, monthly_saving_usd=46_000, horizon_months=24)
     cum = cumulative(flows)
     assert cum[2] == pytest.approx(-120_000)
     assert net_after(flows, 12) == pytest.approx(-120_000 + 9 * 46_000)
@@ -286,9 +264,7 @@ def test_npv_month_zero_is_undiscounted() -> None:
 
 
 @given(start=outlay, rest=st.lists(positive_usd, min_size=1, max_size=36))
-def test_irr_matches_numpy_financial_for_investment_then_returns(
-    start: float, rest: list[float]
-) -> None:
+def test_irr_matches_numpy_financial_for_investment_then_returns(start: float, rest: list[float]) -> None:
     flows = [start, *rest]
     ours, ref = irr(flows), ref_irr(flows)
     if not any(rest):  # no sign change at all
@@ -326,9 +302,7 @@ def test_npv_at_irr_is_zero(flows: list[float]) -> None:
     assert is_root(rate, flows)
 
 
-@pytest.mark.parametrize(
-    "flows", [[], [0.0, 0.0], [1.0, 2.0, 3.0], [-1.0, -2.0], [0.0, -5.0, 0.0], [1.0, -1.0, 1.0]]
-)
+@pytest.mark.parametrize("flows", [[], [0.0, 0.0], [1.0, 2.0, 3.0], [-1.0, -2.0], [0.0, -5.0, 0.0], [1.0, -1.0, 1.0]])
 def test_irr_is_none_without_a_root(flows: list[float]) -> None:
     assert irr(flows) is None
     assert irr_annual(flows) is None
@@ -343,9 +317,7 @@ def test_irr_picks_the_root_closest_to_zero() -> None:
     assert irr([x1 * x2, -(x1 + x2), 1.0]) == pytest.approx(0.105, rel=1e-9)
     assert irr([-x1 * x2, x1 + x2, -1.0]) == pytest.approx(0.105, rel=1e-9)
     # seed example: 120k over 3 build months, then 46k/month for 21 months
-    flows = cash_flows(
-        project_usd=120_000, build_months=3, monthly_saving_usd=46_000, horizon_months=24
-    )
+    flows = cash_flows(project_usd=120_000, build_months=3, monthly_saving_usd=46_000, horizon_months=24)
     monthly = irr(flows)
     assert monthly is not None
     assert irr_annual(flows) == pytest.approx((1 + monthly) ** 12 - 1, rel=1e-9)

@@ -78,7 +78,7 @@ def test_validate_hook_passes_then_fails_with_the_located_line(git_repo: Path, h
 def test_check_hook_fails_when_a_locked_eval_file_changes(git_repo: Path, hook_home: Path) -> None:
     shutil.copytree(EXAMPLES / "open-chat", git_repo, dirs_exist_ok=True)
     (git_repo / "distill.lock").unlink(missing_ok=True)
-    from distillplan.cli import main
+    from distillplan.main import main
 
     cwd = Path.cwd()
     os.chdir(git_repo)

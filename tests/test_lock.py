@@ -15,10 +15,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from distillplan import gitfast, lock
+from distillplan import git as gitfast
 from distillplan.errors import LockError, RepoError
-from distillplan.lock import git_blob_id, hash_file, lock_eval, verify_eval
-from distillplan.lockfile import (
+from distillplan.evalset import fingerprint as lock
+from distillplan.evalset.fingerprint import git_blob_id, hash_file, lock_eval, verify_eval
+from distillplan.evalset.lockfile import (
     HEADER,
     LOCK_NAME,
     EvalEntry,
@@ -220,7 +221,7 @@ def test_untracked_or_unblobbed_files_are_hashed(tmp_path: Path, monkeypatch: py
 
 def test_verify_does_not_import_heavy_modules() -> None:
     code = (
-        "import sys, distillplan.lock, distillplan.lockfile, distillplan.gitfast;"
+        "import sys, distillplan.evalset.fingerprint, distillplan.evalset.lockfile, distillplan.git;"
         "bad = [m for m in ('git', 'jinja2', 'transformers', 'pydantic') if m in sys.modules];"
         "print(bad)"
     )

@@ -49,9 +49,9 @@ def test_an_installed_wheel_scaffolds_from_its_own_templates(wheel: Path, tmp_pa
     subprocess.run(["cp", "-r", str(EXAMPLES / "open-chat"), str(work)], check=True)
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = (
-        "import distillplan, distillplan.resources as r;"
+        "import distillplan, distillplan.files as r;"
         "print(distillplan.__file__); print(r.templates_dir());"
-        "from distillplan.cli import main; raise SystemExit(main(['scaffold', '.']))"
+        "from distillplan.main import main; raise SystemExit(main(['scaffold', '.']))"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distillplan.architecture import load_architecture
-from distillplan.decision import EvalState
-from distillplan.loader import load_spec, parse_spec
-from distillplan.plan import PlanInputs, build_plan, plan_for_file
-from distillplan.plan_model import Plan
-from distillplan.spec import Spec
+from distillplan.plan.build import PlanInputs, build_plan, plan_for_file
+from distillplan.plan.decision import EvalState
+from distillplan.plan.model import Plan
+from distillplan.sizing.architecture import load_architecture
+from distillplan.spec.load import load_spec, parse_spec
+from distillplan.spec.models import Spec
 from tests.conftest import EXAMPLES, ROOT
 
 GOLDEN = ROOT / "tests" / "golden" / "plans"
@@ -236,7 +236,7 @@ def test_golden_plan_json(name: str) -> None:
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_golden_plan_text(name: str) -> None:
-    from distillplan.report import render
+    from distillplan.outputs.report import render
 
     got = render(plan_for_file(load_spec(EXAMPLES / name)), "text", color=False)
     assert got == (GOLDEN / f"{name}.txt").read_text()
@@ -262,7 +262,7 @@ def test_the_examples_cover_the_four_stories() -> None:
 
 
 def test_readme_spec_reference_is_generated_from_the_models() -> None:
-    from distillplan.reference import END, START, spec_reference
+    from distillplan.spec.reference import END, START, spec_reference
 
     text = (ROOT / "README.md").read_text()
     block = text.split(START, 1)[1].split(END, 1)[0]

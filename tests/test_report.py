@@ -7,12 +7,15 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from distillplan.decision import EvalState
-from distillplan.loader import load_spec
-from distillplan.plan import plan_for_file
-from distillplan.plan_model import Plan
-from distillplan.report import fmt_months, fmt_usd, render
-from distillplan.report_md import cell, md_table
+from distillplan.outputs.report import render
+from distillplan.plan.build import plan_for_file
+from distillplan.plan.decision import EvalState
+from distillplan.plan.model import Plan
+from distillplan.spec.load import load_spec
+from distillplan.text import md_cell as cell
+from distillplan.text import md_table
+from distillplan.text import months as fmt_months
+from distillplan.text import usd as fmt_usd
 
 from .conftest import EXAMPLES, ROOT
 
@@ -126,7 +129,7 @@ def test_money_and_months_format() -> None:
     assert fmt_usd(-1234.6) == "-$1,235"
     assert fmt_usd(5, sign=True) == "+$5"
     assert fmt_usd(-0.2, sign=True) == "$0"
-    assert fmt_usd(3, cents=True) == "$3.00"
+    assert fmt_usd(3, 2) == "$3.00"
     assert fmt_months(None) == "never" and fmt_months(2.345) == "2.3 months"
 
 
@@ -218,7 +221,7 @@ def test_markdown_escapes_pipes_and_newlines() -> None:
 def test_md_table_refuses_ragged_rows() -> None:
     with pytest.raises(ValueError, match="2 cells, header has 3"):
         md_table(["a", "b", "c"], [["1", "2"]])
-    assert cell("") == " " and cell("x\\|y") == "x\\\\\\|y"
+    assert cell("") == "-" and cell("x\\|y") == "x\\\\\\|y"
 
 
 # ----------------------------------------------------------------------------- json

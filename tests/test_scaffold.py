@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from distillplan.commands.scaffold import scaffold_text as run_scaffold_cli
 from distillplan.errors import DistillError, ScaffoldError
-from distillplan.lockfile import read_lock
-from distillplan.scaffold import check_fresh, check_paths, run_scaffold_cli, scaffold
+from distillplan.evalset.lockfile import read_lock
+from distillplan.outputs.scaffold import check_fresh, check_paths, scaffold
 
 from .conftest import EXAMPLES, git
 
@@ -160,7 +161,7 @@ def test_comment_only_spec_change_is_still_fresh(repo: Path) -> None:
 def test_check_fresh_does_not_import_jinja2(repo: Path) -> None:
     scaffold(repo / "distill.toml")
     code = (
-        "import sys; from distillplan.scaffold import check_fresh; "
+        "import sys; from distillplan.outputs.scaffold import check_fresh; "
         f"p = check_fresh({str(repo / 'distill.toml')!r}); "
         "assert p == [], p; "
         "bad = [m for m in ('jinja2', 'git', 'transformers') if m in sys.modules]; "
@@ -260,8 +261,8 @@ def test_cli_scaffold(repo: Path, capsys: pytest.CaptureFixture[str], monkeypatc
 def test_locking_the_eval_makes_the_contract_stale_until_rescaffolded(repo: Path) -> None:
     from datetime import date
 
-    from distillplan.lock import lock_eval
-    from distillplan.lockfile import write_lock
+    from distillplan.evalset.fingerprint import lock_eval
+    from distillplan.evalset.lockfile import write_lock
 
     spec = repo / "distill.toml"
     scaffold(spec)

@@ -1,4 +1,4 @@
-"""distillplan.sizing: memory, fit, throughput roofline, replicas, training cost."""
+"""distillplan.sizing.serving: memory, fit, throughput roofline, replicas, training cost."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from distillplan.architecture import Architecture, catalog_names, load_architecture, parameter_count
-from distillplan.sizing import (
+from distillplan.catalogs.gpus import load_gpus
+from distillplan.sizing.architecture import Architecture, catalog_names, load_architecture, parameter_count
+from distillplan.sizing.finetune import size_training, trainable_parameters
+from distillplan.sizing.serving import (
     SizingAssumptions,
     kv_bytes_per_token,
-    load_gpus,
     pod_throughput,
     size_serving,
     weight_bytes,
 )
-from distillplan.training import size_training, trainable_parameters
 
 A = SizingAssumptions()
 GPUS = load_gpus()
@@ -82,10 +82,7 @@ def test_request_longer_than_context_does_not_fit() -> None:
 
 def test_max_model_len_is_rounded_and_capped() -> None:
     assert serve("meta-llama/Llama-3.1-8B", "a100-80gb", i=500, o=200).max_model_len == 768
-    assert (
-        serve("microsoft/Phi-3-medium-4k-instruct", "a100-80gb", i=3900, o=150).max_model_len
-        == 4096
-    )
+    assert serve("microsoft/Phi-3-medium-4k-instruct", "a100-80gb", i=3900, o=150).max_model_len == 4096
 
 
 @pytest.mark.parametrize("name", catalog_names())
@@ -203,9 +200,7 @@ def test_saturated_70b_tp4_vs_published_vllm_dashboard() -> None:
 
 # --- training ------------------------------------------------------------------------------------
 def test_lora_trainable_parameters_by_hand() -> None:
-    per_layer = 16 * (
-        (4096 + 4096) + 2 * (4096 + 1024) + (4096 + 4096) + 2 * (4096 + 14336) + (14336 + 4096)
-    )
+    per_layer = 16 * ((4096 + 4096) + 2 * (4096 + 1024) + (4096 + 4096) + 2 * (4096 + 14336) + (14336 + 4096))
     assert trainable_parameters(arch("meta-llama/Llama-3.1-8B"), "lora", 16) == 32 * per_layer
     assert trainable_parameters(arch("meta-llama/Llama-3.1-8B"), "full", 16) == 8030261248
 
@@ -213,9 +208,7 @@ def test_lora_trainable_parameters_by_hand() -> None:
 def test_training_memory_and_cost_order() -> None:
     a, gpu = arch("meta-llama/Llama-3.1-8B"), GPUS["a100-80gb"]
     runs = {
-        m: size_training(
-            a, gpu, method=m, training_tokens=50e6, assumptions=A, usd_per_gpu_hour=2.0
-        )
+        m: size_training(a, gpu, method=m, training_tokens=50e6, assumptions=A, usd_per_gpu_hour=2.0)
         for m in ("full", "lora", "qlora")
     }
     full, lora, qlora = runs["full"], runs["lora"], runs["qlora"]

@@ -13,10 +13,10 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from distillplan import render
-from distillplan.loader import load_spec
-from distillplan.plan import plan_for_file
-from distillplan.scaffold import plan_tree
+from distillplan.outputs import render
+from distillplan.outputs.scaffold import plan_tree
+from distillplan.plan.build import plan_for_file
+from distillplan.spec.load import load_spec
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,10 +34,7 @@ def _regen() -> Any:
 _REGEN = _regen()
 EXAMPLES, GOLDEN = _REGEN.EXAMPLES, _REGEN.GOLDEN
 example_names, render_example = _REGEN.example_names, _REGEN.render_example
-NASTY = (
-    "Acme: # \"quoted\" 'single' | pipe > gt { } [ ] <b>html</b> *em* _u_ `tick` "
-    "\\ back\nnewline Zoë 東京 🚀"
-)
+NASTY = "Acme: # \"quoted\" 'single' | pipe > gt { } [ ] <b>html</b> *em* _u_ `tick` \\ back\nnewline Zoë 東京 🚀"
 UNLOCKED = {"eval_hash": None, "commit": None}
 
 
@@ -67,15 +64,11 @@ def _all_files(trees: dict[str, dict[str, bytes]], suffix: str) -> list[tuple[st
 @pytest.mark.parametrize("name", example_names())
 def test_golden_tree(trees: dict[str, dict[str, bytes]], name: str) -> None:
     golden = {
-        p.relative_to(GOLDEN / name).as_posix(): p.read_bytes()
-        for p in (GOLDEN / name).rglob("*")
-        if p.is_file()
+        p.relative_to(GOLDEN / name).as_posix(): p.read_bytes() for p in (GOLDEN / name).rglob("*") if p.is_file()
     }
     assert sorted(trees[name]) == sorted(golden), "run tests/regen_golden.py and review"
     for rel, data in trees[name].items():
-        assert data == golden[rel], (
-            f"{name}/{rel} differs from its golden; run tests/regen_golden.py"
-        )
+        assert data == golden[rel], f"{name}/{rel} differs from its golden; run tests/regen_golden.py"
 
 
 def test_rendering_is_deterministic(tmp_path: Path) -> None:
@@ -118,11 +111,7 @@ def _tables(text: str) -> list[list[int]]:
 
 def _pipe_rows(text: str) -> list[list[str]]:
     """Raw table blocks: the cells of each ``|``-row, split on unescaped pipes."""
-    return [
-        [c for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-        for line in text.splitlines()
-        if line.startswith("|")
-    ]
+    return [[c for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in text.splitlines() if line.startswith("|")]
 
 
 def test_markdown_tables_well_formed(trees: dict[str, dict[str, bytes]]) -> None:
@@ -162,11 +151,7 @@ def test_contract_states_the_acceptance_test(trees: dict[str, dict[str, bytes]])
 
 def test_k8s_manifests_have_required_fields(trees: dict[str, dict[str, bytes]]) -> None:
     for tree in trees.values():
-        k8s = {
-            rel.rsplit("/", 1)[1]: yaml.safe_load(data)
-            for rel, data in tree.items()
-            if "/k8s/" in rel
-        }
+        k8s = {rel.rsplit("/", 1)[1]: yaml.safe_load(data) for rel, data in tree.items() if "/k8s/" in rel}
         for doc in k8s.values():
             assert doc["apiVersion"] and doc["kind"] and doc["metadata"]["name"]
             assert re.fullmatch(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", doc["metadata"]["name"])
@@ -186,11 +171,7 @@ def test_k8s_manifests_have_required_fields(trees: dict[str, dict[str, bytes]]) 
         assert svc["spec"]["ports"][0]["port"] == 8000
         assert cm["data"]["vllm.yaml"] == tree["distill/serving/vllm.yaml"].decode()
         assert container["args"][-1].endswith("/vllm.yaml")
-        assert any(
-            v["configMap"]["name"] == cm["metadata"]["name"]
-            for v in pod["volumes"]
-            if "configMap" in v
-        )
+        assert any(v["configMap"]["name"] == cm["metadata"]["name"] for v in pod["volumes"] if "configMap" in v)
 
 
 # ---------------------------------------------------------------- keys the engines accept
@@ -205,9 +186,7 @@ def _sft_allowed() -> set[str]:
         return {f.name for f in dataclasses.fields(TrainingArguments)} | _names("trl_fields.txt")
     from trl import ModelConfig, ScriptArguments, SFTConfig
 
-    return {
-        f.name for cls in (SFTConfig, ModelConfig, ScriptArguments) for f in dataclasses.fields(cls)
-    }
+    return {f.name for cls in (SFTConfig, ModelConfig, ScriptArguments) for f in dataclasses.fields(cls)}
 
 
 def test_sft_keys_are_trl_fields(trees: dict[str, dict[str, bytes]]) -> None:
@@ -233,10 +212,7 @@ def test_vllm_keys_are_engine_args(trees: dict[str, dict[str, bytes]]) -> None:
         cfg = yaml.safe_load(text)
         assert set(cfg) <= allowed, f"{name}: {sorted(set(cfg) - allowed)}"
         assert cfg["gpu-memory-utilization"] == 0.9 and cfg["port"] == 8000
-    quant = {
-        n: yaml.safe_load(t["distill/serving/vllm.yaml"]).get("quantization")
-        for n, t in trees.items()
-    }
+    quant = {n: yaml.safe_load(t["distill/serving/vllm.yaml"]).get("quantization") for n, t in trees.items()}
     assert quant["open-chat"] is None  # bf16
     assert quant["invoice-extraction"] == "compressed-tensors"  # int8
 
@@ -249,9 +225,7 @@ def _render_with(tmp_path: Path, edit: dict[str, Any], plan_edit: Any = None) ->
         ignore=shutil.ignore_patterns("distill.lock", "distill"),
     )
     sf = load_spec(dest / "distill.toml")
-    spec = sf.spec.model_copy(
-        update={k: sf.spec.__dict__[k].model_copy(update=v) for k, v in edit.items()}
-    )
+    spec = sf.spec.model_copy(update={k: sf.spec.__dict__[k].model_copy(update=v) for k, v in edit.items()})
     sf = dataclasses.replace(sf, spec=spec)
     plan = plan_for_file(sf).to_json()
     if plan_edit:
@@ -268,10 +242,7 @@ def test_accelerate_config_when_training_needs_several_gpus(tmp_path: Path) -> N
     assert acc["num_processes"] == 4 and acc["distributed_type"] == "FSDP"
     sft = yaml.safe_load(tree["distill/training/sft.yaml"])
     assert sft["use_peft"] is False and sft["learning_rate"] == 1e-5
-    assert (
-        "--accelerate_config distill/training/accelerate.yaml"
-        in tree["distill/training/sft.yaml"].decode()
-    )
+    assert "--accelerate_config distill/training/accelerate.yaml" in tree["distill/training/sft.yaml"].decode()
 
 
 def test_int4_serves_awq(tmp_path: Path) -> None:
@@ -303,9 +274,7 @@ def test_hostile_strings_round_trip(tmp_path: Path) -> None:
     assert "Acme: # &quot;quoted&quot;" in html and "<b>html" not in html
 
 
-@pytest.mark.parametrize(
-    "value", [NASTY, "", "null", "true", "0x1F", "- a", "\x85\u2028\ufeff\x01 tab\t", "é" * 3]
-)
+@pytest.mark.parametrize("value", [NASTY, "", "null", "true", "0x1F", "- a", "\x85\u2028\ufeff\x01 tab\t", "é" * 3])
 def test_yaml_str_round_trips(value: str) -> None:
     assert yaml.safe_load("k: " + render.yaml_str(value))["k"] == value
 

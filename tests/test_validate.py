@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from distillplan.errors import SpecError
-from distillplan.loader import load_spec, parse_spec
+from distillplan.spec.load import load_spec, parse_spec
 from tests.conftest import EXAMPLES, ROOT, git, run_cli
 
 INVALID = ROOT / "tests" / "cases" / "invalid"
@@ -101,7 +101,7 @@ def test_dotdot_inside_the_repo_is_fine(git_repo: Path) -> None:
 def test_local_model_folder(git_repo: Path) -> None:
     folder = git_repo / "models" / "mine"
     folder.mkdir(parents=True)
-    (folder / "config.json").write_text((ROOT / "src/distillplan/data/architectures/llama-3.1-8b.json").read_text())
+    (folder / "config.json").write_text((ROOT / "distillplan/data/architectures/llama-3.1-8b.json").read_text())
     text = (EXAMPLES / "invoice-extraction" / "distill.toml").read_text()
     (git_repo / "distill.toml").write_text(text.replace('"meta-llama/Llama-3.1-8B"', '"models/mine"'))
     assert load_spec(git_repo).spec.student.base_model == "models/mine"
@@ -173,12 +173,12 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_internal_error_exits_3_with_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import distillplan.loader
+    import distillplan.commands.validate
 
     def boom(arg: object) -> object:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(distillplan.loader, "load_spec", boom)
+    monkeypatch.setattr(distillplan.commands.validate, "load_spec", boom)
     code, _, err = run_cli("validate", str(EXAMPLES / "open-chat"), capsys=capsys)
     assert code == 3
     assert err.count("\n") == 1 and "internal error: RuntimeError: kaboom" in err
@@ -187,19 +187,19 @@ def test_internal_error_exits_3_with_one_line(
 
 
 def test_interrupt_exits_130(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import distillplan.loader
+    import distillplan.commands.validate
 
     def interrupted(arg: object) -> object:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(distillplan.loader, "load_spec", interrupted)
+    monkeypatch.setattr(distillplan.commands.validate, "load_spec", interrupted)
     assert run_cli("validate", capsys=capsys)[0] == 130
 
 
 def test_validate_path_imports_no_heavy_modules(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from distillplan.entry import main\n"
+        "from distillplan.main import main\n"
         f"rc = main(['validate', {str(EXAMPLES / 'invoice-extraction')!r}])\n"
         "heavy = sorted(m for m in ('jinja2', 'git', 'transformers', 'torch', 'click') if m in sys.modules)\n"
         "print(rc, heavy)\n"
@@ -212,14 +212,14 @@ def test_check_hook_path_imports_no_heavy_modules(example_repo: Callable[[str], 
     """`distillplan check` on a locked, scaffolded, committed repo: the whole hook path
     (validate + eval lock + generated files) without jinja2, GitPython, transformers or click."""
     repo = example_repo("invoice-extraction")
-    from distillplan.scaffold import scaffold
+    from distillplan.outputs.scaffold import scaffold
 
     scaffold(repo / "distill.toml")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "scaffold")
     code = (
         "import sys\n"
-        "from distillplan.entry import main\n"
+        "from distillplan.main import main\n"
         "rc = main(['check'])\n"
         "heavy = sorted(m for m in ('jinja2', 'git', 'transformers', 'torch', 'click') if m in sys.modules)\n"
         "print(rc, heavy)\n"

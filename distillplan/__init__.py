@@ -1,0 +1,36 @@
+"""distillplan: plan an LLM distillation project from one ``distill.toml``.
+
+The library API (imported lazily so that ``import distillplan`` stays cheap)::
+
+    from distillplan import load_spec
+    from distillplan import plan_for_file
+    plan = plan_for_file(load_spec("examples/invoice-extraction"))
+    plan.verdict.decision, plan.finance.payback_months, plan.to_json()
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "Spec": "distillplan.spec.models",
+    "load_spec": "distillplan.spec.load",
+    "parse_spec": "distillplan.spec.load",
+    "SpecFile": "distillplan.spec.load",
+    "Plan": "distillplan.plan.model",
+    "PlanInputs": "distillplan.plan.build",
+    "build_plan": "distillplan.plan.build",
+    "plan_for_file": "distillplan.plan.build",
+    "DistillError": "distillplan.errors",
+    "SpecError": "distillplan.errors",
+}
+__all__ = ["__version__", *sorted(_API)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'distillplan' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from distillplan.main import main
+
+raise SystemExit(main())

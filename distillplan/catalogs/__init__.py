@@ -1,0 +1,1 @@
+"""Bundled facts with their sources and dates: GPUs, teacher prices, student architectures."""

@@ -1,0 +1,39 @@
+"""The GPU catalog (``data/gpus.toml``): one row per GPU, the only place a GPU is named.
+
+A new GPU is one table in that file; the spec's ``hardware.gpu`` accepts exactly its keys.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from distillplan.files import data_text, tomllib
+
+__all__ = ["Gpu", "gpu_names", "load_gpus"]
+
+
+@dataclass(frozen=True)
+class Gpu:
+    key: str
+    name: str
+    memory_gib: float
+    bandwidth_gb_per_s: float
+    bf16_tflops: float
+    int8_tops: float
+    usd_per_gpu_hour: float
+    k8s_product_label: str
+    source: str
+    as_of: str
+
+
+@functools.cache
+def load_gpus() -> dict[str, Gpu]:
+    """The bundled GPU catalog, keyed ``a100-40gb``, ``a100-80gb``, ``h100-80gb``."""
+    table = tomllib.loads(data_text("gpus.toml"))
+    return {key: Gpu(key=key, **row) for key, row in table.items()}
+
+
+def gpu_names() -> tuple[str, ...]:
+    """The catalog's GPU keys, in file order."""
+    return tuple(load_gpus())

@@ -1,0 +1,160 @@
+"""The command line: click commands only. Each parses options and returns the exit code of
+one :mod:`distillplan.commands` module; :func:`distillplan.main.guarded` maps exceptions to
+exit codes (user error 1, usage 2, internal bug 3, interrupt 130: pre-commit's ``error_handler``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from distillplan import __version__
+
+_FORMATS = click.Choice(["text", "json", "markdown"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="distillplan")
+@click.option("--verbose", "-v", is_flag=True, help="Show tracebacks of internal errors.")
+def cli(verbose: bool) -> None:
+    """Plan an LLM distillation project from one distill.toml.
+
+    A SPEC argument is a distill.toml, or a folder holding one (default: ./distill.toml).
+    """
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems.")
+def validate(specs: tuple[Path, ...], quiet: bool) -> int:
+    """Report every problem of every SPEC as PATH:LINE:COL: key: message."""
+    from distillplan.commands import validate as command  # deferred: start-up imports only the command that runs
+
+    return command.run(specs, quiet=quiet)
+
+
+@cli.command()
+def schema() -> int:
+    """Print the JSON Schema of distill.toml (for editors and check-jsonschema)."""
+    from distillplan.commands import schema as command  # deferred: start-up imports only the command that runs
+
+    return command.run()
+
+
+@cli.command()
+@click.argument("folder", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing distill.toml.")
+def init(folder: Path | None, force: bool) -> int:
+    """Write a commented starter distill.toml that validates."""
+    from distillplan.commands import init as command  # deferred: start-up imports only the command that runs
+
+    return command.run(folder, force=force)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def catalog(fmt: str) -> int:
+    """List the bundled student models, GPUs and teacher prices, with sources."""
+    from distillplan.commands import catalog as command  # deferred: start-up imports only the command that runs
+
+    return command.run(fmt)
+
+
+_SPEC_ARG = click.argument("spec", required=False, default="distill.toml", type=click.Path(path_type=Path))
+
+
+@cli.command()
+@_SPEC_ARG
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True, help="Report format.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+def plan(spec: Path, fmt: str, color: bool | None) -> int:
+    """Verdict, cost lines with their formulas, payback and A100 sizing."""
+    from distillplan.commands import plan as command  # deferred: start-up imports only the command that runs
+
+    return command.run(spec, fmt=fmt, color=color)  # type: ignore[arg-type]  # click.Choice checked it
+
+
+@cli.command()
+@_SPEC_ARG
+@click.option("--pretend", is_flag=True, help="List what would change; write nothing.")
+@click.option("--diff", "show_diff", is_flag=True, help="Show the unified diff of what would change; write nothing.")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 when a generated file is missing, stale or edited.",
+)
+@click.option("--force", is_flag=True, help="Overwrite generated files a person has edited.")
+def scaffold(spec: Path, pretend: bool, show_diff: bool, check_only: bool, force: bool) -> int:
+    """Write the eval, training and serving configs, the proposal and the contract."""
+    from distillplan.commands import scaffold as command  # deferred: start-up imports only the command that runs
+
+    return command.run(spec, pretend=pretend, diff=show_diff, check=check_only, force=force)
+
+
+@cli.command()
+@_SPEC_ARG
+@click.option("--reason", help="Why the eval set changed (needed to re-lock: a change of contract).")
+def lock(spec: Path, reason: str | None) -> int:
+    """Hash the eval set into distill.lock (P2.3: lock the eval first)."""
+    from distillplan.commands import lock as command  # deferred: start-up imports only the command that runs
+
+    return command.run(spec, reason=reason)
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
+def check(specs: tuple[Path, ...]) -> int:
+    """Validate, verify the eval lock and the generated files (the pre-commit hook)."""
+    from distillplan.commands import check as command  # deferred: start-up imports only the command that runs
+
+    return command.run(specs)
+
+
+@cli.command()
+@_SPEC_ARG
+@click.option(
+    "--predictions",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The student's predictions: JSONL with id and prediction.",
+)
+@click.option(
+    "--teacher-predictions",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Measure the teacher on the same set instead of using eval.teacher_score.",
+)
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
+def accept(spec: Path, predictions: Path, teacher_predictions: Path | None, fmt: str) -> int:
+    """The contract's acceptance test (P9.2): PASS exits 0, FAIL exits 1."""
+    from distillplan.commands import accept as command  # deferred: start-up imports only the command that runs
+
+    return command.run(spec, predictions=predictions, teacher_predictions=teacher_predictions, fmt=fmt)
+
+
+@cli.command()
+@click.argument("rev")
+@_SPEC_ARG
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
+def diff(rev: str, spec: Path, fmt: str) -> int:
+    """The plan at git revision REV against the working tree (like `infracost diff`)."""
+    from distillplan.commands import diff as command  # deferred: start-up imports only the command that runs
+
+    return command.run(spec, rev, fmt)
+
+
+def run_click(args: Sequence[str]) -> int:
+    """Parse ``args`` with click and run the command; click's own exceptions become exit codes
+    here, everything else is left to :func:`distillplan.main.guarded`."""
+    try:
+        rv: Any = cli.main(args=list(args), prog_name="distillplan", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
+    except click.ClickException as e:
+        e.show()
+        return int(e.exit_code)
+    return rv if isinstance(rv, int) else 0

@@ -1,0 +1,11 @@
+"""``distillplan catalog [--format text|json]``: the bundled catalogs with their sources."""
+
+from __future__ import annotations
+
+from distillplan.commands._io import EXIT_OK, say
+from distillplan.outputs.catalog import render_catalog
+
+
+def run(fmt: str) -> int:
+    say(render_catalog(fmt))
+    return EXIT_OK

@@ -1,0 +1,77 @@
+"""``distillplan check [SPEC...]``: validate + eval lock intact + generated files fresh.
+
+The pre-commit hook ``distillplan-check``: it must not import jinja2, gitpython or
+transformers on its common path, so it speaks to git through :mod:`distillplan.git`'s
+binary helpers only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from distillplan.commands._io import EXIT_OK, EXIT_USER, say
+from distillplan.errors import LockError, SpecError
+from distillplan.evalset.fingerprint import verify_eval
+from distillplan.evalset.lockfile import LOCK_NAME, read_lock
+from distillplan.spec.load import SpecFile, load_spec
+
+
+def lock_display(sf: SpecFile) -> str:
+    """``distill.lock`` beside the spec, as the user named the spec."""
+    return str(Path(sf.display).parent / LOCK_NAME)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    lines: list[str]
+
+
+def check(spec_args: list[str]) -> CheckResult:
+    """Validate + eval lock intact + generated files fresh, for every spec."""
+    lines: list[str] = []
+    ok = True
+    for arg in spec_args:
+        try:
+            sf = load_spec(arg)
+        except SpecError as e:
+            ok = False
+            lines.append(str(e))
+            continue
+        problems, notes = _check_one(sf)
+        ok = ok and not problems
+        lines.extend(problems)
+        lines.extend(notes)
+        if not problems:
+            lines.append(f"{sf.display}: ok")
+    return CheckResult(ok=ok, lines=lines)
+
+
+def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
+    problems: list[str] = []
+    notes: list[str] = []
+    lock_name = lock_display(sf)
+    try:
+        lk = read_lock(sf.dir)
+    except LockError as e:
+        return [str(e)], []
+    if lk is None or lk.eval is None:
+        notes.append(f"{lock_name}: note: the eval set is not locked yet (run `distillplan lock`, P2.3)")
+    else:
+        base = Path(sf.display).parent
+        for c in verify_eval(sf.dir, lk, list(sf.spec.eval.datasets)):
+            problems.append(f"{base / c.path}: {c.kind}: {c.detail} (eval set locked in {lock_name})")
+    if lk is not None and lk.generated is not None:
+        from distillplan.outputs.scaffold import check_fresh  # deferred: only with a manifest
+
+        problems.extend(check_fresh(sf, lock=lk))
+    return problems, notes
+
+
+def run(specs: Sequence[str | Path]) -> int:
+    """0 when every spec checks out, 1 otherwise; problems on stderr."""
+    result = check([str(s) for s in specs] or ["distill.toml"])
+    for line in result.lines:
+        say(line, err=not result.ok)
+    return EXIT_OK if result.ok else EXIT_USER

@@ -1,0 +1,396 @@
+"""The contract's acceptance test (P9.2): score predictions against the locked eval.
+
+PASS when ``gap_points = (teacher - student) x 100 <= max_gap_points`` overall and, when
+``max_stratum_gap_points`` is set, in every stratum (otherwise strata are reported
+only). Scores are means of per-example scores in [0, 1], defined in
+:mod:`distillplan.evalset.metrics`; the reports are in :mod:`distillplan.outputs.accept_report`.
+
+The 95% CI of the gap is a percentile bootstrap over examples with a fixed-seed
+``random.Random``. With teacher predictions it is paired (each resampled example
+carries its teacher and student score); with only the spec's ``teacher_score`` the
+teacher is a constant and only the student is resampled. With strata the resampling is
+stratified (stratum sizes are fixed by the eval design); the overall gap of a resample
+is the sum of its stratum sums over n, so each example is drawn once per resample.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+from array import array
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any, Literal
+
+from distillplan.errors import AcceptanceError, LocatedError
+from distillplan.evalset.metrics import METRICS, as_object
+
+__all__ = [
+    "AcceptanceResult",
+    "EvalRow",
+    "GroupResult",
+    "evaluate",
+    "load_eval",
+    "load_predictions",
+    "read_jsonl",
+    "required_examples",
+]
+
+_EPS = 1e-9  # gap comparisons tolerate float noise: 2.0000000000000004 <= 2.0
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    id: str
+    reference: Any
+    stratum: str | None
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """Overall or one stratum. ``ok`` is None when the group does not decide."""
+
+    name: str
+    examples: int
+    student_score: float
+    teacher_score: float
+    gap_points: float
+    ci_low_points: float
+    ci_high_points: float
+    bound_points: float | None
+    ok: bool | None
+
+
+@dataclass(frozen=True)
+class AcceptanceResult:
+    metric: str
+    passed: bool
+    overall: GroupResult
+    strata: tuple[GroupResult, ...]
+    strata_field: str | None
+    teacher_source: Literal["measured", "spec"]
+    seed: int
+    n_boot: int
+    confidence: float = 0.95
+
+
+# ------------------------------------------------------------------ reading
+
+
+def read_jsonl(path: Path, *, display_path: str) -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for every non-blank line; any bad line is located."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise AcceptanceError(f"{display_path}: cannot read: {e.strerror or e}") from None
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for n, chunk in enumerate(raw.split(b"\n"), 1):
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise LocatedError(path=display_path, line=n, col=e.start + 1, message="not valid UTF-8") from None
+        if n == 1:
+            text = text.removeprefix("\ufeff")
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise LocatedError(path=display_path, line=n, col=e.colno, message=f"not valid JSON: {e.msg}") from None
+        if not isinstance(obj, dict):
+            raise LocatedError(path=display_path, line=n, message=f"expected a JSON object, got {_kind(obj)}")
+        rows.append((n, obj))
+    return rows
+
+
+def _kind(v: Any) -> str:
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(v), "a number")
+
+
+def _display(path: Path, base: Path | None) -> str:
+    if base is not None:
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _err(path: str, line: int, key: str, message: str) -> LocatedError:
+    return LocatedError(path=path, line=line, key=key, message=message)
+
+
+def _id(obj: dict[str, Any], field: str, where: str, line: int) -> str:
+    if field not in obj:
+        raise _err(where, line, field, "missing id field")
+    v = obj[field]
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise _err(where, line, field, f"id must be a string or an integer, got {_kind(v)}")
+    return str(v)  # 7 and "7" are the same id
+
+
+def load_eval(
+    paths: Sequence[Path],
+    *,
+    id_field: str = "id",
+    reference_field: str = "reference",
+    strata_field: str | None = None,
+    display_base: Path | None = None,
+) -> list[EvalRow]:
+    """Every eval example, in file order; ids are unique across all files."""
+    rows: list[EvalRow] = []
+    first: dict[str, str] = {}
+    for path in paths:
+        shown = _display(path, display_base)
+        for line, obj in read_jsonl(path, display_path=shown):
+            rid = _id(obj, id_field, shown, line)
+            if rid in first:
+                raise _err(shown, line, id_field, f"duplicate id {rid!r} (first at {first[rid]})")
+            first[rid] = f"{shown}:{line}"
+            if reference_field not in obj:
+                raise _err(shown, line, reference_field, "missing reference field")
+            stratum = None
+            if strata_field is not None:
+                s = obj.get(strata_field)
+                if isinstance(s, bool) or not isinstance(s, (str, int)):
+                    got = "missing" if s is None else f"got {_kind(s)}"
+                    raise _err(shown, line, strata_field, f"stratum must be a string ({got})")
+                stratum = str(s)
+            rows.append(EvalRow(rid, obj[reference_field], stratum, shown, line))
+    if not rows:
+        raise AcceptanceError(f"{', '.join(_display(p, display_base) for p in paths) or 'eval'}: the eval set is empty")
+    return rows
+
+
+def load_predictions(
+    path: Path,
+    *,
+    eval_ids: Collection[str],
+    id_field: str = "id",
+    prediction_field: str = "prediction",
+    display_path: str | None = None,
+) -> dict[str, Any]:
+    """``{id: prediction}``, exactly one per eval id; anything else is an error.
+
+    Checked line by line (malformed, missing id or prediction field, duplicate id),
+    then ids not in the eval set (the first is located), then eval ids without a
+    prediction (up to 5 listed, with the count).
+    """
+    shown = display_path or str(path)
+    known = set(eval_ids)
+    preds: dict[str, Any] = {}
+    first: dict[str, int] = {}
+    unknown: list[tuple[int, str]] = []
+    for line, obj in read_jsonl(path, display_path=shown):
+        pid = _id(obj, id_field, shown, line)
+        if pid in first:
+            raise _err(shown, line, id_field, f"duplicate id {pid!r} (first at line {first[pid]})")
+        first[pid] = line
+        if prediction_field not in obj:
+            raise _err(shown, line, prediction_field, "missing prediction field")
+        if pid not in known:
+            unknown.append((line, pid))
+        preds[pid] = obj[prediction_field]
+    if unknown:
+        line, pid = unknown[0]
+        more = f" ({len(unknown)} unknown ids in all)" if len(unknown) > 1 else ""
+        raise _err(shown, line, id_field, f"id {pid!r} is not in the locked eval set{more}")
+    missing = [i for i in eval_ids if i not in preds]
+    if isinstance(eval_ids, (set, frozenset)):
+        missing.sort()  # a stable message whatever the hash seed
+    if missing:
+        listed = ", ".join(repr(i) for i in missing[:5]) + (", …" if len(missing) > 5 else "")
+        raise AcceptanceError(
+            f"{shown}: {len(missing)} eval id{'s' if len(missing) > 1 else ''} "
+            f"ha{'ve' if len(missing) > 1 else 's'} no prediction: {listed}"
+        )
+    return preds
+
+
+# ------------------------------------------------------------------ bootstrap
+
+
+_BELOW = [bytes(range(d)) for d in range(257)]
+
+
+def _binomial(n: int, num: int, den: int, rng: random.Random) -> int:
+    """Exact ``Binomial(n, num/den)`` from random bytes, in C-speed byte passes.
+
+    A uniform U < p is decided digit by digit in base 256: a byte below p's next
+    digit d is a success, above it a failure, equal to it goes on to the next digit.
+    """
+    k = 0
+    while n and num:
+        d, num = divmod(num * 256, den)
+        if d >= 256:
+            return k + n
+        bs = rng.randbytes(n)
+        k += n - len(bs.translate(None, _BELOW[d]))
+        n = bs.count(d)
+    return k
+
+
+def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list[float]:
+    """``n_boot`` bootstrap sums of ``len(values)`` draws with replacement (exact).
+
+    Few distinct values (accuracy: at most 3): the draw counts are one multinomial,
+    sampled as a chain of binomials, commonest value first. Otherwise uniform 16-bit
+    words index a table with ``table[j] = values[j % m]`` for ``j < m·⌊65536/m⌋``
+    and ``inf`` (rejected) above; mapping, filtering and summing run in C. Groups over
+    65,536 examples fall back to ``rng.choices``.
+    """
+    m = len(values)
+    cats = sorted(Counter(values).items(), key=lambda vc: (-vc[1], vc[0]))
+    seen = [0]
+    for _, c in cats[:-1]:
+        seen.append(seen[-1] + c)
+    if sum(m - x for x in seen[:-1]) <= 8 * m:
+        sums = []
+        for _ in range(n_boot):
+            left, rest, total = m, m, 0.0
+            for v, c in cats[:-1]:
+                k = _binomial(left, c, rest, rng)
+                total, left, rest = total + v * k, left - k, rest - c
+            sums.append(total + cats[-1][0] * left)
+        return sums
+    if m > 65536:
+        return [sum(rng.choices(values, k=m)) for _ in range(n_boot)]
+    limit = (65536 // m) * m
+    table = values * (65536 // m) + [math.inf] * (65536 - limit)
+    batch = int(m * 65536 / limit * 1.02) + 64
+    sums = []
+    for _ in range(n_boot):
+        drawn: list[float] = []
+        while len(drawn) < m:
+            words = array("H", rng.randbytes(2 * batch))
+            if sys.byteorder == "big":  # same draws on every platform
+                words.byteswap()
+            drawn.extend(islice(filter(math.isfinite, map(table.__getitem__, words)), m - len(drawn)))
+        sums.append(sum(drawn))
+    return sums
+
+
+def _percentile(sorted_xs: list[float], q: float) -> float:
+    pos = q * (len(sorted_xs) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_xs) - 1)
+    return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (pos - lo)
+
+
+def _ci(samples: list[float], confidence: float) -> tuple[float, float]:
+    xs = sorted(samples)
+    tail = (1 - confidence) / 2
+    return _percentile(xs, tail), _percentile(xs, 1 - tail)
+
+
+def evaluate(
+    eval_rows: Sequence[EvalRow],
+    student_preds: dict[str, Any],
+    *,
+    metric: str,
+    strata_field: str | None,
+    teacher_preds: dict[str, Any] | None = None,
+    teacher_score: float | None = None,
+    max_gap_points: float,
+    max_stratum_gap_points: float | None = None,
+    seed: int = 20250101,
+    n_boot: int = 2000,
+) -> AcceptanceResult:
+    """Score, compare with the teacher and decide PASS/FAIL (deterministic per seed).
+
+    The teacher is measured from ``teacher_preds`` when given (``teacher_score`` is
+    then ignored), else it is the constant ``teacher_score`` overall and per stratum.
+    A group passes when ``gap_points <= bound`` (the point estimate decides; the CI
+    tells how much to trust it).
+    """
+    if metric not in METRICS:
+        raise AcceptanceError(f"unknown metric {metric!r}; expected one of {', '.join(sorted(METRICS))}")
+    if not eval_rows:
+        raise AcceptanceError("the eval set is empty")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1 (got {n_boot})")
+    score = METRICS[metric]
+    if metric == "field-f1":
+        for r in eval_rows:
+            if as_object(r.reference) is None:
+                msg = "field-f1 needs a JSON object (or a string holding one) as the reference"
+                raise LocatedError(path=r.path, line=r.line, message=msg)
+    for preds, who in ((student_preds, "student"), (teacher_preds, "teacher")):
+        if preds is not None and (gone := [r.id for r in eval_rows if r.id not in preds]):
+            raise AcceptanceError(f"{who} predictions: no prediction for id {gone[0]!r} ({len(gone)} missing)")
+    s = [score(r.reference, student_preds[r.id]) for r in eval_rows]
+    if teacher_preds is not None:
+        t, source = [score(r.reference, teacher_preds[r.id]) for r in eval_rows], "measured"
+    elif teacher_score is not None:
+        t, source = [float(teacher_score)] * len(s), "spec"
+    else:
+        raise AcceptanceError("no teacher score: pass teacher predictions or set [eval].teacher_score")
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(eval_rows):
+        groups.setdefault(r.stratum if strata_field is not None and r.stratum is not None else "", []).append(i)
+    rng = random.Random(seed)
+    names = sorted(groups)
+    boot = {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
+    n = len(s)
+
+    def group(name: str, idx: list[int], sums: list[float], bound: float | None) -> GroupResult:
+        st, te = math.fsum(s[i] for i in idx) / len(idx), math.fsum(t[i] for i in idx) / len(idx)
+        gap = (te - st) * 100
+        lo, hi = _ci([x / len(idx) * 100 for x in sums], 0.95)
+        ok = None if bound is None else gap <= bound + _EPS
+        return GroupResult(name, len(idx), st, te, gap, lo, hi, bound, ok)
+
+    overall_sums = [sum(col) for col in zip(*(boot[g] for g in names), strict=True)]
+    overall = group("overall", list(range(n)), overall_sums, max_gap_points)
+    strata = (
+        tuple(group(g, groups[g], boot[g], max_stratum_gap_points) for g in names) if strata_field is not None else ()
+    )
+    passed = bool(overall.ok) and all(x.ok is not False for x in strata)
+    return AcceptanceResult(
+        metric,
+        passed,
+        overall,
+        strata,
+        strata_field,
+        "measured" if source == "measured" else "spec",
+        seed,
+        n_boot,
+    )
+
+
+def required_examples(*, teacher_score: float, gap_points: float, confidence: float = 0.95, power: float = 0.8) -> int:
+    """Eval examples (per stratum) to resolve a gap of ``gap_points`` (normal approximation).
+
+    Treats the teacher score p0 as known (measured on the same, paired set) and asks
+    for a one-sample test of the student proportion: H0 p = p0 against p1 = p0 - δ,
+    δ = gap_points/100, two-sided at ``confidence`` with ``power``::
+
+        n = ⌈ ( z_{1-(1-confidence)/2}·√(p0(1-p0)) + z_{power}·√(p1(1-p1)) )² / δ² ⌉
+    """
+    if not 0 <= teacher_score <= 1:
+        raise ValueError(f"teacher_score must be in [0, 1] (got {teacher_score})")
+    if not 0 < gap_points <= teacher_score * 100:
+        raise ValueError(f"gap_points must be in (0, teacher_score x 100] (got {gap_points})")
+    if not (0 < confidence < 1 and 0 < power < 1):
+        raise ValueError("confidence and power must be in (0, 1)")
+    nd = NormalDist()
+    p0, delta = teacher_score, gap_points / 100
+    p1 = p0 - delta
+    spread = nd.inv_cdf(1 - (1 - confidence) / 2) * math.sqrt(p0 * (1 - p0)) + nd.inv_cdf(power) * math.sqrt(
+        p1 * (1 - p1)
+    )
+    return max(1, math.ceil((spread / delta) ** 2 - 1e-9))

@@ -1,0 +1,80 @@
+"""Files: atomic, contained writes (the only way distillplan writes into a user's repo) and the
+one place that reads files shipped with distillplan (pre-commit's ``resource_text``)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path, PurePosixPath
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["atomic_write", "data_path", "data_text", "is_inside", "leaves_folder", "templates_dir", "tomllib"]
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename,
+    so a reader never sees half a file and an interrupted write leaves the old one."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename durable too (POSIX)
+        dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def leaves_folder(rel: str) -> bool:
+    """Whether the relative path ``rel`` could leave the folder it is relative to: absolute,
+    a drive letter, or any ``..`` component (checked before anything is resolved)."""
+    pure = PurePosixPath(rel.replace("\\", "/"))
+    return pure.is_absolute() or ".." in pure.parts or bool(re.match(r"^[A-Za-z]:", rel))
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, with symlinks resolved, lies inside ``root``."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def data_path(*parts: str) -> Path:
+    """Path of a bundled data file under ``distillplan/data``."""
+    return Path(str(resources.files("distillplan").joinpath("data", *parts)))
+
+
+def data_text(*parts: str) -> str:
+    return data_path(*parts).read_text(encoding="utf-8")
+
+
+@functools.cache
+def templates_dir() -> Path:
+    """The jinja2 templates: inside the wheel at ``distillplan/templates``; in a source
+    checkout (editable install) at the repository's top-level ``templates/``."""
+    packaged = Path(str(resources.files("distillplan").joinpath("templates")))
+    if packaged.is_dir():
+        return packaged
+    source = Path(__file__).resolve().parents[1] / "templates"
+    if source.is_dir():
+        return source
+    raise FileNotFoundError("distillplan templates are missing from this installation")

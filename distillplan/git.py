@@ -1,0 +1,203 @@
+"""All git access: fast helpers over the ``git`` binary for the pre-commit path, gitpython for history.
+
+``distillplan check`` runs on every commit, so verifying the eval lock must not
+pay for importing gitpython (or jinja2, transformers). These helpers shell out to
+``git`` with NUL-separated output and return plain Python values. Reading a file at
+another revision (``diff``) goes through gitpython, imported lazily inside those functions,
+so importing this module stays cheap: all git access lives here.
+
+Design notes:
+
+* Every call runs ``git -C ROOT --literal-pathspecs ...`` so a dataset named
+  ``eval/[a].jsonl`` is a path, never a glob.
+* ``GIT_OPTIONAL_LOCKS=0``: nothing here may write ``.git/index``.
+* We deliberately do **not** run ``git update-index --refresh`` before
+  ``git diff-files``. ``diff-files`` already compares the stat data cached in the
+  index and, for a *racily clean* entry (mtime not older than the index), re-reads
+  the file to decide, so it never reports a modified file as clean. A refresh would
+  only turn "stat changed, content same" files (e.g. after ``touch``) from dirty to
+  clean, and it has to *write* the index: inside a ``git commit`` hook the index is
+  locked (``index.lock``), so the refresh fails or races. A stat-dirty but
+  content-clean file simply takes the slow path (sha256), which is still correct.
+* The environment is inherited unchanged: in a commit hook ``GIT_INDEX_FILE``
+  points at the index being committed, which is the one we want to compare with.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from distillplan.errors import RepoError
+
+if TYPE_CHECKING:
+    import git
+
+__all__ = [
+    "commit_date",
+    "dirty_paths",
+    "file_at",
+    "head_commit",
+    "index_blobs",
+    "open_repo",
+    "relpath_in_repo",
+    "repo_root",
+    "resolve_commit",
+]
+
+_REGULAR_MODES = frozenset({"100644", "100755"})
+_CHUNK = 500  # pathspecs per git invocation (stay far below ARG_MAX)
+
+
+def _run(root: Path, args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), "--literal-pathspecs", *args],
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+    except FileNotFoundError as e:
+        raise RepoError("git: the `git` executable was not found on PATH") from e
+    if check and proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = err[-1] if err else f"exit code {proc.returncode}"
+        raise RepoError(f"{root}: git {args[0]} failed: {detail}")
+    return proc
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def repo_root(path: Path) -> Path | None:
+    """The work-tree root holding ``path`` (a file or folder): the nearest folder at or above
+    it holding ``.git`` (a folder, or the file of a worktree or submodule), or None outside git.
+    The one repo-root finder; it runs no process, so the hook path can afford it."""
+    start = (path if path.is_dir() else path.parent).resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def head_commit(root: Path) -> str:
+    """The 40-hex id of ``HEAD``, or ``""`` in a repository without commits."""
+    proc = _run(root, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)
+    return proc.stdout.decode("ascii", "replace").strip() if proc.returncode == 0 else ""
+
+
+def index_blobs(root: Path, paths: Iterable[str]) -> dict[str, str]:
+    """Blob ids staged (stage 0) in the index for ``paths`` (POSIX, relative to root).
+
+    Parses ``git ls-files -s -z``: ``<mode> SP <blob> SP <stage> TAB <path> NUL``.
+    Only regular files are returned: symlinks, submodules and unmerged entries are
+    left out, so the caller hashes them the slow way.
+    """
+    wanted = sorted(set(paths))
+    blobs: dict[str, str] = {}
+    for chunk in _chunks(wanted):
+        out = _run(root, ["ls-files", "-s", "-z", "--", *chunk]).stdout
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            mode, blob, stage = meta.decode("ascii").split(" ")
+            if stage == "0" and mode in _REGULAR_MODES:
+                blobs[name.decode("utf-8", "surrogateescape")] = blob
+    return blobs
+
+
+def dirty_paths(root: Path, paths: Iterable[str]) -> set[str]:
+    """Paths whose work-tree file differs from the index (``git diff-files``).
+
+    Uses the index stat cache: clean files are not read (racily clean ones are).
+    A deleted file is dirty too.
+    """
+    wanted = sorted(set(paths))
+    dirty: set[str] = set()
+    for chunk in _chunks(wanted):
+        out = _run(root, ["diff-files", "--name-only", "-z", "--", *chunk]).stdout
+        dirty.update(p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p)
+    return dirty
+
+
+def commit_date(root: Path, rev: str) -> date:
+    """The committer date of ``rev`` (in the committer's own time zone)."""
+    proc = _run(root, ["show", "-s", "--format=%cI", f"{rev}^{{commit}}", "--"], check=False)
+    text = proc.stdout.decode("ascii", "replace").strip()
+    if proc.returncode != 0 or len(text) < 10:
+        raise RepoError(f"{root}: unknown revision {rev!r}")
+    return date.fromisoformat(text[:10])
+
+
+# --- history, through gitpython (imported lazily: never on the hook path) ---
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text[:200]
+
+
+def open_repo(path: Path) -> git.Repo:
+    """The repository holding ``path`` (a file or folder, searching upwards)."""
+    import git
+
+    start = path if path.is_dir() else path.parent
+    try:
+        return git.Repo(start.resolve(), search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise RepoError(f"{path}: not inside a git repository") from None
+    except git.GitError as e:  # pragma: no cover - git missing or broken
+        raise RepoError(f"{path}: git failed: {_one_line(e)}") from None
+
+
+def relpath_in_repo(path: Path) -> tuple[Path, str]:
+    """(work-tree root, POSIX path of ``path`` relative to it)."""
+    root = repo_root(path)
+    if root is None:
+        raise RepoError(f"{path}: not inside a git repository")
+    target = path.resolve()
+    if not target.is_relative_to(root):
+        raise RepoError(f"{path}: outside the repository at {root}")
+    return root, PurePosixPath(*target.relative_to(root).parts).as_posix()
+
+
+def resolve_commit(repo: git.Repo, rev: str) -> git.Commit:
+    """The commit ``rev`` names; ``RepoError`` for an unknown revision."""
+    import git
+
+    if not rev or rev.startswith("-") or any(c in rev for c in "\n\r\0"):
+        raise RepoError(f"unknown revision {rev!r}")
+    try:
+        obj = repo.rev_parse(rev)
+        commit = obj.object if isinstance(obj, git.TagObject) else obj
+        if not isinstance(commit, git.Commit):
+            raise RepoError(f"revision {rev!r} is a {obj.type}, not a commit")
+        return commit
+    except RepoError:
+        raise
+    except (git.BadName, git.BadObject, ValueError, IndexError, git.GitError):
+        raise RepoError(f"unknown revision {rev!r} in {repo.working_tree_dir or repo.git_dir}") from None
+
+
+def file_at(path: Path, rev: str) -> bytes | None:
+    """The bytes of the file ``path`` (in the work tree) at revision ``rev``;
+    None when the file does not exist at that revision."""
+    root, rel = relpath_in_repo(path)
+    repo = open_repo(root)
+    commit = resolve_commit(repo, rev)
+    try:
+        blob = commit.tree / rel
+    except KeyError:
+        return None
+    if blob.type != "blob":
+        return None
+    data: bytes = blob.data_stream.read()
+    return data

@@ -1,0 +1,74 @@
+"""``distillplan catalog``: the bundled catalogs (students, GPUs, teacher prices) with sources."""
+
+from __future__ import annotations
+
+import json
+
+from distillplan.catalogs.gpus import load_gpus
+from distillplan.catalogs.prices import teacher_prices
+from distillplan.files import data_text, tomllib
+from distillplan.sizing.architecture import catalog_names
+
+
+def render_catalog(fmt: str) -> str:
+    """The bundled catalogs (student architectures, GPUs, teacher prices) with sources."""
+    sources = tomllib.loads(data_text("architectures", "SOURCES.toml"))
+    gpus = load_gpus()
+    book = teacher_prices()
+    if fmt == "json":
+        return json.dumps(
+            {
+                "students": [
+                    {
+                        "name": n,
+                        "published_params": sources.get(n, {}).get("published_params"),
+                        "as_of": sources.get(n, {}).get("as_of"),
+                    }
+                    for n in catalog_names()
+                ],
+                "gpus": [
+                    {
+                        "name": k,
+                        "title": g.name,
+                        "memory_gib": g.memory_gib,
+                        "bandwidth_gb_per_s": g.bandwidth_gb_per_s,
+                        "bf16_tflops": g.bf16_tflops,
+                        "usd_per_gpu_hour": g.usd_per_gpu_hour,
+                        "source": g.source,
+                        "as_of": g.as_of,
+                    }
+                    for k, g in gpus.items()
+                ],
+                "teachers": [
+                    {
+                        "name": t.name,
+                        "vendor": t.vendor,
+                        "usd_per_mtok_input": t.usd_per_mtok_input,
+                        "usd_per_mtok_output": t.usd_per_mtok_output,
+                        "source": t.source,
+                        "as_of": t.as_of.isoformat(),
+                    }
+                    for t in book.values()
+                ],
+            },
+            indent=2,
+        )
+    lines = ["Student base models (student.base_model; or a local folder with config.json):"]
+    for n in catalog_names():
+        params = sources.get(n, {}).get("published_params")
+        lines.append(f"  {n:<40} {params / 1e9:6.2f}B parameters" if params else f"  {n}")
+    lines.append("")
+    lines.append("GPUs (hardware.gpu):")
+    for k, g in gpus.items():
+        lines.append(
+            f"  {k:<12} {g.name:<24} {g.memory_gib:>4.0f} GiB  {g.bandwidth_gb_per_s:>6,.0f} GB/s  "
+            f"${g.usd_per_gpu_hour:.2f}/h  (as of {g.as_of})"
+        )
+    lines.append("")
+    lines.append("Teacher price book (teacher.model), USD per million tokens in / out:")
+    for t in book.values():
+        lines.append(
+            f"  {t.name:<18} {t.vendor:<10} ${t.usd_per_mtok_input:>6.2f} / ${t.usd_per_mtok_output:>6.2f}"
+            f"  {t.source} (as of {t.as_of})"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,196 @@
+"""The one jinja2 environment for the generated tree, and the escaping filters.
+
+Templates render from a plain dict (``spec``, ``plan``, ``lock``, ``paths``, ``chart``),
+never from Python objects. Every user string reaches a generated file through one of
+the named filters below; no template or module builds YAML or Markdown by string
+concatenation of user input (copier's ``jinja_env``).
+
+jinja2 is imported here only, and lazily: ``distillplan check`` / ``validate`` never
+import this module on the fast path.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from distillplan.files import templates_dir
+from distillplan.spec.models import PROJECT_LINES
+from distillplan.text import md_cell, md_text, num, pct, toml_str, usd, yaml_str, yaml_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    import jinja2
+
+__all__ = [
+    "build_context",
+    "environment",
+    "md_cell",
+    "md_text",
+    "num",
+    "pct",
+    "render",
+    "toml_str",
+    "usd",
+    "yaml_str",
+    "yaml_value",
+]
+
+# ---------------------------------------------------------------- YAML
+
+# ---------------------------------------------------------------- TOML
+
+# toml_str lives in distillplan.text (shared with the lock file writer).
+
+
+# ---------------------------------------------------------------- Markdown
+
+# ---------------------------------------------------------------- numbers
+
+
+# ---------------------------------------------------------------- the render context
+
+VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
+Ctx = dict[str, Any]
+
+
+def _by_name(lines: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {n: {"name": n, "usd": None, "basis": "not in this plan"} for n in names}
+    out.update({line["name"]: line for line in lines})
+    return out
+
+
+def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
+    """Hyperparameters for TRL on the A100, from the method, the student size and the plan."""
+    st, sizing = spec["student"], plan["sizing"]
+    method, gpus, billions = st["method"], sizing["training"]["gpus"], sizing["parameters"] / 1e9
+    per_device = spec["policy"]["sizing"]["train_micro_batch_size"]  # what the memory sizing assumed
+    accumulation = max(1, 16 // (per_device * gpus))  # an effective batch of about 16 sequences
+    if method == "full":
+        lr = 1.0e-5 if billions <= 10 else 5.0e-6
+    else:  # LoRA/QLoRA take ~10x the full fine-tuning rate
+        lr = 2.0e-4 if billions <= 10 else 1.0e-4
+    examples = st["training_examples"]
+    steps = None
+    if examples:
+        per_epoch = -(-examples // (per_device * accumulation * gpus))
+        steps = max(1, round(per_epoch * st["epochs"]))
+    vol = plan["volume"]
+    command = f"trl sft --config {paths['sft_config']}"
+    if gpus > 1:
+        command += f" --accelerate_config {paths['accelerate_config']}"
+    return {
+        "method": method,
+        "lora_r": st["lora_rank"],
+        "lora_alpha": 2 * st["lora_rank"],
+        "per_device_train_batch_size": per_device,
+        "gradient_accumulation_steps": accumulation,
+        "learning_rate": lr,
+        "total_steps": steps,
+        "warmup_steps": max(1, round(0.03 * steps)) if steps else 10,
+        "save_steps": max(50, -(-steps // 10)) if steps else 500,
+        "max_length": spec["policy"]["sizing"]["train_sequence_length"],
+        "tokens_per_example": st["tokens_per_example"]
+        or vol["input_tokens_per_request"] + vol["output_tokens_per_request"],
+        "command": command,
+    }
+
+
+def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, str | None]) -> Ctx:
+    """The plain-dict context every template renders from."""
+    name = spec["project"]["name"]
+    root = posixpath.normpath(spec["scaffold"]["root"].replace("\\", "/"))
+
+    def at(rel: str) -> str:
+        return posixpath.normpath(posixpath.join(root, rel))
+
+    k8s_name = ("vllm-" + name)[:63].rstrip("-")
+    paths = {
+        "root": root,
+        "eval_config": at("eval/eval.yaml"),
+        "sft_config": at("training/sft.yaml"),
+        "accelerate_config": at("training/accelerate.yaml"),
+        "vllm_config": at("serving/vllm.yaml"),
+        "k8s_dir": at("serving/k8s") + "/",
+        "train_data_dir": at("training/data"),
+        "train_data": at("training/data/train.jsonl"),
+        "train_output": at("training/output"),
+        "predictions": "predictions.jsonl",
+        "model_dir": f"/models/{name}",
+        "service_url": f"http://{k8s_name}:8000/v1",
+    }
+    costs, fin = plan["costs"], plan["finance"]
+    student_lines = _by_name(
+        costs["student_lines"],
+        ("gpu_hosting", "observability", "teacher_on_sample", "redistillation_reserve"),
+    )
+    reserve = student_lines["redistillation_reserve"]["usd"]
+    labels = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": "inference",
+        "app.kubernetes.io/managed-by": "distillplan",
+    }
+    return {
+        "spec": spec,
+        "plan": plan,
+        "lock": lock,
+        "paths": paths,
+        "training": _training(spec, plan, paths),
+        "student_lines": student_lines,
+        "project_lines": _by_name(costs["project_lines"], PROJECT_LINES),
+        "redistillation_usd_per_year": None if reserve is None else reserve * 12,
+        "milestones": [dict(m, amount_usd=m["payment_share"] * costs["project_usd"]) for m in spec["milestones"]],
+        "chart": {
+            "months": list(range(len(fin["frontier_cumulative_usd"]))),
+            "frontier": [round(x) for x in fin["frontier_cumulative_usd"]],
+            "distilled": [round(x) for x in fin["distilled_cumulative_usd"]],
+        },
+        "k8s": {
+            "name": k8s_name,
+            "labels": labels,
+            "selector": {k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/component")},
+            "image": VLLM_IMAGE,
+            "config_dir": "/etc/vllm",
+            "config_path": "/etc/vllm/vllm.yaml",
+            "model_claim": f"{name}-model",
+            "cpu": "8",
+            "memory": f"{int(plan['sizing']['weights_gib']) + 17}Gi",
+        },
+    }
+
+
+# ---------------------------------------------------------------- environment
+
+FILTERS = {
+    "yaml_str": yaml_str,
+    "yaml_value": yaml_value,
+    "toml_str": toml_str,
+    "md_text": md_text,
+    "md_cell": md_cell,
+    "num": num,
+    "usd": usd,
+    "pct": pct,
+}
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The cached environment: templates from :func:`templates_dir`, undefined names fail."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def render(template: str, context: Mapping[str, Any]) -> str:
+    """Render one template (a path under ``templates/``) with a plain-dict context."""
+    return environment().get_template(template).render(**context)

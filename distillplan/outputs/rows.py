@@ -1,0 +1,167 @@
+"""The rows a plan report shows, built once for the terminal report and the Markdown comment:
+each row is plain text from :mod:`distillplan.text`; the two renderers only lay them out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from distillplan.plan.model import Plan
+from distillplan.text import gib, months, pct, tokens, usd
+
+__all__ = [
+    "eval_rows",
+    "finance_rows",
+    "frontier_rows",
+    "payback_cells",
+    "short_hash",
+    "sizing_rows",
+    "table",
+    "training_rows",
+]
+
+_HASH = re.compile(r"(sha256:)([0-9a-f]{64})")
+
+
+def short_hash(text: str) -> str:
+    """``sha256:`` + 64 hex digits shortened to 12 (the full hash is in the eval section)."""
+    return _HASH.sub(lambda m: m.group(1) + m.group(2)[:12], text)
+
+
+def frontier_rows(p: Plan) -> list[list[str]]:
+    """The frontier bill's input and output lines: (line, tokens x price, amount)."""
+    vol, te, c = p.volume, p.teacher, p.costs
+    return [
+        [
+            "Input",
+            f"{tokens(vol.input_tokens_per_month)} tokens x {usd(te.usd_per_mtok_input, 2)}/Mtok",
+            usd(c.frontier_input_usd_per_month),
+        ],
+        [
+            "Output",
+            f"{tokens(vol.output_tokens_per_month)} tokens x {usd(te.usd_per_mtok_output, 2)}/Mtok",
+            usd(c.frontier_output_usd_per_month),
+        ],
+    ]
+
+
+def payback_cells(p: Plan) -> list[list[str]]:
+    """The sensitivity table (estimate x volume) as rows of strings, header first."""
+    s = p.finance.sensitivity
+    head = ["estimate", "project", *(f"volume {f:.0%}" for f in s.volume_factors)]
+    rows = [[r.estimate, usd(r.project_usd), *(months(m) for m in r.payback_months)] for r in s.rows]
+    return [head, *rows]
+
+
+def finance_rows(p: Plan) -> list[tuple[str, str]]:
+    f, c = p.finance, p.costs
+    lo, hi = c.hardware_share_band
+    share = c.hardware_share_of_frontier
+    be = f.break_even_tokens_per_month
+    rows = [
+        ("Payback from go-live", months(f.payback_months)),
+        (
+            "Payback from kickoff",
+            months(f.payback_months_from_kickoff)
+            + f" ({f.build_months} build month{'s' if f.build_months != 1 else ''})",
+        ),
+        (
+            f"NPV at {pct(f.discount_rate_annual)} a year, {f.horizon_months} months",
+            usd(f.npv_usd),
+        ),
+        ("IRR (annual)", "over 1,000%" if f.irr_annual is not None and f.irr_annual > 10 else pct(f.irr_annual)),
+        ("CFO band (P6.3)", f.cfo_band),
+        ("Break-even volume", "none" if be is None else f"{tokens(be)} tokens/month"),
+    ]
+    if f.net_12_months_usd is not None:
+        rows.append(("Net after 12 months", usd(f.net_12_months_usd)))
+    if f.net_24_months_usd is not None:
+        rows.append(("Net after 24 months", usd(f.net_24_months_usd)))
+    if share is not None:
+        inside = "within" if lo <= share <= hi else "outside"
+        rows.append(
+            (
+                "Hardware share of frontier (P6.5)",
+                f"{pct(share)} ({inside} the {pct(lo, 0)}-{pct(hi, 0)} band)",
+            )
+        )
+    lo_r, hi_r = c.routing_savings_usd_per_month
+    rows.append(("Model routing instead (P2.2)", f"saves {usd(lo_r)}-{usd(hi_r)}/month"))
+    return rows
+
+
+def sizing_rows(p: Plan) -> list[tuple[str, str]]:
+    s = p.sizing
+    return [
+        (
+            "Student",
+            f"{s.base_model} at {s.precision} on {s.gpu_name} ({usd(s.usd_per_gpu_hour, 2)}/h)",
+        ),
+        ("Parameters", f"{s.parameters / 1e9:,.2f}B"),
+        ("Weights", f"{gib(s.weights_gib)} ({s.weight_bytes_note})"),
+        (
+            "KV cache",
+            f"{s.kv_bytes_per_token:,} bytes/token, {gib(s.kv_cache_gib)}, max model length {s.max_model_len:,}",
+        ),
+        ("Max concurrent sequences", f"{s.max_concurrent_sequences:,}"),
+        ("Fits", ("yes" if s.fits else "NO") + f": {s.fit_reason}"),
+        ("Tensor parallel size", str(s.tensor_parallel_size)),
+        (
+            "Throughput per GPU",
+            f"{s.requests_per_second_per_gpu:,.1f} requests/s, "
+            f"{s.output_tokens_per_second_per_gpu:,.0f} output tokens/s ({s.bound}-bound)",
+        ),
+        ("Peak load", f"{s.peak_requests_per_second:,.1f} requests/s"),
+        ("Replicas / GPUs", f"{s.replicas} / {s.gpus_total}"),
+        ("P7.1", s.p71_note),
+    ]
+
+
+def training_rows(p: Plan) -> list[tuple[str, str]]:
+    t = p.sizing.training
+    rank = f", LoRA rank {t.lora_rank}" if t.lora_rank is not None else ""
+    return [
+        ("Method", f"{t.method}{rank}, {t.trainable_parameters / 1e6:,.1f}M trainable parameters"),
+        ("Training tokens", tokens(t.training_tokens)),
+        ("Memory", f"{gib(t.memory_gib)} on {t.gpus} GPU{'s' if t.gpus != 1 else ''}"),
+        ("Compute", f"{t.gpu_hours:,.1f} GPU-hours = {usd(t.usd)}"),
+        *(("Note", n) for n in t.notes),
+    ]
+
+
+def eval_rows(p: Plan) -> list[tuple[str, str]]:
+    """Eval facts; strata smaller than the required size are marked (the verdict warns)."""
+    e, g = p.eval, p.gap
+    rows = [
+        ("Datasets", ", ".join(e.datasets)),
+        ("Locked", f"yes ({e.lock_hash})" if e.locked else "no (run `distillplan lock`)"),
+        (
+            "Metric",
+            f"{g.metric}: teacher {g.teacher_score:g}, allowed gap {g.allowed_points:g} points, "
+            f"threshold {g.acceptance_threshold:g}",
+        ),
+    ]
+    if g.stratum_bound_points is not None:
+        rows.append(("Per-stratum bound", f"{g.stratum_bound_points:g} points"))
+    req = e.required_examples_per_stratum
+    if req is not None:
+        rows.append(("Required examples per stratum", f"{req:,}"))
+    for name, n in e.examples_per_stratum.items():
+        short = req is not None and n < req
+        rows.append((f"Stratum {name}", f"{n:,} examples" + (" (too few)" if short else "")))
+    return rows
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def table(rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), indent: int = 2) -> list[str]:
+    """Rows of cells as aligned lines; columns in ``right`` are right-aligned."""
+    if not rows:
+        return []
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(max(len(r) for r in rows))]
+    out = []
+    for r in rows:
+        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)]
+        out.append((" " * indent + "  ".join(cells)).rstrip())
+    return out

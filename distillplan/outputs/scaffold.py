@@ -1,0 +1,344 @@
+"""The generated tree: template -> path map, statuses, pretend / diff / check / force.
+
+Each run renders every template (:func:`plan_tree`) and compares it with the disk and the
+manifest in ``distill.lock``'s ``[generated]`` section (paths relative to the spec's folder,
+with the sha256 of the bytes we last wrote). A file whose bytes differ from that hash, or an
+existing file we never wrote, is *user-modified* and is only replaced with ``force``.
+
+Freshness (:func:`check_fresh`, the pre-commit path) does not import jinja2 and does not
+render when nothing changed. ``[generated].inputs_sha256`` stores an *inputs fingerprint*,
+``"inputs-v1:" + sha256`` over: the spec's sha256, the distillplan version, the eval lock
+hash and commit (the documents cite them), the bundled templates' bytes, and a local
+``config.json`` student's bytes. Equal fingerprint: only each file's sha256 is compared.
+Changed fingerprint: the tree is rendered and compared with the disk. (An eval file edited
+without re-locking is reported by the eval-lock verification of the same ``check``.)
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import posixpath
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from distillplan import __version__
+from distillplan.errors import ScaffoldError
+from distillplan.evalset.lockfile import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
+from distillplan.files import atomic_write, is_inside, leaves_folder, templates_dir
+from distillplan.git import repo_root as find_repo_root
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distillplan.spec.load import SpecFile
+
+__all__ = [
+    "FileStatus",
+    "ScaffoldResult",
+    "check_fresh",
+    "inputs_fingerprint",
+    "plan_tree",
+    "scaffold",
+]
+
+Mode = Literal["write", "pretend", "diff", "check"]
+SPEC_NAME = "distill.toml"
+FINGERPRINT_PREFIX = "inputs-v1:"
+Ctx = dict[str, Any]
+
+
+def _always(ctx: Ctx) -> bool:
+    return True
+
+
+#: (template under templates/, output path under [scaffold].root, when it is generated)
+TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
+    ("eval/eval.yaml.j2", "eval/eval.yaml", _always),
+    ("training/teacher-data.yaml.j2", "training/teacher-data.yaml", _always),
+    ("training/sft.yaml.j2", "training/sft.yaml", _always),
+    (
+        "training/accelerate.yaml.j2",
+        "training/accelerate.yaml",
+        lambda c: c["plan"]["sizing"]["training"]["gpus"] > 1,
+    ),
+    ("serving/vllm.yaml.j2", "serving/vllm.yaml", _always),
+    (
+        "serving/router.yaml.j2",
+        "serving/router.yaml",
+        lambda c: c["spec"]["routing"]["mode"] == "cache",
+    ),
+    ("serving/k8s/configmap.yaml.j2", "serving/k8s/configmap.yaml", _always),
+    ("serving/k8s/deployment.yaml.j2", "serving/k8s/deployment.yaml", _always),
+    ("serving/k8s/service.yaml.j2", "serving/k8s/service.yaml", _always),
+    ("docs/proposal.md.j2", "docs/proposal.md", _always),
+    ("docs/contract.md.j2", "docs/contract.md", _always),
+)
+
+
+def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, str | None]) -> dict[str, bytes]:
+    """Every generated file: path relative to the spec's folder (POSIX) -> bytes.
+
+    Conditional files are left out when their condition fails; ``[scaffold].skip`` too."""
+    from distillplan.outputs.render import build_context, render
+
+    ctx = build_context(sf.spec.model_dump(mode="json"), plan, lock)
+    skip = {posixpath.normpath(s.replace("\\", "/")) for s in sf.spec.scaffold.skip}
+    out: dict[str, bytes] = {}
+    for template, rel, wanted in TREE:
+        if not wanted(ctx):
+            continue
+        text = render(template, ctx)
+        if rel == "serving/vllm.yaml":
+            ctx["vllm_yaml"] = text
+        if rel not in skip:
+            out[posixpath.normpath(posixpath.join(ctx["paths"]["root"], rel))] = text.encode("utf-8")
+    return out
+
+
+# ---------------------------------------------------------------- fingerprint and paths
+
+
+def _templates_digest() -> bytes:
+    h = hashlib.sha256()
+    base = templates_dir()
+    for p in sorted(base.rglob("*.j2")):
+        h.update(p.relative_to(base).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.digest()
+
+
+def inputs_fingerprint(spec_dir: Path, spec_sha256: str, lock: LockFile | None, base_model: str | None) -> str:
+    """What the generated tree depends on, as one value for ``[generated].inputs_sha256``."""
+    h = hashlib.sha256(b"distillplan scaffold inputs v1\0")
+    ev = lock.eval if lock is not None else None
+    for part in (
+        spec_sha256,
+        __version__,
+        ev.hash if ev else "",
+        ev.locked_at_commit if ev else "",
+    ):
+        h.update(part.encode("utf-8") + b"\0")
+    h.update(_templates_digest())
+    if base_model:
+        config = spec_dir / base_model / "config.json"
+        if config.is_file() and is_inside(config, _repo_root(spec_dir)):
+            h.update(config.read_bytes())
+    return FINGERPRINT_PREFIX + h.hexdigest()
+
+
+def _repo_root(spec_dir: Path) -> Path:
+    """The repository holding the spec (the nearest folder with ``.git``), else its folder."""
+    d = spec_dir.resolve()
+    return find_repo_root(d) or d
+
+
+def check_paths(spec_dir: Path, root: str, skip: list[str], outputs: list[str]) -> None:
+    """Refuse, before anything is written, any path leaving the repository (ScaffoldError)."""
+    repo = _repo_root(spec_dir)
+    problems = (
+        [f"[scaffold].root: must be a relative path inside the repository (got {root!r})"]
+        if leaves_folder(root)
+        else []
+    )
+    problems += [
+        f"[scaffold].skip: must be a path inside the generated tree (got {s!r})" for s in skip if leaves_folder(s)
+    ]
+    for rel in [*outputs, LOCK_NAME]:
+        target = spec_dir / rel
+        if leaves_folder(rel) or not is_inside(target, repo):
+            problems.append(f"{rel}: leads outside the repository {repo}; refusing to write")
+        elif target.is_symlink():
+            problems.append(f"{rel}: is a symlink; distillplan writes regular files only")
+    if problems:
+        raise ScaffoldError("scaffold: nothing written:\n" + "\n".join(problems))
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """One generated file: ``path`` relative to the spec's folder, as shown to the user."""
+
+    path: str
+    #: create | update | unchanged | user-modified, kept | user-modified, overwritten |
+    #: obsolete; with --check: missing | stale | user-modified
+    status: str
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.status}  {self.path}{' ' + self.note if self.note else ''}"
+
+
+@dataclass
+class ScaffoldResult:
+    mode: Mode
+    files: list[FileStatus] = field(default_factory=list)
+    diff: str = ""
+    starter: str | None = None  # the starter spec written (or that would be)
+    problems: list[str] = field(default_factory=list)  # --check failures
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        out = [f"create  {self.starter} (starter spec)"] if self.starter else []
+        return out + [str(f) for f in self.files]
+
+
+def _display_base(sf: SpecFile) -> str:
+    return os.path.dirname(sf.display)
+
+
+def _load(spec_arg: SpecFile | str | Path, mode: Mode) -> tuple[SpecFile, bool]:
+    """The spec file; in a folder without one, the starter (written unless pretending)."""
+    from distillplan.spec.load import SpecFile, load_spec, parse_spec
+    from distillplan.spec.starter import starter_text, write_starter
+
+    if isinstance(spec_arg, SpecFile):
+        return spec_arg, False
+    p = Path(spec_arg)
+    path = p / SPEC_NAME if p.is_dir() else p
+    if path.exists() or path.name != SPEC_NAME or not path.parent.is_dir() or mode == "check":
+        return load_spec(path), False
+    if mode == "write":
+        write_starter(path.parent)
+        return load_spec(path), True
+    text = starter_text(path.parent.resolve().name)
+    spec = parse_spec(text, display=str(path), base_dir=path.parent.resolve())
+    return SpecFile(spec=spec, path=path, display=str(path), sha256=_sha(text.encode())), True
+
+
+def _lock_state(lock: LockFile | None) -> dict[str, str | None]:
+    ev = lock.eval if lock is not None else None
+    return {"eval_hash": ev.hash if ev else None, "commit": ev.locked_at_commit if ev else None}
+
+
+def _render_all(sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None) -> dict[str, bytes]:
+    if plan is None:
+        from distillplan.plan.build import plan_for_file
+
+        plan = plan_for_file(sf).to_json()
+    return plan_tree(sf, plan, _lock_state(lock))
+
+
+def scaffold(
+    spec_arg: SpecFile | str | Path,
+    *,
+    mode: Mode = "write",
+    force: bool = False,
+    plan: dict[str, Any] | None = None,
+) -> ScaffoldResult:
+    """Render the tree and write, pretend, diff or check it. ``plan`` overrides the plan JSON."""
+    sf, starter = _load(spec_arg, mode)
+    result = ScaffoldResult(mode=mode, starter=sf.display if starter else None)
+    spec_dir = sf.dir
+    lock = read_lock(spec_dir) if sf.path.exists() else None
+    tree = _render_all(sf, lock, plan)
+    check_paths(spec_dir, sf.spec.scaffold.root, list(sf.spec.scaffold.skip), sorted(tree))
+    old = lock.generated if lock is not None and lock.generated is not None else GeneratedManifest("")
+    manifest: dict[str, str] = {}
+    base = _display_base(sf)
+    diffs: list[str] = []
+    writes: list[tuple[Path, bytes]] = []
+    for rel, data in sorted(tree.items()):
+        shown = os.path.join(base, rel)
+        target = spec_dir / rel
+        current = target.read_bytes() if target.is_file() else None
+        recorded = old.files.get(rel)
+        if current is None:
+            status, note = ("missing" if mode == "check" else "create"), ""
+        elif current == data:
+            status, note = "unchanged", ""
+        elif recorded is not None and _sha(current) == recorded:
+            status, note = ("stale" if mode == "check" else "update"), ""
+        elif force and mode != "check":
+            status, note = "user-modified, overwritten", ""
+        else:
+            status = "user-modified" if mode == "check" else "user-modified, kept"
+            note = "(edited since generated; use --force to overwrite, or add it to [scaffold].skip)"
+        result.files.append(FileStatus(shown, status, note))
+        if status in ("create", "update", "user-modified, overwritten", "unchanged"):
+            manifest[rel] = _sha(data)
+            if status != "unchanged":
+                writes.append((target, data))
+        elif recorded is not None:
+            manifest[rel] = recorded  # kept as the person left it: still theirs next time
+        if mode == "diff" and current != data:
+            diffs.append(_unified(current, data, shown))
+        if mode == "check" and status != "unchanged":
+            result.problems.append(
+                f"{shown}: {status} {note}".rstrip()
+                + ("" if status == "user-modified" else "; run `distillplan scaffold`")
+            )
+    for rel in sorted(set(old.files) - set(tree)):
+        result.files.append(FileStatus(os.path.join(base, rel), "obsolete", "(no longer generated; left in place)"))
+    result.diff = "".join(diffs)
+    if mode == "write":
+        for target, data in writes:
+            atomic_write(target, data)
+        fingerprint = inputs_fingerprint(spec_dir, sf.sha256, lock, sf.spec.student.base_model)
+        new = GeneratedManifest(fingerprint, manifest)
+        if lock is None or lock.generated != new:
+            write_lock(spec_dir, replace(lock or LockFile(), generated=new))
+    return result
+
+
+def _unified(old: bytes | None, new: bytes, shown: str) -> str:
+    a = [] if old is None else old.decode("utf-8", "replace").splitlines(keepends=True)
+    b = new.decode("utf-8").splitlines(keepends=True)
+    lines = difflib.unified_diff(a, b, "/dev/null" if old is None else f"a/{shown}", f"b/{shown}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+# ---------------------------------------------------------------- fast freshness
+
+
+def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) -> list[str]:
+    """Problems that make the generated tree out of step (empty: fresh). No jinja2 unless
+    the inputs fingerprint changed; see the module docstring. ``lock``: the spec's
+    ``distill.lock`` when the caller has read it already (otherwise it is read here)."""
+    if isinstance(spec, str | Path):
+        p = Path(spec)
+        path = p / SPEC_NAME if p.is_dir() else p
+        spec_dir, spec_sha, display = path.parent, _sha(path.read_bytes()), str(path)
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        base_model = raw.get("student", {}).get("base_model")
+    else:
+        spec_dir, spec_sha, display = spec.dir, spec.sha256, spec.display
+        base_model = spec.spec.student.base_model
+    if lock is None:
+        lock = read_lock(spec_dir)
+    lock_display = os.path.join(os.path.dirname(display), LOCK_NAME)
+    if lock is None or lock.generated is None:
+        return [f"{lock_display}: no generated files recorded; run `distillplan scaffold`"]
+    if lock.generated.inputs_sha256 != inputs_fingerprint(spec_dir, spec_sha, lock, base_model):
+        return scaffold(spec, mode="check").problems
+    problems: list[str] = []
+    base = os.path.dirname(display)
+    for rel, recorded in sorted(lock.generated.files.items()):
+        target = spec_dir / rel
+        shown = os.path.join(base, rel)
+        try:
+            current = _sha(target.read_bytes())
+        except FileNotFoundError:
+            problems.append(f"{shown}: missing; run `distillplan scaffold`")
+            continue
+        if current != recorded:
+            problems.append(
+                f"{shown}: user-modified (edited since generated; use --force to "
+                "overwrite, or add it to [scaffold].skip)"
+            )
+    return problems

@@ -1,0 +1,370 @@
+"""``build_plan(spec, inputs) -> Plan``: pure (no I/O, no clock), so the same spec always
+gives the same plan. :func:`plan_for_file` gathers the inputs at the edge (the student's
+architecture, the eval lock state) and calls it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distillplan.catalogs.gpus import Gpu, load_gpus
+from distillplan.catalogs.prices import teacher_prices
+from distillplan.plan import economics as eco
+from distillplan.plan.costs import (
+    CostLine,
+    Prices,
+    ProjectLine,
+    Volume,
+    project_lines,
+    student_lines,
+    volume_of,
+)
+from distillplan.plan.decision import EvalState, decide
+from distillplan.plan.model import (
+    Costs,
+    EvalOut,
+    FinanceOut,
+    Gap,
+    Plan,
+    Sensitivity,
+    SensitivityRow,
+    SizingOut,
+    SpecInfo,
+    TeacherOut,
+    TrainingOut,
+    VolumeOut,
+)
+from distillplan.sizing.architecture import Architecture
+from distillplan.sizing.finetune import TrainingSizing, size_training
+from distillplan.sizing.serving import ServingSizing, size_serving
+from distillplan.spec.models import Spec
+
+FORMAT_VERSION = 1
+SECONDS_PER_MONTH = 730 * 3600
+VOLUME_FACTORS = (0.5, 1.0, 1.5)
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything ``build_plan`` needs besides the spec, gathered at the edge."""
+
+    architecture: Architecture
+    eval_state: EvalState
+
+
+def teacher_of(spec: Spec) -> TeacherOut:
+    t = spec.teacher
+    entry = teacher_prices().get(t.model) if t.model else None
+    pin_in, pin_out = t.usd_per_mtok_input, t.usd_per_mtok_output
+    if entry is None:
+        assert pin_in is not None and pin_out is not None
+        return TeacherOut(
+            model=t.model,
+            usd_per_mtok_input=pin_in,
+            usd_per_mtok_output=pin_out,
+            source="[teacher] in distill.toml",
+            as_of=None,
+        )
+    pinned = pin_in is not None or pin_out is not None
+    return TeacherOut(
+        model=entry.name,
+        usd_per_mtok_input=pin_in if pin_in is not None else entry.usd_per_mtok_input,
+        usd_per_mtok_output=pin_out if pin_out is not None else entry.usd_per_mtok_output,
+        source=("[teacher] prices in distill.toml over " if pinned else "") + f"{entry.vendor}: {entry.source}",
+        as_of=entry.as_of,
+    )
+
+
+@dataclass(frozen=True)
+class _Month:
+    frontier: float
+    student_lines: list[CostLine]
+    serving: ServingSizing
+
+    @property
+    def student(self) -> float:
+        return sum(line.usd for line in self.student_lines)
+
+    @property
+    def saving(self) -> float:
+        return self.frontier - self.student
+
+
+def _share(spec: Spec) -> float:
+    return spec.routing.student_share if spec.routing.mode == "cache" and spec.routing.student_share else 1.0
+
+
+def _month(spec: Spec, arch: Architecture, gpu: Gpu, prices: Prices, vol: Volume, rate: float) -> _Month:
+    """One month of running at ``vol``: the frontier bill and the student's lines."""
+    a = spec.policy.sizing.model_copy(update={"lora_rank": spec.student.lora_rank})
+    peak = vol.requests_per_month * _share(spec) / SECONDS_PER_MONTH * spec.workload.peak_to_average
+    serving = size_serving(
+        arch,
+        gpu,
+        precision=spec.student.serving_precision,
+        input_tokens=vol.input_tokens_per_request,
+        output_tokens=vol.output_tokens_per_request,
+        peak_requests_per_second=peak,
+        assumptions=a,
+        replicas_pin=spec.hardware.replicas,
+    )
+    frontier = prices.bill(vol.input_tokens_per_month, vol.output_tokens_per_month)
+    lines = student_lines(spec, spec.policy, frontier_usd=frontier, gpus=serving.gpus_total, usd_per_gpu_hour=rate)
+    return _Month(frontier, lines, serving)
+
+
+def _training(spec: Spec, arch: Architecture, gpu: Gpu, vol: Volume, rate: float) -> tuple[TrainingSizing, float]:
+    st = spec.student
+    per = st.tokens_per_example or (vol.input_tokens_per_request + vol.output_tokens_per_request)
+    tokens = float(st.training_examples or 0) * per * st.epochs
+    a = spec.policy.sizing.model_copy(update={"lora_rank": st.lora_rank})
+    return size_training(
+        arch, gpu, method=st.method, training_tokens=tokens, assumptions=a, usd_per_gpu_hour=rate
+    ), tokens
+
+
+def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
+    """The whole plan for ``spec``; pure."""
+    policy = spec.policy
+    arch = inputs.architecture
+    gpu = load_gpus()[spec.hardware.gpu]
+    rate = spec.hardware.usd_per_gpu_hour or gpu.usd_per_gpu_hour
+    teacher = teacher_of(spec)
+    prices = Prices(teacher.usd_per_mtok_input, teacher.usd_per_mtok_output)
+    vol = volume_of(spec)
+    now = _month(spec, arch, gpu, prices, vol, rate)
+    training, training_tokens = _training(spec, arch, gpu, vol, rate)
+    has_driver = spec.student.training_examples is not None
+    ft_formula = (
+        f"{training.gpu_hours:,.1f} GPU-h x ${rate:,.2f}/h "
+        f"({policy.sizing.sweep_runs} sweep runs, {training.gpus} x {gpu.name})"
+    )
+
+    def project_at(estimate: str | None) -> list[ProjectLine]:
+        return project_lines(
+            spec,
+            policy,
+            teacher=prices,
+            fine_tune_usd=training.usd if has_driver else None,
+            fine_tune_formula=ft_formula,
+            estimate=estimate,
+        )
+
+    plines = project_at(None)
+    project = sum(p.usd for p in plines)
+    fin = spec.finance
+    saving = now.saving
+    payback = eco.payback_months(project, saving)
+    flows = eco.cash_flows(
+        project_usd=project, build_months=fin.build_months, monthly_saving_usd=saving, horizon_months=fin.horizon_months
+    )
+    frontier_cum = eco.cumulative([now.frontier] * fin.horizon_months)
+    # What the distilled path costs each month: the frontier bill until go-live, then the
+    # student's; plus the project spread over the build months (month 0 when there are none).
+    build = max(fin.build_months, 1)
+    distilled = [
+        (now.frontier if m < fin.build_months else now.student) + (project / build if m < build else 0.0)
+        for m in range(fin.horizon_months)
+    ]
+    irr = eco.irr_annual(flows)
+
+    def saving_at(tokens: float) -> float:
+        factor = tokens / vol.tokens_per_month
+        return _month(spec, arch, gpu, prices, vol.scaled(factor), rate).saving
+
+    refuse = policy.payback_refuse_over_months
+    break_even = eco.solve_increasing(saving_at, project / refuse, 1.0, vol.tokens_per_month * 1_000, rel_tol=1e-4)
+    rows = []
+    for est in ("low", "mid", "high"):
+        p_est = sum(p.usd for p in project_at(est))
+        rows.append(
+            SensitivityRow(
+                estimate=est,
+                project_usd=p_est,
+                payback_months=[
+                    eco.payback_months(p_est, saving if f == 1.0 else saving_at(vol.tokens_per_month * f))
+                    for f in VOLUME_FACTORS
+                ],
+            )
+        )
+    e = spec.eval
+    required = _required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points)
+    verdict = decide(
+        spec,
+        policy,
+        tokens_per_month=vol.tokens_per_month,
+        savings_usd_per_month=saving,
+        payback_months=payback,
+        eval_state=inputs.eval_state,
+        serving_fits=now.serving.fits,
+        required_per_stratum=required,
+    )
+    hosting = next((line.usd for line in now.student_lines if line.name == "gpu_hosting"), 0.0)
+    mtok = vol.tokens_per_month / 1e6
+    return Plan(
+        format_version=FORMAT_VERSION,
+        spec=SpecInfo(
+            name=spec.project.name,
+            title=spec.project.title,
+            client=spec.project.client,
+            provider=spec.project.provider,
+            start=spec.project.start,
+        ),
+        verdict=verdict,
+        volume=VolumeOut(
+            requests_per_month=vol.requests_per_month,
+            input_tokens_per_month=vol.input_tokens_per_month,
+            output_tokens_per_month=vol.output_tokens_per_month,
+            tokens_per_month=vol.tokens_per_month,
+            input_tokens_per_request=vol.input_tokens_per_request,
+            output_tokens_per_request=vol.output_tokens_per_request,
+            request_shape_assumed=vol.request_shape_assumed,
+            student_share=_share(spec),
+        ),
+        teacher=teacher,
+        costs=Costs(
+            frontier_usd_per_month=now.frontier,
+            frontier_input_usd_per_month=vol.input_tokens_per_month * prices.usd_per_mtok_input / 1e6,
+            frontier_output_usd_per_month=vol.output_tokens_per_month * prices.usd_per_mtok_output / 1e6,
+            student_usd_per_month=now.student,
+            student_lines=now.student_lines,
+            savings_usd_per_month=saving,
+            project_usd=project,
+            project_lines=plines,
+            project_band_usd=(sum(p.low_usd for p in plines), sum(p.high_usd for p in plines)),
+            estimate=spec.budget.estimate,
+            usd_per_mtok_before=now.frontier / mtok,
+            usd_per_mtok_after=now.student / mtok,
+            hardware_share_of_frontier=hosting / now.frontier if now.frontier > 0 else None,
+            hardware_share_band=policy.hardware_share_of_frontier,
+            routing_savings_usd_per_month=(
+                now.frontier * policy.routing_savings_share[0],
+                now.frontier * policy.routing_savings_share[1],
+            ),
+        ),
+        finance=FinanceOut(
+            cash_flows_usd=flows,
+            cumulative_usd=eco.cumulative(flows),
+            frontier_cumulative_usd=frontier_cum,
+            distilled_cumulative_usd=eco.cumulative(distilled),
+            payback_months=payback,
+            payback_months_from_kickoff=eco.payback_from_kickoff(flows),
+            npv_usd=eco.npv(eco.monthly_rate(fin.discount_rate_annual), flows),
+            irr_annual=irr,
+            discount_rate_annual=fin.discount_rate_annual,
+            horizon_months=fin.horizon_months,
+            build_months=fin.build_months,
+            cfo_band=eco.cfo_band(
+                payback, accept_under_months=policy.payback_accept_under_months, refuse_over_months=refuse
+            ),
+            break_even_tokens_per_month=break_even,
+            net_12_months_usd=eco.net_after(flows, 12) if fin.horizon_months >= 12 else None,
+            net_24_months_usd=eco.net_after(flows, 24) if fin.horizon_months >= 24 else None,
+            sensitivity=Sensitivity(volume_factors=list(VOLUME_FACTORS), rows=rows),
+        ),
+        gap=Gap(
+            metric=e.metric,
+            teacher_score=e.teacher_score,
+            allowed_points=e.max_gap_points,
+            acceptance_threshold=round(e.teacher_score - e.max_gap_points / 100, 10),
+            stratum_bound_points=e.max_stratum_gap_points,
+            system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points,
+        ),
+        sizing=_sizing_out(spec, gpu, rate, now.serving, training, training_tokens),
+        eval=EvalOut(
+            datasets=list(e.datasets),
+            locked=inputs.eval_state.locked,
+            lock_hash=inputs.eval_state.lock_hash,
+            required_examples_per_stratum=required,
+            examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
+        ),
+    )
+
+
+def _required(teacher_score: float, gap_points: float) -> int | None:
+    from distillplan.evalset.accept import required_examples
+
+    if not 0 < gap_points <= teacher_score * 100 or teacher_score >= 1:
+        return None
+    return required_examples(teacher_score=teacher_score, gap_points=gap_points)
+
+
+def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: TrainingSizing, tokens: float) -> SizingOut:
+    """The serving and training sizings as the plan shows them (same field names)."""
+    serving = {k: v for k, v in dataclasses.asdict(s).items() if k in SizingOut.model_fields and k != "gpu"}
+    training = {k: v for k, v in dataclasses.asdict(t).items() if k in TrainingOut.model_fields}
+    return SizingOut(
+        base_model=spec.student.base_model,
+        gpu=gpu.key,
+        gpu_name=gpu.name,
+        gpu_product_label=gpu.k8s_product_label,
+        usd_per_gpu_hour=rate,
+        **serving,
+        training=TrainingOut(training_tokens=tokens, **{**training, "notes": list(t.notes)}),
+    )
+
+
+# ----------------------------------------------------------------------------- the edge
+
+
+def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
+    """Read the eval set's lock state from disk (the only I/O of planning)."""
+    from distillplan.errors import LockError
+    from distillplan.evalset.fingerprint import verify_eval
+    from distillplan.evalset.lockfile import read_lock
+
+    missing = tuple(d for d in spec.eval.datasets if not (spec_dir / d).is_file())
+    try:
+        lock = read_lock(spec_dir)
+    except LockError as e:
+        return EvalState(files_missing=missing, changes=(str(e),))
+    if lock is None or lock.eval is None:
+        return EvalState(files_missing=missing)
+    try:
+        changes = verify_eval(spec_dir, lock, list(spec.eval.datasets))
+    except LockError as e:
+        return EvalState(files_missing=missing, changes=(str(e),))
+    return EvalState(
+        files_missing=missing,
+        locked=True,
+        lock_hash=lock.eval.hash,
+        changes=tuple(f"{c.kind} {c.path}" for c in changes),
+        examples_per_stratum=_count_strata(spec, spec_dir) if not missing else (),
+    )
+
+
+_COUNT_LIMIT_BYTES = 64 * 2**20
+
+
+def _count_strata(spec: Spec, spec_dir: Path) -> tuple[tuple[str, int], ...]:
+    """Examples per stratum of the eval set (skipped above 64 MiB to keep `plan` fast)."""
+    import json
+
+    field = spec.eval.strata_field
+    paths = [spec_dir / d for d in spec.eval.datasets]
+    if sum(p.stat().st_size for p in paths) > _COUNT_LIMIT_BYTES:
+        return ()
+    counts: dict[str, int] = {}
+    for p in paths:
+        with p.open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                key = str(row.get(field, "(none)")) if field and isinstance(row, dict) else "all"
+                counts[key] = counts.get(key, 0) + 1
+    return tuple(sorted(counts.items()))
+
+
+def plan_for_file(sf: Any, *, eval_state: EvalState | None = None) -> Plan:
+    """Gather the inputs of the spec file ``sf`` (a :class:`~distillplan.spec.load.SpecFile`) and plan."""
+    from distillplan.sizing.architecture import load_architecture
+
+    arch = load_architecture(sf.spec.student.base_model, base_dir=sf.dir)
+    state = eval_state if eval_state is not None else eval_state_for(sf.spec, sf.dir)
+    return build_plan(sf.spec, PlanInputs(architecture=arch, eval_state=state))

@@ -1,0 +1,238 @@
+"""The decision rule (P2), the losing shapes (P3) and the gap policy (P5) -> a verdict."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from distillplan.spec.models import NARROW_TASKS, Spec
+from distillplan.spec.policy import Policy
+from distillplan.text import tokens
+
+Decision = Literal["distill", "route-first", "lock-eval-first", "stay-on-frontier"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Check(_Frozen):
+    id: str
+    rule: str
+    ok: bool
+    figure: str
+    message: str
+
+
+class Warning(_Frozen):
+    id: str
+    rule: str
+    message: str
+
+
+class Verdict(_Frozen):
+    decision: Decision
+    summary: str
+    checks: list[Check]
+    warnings: list[Warning]
+    revisit_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class EvalState:
+    """What the planner knows of the eval set (gathered at the edge, passed in)."""
+
+    files_missing: tuple[str, ...] = ()
+    locked: bool = False
+    lock_hash: str | None = None
+    changes: tuple[str, ...] = ()  # "modified eval/x.jsonl", ...
+    examples_per_stratum: tuple[tuple[str, int], ...] = ()
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def decide(
+    spec: Spec,
+    policy: Policy,
+    *,
+    tokens_per_month: float,
+    savings_usd_per_month: float,
+    payback_months: float | None,
+    eval_state: EvalState,
+    serving_fits: bool,
+    required_per_stratum: int | None = None,
+) -> Verdict:
+    w = spec.workload
+    checks: list[Check] = []
+    narrow_task = w.task in NARROW_TASKS
+    narrow = narrow_task and w.pattern == "stable"
+    why = [] if narrow_task else [f"{w.task} is a P3 shape, not a narrow task"]
+    if w.pattern != "stable":
+        why.append("the task pattern is evolving (P3.2)")
+    checks.append(
+        Check(
+            id="narrow",
+            rule="P2.1",
+            ok=narrow,
+            figure=f"task = {w.task}, pattern = {w.pattern}",
+            message="narrow, stable workload" if narrow else "not narrow: " + "; ".join(why),
+        )
+    )
+
+    floor, structural = policy.volume_floor_tokens_per_month, policy.volume_structural_tokens_per_month
+    band = "below" if tokens_per_month < floor else ("within" if tokens_per_month < structural else "above")
+    volume_ok = tokens_per_month >= floor or w.regulated
+    vmsg = {
+        "below": f"below the {tokens(floor)} tokens/month floor: does not amortize within 12 months",
+        "within": f"between {tokens(floor)} and {tokens(structural)}: defensible, weigh model routing first",
+        "above": f"above {tokens(structural)}: distillation is the structural answer",
+    }[band]
+    if band == "below" and w.regulated:
+        vmsg += "; regulated data (P3.5) can justify self-hosting below the floor"
+    checks.append(
+        Check(id="volume", rule="P2.2", ok=volume_ok, figure=f"{tokens(tokens_per_month)} tokens/month", message=vmsg)
+    )
+
+    if eval_state.files_missing:
+        emsg = "eval dataset missing: " + ", ".join(eval_state.files_missing)
+    elif eval_state.changes:
+        emsg = "the eval lock does not verify: " + "; ".join(eval_state.changes)
+    elif not eval_state.locked:
+        emsg = "the eval set is not locked (run `distillplan lock`)"
+    else:
+        emsg = f"locked ({eval_state.lock_hash})"
+    eval_ok = eval_state.locked and not eval_state.changes and not eval_state.files_missing
+    checks.append(
+        Check(id="eval-locked", rule="P2.3", ok=eval_ok, figure=eval_state.lock_hash or "unlocked", message=emsg)
+    )
+
+    refuse = policy.payback_refuse_over_months
+    pays = payback_months is not None and payback_months <= refuse
+    if payback_months is None:
+        pmsg = "no payback: the student costs more to run than the teacher"
+        pfig = f"saving ${savings_usd_per_month:,.0f}/month"
+    else:
+        pmsg = f"pays back within {refuse:g} months" if pays else f"payback over {refuse:g} months is refused (P6.3)"
+        pfig = f"{payback_months:.1f} months"
+    checks.append(Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg))
+
+    warnings = _warnings(spec, policy, serving_fits=serving_fits, band=band)
+    small = [(k, n) for k, n in eval_state.examples_per_stratum if required_per_stratum and n < required_per_stratum]
+    if small and required_per_stratum:
+        bound = spec.eval.max_stratum_gap_points or spec.eval.max_gap_points
+        listed = ", ".join(f"{k} {n:,}" for k, n in small)
+        warnings.append(
+            Warning(
+                id="eval-strata",
+                rule="P2.3",
+                message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the "
+                f"{required_per_stratum:,} examples needed to resolve a {bound:g}-point gap "
+                f"at 95% confidence: {listed}",
+            )
+        )
+    if not narrow or not volume_ok or payback_months is None:
+        decision: Decision = "stay-on-frontier"
+    elif band == "within":
+        decision = "route-first"
+    elif not pays:
+        decision = "stay-on-frontier"
+    elif not eval_ok:
+        decision = "lock-eval-first"
+    else:
+        decision = "distill"
+    failed = [c for c in checks if not c.ok]
+    summary = {
+        "distill": "Distill: every condition holds (P2).",
+        "route-first": f"Route first: at {tokens(tokens_per_month)} tokens/month model routing saves "
+        f"{policy.routing_savings_share[0]:.0%}-{policy.routing_savings_share[1]:.0%} of spend sooner; "
+        "distillation is defensible later (P2.2).",
+        "lock-eval-first": "Lock the eval set first, distill second (P2.3).",
+        "stay-on-frontier": "Stay on the frontier model and revisit in two quarters (P2.4): "
+        + "; ".join(f"{c.id}: {c.message}" for c in failed if c.id != "eval-locked"),
+    }[decision]
+    revisit = _add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
+    return Verdict(decision=decision, summary=summary, checks=checks, warnings=warnings, revisit_on=revisit)
+
+
+def _warnings(spec: Spec, policy: Policy, *, serving_fits: bool, band: str) -> list[Warning]:
+    w, gap = spec.workload, spec.eval.max_gap_points
+    out: list[Warning] = []
+    shapes = {
+        "open-ended-generation": ("P3.1", "open-ended generation: the long tail is too sparse to distill"),
+        "agentic": ("P3.1", "agentic planning over arbitrary tools is open-ended"),
+        "multi-step-reasoning": ("P3.3", "strict reasoning depth: students end up confidently wrong"),
+        "code-generation": ("P3.3", "complex code generation needs reasoning depth"),
+    }
+    if w.task in shapes:
+        rule, msg = shapes[w.task]
+        out.append(Warning(id="shape", rule=rule, message=msg))
+    if w.pattern == "evolving":
+        out.append(Warning(id="evolving", rule="P3.2", message="an evolving task pattern pays a re-distillation tax"))
+    if w.modality != "text":
+        out.append(
+            Warning(id="modality", rule="P3.4", message=f"{w.modality} distillation lags text by about a generation")
+        )
+    if w.regulated:
+        out.append(
+            Warning(
+                id="regulated",
+                rule="P3.5",
+                message="regulated data: self-hosting can justify the case below 50M tokens/month",
+            )
+        )
+    lo, hi = policy.gap_defensible_points
+    cache = spec.routing.mode == "cache"
+    if w.stakes == "high" and gap > policy.gap_high_stakes_points and not cache:
+        out.append(
+            Warning(
+                id="gap-high-stakes",
+                rule="P5.2",
+                message=f"high stakes: a {gap:g}-point gap exceeds {policy.gap_high_stakes_points:g}; "
+                "hold to it or use cache routing",
+            )
+        )
+    elif gap > hi:
+        out.append(
+            Warning(
+                id="gap-too-wide",
+                rule="P5.1",
+                message=f"a {gap:g}-point gap is above {hi:g}: trust impact outweighs the savings",
+            )
+        )
+    elif gap < lo and w.stakes != "high":
+        out.append(
+            Warning(
+                id="gap-too-tight",
+                rule="P5.1",
+                message=f"a {gap:g}-point gap is below {lo:g}: over-engineered for the cost gain",
+            )
+        )
+    if cache and spec.routing.student_share is not None:
+        slo, shi = policy.cache_student_share
+        if not slo <= spec.routing.student_share <= shi:
+            out.append(
+                Warning(
+                    id="cache-share",
+                    rule="P5.3",
+                    message=f"student share {spec.routing.student_share:.0%} is outside {slo:.0%}-{shi:.0%}",
+                )
+            )
+    if not serving_fits:
+        out.append(
+            Warning(id="does-not-fit", rule="P7", message="the student does not fit the GPU as configured (see sizing)")
+        )
+    if band == "within":
+        out.append(Warning(id="routing", rule="P2.2", message="weigh model routing first: it ships faster"))
+    return out

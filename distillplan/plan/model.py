@@ -1,0 +1,186 @@
+"""The plan's output models: a frozen pydantic tree whose ``to_json`` is the versioned
+JSON form of ``distillplan plan`` (documented in ``docs/plan-json.md``).
+
+Built by :func:`distillplan.plan.build.build_plan`; read by the reports, the diff and the
+scaffold templates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from distillplan.plan.costs import CostLine, ProjectLine
+from distillplan.plan.decision import Verdict
+from distillplan.text import json_round
+
+__all__ = [
+    "Costs",
+    "EvalOut",
+    "FinanceOut",
+    "Gap",
+    "Plan",
+    "Sensitivity",
+    "SensitivityRow",
+    "SizingOut",
+    "SpecInfo",
+    "TeacherOut",
+    "TrainingOut",
+    "VolumeOut",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SpecInfo(_Frozen):
+    name: str
+    title: str
+    client: str
+    provider: str
+    start: dt.date
+
+
+class VolumeOut(_Frozen):
+    requests_per_month: float
+    input_tokens_per_month: float
+    output_tokens_per_month: float
+    tokens_per_month: float
+    input_tokens_per_request: int
+    output_tokens_per_request: int
+    request_shape_assumed: bool
+    student_share: float
+
+
+class TeacherOut(_Frozen):
+    model: str | None
+    usd_per_mtok_input: float
+    usd_per_mtok_output: float
+    source: str
+    as_of: dt.date | None
+
+
+class Costs(_Frozen):
+    frontier_usd_per_month: float
+    frontier_input_usd_per_month: float
+    frontier_output_usd_per_month: float
+    student_usd_per_month: float
+    student_lines: list[CostLine]
+    savings_usd_per_month: float
+    project_usd: float
+    project_lines: list[ProjectLine]
+    project_band_usd: tuple[float, float]
+    estimate: str
+    usd_per_mtok_before: float
+    usd_per_mtok_after: float
+    hardware_share_of_frontier: float | None
+    hardware_share_band: tuple[float, float]
+    routing_savings_usd_per_month: tuple[float, float]
+
+
+class SensitivityRow(_Frozen):
+    estimate: str
+    project_usd: float
+    payback_months: list[float | None]
+
+
+class Sensitivity(_Frozen):
+    volume_factors: list[float]
+    rows: list[SensitivityRow]
+
+
+class FinanceOut(_Frozen):
+    cash_flows_usd: list[float]
+    cumulative_usd: list[float]
+    frontier_cumulative_usd: list[float]
+    distilled_cumulative_usd: list[float]
+    payback_months: float | None
+    payback_months_from_kickoff: float | None
+    npv_usd: float
+    irr_annual: float | None
+    discount_rate_annual: float
+    horizon_months: int
+    build_months: int
+    cfo_band: str
+    break_even_tokens_per_month: float | None
+    net_12_months_usd: float | None
+    net_24_months_usd: float | None
+    sensitivity: Sensitivity
+
+
+class Gap(_Frozen):
+    metric: str
+    teacher_score: float
+    allowed_points: float
+    acceptance_threshold: float
+    stratum_bound_points: float | None
+    system_gap_points: float  # 0 in cache routing (P5.3)
+
+
+class TrainingOut(_Frozen):
+    method: str
+    training_tokens: float
+    memory_gib: float
+    gpus: int
+    gpu_hours: float
+    usd: float
+    lora_rank: int | None
+    trainable_parameters: int
+    notes: list[str]
+
+
+class SizingOut(_Frozen):
+    base_model: str
+    gpu: str
+    gpu_name: str
+    gpu_product_label: str
+    usd_per_gpu_hour: float
+    precision: str
+    parameters: int
+    weights_gib: float
+    weight_bytes_note: str
+    kv_bytes_per_token: int
+    kv_cache_gib: float
+    max_model_len: int
+    max_concurrent_sequences: int
+    fits: bool
+    fit_reason: str
+    tensor_parallel_size: int
+    requests_per_second_per_gpu: float
+    output_tokens_per_second_per_gpu: float
+    bound: str
+    peak_requests_per_second: float
+    replicas: int
+    gpus_total: int
+    p71_holds: bool
+    p71_note: str
+    training: TrainingOut
+
+
+class EvalOut(_Frozen):
+    datasets: list[str]
+    locked: bool
+    lock_hash: str | None
+    required_examples_per_stratum: int | None
+    examples_per_stratum: dict[str, int]
+
+
+class Plan(_Frozen):
+    format_version: int
+    spec: SpecInfo
+    verdict: Verdict
+    volume: VolumeOut
+    teacher: TeacherOut
+    costs: Costs
+    finance: FinanceOut
+    gap: Gap
+    sizing: SizingOut
+    eval: EvalOut
+
+    def to_json(self) -> dict[str, Any]:
+        """The versioned JSON form (documented in ``docs/plan-json.md``)."""
+        data: dict[str, Any] = json_round(self.model_dump(mode="json"))
+        return data

@@ -1,0 +1,351 @@
+"""``distill.toml`` text -> :class:`Spec`, with every problem located at ``file:line:col``.
+
+The happy path is ``tomllib`` plus one pydantic validation; positions are computed (by
+:mod:`distillplan.spec.positions`) only when there is something to point at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from distillplan.errors import Problem, SpecError
+from distillplan.files import leaves_folder
+from distillplan.git import repo_root as find_repo_root
+from distillplan.spec.models import Spec
+
+if TYPE_CHECKING:
+    from distillplan.spec.positions import KeyPath, Positions
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SPEC_NAME = "distill.toml"
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_EOF = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    """A validated spec and where it came from."""
+
+    spec: Spec
+    path: Path  # the distill.toml (may not exist when read from git)
+    display: str  # the path as the user should see it
+    sha256: str  # of the file's bytes
+
+    @property
+    def dir(self) -> Path:
+        return self.path.parent
+
+
+def resolve_spec_arg(arg: str | Path) -> tuple[Path, str]:
+    """A SPEC argument (a file, or a folder holding ``distill.toml``) -> (path, display)."""
+    p = Path(arg)
+    if p.is_dir():
+        p = p / SPEC_NAME
+        if not p.exists():
+            display = str(Path(arg) / SPEC_NAME)
+            raise SpecError([Problem(display, 1, 1, "", f"no {SPEC_NAME} in this folder (run `distillplan init`)")])
+    return p, str(p)
+
+
+def load_spec(arg: str | Path) -> SpecFile:
+    """Read, parse and validate a spec from disk, checking its paths against the repo."""
+    path, display = resolve_spec_arg(arg)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError([Problem(display, 1, 1, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise SpecError([Problem(display, 1, 1, "", "is a folder, not a file")]) from None
+    except OSError as e:
+        raise SpecError([Problem(display, 1, 1, "", f"cannot read: {e.strerror or e}")]) from None
+    base = path.resolve().parent
+    spec = parse_spec(data, display=display, base_dir=base)
+    return SpecFile(spec=spec, path=path, display=display, sha256=hashlib.sha256(data).hexdigest())
+
+
+def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None) -> Spec:
+    """Validate spec text. With ``base_dir``, paths in the spec are checked against the
+    repository holding it (they must stay inside). Raises :class:`SpecError`."""
+    text = _decode(data, display) if isinstance(data, bytes) else data
+    if not text.strip():
+        raise SpecError([Problem(display, 1, 1, "", "is empty (run `distillplan init` for a starter spec)")])
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError([_toml_problem(e, text, display)]) from None
+    problems: list[tuple[KeyPath, str, bool]] = []  # (path, message, point at value)
+    context: dict[str, Any] = {"problems": []}
+    spec: Spec | None = None
+    try:
+        spec = Spec.model_validate(raw, context=context)
+    except ValidationError as e:
+        problems.extend(_pydantic_problems(e, raw))
+    problems.extend((_split_key(k), msg, True) for k, msg in context["problems"])
+    if spec is not None and not problems:
+        problems.extend(_semantic_problems(spec, base_dir))
+    if problems:
+        from distillplan.spec.positions import scan
+
+        pos = scan(text)
+        raise SpecError([_located(display, pos, kp, msg, at_value) for kp, msg, at_value in problems])
+    assert spec is not None
+    return spec
+
+
+def _decode(data: bytes, display: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise SpecError([Problem(display, 1, 1, "", "is a binary file, not TOML text")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        head = data[: e.start]
+        line = head.count(b"\n") + 1
+        col = len(head) - (head.rfind(b"\n") + 1) + 1
+        raise SpecError([Problem(display, line, col, "", f"is not UTF-8 text (byte 0x{data[e.start]:02x})")]) from None
+
+
+def _toml_problem(e: tomllib.TOMLDecodeError, text: str, display: str) -> Problem:
+    msg = str(e)
+    line = getattr(e, "lineno", None)
+    col = getattr(e, "colno", None)
+    m = _TOML_AT.search(msg)
+    if m:
+        line, col = int(m.group(1)), int(m.group(2))
+        msg = msg[: m.start()]
+    elif _TOML_EOF.search(msg):
+        msg = _TOML_EOF.sub("", msg) + " at end of file"
+        line = text.count("\n") + 1
+        col = len(text) - (text.rfind("\n") + 1) + 1
+    key = ""
+    from distillplan.spec.positions import scan
+
+    dups = scan(text).duplicates
+    if dups:
+        path, here, first = dups[0]
+        what = "table" if path in scan(text).tables else "key"
+        return Problem(display, here[0], here[1], _dotted(path), f"duplicate {what} (first set at line {first[0]})")
+    msg = msg[:1].lower() + msg[1:]
+    return Problem(display, int(line or 1), int(col or 1), key, f"invalid TOML: {msg}")
+
+
+def _split_key(key: str) -> KeyPath:
+    out: list[str | int] = []
+    for part in key.split(".") if key else ():
+        out.append(int(part) if part.isdigit() else part)
+    return tuple(out)
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _located(display: str, pos: Positions, path: KeyPath, message: str, at_value: bool) -> Problem:
+    line, col = pos.locate(path, prefer_value=at_value)
+    return Problem(display, line, col, _dotted(path), message)
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"')[:60] + '"'
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, int | float):
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        return text if len(text) <= 24 else text[:12] + "..." + f" ({len(text)} digits)"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+_TYPE_WORDS = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "date_type": "a date (YYYY-MM-DD, unquoted)",
+    "list_type": "an array",
+    "tuple_type": "an array",
+    "model_type": "a table",
+    "dict_type": "a table",
+    "int_from_float": "an integer",
+    "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
+}
+
+
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    """Names of the keys allowed at ``loc`` (for did-you-mean)."""
+    model: type[BaseModel] = Spec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        inner = getattr(ann, "__args__", None)
+        candidates = [ann, *(inner or ())]
+        nxt = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nxt is None:
+            return []
+        model = nxt
+    return list(model.model_fields)
+
+
+def _pydantic_problems(err: ValidationError, raw: dict[str, Any]) -> list[tuple[KeyPath, str, bool]]:
+    import difflib
+
+    out: list[tuple[KeyPath, str, bool]] = []
+    for e in err.errors(include_url=False):
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        kind, ctx, value = e["type"], e.get("ctx") or {}, e.get("input")
+        at_value = True
+        if kind == "missing":
+            what = "section" if _fields_at(loc) else "key"
+            msg = f"missing required {what}"
+            if len(loc) == 1 and what == "section":
+                msg += f" [{loc[0]}]"
+            at_value = False
+        elif kind == "extra_forbidden":
+            allowed = _fields_at(loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+            msg = f"unknown key; did you mean '{close[0]}'?" if close else "unknown key"
+            if allowed and not close:
+                msg += f" (allowed here: {', '.join(allowed)})"
+            at_value = False
+        elif kind == "literal_error":
+            expected = ctx.get("expected", "")
+            options = re.findall(r"'([^']*)'", str(expected))
+            close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+            msg = f"must be one of {expected} (got {_got(value)})"
+            if close:
+                msg += f"; did you mean '{close[0]}'?"
+        elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+            op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
+            bound = next(iter(ctx.values()))
+            msg = f"must be {op} {bound:,g} (got {_got(value)})" if isinstance(bound, int | float) else e["msg"]
+        elif kind == "finite_number":
+            msg = f"must be a finite number (got {_got(value)})"
+        elif kind in _TYPE_WORDS:
+            msg = f"must be {_TYPE_WORDS[kind]} (got {_got(value)})"
+        elif kind == "too_short":
+            msg = f"must have at least {ctx.get('min_length')} item(s)"
+        elif kind == "too_long":
+            msg = f"must have at most {ctx.get('max_length')} item(s)"
+        elif kind == "string_too_short":
+            msg = "must not be empty"
+        elif kind == "string_too_long":
+            msg = f"must be at most {ctx.get('max_length')} characters"
+        elif kind == "value_error":
+            msg = str(ctx.get("error", e["msg"]))
+        else:
+            msg = e["msg"][:1].lower() + e["msg"][1:]
+        out.append((loc, msg, at_value))
+    return _merge_misspelled(out)
+
+
+def _merge_misspelled(problems: list[tuple[KeyPath, str, bool]]) -> list[tuple[KeyPath, str, bool]]:
+    """A misspelled required key shows once: as the unknown key, with its suggestion."""
+    suggestions: dict[KeyPath, KeyPath] = {}  # the suggested key -> the misspelled one
+    for loc, msg, _ in problems:
+        if msg.startswith("unknown key; did you mean '"):
+            suggestions[(*loc[:-1], msg.split("'")[1])] = loc
+    merged = {suggestions[loc] for loc, msg, _ in problems if msg.startswith("missing required") and loc in suggestions}
+    return [
+        (loc, msg + (" (a required key)" if loc in merged else ""), v)
+        for loc, msg, v in problems
+        if not (msg.startswith("missing required") and loc in suggestions)
+    ]
+
+
+def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
+    """Why ``rel`` (relative to ``base_dir``) is not a path inside ``root``, or None."""
+    if not rel.strip():
+        return "must not be empty"
+    pure = PurePosixPath(rel.replace("\\", "/"))
+    if pure.is_absolute() or re.match(r"^[A-Za-z]:", rel):
+        return f"must be a path relative to the spec's folder, not absolute (got {_got(rel)})"
+    target = (base_dir / rel).resolve()
+    if not target.is_relative_to(root.resolve()):
+        why = (
+            "leads outside the repository through a symlink"
+            if ".." not in pure.parts
+            else "leads outside the repository"
+        )
+        return f"{why} (got {_got(rel)})"
+    return None
+
+
+def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath, str, bool]]:
+    """Rules that need the catalogs or the file system."""
+    import difflib
+
+    from distillplan.catalogs.prices import teacher_prices
+    from distillplan.catalogs.students import is_student_name
+
+    out: list[tuple[KeyPath, str, bool]] = []
+    book = teacher_prices()
+    if (
+        spec.teacher.model is not None
+        and spec.teacher.model not in book
+        and (spec.teacher.usd_per_mtok_input is None or spec.teacher.usd_per_mtok_output is None)
+    ):
+        close = difflib.get_close_matches(spec.teacher.model, list(book), n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
+        out.append(
+            (
+                ("teacher", "model"),
+                f"not in the price book{hint} Or give usd_per_mtok_input and usd_per_mtok_output",
+                True,
+            )
+        )
+    if base_dir is None:
+        return out
+    root = find_repo_root(base_dir) or base_dir
+    for i, ds in enumerate(spec.eval.datasets):
+        why = _inside(base_dir, root, ds)
+        if why:
+            out.append((("eval", "datasets", i), why, True))
+    why = _inside(base_dir, root, spec.scaffold.root)
+    if why:
+        out.append((("scaffold", "root"), why, True))
+    for i, skip in enumerate(spec.scaffold.skip):
+        if leaves_folder(skip):
+            out.append((("scaffold", "skip", i), f"must be a path inside the generated tree (got {_got(skip)})", True))
+    bm = spec.student.base_model
+    if not is_student_name(bm):
+        why = _inside(base_dir, root, bm)
+        if why is None and not (base_dir / bm / "config.json").is_file():
+            why = (
+                f"not a catalog model and not a folder holding config.json (got {_got(bm)}); "
+                "see `distillplan catalog` or give a local folder"
+            )
+        if why:
+            out.append((("student", "base_model"), why, True))
+    return out

@@ -1,0 +1,368 @@
+"""The ``distill.toml`` models: strict, frozen, units in the field names.
+
+Each field's ``description`` is the reference text shown by ``distillplan schema`` and in
+the README (which a test keeps in step with these models). Cross-field rules report
+through :func:`_problem` so the loader can show every problem of a file in one run.
+"""
+
+# No `from __future__ import annotations` here: pydantic would then evaluate every
+# annotation string at class creation, which costs the pre-commit path ~10 ms.
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from distillplan.spec.policy import Policy, shared_default
+
+TaskKind = Literal[
+    "classification",
+    "extraction",
+    "formatted-generation",
+    "single-turn-qa",
+    "open-ended-generation",
+    "agentic",
+    "multi-step-reasoning",
+    "code-generation",
+]
+NARROW_TASKS: frozenset[str] = frozenset({"classification", "extraction", "formatted-generation", "single-turn-qa"})
+Precision = Literal["bf16", "int8", "int4"]
+Method = Literal["full", "lora", "qlora"]
+GpuName = Literal["a100-40gb", "a100-80gb", "h100-80gb"]
+PROJECT_LINES: tuple[str, ...] = (
+    "eval_set",
+    "teacher_inference",
+    "human_validation",
+    "fine_tune_compute",
+    "deployment",
+    "eval_cycles",
+)
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_MAX_TOKENS = 10**15  # a quadrillion tokens a month is beyond any workload; bigger is a typo
+_MAX_USD = 10**12
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Share = Annotated[float, Field(gt=0, lt=1)]
+Usd = Annotated[float, Field(ge=0, le=_MAX_USD)]
+UsdPerMtok = Annotated[float, Field(gt=0, le=10_000)]
+Score = Annotated[float, Field(ge=0, le=1)]
+Points = Annotated[float, Field(ge=0, le=100)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True)
+
+
+def _problem(info: ValidationInfo, key: str, message: str) -> None:
+    """Record a cross-field problem at ``key`` (the full dotted key path in the file).
+
+    The loader passes ``context={"problems": [...]}`` so that every problem of a file is
+    reported in one run; without that context (library use) the problem raises at once.
+    """
+    ctx = info.context
+    if isinstance(ctx, dict) and isinstance(ctx.get("problems"), list):
+        ctx["problems"].append((key, message))
+        return
+    raise ValueError(f"{key}: {message}")
+
+
+class Project(_Model):
+    """Who the project is for and when it starts. Documents are dated from here, never the clock."""
+
+    name: str = Field(description="Slug used in file names and as the served model name.")
+    title: str = Field(min_length=1, max_length=200, description="Human title for the documents.")
+    client: str = Field(default="", max_length=200, description="The party paying for the project.")
+    provider: str = Field(default="", max_length=200, description="The party delivering it.")
+    currency: Literal["USD"] = Field(
+        default="USD", description="Currency of every amount; only USD is supported today."
+    )
+    start: dt.date = Field(description="Kickoff date (month 0 of the cash flows).")
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError("must be a slug: lowercase letters, digits and inner hyphens, at most 63 characters")
+        return v
+
+
+class Workload(_Model):
+    """The narrow workload the student replaces the teacher on (P2.1, P3)."""
+
+    task: TaskKind = Field(description="Kind of task; the first four are narrow (P2.1), the rest are P3 shapes.")
+    modality: Literal["text", "vision-language", "audio"] = Field(default="text", description="Input modality (P3.4).")
+    stakes: Literal["standard", "high"] = Field(
+        default="standard", description="`high` for medical, legal, financial substantiation (P5.2)."
+    )
+    pattern: Literal["stable", "evolving"] = Field(
+        default="stable", description="Whether the task pattern is stable (P2.1) or evolving (P3.2)."
+    )
+    regulated: bool = Field(default=False, description="Data residency or audit needs (P3.5).")
+    requests_per_month: int | None = Field(
+        default=None, gt=0, le=_MAX_TOKENS, description="Volume form 1: requests a month."
+    )
+    input_tokens_per_request: int | None = Field(
+        default=None, gt=0, le=2_000_000, description="Prompt tokens a request (form 1; request shape in form 2)."
+    )
+    output_tokens_per_request: int | None = Field(
+        default=None, gt=0, le=2_000_000, description="Completion tokens a request (form 1; request shape in form 2)."
+    )
+    tokens_per_month: int | None = Field(
+        default=None, gt=0, le=_MAX_TOKENS, description="Volume form 2: input plus output tokens a month."
+    )
+    input_share: Share | None = Field(
+        default=None, description="Form 2: the share of `tokens_per_month` that is input."
+    )
+    peak_to_average: float = Field(
+        default=2.0, ge=1, le=100, description="Peak request rate over the monthly average (sizing)."
+    )
+
+    @model_validator(mode="after")
+    def _one_volume_form(self, info: ValidationInfo) -> "Workload":
+        by_requests = self.requests_per_month is not None
+        by_tokens = self.tokens_per_month is not None
+        if by_requests and by_tokens:
+            _problem(
+                info,
+                "workload.tokens_per_month",
+                "give the volume one way: either requests_per_month "
+                "(with tokens per request) or tokens_per_month (with input_share), not both",
+            )
+        elif not by_requests and not by_tokens:
+            _problem(
+                info,
+                "workload",
+                "missing volume: give requests_per_month with input_tokens_per_request "
+                "and output_tokens_per_request, or tokens_per_month with input_share",
+            )
+        elif by_requests:
+            for key in ("input_tokens_per_request", "output_tokens_per_request"):
+                if getattr(self, key) is None:
+                    _problem(info, f"workload.{key}", "required with requests_per_month")
+            if self.input_share is not None:
+                _problem(info, "workload.input_share", "goes with tokens_per_month, not requests_per_month")
+        elif self.input_share is None:
+            _problem(info, "workload.input_share", "required with tokens_per_month")
+        elif (self.input_tokens_per_request is None) != (self.output_tokens_per_request is None):
+            _problem(
+                info,
+                "workload.output_tokens_per_request",
+                "give both tokens per request (the request shape) or neither",
+            )
+        return self
+
+
+class Teacher(_Model):
+    """The frontier model the workload runs on today (P6.1)."""
+
+    model: str | None = Field(default=None, description="Price-book name (list: `distillplan catalog`).")
+    usd_per_mtok_input: UsdPerMtok | None = Field(default=None, description="Negotiated USD per million input tokens.")
+    usd_per_mtok_output: UsdPerMtok | None = Field(
+        default=None, description="Negotiated USD per million output tokens."
+    )
+
+    @model_validator(mode="after")
+    def _priced(self, info: ValidationInfo) -> "Teacher":
+        if self.model is None and (self.usd_per_mtok_input is None or self.usd_per_mtok_output is None):
+            _problem(info, "teacher", "give a price-book `model`, or both usd_per_mtok_input and usd_per_mtok_output")
+        return self
+
+
+class Student(_Model):
+    """The open-weight base model, how it is trained, and how it is served."""
+
+    base_model: str = Field(min_length=1, description="Catalog name (hub id) or a local folder holding config.json.")
+    method: Method = Field(default="qlora", description="Fine-tuning method.")
+    serving_precision: Precision = Field(default="int8", description="Weight precision when served.")
+    training_examples: int | None = Field(
+        default=None,
+        gt=0,
+        le=100_000_000,
+        description="Teacher-generated training examples (drives teacher-inference and fine-tune lines).",
+    )
+    tokens_per_example: int | None = Field(
+        default=None,
+        gt=0,
+        le=2_000_000,
+        description="Tokens per training example; default: input + output tokens per request.",
+    )
+    epochs: float = Field(default=3.0, gt=0, le=100, description="Training epochs.")
+    lora_rank: int = Field(default=16, ge=1, le=1024, description="LoRA/QLoRA adapter rank.")
+
+
+class Eval(_Model):
+    """The locked eval set and the contracted accuracy gap (P2.3, P5, P9.2)."""
+
+    datasets: list[str] = Field(min_length=1, description="JSONL files, relative to the spec's folder.")
+    metric: Literal["accuracy", "exact-match", "field-f1"] = Field(description="How a prediction is scored.")
+    teacher_score: Score = Field(description="The teacher's score on the locked set, 0-1.")
+    max_gap_points: Points = Field(description="Contracted gap: teacher minus student, in percentage points.")
+    strata_field: str | None = Field(default=None, description="JSONL field naming each example's stratum.")
+    max_stratum_gap_points: Points | None = Field(default=None, description="Per-stratum gap bound, in points.")
+    id_field: str = Field(default="id", min_length=1, description="JSONL field holding the example id.")
+    reference_field: str = Field(
+        default="reference", min_length=1, description="JSONL field holding the reference answer."
+    )
+
+    @field_validator("datasets")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("lists a dataset twice")
+        if any(not s.strip() for s in v):
+            raise ValueError("has an empty path")
+        return v
+
+
+class Routing(_Model):
+    """Student-only, or the cache-and-router pattern (P5.3)."""
+
+    mode: Literal["student-only", "cache"] = Field(default="student-only", description="Who answers.")
+    student_share: Share | None = Field(
+        default=None, description="`cache`: share of traffic the student answers (P5.3: 0.85-0.95)."
+    )
+    confidence_threshold: Score = Field(
+        default=0.8, description="`cache`: router confidence below which the teacher answers."
+    )
+
+    @model_validator(mode="after")
+    def _share(self, info: ValidationInfo) -> "Routing":
+        if self.mode == "cache" and self.student_share is None:
+            _problem(info, "routing.student_share", 'required when mode = "cache" (P5.3 suggests 0.85-0.95)')
+        if self.mode == "student-only" and self.student_share is not None:
+            _problem(info, "routing.student_share", 'only applies when mode = "cache"')
+        return self
+
+
+class Hardware(_Model):
+    """Where the student is served and trained (P7)."""
+
+    gpu: GpuName = Field(default="a100-80gb", description="GPU from the bundled catalog.")
+    usd_per_gpu_hour: float | None = Field(
+        default=None, gt=0, le=1_000, description="Your rate; default: the catalog's on-demand rate."
+    )
+    hours_per_month: float = Field(default=730.0, gt=0, le=744, description="Billed hours a GPU runs each month.")
+    replicas: int | None = Field(
+        default=None, gt=0, le=10_000, description="Pin the serving replica count instead of sizing it."
+    )
+
+
+class BudgetOverrides(_Model):
+    """Explicit USD for any P4 project line; wins over estimate and drivers."""
+
+    eval_set: Usd | None = None
+    teacher_inference: Usd | None = None
+    human_validation: Usd | None = None
+    fine_tune_compute: Usd | None = None
+    deployment: Usd | None = None
+    eval_cycles: Usd | None = None
+
+
+class Budget(_Model):
+    """The project cost (P4)."""
+
+    estimate: Literal["low", "mid", "high"] = Field(
+        default="mid", description="Where in each P4 band to land when no driver or override applies."
+    )
+    override_usd: BudgetOverrides = Field(
+        default_factory=shared_default(BudgetOverrides), description="Per-line USD overrides."
+    )
+    human_label_hours: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="Driver: hours of human validation."
+    )
+    usd_per_label_hour: float | None = Field(
+        default=None, gt=0, le=10_000, description="Driver: pay rate for human validation."
+    )
+
+    @model_validator(mode="after")
+    def _drivers(self, info: ValidationInfo) -> "Budget":
+        if (self.human_label_hours is None) != (self.usd_per_label_hour is None):
+            _problem(info, "budget.usd_per_label_hour", "give human_label_hours and usd_per_label_hour together")
+        return self
+
+
+class Operations(_Model):
+    """Operating lines after go-live (P8); any can be pinned."""
+
+    gpu_hosting_usd_per_month: Usd | None = Field(default=None, description="Pin the hosting bill.")
+    observability_usd_per_month: Usd | None = Field(default=None, description="Drift-detection and telemetry stack.")
+    teacher_on_sample_usd_per_month: Usd | None = Field(
+        default=None, description="Weekly teacher-on-sample re-evaluation (P8)."
+    )
+    teacher_sample_share: Share | None = Field(
+        default=None, description="Share of traffic re-scored by the teacher; computes the line above."
+    )
+    redistillation_usd_per_year: Usd | None = Field(default=None, description="Annual re-distillation cycle (P8).")
+
+
+class Finance(_Model):
+    """How money over time is valued."""
+
+    discount_rate_annual: float = Field(default=0.10, ge=0, le=1, description="Annual discount rate for NPV.")
+    horizon_months: int = Field(default=24, ge=1, le=120, description="Months of cash flows from kickoff.")
+    build_months: int = Field(default=2, ge=0, le=36, description="Months from kickoff to go-live.")
+
+    @model_validator(mode="after")
+    def _horizon(self, info: ValidationInfo) -> "Finance":
+        if self.build_months >= self.horizon_months:
+            _problem(info, "finance.build_months", f"must be shorter than horizon_months ({self.horizon_months})")
+        return self
+
+
+class Milestone(_Model):
+    """A payment milestone of the contract (P9.2)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    payment_share: Annotated[float, Field(gt=0, le=1)] = Field(description="Share of the contract value.")
+    due: dt.date = Field(description="Due date.")
+    acceptance: bool = Field(default=False, description="Paid on the binary acceptance test (P9.2).")
+
+
+class Scaffold(_Model):
+    """The generated tree."""
+
+    root: str = Field(
+        default="distill", min_length=1, description="Folder of the generated tree, relative to the spec."
+    )
+    skip: list[str] = Field(default_factory=list, description="Generated paths (relative to root) not to write.")
+
+
+class Spec(_Model):
+    """A whole ``distill.toml``."""
+
+    project: Project
+    workload: Workload
+    teacher: Teacher
+    student: Student
+    eval: Eval
+    routing: Routing = Field(default_factory=shared_default(Routing))
+    hardware: Hardware = Field(default_factory=shared_default(Hardware))
+    budget: Budget = Field(default_factory=shared_default(Budget))
+    operations: Operations = Field(default_factory=shared_default(Operations))
+    finance: Finance = Field(default_factory=shared_default(Finance))
+    policy: Policy = Field(default_factory=shared_default(Policy))
+    milestones: list[Milestone] = Field(default_factory=list)
+    scaffold: Scaffold = Field(default_factory=shared_default(Scaffold))
+
+    @model_validator(mode="after")
+    def _cross(self, info: ValidationInfo) -> "Spec":
+        if self.milestones:
+            total = sum(m.payment_share for m in self.milestones)
+            if abs(total - 1.0) > 1e-6:
+                _problem(info, "milestones", f"payment shares must sum to 1 (they sum to {total:g})")
+            for i, m in enumerate(self.milestones):
+                if m.due < self.project.start:
+                    _problem(info, f"milestones.{i}.due", f"is before project.start ({self.project.start})")
+        if self.eval.max_stratum_gap_points is not None and self.eval.strata_field is None:
+            _problem(info, "eval.max_stratum_gap_points", "needs eval.strata_field")
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of ``distill.toml`` (for editors and ``check-jsonschema``)."""
+    schema = Spec.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "distill.toml"
+    return schema

@@ -1,3 +1,0 @@
-from distillplan.entry import main
-
-raise SystemExit(main())
