@@ -1,4 +1,4 @@
-"""The real `pre-commit try-repo` against this repository's hooks, in a real git repo."""
+"""The real `pre-commit run` of this repository's hooks, in a real git repo with a real commit."""
 
 from __future__ import annotations
 
@@ -23,26 +23,28 @@ def _head() -> str:
 
 
 def _pre_commit(repo: Path, hook: str, home: Path) -> subprocess.CompletedProcess[str]:
-    """`pre-commit try-repo` at this repository's HEAD commit: with a fixed ref the hook
-    environment is built once per PRE_COMMIT_HOME and reused (without --ref, try-repo makes a
-    new shadow clone, and so a new environment, on every call). Uncommitted changes are
-    therefore not what is tried: CI runs on a fresh clone, where HEAD is the change."""
+    """`pre-commit run HOOK --all-files` in ``repo``, with a ``.pre-commit-config.yaml`` that
+    points at this repository at its HEAD commit, as a user's repo would at a release tag.
+
+    pre-commit's store keys a hook environment by (repository, rev), so with one
+    PRE_COMMIT_HOME for the session the environment is built once and reused by every call
+    (``try-repo`` builds a fresh shadow clone, and so a fresh environment, on every call).
+    Uncommitted changes are therefore not what is tried: CI runs on a fresh clone, where HEAD
+    is the change."""
+    config = (
+        "repos:\n"
+        f"-   repo: {ROOT.as_posix()}\n"
+        f"    rev: {_head()}\n"
+        "    hooks:\n"
+        "    -   id: distillplan-validate\n"
+        "    -   id: distillplan-check\n"
+    )
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    git(repo, "add", ".pre-commit-config.yaml")
     env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(home)}
     env.pop("PRE_COMMIT", None)
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pre_commit",
-            "try-repo",
-            str(ROOT),
-            hook,
-            "--ref",
-            _head(),
-            "--all-files",
-            "--color",
-            "never",
-        ],
+        [sys.executable, "-m", "pre_commit", "run", hook, "--all-files", "--color", "never"],
         cwd=repo,
         env=env,
         capture_output=True,
@@ -51,9 +53,9 @@ def _pre_commit(repo: Path, hook: str, home: Path) -> subprocess.CompletedProces
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def hook_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One pre-commit cache for the module: the hook environment is built once."""
+    """One pre-commit store for the session: the hook environment is built once."""
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
