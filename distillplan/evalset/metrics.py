@@ -16,11 +16,11 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
+
+from distillplan.spec.registry import Metric
 
 __all__ = ["METRICS", "Metric", "as_object", "exact_match", "field_f1", "normalize"]
-
-Metric = Literal["accuracy", "exact-match", "field-f1"]
 
 
 def _canon(v: Any) -> Any:

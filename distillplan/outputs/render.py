@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from distillplan.files import templates_dir
-from distillplan.spec.models import PROJECT_LINES
+from distillplan.spec.registry import PROJECT_LINE_NAMES
 from distillplan.text import md_cell, md_text, num, pct, toml_str, usd, yaml_str, yaml_value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,7 +138,7 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, st
         "paths": paths,
         "training": _training(spec, plan, paths),
         "student_lines": student_lines,
-        "project_lines": _by_name(costs["project_lines"], PROJECT_LINES),
+        "project_lines": _by_name(costs["project_lines"], PROJECT_LINE_NAMES),
         "redistillation_usd_per_year": None if reserve is None else reserve * 12,
         "milestones": [dict(m, amount_usd=m["payment_share"] * costs["project_usd"]) for m in spec["milestones"]],
         "chart": {

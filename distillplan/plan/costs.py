@@ -7,20 +7,12 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from distillplan.spec.models import PROJECT_LINES, Spec
+from distillplan.spec.models import Spec
 from distillplan.spec.policy import Policy, band_value
+from distillplan.spec.registry import PROJECT_LINES
 from distillplan.text import usd
 
 HOURS_NOTE = "h/month"
-
-PROJECT_LABELS = {
-    "eval_set": "Eval set construction or refresh",
-    "teacher_inference": "Teacher inference for training data",
-    "human_validation": "Human validation on hard subpopulations",
-    "fine_tune_compute": "Fine-tune compute on open base model",
-    "deployment": "Production deployment and observability",
-    "eval_cycles": "Eval cycles against the locked threshold",
-}
 
 
 class _Frozen(BaseModel):
@@ -251,7 +243,8 @@ def project_lines(
     if fine_tune_usd is not None:
         drivers["fine_tune_compute"] = (fine_tune_usd, f"driver: {fine_tune_formula}")
     lines = []
-    for name in PROJECT_LINES:
+    for line in PROJECT_LINES:
+        name = line.name
         low, high = getattr(bands, name)
         override = getattr(overrides, name)
         if override is not None:
@@ -264,7 +257,7 @@ def project_lines(
         lines.append(
             ProjectLine(
                 name=name,
-                label=PROJECT_LABELS[name],
+                label=line.label,
                 low_usd=low,
                 high_usd=high,
                 usd=value,

@@ -8,13 +8,11 @@ and the GPU catalog are in :mod:`distillplan.sizing.serving`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from distillplan.catalogs.gpus import Gpu
 from distillplan.sizing.architecture import Architecture, parameter_count
 from distillplan.sizing.serving import GIB, SizingAssumptions, linear_shapes, weight_bytes
-
-Method = Literal["full", "lora", "qlora"]
+from distillplan.spec.registry import Method
 
 __all__ = ["TrainingSizing", "size_training", "trainable_parameters"]
 

@@ -30,8 +30,8 @@ from typing import Literal
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.sizing.architecture import Architecture, parameter_count
 from distillplan.spec.policy import SizingAssumptions
+from distillplan.spec.registry import Precision
 
-Precision = Literal["bf16", "int8", "int4"]
 GIB = 1024**3
 TP_CHOICES = (1, 2, 4, 8)
 P71_LOW_RPS, P71_HIGH_RPS = 60.0, 200.0

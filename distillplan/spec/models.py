@@ -10,11 +10,14 @@ through :func:`_problem` so the loader can show every problem of a file in one r
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from distillplan.catalogs.gpus import gpu_names
 from distillplan.spec.policy import Policy, shared_default
+from distillplan.spec.registry import PROJECT_LINES, Method, Metric, Precision
 
 TaskKind = Literal[
     "classification",
@@ -27,23 +30,11 @@ TaskKind = Literal[
     "code-generation",
 ]
 NARROW_TASKS: frozenset[str] = frozenset({"classification", "extraction", "formatted-generation", "single-turn-qa"})
-Precision = Literal["bf16", "int8", "int4"]
-Method = Literal["full", "lora", "qlora"]
-GpuName = Literal["a100-40gb", "a100-80gb", "h100-80gb"]
-PROJECT_LINES: tuple[str, ...] = (
-    "eval_set",
-    "teacher_inference",
-    "human_validation",
-    "fine_tune_compute",
-    "deployment",
-    "eval_cycles",
-)
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _MAX_TOKENS = 10**15  # a quadrillion tokens a month is beyond any workload; bigger is a typo
 _MAX_USD = 10**12
 
-PositiveInt = Annotated[int, Field(gt=0)]
 Share = Annotated[float, Field(gt=0, lt=1)]
 Usd = Annotated[float, Field(ge=0, le=_MAX_USD)]
 UsdPerMtok = Annotated[float, Field(gt=0, le=10_000)]
@@ -196,7 +187,7 @@ class Eval(_Model):
     """The locked eval set and the contracted accuracy gap (P2.3, P5, P9.2)."""
 
     datasets: list[str] = Field(min_length=1, description="JSONL files, relative to the spec's folder.")
-    metric: Literal["accuracy", "exact-match", "field-f1"] = Field(description="How a prediction is scored.")
+    metric: Metric = Field(description="How a prediction is scored.")
     teacher_score: Score = Field(description="The teacher's score on the locked set, 0-1.")
     max_gap_points: Points = Field(description="Contracted gap: teacher minus student, in percentage points.")
     strata_field: str | None = Field(default=None, description="JSONL field naming each example's stratum.")
@@ -239,7 +230,11 @@ class Routing(_Model):
 class Hardware(_Model):
     """Where the student is served and trained (P7)."""
 
-    gpu: GpuName = Field(default="a100-80gb", description="GPU from the bundled catalog.")
+    gpu: str = Field(
+        default="a100-80gb",
+        description="GPU from the bundled catalog (data/gpus.toml).",
+        json_schema_extra=lambda schema: schema.update(enum=list(gpu_names())),
+    )
     usd_per_gpu_hour: float | None = Field(
         default=None, gt=0, le=1_000, description="Your rate; default: the catalog's on-demand rate."
     )
@@ -248,16 +243,26 @@ class Hardware(_Model):
         default=None, gt=0, le=10_000, description="Pin the serving replica count instead of sizing it."
     )
 
+    @field_validator("gpu")
+    @classmethod
+    def _in_catalog(cls, v: str) -> str:
+        names = gpu_names()
+        if v not in names:
+            quoted = [f"'{n}'" for n in names]
+            expected = ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+        return v
 
-class BudgetOverrides(_Model):
-    """Explicit USD for any P4 project line; wins over estimate and drivers."""
 
-    eval_set: Usd | None = None
-    teacher_inference: Usd | None = None
-    human_validation: Usd | None = None
-    fine_tune_compute: Usd | None = None
-    deployment: Usd | None = None
-    eval_cycles: Usd | None = None
+if TYPE_CHECKING:  # the fields are made from the registry below; mypy sees a plain model
+    BudgetOverrides = _Model
+else:
+    BudgetOverrides = create_model(
+        "BudgetOverrides",
+        __base__=_Model,
+        __doc__="Explicit USD for any P4 project line; wins over estimate and drivers.",
+        **{line.name: (Usd | None, Field(default=None, description=f"{line.label} (P4).")) for line in PROJECT_LINES},
+    )
 
 
 class Budget(_Model):

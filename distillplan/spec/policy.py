@@ -1,13 +1,16 @@
 """The playbook's thresholds and bands (DOMAIN.md), every one a default that ``[policy]``
-in ``distill.toml`` can override. This is the only module that holds those figures."""
+in ``distill.toml`` can override. This module holds those figures, except the P4 project
+bands, which stand with their lines in :mod:`distillplan.spec.registry`."""
 
 # No `from __future__ import annotations` here: pydantic would then evaluate every
 # annotation string at class creation, which costs the pre-commit path ~10 ms.
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+
+from distillplan.spec.registry import PROJECT_LINES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -119,15 +122,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
-class ProjectBands(_Section):
-    """P4: USD band of each project cost line."""
-
-    eval_set: Band = (8_000.0, 25_000.0)
-    teacher_inference: Band = (4_000.0, 20_000.0)
-    human_validation: Band = (6_000.0, 30_000.0)
-    fine_tune_compute: Band = (3_000.0, 12_000.0)
-    deployment: Band = (10_000.0, 25_000.0)
-    eval_cycles: Band = (4_000.0, 8_000.0)
+if TYPE_CHECKING:  # the fields are made from the registry below; mypy sees a plain section
+    ProjectBands = _Section
+else:
+    ProjectBands = create_model(
+        "ProjectBands",
+        __base__=_Section,
+        __doc__="P4: USD band of each project cost line.",
+        **{
+            line.name: (Band, Field(default=line.band_usd, description=f"{line.rule}: {line.label}."))
+            for line in PROJECT_LINES
+        },
+    )
 
 
 class Policy(_Section):

@@ -73,7 +73,14 @@ def _table(model: type[BaseModel], name: str, out: list[str]) -> None:
             out.append(f"| `{key}` | table | | see `[{name.strip('[]')}.{key}]` |")
             continue
         desc = (field.description or "").replace("|", "\\|")
-        out.append(f"| `{key}` | {_type(field.annotation)} | {_default(field)} | {desc} |")
+        extra = field.json_schema_extra
+        if callable(extra):  # a closed set read from data (hardware.gpu: the GPU catalog)
+            schema: dict[str, Any] = {}
+            extra(schema)
+            kind = " \\| ".join(f'`"{v}"`' for v in schema.get("enum", ())) or _type(field.annotation)
+        else:
+            kind = _type(field.annotation)
+        out.append(f"| `{key}` | {kind} | {_default(field)} | {desc} |")
     out.append("")
     for sub_name, sub in nested:
         _table(sub, f"[{sub_name}]", out)
