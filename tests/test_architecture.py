@@ -192,3 +192,21 @@ def test_architecture_is_frozen_and_plain_data() -> None:
     with pytest.raises(AttributeError):
         arch.hidden_size = 1  # type: ignore[misc]
     assert asdict(arch)["vocab_size"] == 32768
+
+
+def test_unknown_family_without_the_hf_extra_names_the_extra(tmp_path: Path) -> None:
+    """transformers is optional (distillplan[hf]); without it an unknown family is one clear line."""
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt_neox", "hidden_size": 8}))
+    code = (
+        "import sys; sys.modules['transformers'] = None\n"  # what an install without the extra sees
+        "from pathlib import Path\n"
+        "from distillplan.errors import ArchitectureError\n"
+        "from distillplan.sizing.architecture import load_architecture\n"
+        "try:\n"
+        f"    load_architecture({str(tmp_path)!r}, base_dir=Path('/'))\n"
+        "except ArchitectureError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.count("\n") == 1
+    assert "model_type 'gpt_neox'" in out and "pip install 'distillplan[hf]'" in out

@@ -288,6 +288,14 @@ def _from_config(config: dict[str, Any], *, name: str, source: str, folder: Path
         raise ArchitectureError(f"{config_path}: malformed {model_type} config ({e})") from e
 
 
+def model_type_of(folder: Path) -> str:
+    """The ``model_type`` a ``config.json`` declares (``?`` when unreadable)."""
+    try:
+        return str(json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type", "?"))
+    except (OSError, ValueError, AttributeError):
+        return "?"
+
+
 def _from_autoconfig(folder: Path, *, name: str, source: str, config_path: Path) -> Architecture:
     """Fallback for a ``model_type`` outside the fast set: let ``AutoConfig`` read it.
 
@@ -295,7 +303,13 @@ def _from_autoconfig(folder: Path, *, name: str, source: str, config_path: Path)
     ``parameter_count`` is an estimate, not exact."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    import transformers  # lazy on purpose: the import costs >1 s
+    try:
+        import transformers  # lazy on purpose: the import costs >1 s, and it is an optional extra
+    except ImportError:
+        raise ArchitectureError(
+            f"{config_path}: model_type {model_type_of(folder)!r} is outside the bundled reader; reading it needs "
+            "transformers: pip install 'distillplan[hf]'"
+        ) from None
 
     transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     try:
