@@ -269,3 +269,37 @@ def test_readme_spec_reference_is_generated_from_the_models() -> None:
     assert block == "\n" + spec_reference()
     for section in re.findall(r"^### `\[\[?([a-z_.]+)\]\]?`", block, flags=re.M):
         assert section.split(".")[0] in Spec.model_fields
+
+
+def test_threshold_sentences_quote_the_policy_in_force() -> None:
+    """Every sentence that quotes a threshold is built from the policy, so a spec that moves
+    the floor, the refusal line, the revisit delay, P6.4 or P7.1 reads its own figures."""
+    text = SEED_SPEC.format(student=40_000, project=35_000).replace(
+        "[budget.override_usd]",
+        "[policy]\nvolume_floor_tokens_per_month = 80_000_000\npayback_refuse_over_months = 10\n"
+        "payback_accept_under_months = 8\nrevisit_months = 9\npayback_typical_months = [1, 3]\n"
+        "requests_per_second_per_gpu = [30, 90]\n\n[budget.override_usd]",
+    )
+    spec = _spec(text)
+    low = _plan(_with(spec, tokens_per_month=60_000_000))
+    volume = next(c for c in low.verdict.checks if c.id == "volume")
+    assert volume.message == "below the 80M tokens/month floor: does not amortize within 10 months"
+    assert low.verdict.summary.startswith("Stay on the frontier model and revisit in 9 months (P2.4)")
+    regulated = _plan(_with(spec, tokens_per_month=60_000_000, regulated=True))
+    assert any("below 80M tokens/month" in w.message for w in regulated.verdict.warnings)
+    high = _plan(spec)
+    payback = next(c for c in high.verdict.checks if c.id == "payback")
+    assert "within 10 months" in payback.message or "over 10 months" in payback.message
+    assert "1-3 months (P6.4)" in payback.message  # shown when the payback is outside the typical band
+    assert "at 30-90 requests/second" in high.sizing.p71_note
+    default = _plan(BASE)
+    assert "revisit in two quarters" not in default.verdict.summary  # BASE distills
+    assert "at 60-200 requests/second" in default.sizing.p71_note
+
+
+def test_policy_settings_that_did_nothing_are_gone() -> None:
+    """`[policy.sizing] lora_rank` was always overwritten by `student.lora_rank`: now refused."""
+    from distillplan.errors import SpecError
+
+    with pytest.raises(SpecError, match="policy.sizing.lora_rank: unknown key"):
+        _spec(SEED_SPEC.format(student=1, project=1) + "\n[policy.sizing]\nlora_rank = 8\n")

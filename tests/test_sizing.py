@@ -208,7 +208,7 @@ def test_lora_trainable_parameters_by_hand() -> None:
 def test_training_memory_and_cost_order() -> None:
     a, gpu = arch("meta-llama/Llama-3.1-8B"), GPUS["a100-80gb"]
     runs = {
-        m: size_training(a, gpu, method=m, training_tokens=50e6, assumptions=A, usd_per_gpu_hour=2.0)
+        m: size_training(a, gpu, method=m, lora_rank=16, training_tokens=50e6, assumptions=A, usd_per_gpu_hour=2.0)
         for m in ("full", "lora", "qlora")
     }
     full, lora, qlora = runs["full"], runs["lora"], runs["qlora"]
@@ -227,8 +227,10 @@ def test_assumptions_are_documented_frozen_and_strict() -> None:
     with pytest.raises(ValidationError):
         SizingAssumptions(gpu_memory_utilisation=0.8)  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
-        A.lora_rank = 8  # type: ignore[misc]
+        A.max_num_seqs = 8  # type: ignore[misc]
     assert SizingAssumptions(max_num_seqs=64).max_num_seqs == 64
+    with pytest.raises(ValidationError):  # the rank is the student's (student.lora_rank), not a sizing knob
+        SizingAssumptions(lora_rank=8)  # type: ignore[call-arg]
 
 
 def test_llama2_13b_sharegpt_vs_the_2023_vllm_figure() -> None:

@@ -98,7 +98,7 @@ def _share(spec: Spec) -> float:
 
 def _month(spec: Spec, arch: Architecture, gpu: Gpu, prices: Prices, vol: Volume, rate: float) -> _Month:
     """One month of running at ``vol``: the frontier bill and the student's lines."""
-    a = spec.policy.sizing.model_copy(update={"lora_rank": spec.student.lora_rank})
+    a = spec.policy.sizing
     peak = vol.requests_per_month * _share(spec) / SECONDS_PER_MONTH * spec.workload.peak_to_average
     serving = size_serving(
         arch,
@@ -108,6 +108,7 @@ def _month(spec: Spec, arch: Architecture, gpu: Gpu, prices: Prices, vol: Volume
         output_tokens=vol.output_tokens_per_request,
         peak_requests_per_second=peak,
         assumptions=a,
+        p71_band=spec.policy.requests_per_second_per_gpu,
         replicas_pin=spec.hardware.replicas,
     )
     frontier = prices.bill(vol.input_tokens_per_month, vol.output_tokens_per_month)
@@ -119,10 +120,16 @@ def _training(spec: Spec, arch: Architecture, gpu: Gpu, vol: Volume, rate: float
     st = spec.student
     per = st.tokens_per_example or (vol.input_tokens_per_request + vol.output_tokens_per_request)
     tokens = float(st.training_examples or 0) * per * st.epochs
-    a = spec.policy.sizing.model_copy(update={"lora_rank": st.lora_rank})
-    return size_training(
-        arch, gpu, method=st.method, training_tokens=tokens, assumptions=a, usd_per_gpu_hour=rate
-    ), tokens
+    sizing = size_training(
+        arch,
+        gpu,
+        method=st.method,
+        lora_rank=st.lora_rank,
+        training_tokens=tokens,
+        assumptions=spec.policy.sizing,
+        usd_per_gpu_hour=rate,
+    )
+    return sizing, tokens
 
 
 def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:

@@ -52,6 +52,11 @@ class EvalState:
     examples_per_stratum: tuple[tuple[str, int], ...] = ()
 
 
+def _revisit_words(months: int) -> str:
+    """``two quarters`` for the playbook's 6 months (P2.4); ``N months`` otherwise."""
+    return "two quarters" if months == 6 else f"{months} months"
+
+
 def _add_months(day: dt.date, months: int) -> dt.date:
     y, m = divmod(day.month - 1 + months, 12)
     year, month = day.year + y, m + 1
@@ -95,7 +100,8 @@ def decide(
     band = "below" if tokens_per_month < floor else ("within" if tokens_per_month < structural else "above")
     volume_ok = tokens_per_month >= floor or w.regulated
     vmsg = {
-        "below": f"below the {tokens(floor)} tokens/month floor: does not amortize within 12 months",
+        "below": f"below the {tokens(floor)} tokens/month floor: does not amortize within "
+        f"{policy.payback_refuse_over_months:g} months",
         "within": f"between {tokens(floor)} and {tokens(structural)}: defensible, weigh model routing first",
         "above": f"above {tokens(structural)}: distillation is the structural answer",
     }[band]
@@ -124,7 +130,11 @@ def decide(
         pmsg = "no payback: the student costs more to run than the teacher"
         pfig = f"saving ${savings_usd_per_month:,.0f}/month"
     else:
-        pmsg = f"pays back within {refuse:g} months" if pays else f"payback over {refuse:g} months is refused (P6.3)"
+        low, high = policy.payback_typical_months
+        typical = f"; typical for justified workloads: {low:g}-{high:g} months (P6.4)"
+        pmsg = (
+            f"pays back within {refuse:g} months" if pays else f"payback over {refuse:g} months is refused (P6.3)"
+        ) + (typical if not low <= payback_months <= high else "")
         pfig = f"{payback_months:.1f} months"
     checks.append(Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg))
 
@@ -159,7 +169,7 @@ def decide(
         f"{policy.routing_savings_share[0]:.0%}-{policy.routing_savings_share[1]:.0%} of spend sooner; "
         "distillation is defensible later (P2.2).",
         "lock-eval-first": "Lock the eval set first, distill second (P2.3).",
-        "stay-on-frontier": "Stay on the frontier model and revisit in two quarters (P2.4): "
+        "stay-on-frontier": f"Stay on the frontier model and revisit in {_revisit_words(policy.revisit_months)} (P2.4): "
         + "; ".join(f"{c.id}: {c.message}" for c in failed if c.id != "eval-locked"),
     }[decision]
     revisit = _add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
@@ -189,7 +199,8 @@ def _warnings(spec: Spec, policy: Policy, *, serving_fits: bool, band: str) -> l
             Warning(
                 id="regulated",
                 rule="P3.5",
-                message="regulated data: self-hosting can justify the case below 50M tokens/month",
+                message="regulated data: self-hosting can justify the case below "
+                f"{tokens(policy.volume_floor_tokens_per_month)} tokens/month",
             )
         )
     lo, hi = policy.gap_defensible_points

@@ -53,6 +53,7 @@ def size_training(
     gpu: Gpu,
     *,
     method: Method,
+    lora_rank: int,
     training_tokens: float,
     assumptions: SizingAssumptions,
     usd_per_gpu_hour: float,
@@ -66,7 +67,7 @@ def size_training(
     sweep runs, factor 6 (full) or ``adapter_flops_factor`` (x ``qlora_slowdown`` for QLoRA)."""
     a = assumptions
     n = parameter_count(arch)
-    trainable = trainable_parameters(arch, method, a.lora_rank)
+    trainable = trainable_parameters(arch, method, lora_rank)
     activations = _activation_bytes(arch, a)
     overhead = a.training_overhead_gib * GIB
     notes: list[str] = []
@@ -91,7 +92,7 @@ def size_training(
         gpus = 1 if per_gpu <= gpu.memory_gib * GIB else 2
         flops_factor = a.adapter_flops_factor * (a.qlora_slowdown if method == "qlora" else 1.0)
         notes.append(
-            f"{method}: rank {a.lora_rank} on all 7 linear layers, "
+            f"{method}: rank {lora_rank} on all 7 linear layers, "
             f"{trainable / 1e6:.1f}M trainable parameters; base frozen "
             f"({base / GIB:.1f} GiB)"
         )
@@ -109,7 +110,7 @@ def size_training(
         method=method,
         parameters=n,
         trainable_parameters=trainable,
-        lora_rank=None if method == "full" else a.lora_rank,
+        lora_rank=None if method == "full" else lora_rank,
         memory_gib=per_gpu / GIB,
         gpus=gpus,
         gpu_hours=gpu_hours,

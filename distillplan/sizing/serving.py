@@ -34,7 +34,6 @@ from distillplan.spec.registry import Precision
 
 GIB = 1024**3
 TP_CHOICES = (1, 2, 4, 8)
-P71_LOW_RPS, P71_HIGH_RPS = 60.0, 200.0
 
 __all__ = [
     "Gpu",
@@ -157,13 +156,15 @@ def _p71_note(
     precision: Precision,
     input_tokens: int,
     output_tokens: int,
+    band: tuple[float, float],
 ) -> tuple[bool, str]:
     shape = f"{input_tokens} input + {output_tokens} output tokens"
-    where = "below" if rps_per_gpu < P71_LOW_RPS else "within" if rps_per_gpu <= P71_HIGH_RPS else "above"
-    holds = rps_per_gpu >= P71_LOW_RPS
+    low, high = band
+    where = "below" if rps_per_gpu < low else "within" if rps_per_gpu <= high else "above"
+    holds = rps_per_gpu >= low
     verdict = "holds" if holds else "does not hold"
     return holds, (
-        f"P7.1 (one A100 serves a 13B student at 60-200 requests/second) {verdict} "
+        f"P7.1 (one A100 serves a 13B student at {low:g}-{high:g} requests/second) {verdict} "
         f"here: {arch.name} at {precision} does about {rps_per_gpu:.1f} requests/s "
         f"per GPU for {shape}, {where} that range."
     )
@@ -178,6 +179,7 @@ def size_serving(
     output_tokens: int,
     peak_requests_per_second: float,
     assumptions: SizingAssumptions,
+    p71_band: tuple[float, float] = (60.0, 200.0),
     replicas_pin: int | None = None,
 ) -> ServingSizing:
     """Size vLLM serving for a request shape and peak load (P7).
@@ -252,7 +254,7 @@ def size_serving(
     else:
         replicas = 1
     rps_gpu = pod_rps / tp
-    holds, p71 = _p71_note(rps_gpu, arch, precision, input_tokens, output_tokens)
+    holds, p71 = _p71_note(rps_gpu, arch, precision, input_tokens, output_tokens, p71_band)
     return ServingSizing(
         gpu=gpu.key,
         precision=precision,

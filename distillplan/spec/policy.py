@@ -106,7 +106,6 @@ class SizingAssumptions(BaseModel):
     sweep_runs: int = Field(
         3, ge=1, description="Hyperparameter sweep: full training runs paid for (P4: base size, epochs, sweep)."
     )
-    lora_rank: int = Field(16, ge=1, description="LoRA rank, on every linear layer (q, k, v, o, gate, up, down).")
     train_micro_batch_size: int = Field(
         4, ge=1, description="Sequences per GPU per micro-batch when sizing training activations."
     )
