@@ -301,5 +301,5 @@ def test_policy_settings_that_did_nothing_are_gone() -> None:
     """`[policy.sizing] lora_rank` was always overwritten by `student.lora_rank`: now refused."""
     from distillplan.errors import SpecError
 
-    with pytest.raises(SpecError, match="policy.sizing.lora_rank: unknown key"):
+    with pytest.raises(SpecError, match=r"policy\.sizing\.lora_rank: unknown key"):
         _spec(SEED_SPEC.format(student=1, project=1) + "\n[policy.sizing]\nlora_rank = 8\n")

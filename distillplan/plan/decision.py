@@ -163,13 +163,14 @@ def decide(
     else:
         decision = "distill"
     failed = [c for c in checks if not c.ok]
+    revisit_words = _revisit_words(policy.revisit_months)
     summary = {
         "distill": "Distill: every condition holds (P2).",
         "route-first": f"Route first: at {tokens(tokens_per_month)} tokens/month model routing saves "
         f"{policy.routing_savings_share[0]:.0%}-{policy.routing_savings_share[1]:.0%} of spend sooner; "
         "distillation is defensible later (P2.2).",
         "lock-eval-first": "Lock the eval set first, distill second (P2.3).",
-        "stay-on-frontier": f"Stay on the frontier model and revisit in {_revisit_words(policy.revisit_months)} (P2.4): "
+        "stay-on-frontier": f"Stay on the frontier model and revisit in {revisit_words} (P2.4): "
         + "; ".join(f"{c.id}: {c.message}" for c in failed if c.id != "eval-locked"),
     }[decision]
     revisit = _add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
