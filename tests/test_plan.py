@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -303,3 +304,27 @@ def test_policy_settings_that_did_nothing_are_gone() -> None:
 
     with pytest.raises(SpecError, match=r"policy\.sizing\.lora_rank: unknown key"):
         _spec(SEED_SPEC.format(student=1, project=1) + "\n[policy.sizing]\nlora_rank = 8\n")
+
+
+def test_training_recipe_and_pod_size_are_policy_judgements_in_the_plan() -> None:
+    from distillplan.outputs.render import build_context
+
+    text = SEED_SPEC.format(student=1_500, project=35_000).replace(
+        "[budget.override_usd]",
+        "[policy.sizing]\nlearning_rate_adapter = [3e-4, 1e-4]\nserving_host_memory_overhead_gib = 30\n"
+        "train_effective_batch_sequences = 32\nwarmup_share = 0.1\n\n[budget.override_usd]",
+    )
+    text = text.replace(
+        'base_model = "meta-llama/Llama-3.1-8B"', 'base_model = "meta-llama/Llama-3.1-8B"\ntraining_examples = 8_000'
+    )
+    spec = _spec(text)
+    plan = _plan(spec)
+    r = plan.sizing.training.recipe
+    assert r.learning_rate == 3e-4  # an 8B student takes the up-to-10B rate
+    assert r.gradient_accumulation_steps == 32 // (4 * plan.sizing.training.gpus)
+    steps = -(-8_000 // (4 * r.gradient_accumulation_steps * plan.sizing.training.gpus)) * spec.student.epochs
+    assert r.total_steps == round(steps) and r.warmup_steps == round(0.1 * r.total_steps)
+    assert r.lora_alpha == 2 * spec.student.lora_rank
+    assert plan.sizing.pod_memory_gib == math.ceil(plan.sizing.weights_gib + 30)
+    ctx = build_context(spec.model_dump(mode="json"), plan.to_json(), {})
+    assert ctx["training"]["learning_rate"] == 3e-4 and ctx["k8s"]["memory"] == f"{plan.sizing.pod_memory_gib}Gi"

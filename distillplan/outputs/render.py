@@ -62,37 +62,18 @@ def _by_name(lines: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, d
 
 
 def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
-    """Hyperparameters for TRL on the A100, from the method, the student size and the plan."""
+    """The TRL settings: the plan's recipe (its judgements are policy settings) and the command."""
     st, sizing = spec["student"], plan["sizing"]
-    method, gpus, billions = st["method"], sizing["training"]["gpus"], sizing["parameters"] / 1e9
-    per_device = spec["policy"]["sizing"]["train_micro_batch_size"]  # what the memory sizing assumed
-    accumulation = max(1, 16 // (per_device * gpus))  # an effective batch of about 16 sequences
-    if method == "full":
-        lr = 1.0e-5 if billions <= 10 else 5.0e-6
-    else:  # LoRA/QLoRA take ~10x the full fine-tuning rate
-        lr = 2.0e-4 if billions <= 10 else 1.0e-4
-    examples = st["training_examples"]
-    steps = None
-    if examples:
-        per_epoch = -(-examples // (per_device * accumulation * gpus))
-        steps = max(1, round(per_epoch * st["epochs"]))
-    vol = plan["volume"]
+    training, recipe = sizing["training"], sizing["training"]["recipe"]
     command = f"trl sft --config {paths['sft_config']}"
-    if gpus > 1:
+    if training["gpus"] > 1:
         command += f" --accelerate_config {paths['accelerate_config']}"
     return {
-        "method": method,
+        "method": st["method"],
         "lora_r": st["lora_rank"],
-        "lora_alpha": 2 * st["lora_rank"],
-        "per_device_train_batch_size": per_device,
-        "gradient_accumulation_steps": accumulation,
-        "learning_rate": lr,
-        "total_steps": steps,
-        "warmup_steps": max(1, round(0.03 * steps)) if steps else 10,
-        "save_steps": max(50, -(-steps // 10)) if steps else 500,
-        "max_length": spec["policy"]["sizing"]["train_sequence_length"],
+        **recipe,
         "tokens_per_example": st["tokens_per_example"]
-        or vol["input_tokens_per_request"] + vol["output_tokens_per_request"],
+        or plan["volume"]["input_tokens_per_request"] + plan["volume"]["output_tokens_per_request"],
         "command": command,
     }
 
@@ -154,8 +135,8 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, st
             "config_dir": "/etc/vllm",
             "config_path": "/etc/vllm/vllm.yaml",
             "model_claim": f"{name}-model",
-            "cpu": "8",
-            "memory": f"{int(plan['sizing']['weights_gib']) + 17}Gi",
+            "cpu": str(plan["sizing"]["pod_cpus"]),
+            "memory": f"{plan['sizing']['pod_memory_gib']}Gi",
         },
     }
 

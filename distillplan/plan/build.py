@@ -5,6 +5,7 @@ architecture, the eval lock state) and calls it."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from distillplan.plan.model import (
     FinanceOut,
     Gap,
     Plan,
+    RecipeOut,
     Sensitivity,
     SensitivityRow,
     SizingOut,
@@ -37,7 +39,7 @@ from distillplan.plan.model import (
     VolumeOut,
 )
 from distillplan.sizing.architecture import Architecture
-from distillplan.sizing.finetune import TrainingSizing, size_training
+from distillplan.sizing.finetune import TrainingSizing, size_training, training_recipe
 from distillplan.sizing.serving import ServingSizing, size_serving
 from distillplan.spec.models import Spec
 
@@ -302,14 +304,30 @@ def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: Training
     """The serving and training sizings as the plan shows them (same field names)."""
     serving = {k: v for k, v in dataclasses.asdict(s).items() if k in SizingOut.model_fields and k != "gpu"}
     training = {k: v for k, v in dataclasses.asdict(t).items() if k in TrainingOut.model_fields}
+    st, a = spec.student, spec.policy.sizing
+    recipe = training_recipe(
+        method=st.method,
+        parameters=t.parameters,
+        gpus=t.gpus,
+        examples=st.training_examples,
+        epochs=st.epochs,
+        lora_rank=st.lora_rank,
+        a=a,
+    )
     return SizingOut(
-        base_model=spec.student.base_model,
+        base_model=st.base_model,
         gpu=gpu.key,
         gpu_name=gpu.name,
         gpu_product_label=gpu.k8s_product_label,
         usd_per_gpu_hour=rate,
         **serving,
-        training=TrainingOut(training_tokens=tokens, **{**training, "notes": list(t.notes)}),
+        pod_memory_gib=math.ceil(s.weights_gib + a.serving_host_memory_overhead_gib),
+        pod_cpus=a.serving_cpus,
+        training=TrainingOut(
+            training_tokens=tokens,
+            **{**training, "notes": list(t.notes)},
+            recipe=RecipeOut(**dataclasses.asdict(recipe)),
+        ),
     )
 
 

@@ -120,6 +120,17 @@ class Gap(_Frozen):
     system_gap_points: float  # 0 in cache routing (P5.3)
 
 
+class RecipeOut(_Frozen):
+    per_device_train_batch_size: int
+    gradient_accumulation_steps: int
+    learning_rate: float
+    total_steps: int | None
+    warmup_steps: int
+    save_steps: int
+    max_length: int
+    lora_alpha: int | None
+
+
 class TrainingOut(_Frozen):
     method: str
     training_tokens: float
@@ -130,6 +141,7 @@ class TrainingOut(_Frozen):
     lora_rank: int | None
     trainable_parameters: int
     notes: list[str]
+    recipe: RecipeOut
 
 
 class SizingOut(_Frozen):
@@ -157,6 +169,8 @@ class SizingOut(_Frozen):
     gpus_total: int
     p71_holds: bool
     p71_note: str
+    pod_memory_gib: int
+    pod_cpus: int
     training: TrainingOut
 
 

@@ -14,7 +14,7 @@ from distillplan.sizing.architecture import Architecture, parameter_count
 from distillplan.sizing.serving import GIB, SizingAssumptions, linear_shapes, weight_bytes
 from distillplan.spec.registry import Method
 
-__all__ = ["TrainingSizing", "size_training", "trainable_parameters"]
+__all__ = ["TrainingRecipe", "TrainingSizing", "size_training", "trainable_parameters", "training_recipe"]
 
 
 @dataclass(frozen=True)
@@ -116,4 +116,50 @@ def size_training(
         gpu_hours=gpu_hours,
         usd=gpu_hours * usd_per_gpu_hour,
         notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """The TRL hyperparameters the plan stands behind (the judgements are policy settings)."""
+
+    per_device_train_batch_size: int
+    gradient_accumulation_steps: int
+    learning_rate: float
+    total_steps: int | None
+    warmup_steps: int
+    save_steps: int
+    max_length: int
+    lora_alpha: int | None
+
+
+def training_recipe(
+    *,
+    method: Method,
+    parameters: int,
+    gpus: int,
+    examples: int | None,
+    epochs: float,
+    lora_rank: int,
+    a: SizingAssumptions,
+) -> TrainingRecipe:
+    """Micro-batch as the memory sizing assumed; accumulation to the effective batch; the
+    learning rate by method and size; warm-up as a share of the steps; a checkpoint every
+    tenth of the run (at least every 50 steps)."""
+    per_device = a.train_micro_batch_size
+    accumulation = max(1, a.train_effective_batch_sequences // (per_device * gpus))
+    small, large = a.learning_rate_full if method == "full" else a.learning_rate_adapter
+    steps = None
+    if examples:
+        per_epoch = -(-examples // (per_device * accumulation * gpus))
+        steps = max(1, round(per_epoch * epochs))
+    return TrainingRecipe(
+        per_device_train_batch_size=per_device,
+        gradient_accumulation_steps=accumulation,
+        learning_rate=small if parameters <= 10e9 else large,
+        total_steps=steps,
+        warmup_steps=max(1, round(a.warmup_share * steps)) if steps else 10,
+        save_steps=max(50, -(-steps // 10)) if steps else 500,
+        max_length=a.train_sequence_length,
+        lora_alpha=None if method == "full" else a.lora_alpha_per_rank * lora_rank,
     )

@@ -106,6 +106,25 @@ class SizingAssumptions(BaseModel):
     sweep_runs: int = Field(
         3, ge=1, description="Hyperparameter sweep: full training runs paid for (P4: base size, epochs, sweep)."
     )
+    train_effective_batch_sequences: int = Field(
+        16, ge=1, description="Sequences per optimizer step (micro-batch x accumulation x GPUs) in the TRL recipe."
+    )
+    learning_rate_full: tuple[float, float] = Field(
+        (1e-5, 5e-6),
+        description="Full fine-tuning learning rate up to 10B parameters, and above (distillplan's default).",
+    )
+    learning_rate_adapter: tuple[float, float] = Field(
+        (2e-4, 1e-4),
+        description="LoRA/QLoRA learning rate up to 10B parameters, and above (QLoRA paper: 2e-4 for 7B/13B).",
+    )
+    warmup_share: float = Field(0.03, ge=0, lt=1, description="Share of the training steps spent warming up.")
+    lora_alpha_per_rank: int = Field(2, ge=1, description="LoRA alpha as a multiple of the rank.")
+    serving_host_memory_overhead_gib: float = Field(
+        17.0,
+        ge=0,
+        description="Host RAM a vLLM pod needs beyond the weights (CUDA context, CPU swap, tokenizer, Python).",
+    )
+    serving_cpus: int = Field(8, ge=1, description="CPU cores requested per vLLM pod.")
     train_micro_batch_size: int = Field(
         4, ge=1, description="Sequences per GPU per micro-batch when sizing training activations."
     )
