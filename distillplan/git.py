@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
     import git
 
 __all__ = [
-    "commit_date",
     "dirty_paths",
     "file_at",
     "head_commit",
@@ -126,15 +124,6 @@ def dirty_paths(root: Path, paths: Iterable[str]) -> set[str]:
         out = _run(root, ["diff-files", "--name-only", "-z", "--", *chunk]).stdout
         dirty.update(p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p)
     return dirty
-
-
-def commit_date(root: Path, rev: str) -> date:
-    """The committer date of ``rev`` (in the committer's own time zone)."""
-    proc = _run(root, ["show", "-s", "--format=%cI", f"{rev}^{{commit}}", "--"], check=False)
-    text = proc.stdout.decode("ascii", "replace").strip()
-    if proc.returncode != 0 or len(text) < 10:
-        raise RepoError(f"{root}: unknown revision {rev!r}")
-    return date.fromisoformat(text[:10])
 
 
 # --- history, through gitpython (imported lazily: never on the hook path) ---

@@ -21,7 +21,6 @@ from distillplan.files import data_path
 from distillplan.sizing.architecture import (
     FAST_MODEL_TYPES,
     catalog_names,
-    is_catalog_name,
     load_architecture,
     parameter_count,
 )
@@ -47,9 +46,11 @@ def test_catalog_holds_the_required_models_with_sources() -> None:
         assert row["published_params"] > 0 and row["as_of"], name
 
 
-def test_is_catalog_name_is_case_insensitive() -> None:
-    assert is_catalog_name("qwen/qwen2.5-7b")
-    assert not is_catalog_name("qwen/qwen2.5-7b-instruct")
+def test_is_student_name_is_case_insensitive() -> None:
+    from distillplan.catalogs.students import is_student_name
+
+    assert is_student_name("qwen/qwen2.5-7b")
+    assert not is_student_name("qwen/qwen2.5-7b-instruct")
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

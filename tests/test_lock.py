@@ -16,7 +16,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from distillplan import git as gitfast
-from distillplan.errors import LockError, RepoError
+from distillplan.errors import LockError
 from distillplan.evalset import fingerprint as lock
 from distillplan.evalset.fingerprint import git_blob_id, hash_file, lock_eval, verify_eval
 from distillplan.evalset.lockfile import (
@@ -88,9 +88,6 @@ def test_gitfast_helpers(eval_repo: Path, tmp_path: Path) -> None:
     assert gitfast.dirty_paths(eval_repo, DATASETS) == set()
     (eval_repo / "eval" / "b.jsonl").write_text("changed\n")
     assert gitfast.dirty_paths(eval_repo, DATASETS) == {"eval/b.jsonl"}
-    assert gitfast.commit_date(eval_repo, "HEAD") == DAY1
-    with pytest.raises(RepoError, match="unknown revision"):
-        gitfast.commit_date(eval_repo, "no-such-rev")
 
 
 def test_head_commit_empty_without_commits(tmp_path: Path) -> None:

@@ -29,14 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distillplan.catalogs.students import STUDENT_FILES, is_student_name
+from distillplan.catalogs.students import STUDENT_FILES
 from distillplan.errors import ArchitectureError
 from distillplan.files import data_path
 
 __all__ = [
     "Architecture",
     "catalog_names",
-    "is_catalog_name",
     "load_architecture",
     "parameter_count",
 ]
@@ -182,11 +181,6 @@ class Architecture:
 def catalog_names() -> list[str]:
     """The bundled hub ids, in catalog order."""
     return list(_CATALOG)
-
-
-def is_catalog_name(name: str) -> bool:
-    """True when ``name`` is a bundled hub id (case-insensitive). Reads no file."""
-    return is_student_name(name)
 
 
 def load_architecture(base_model: str, *, base_dir: Path) -> Architecture:
