@@ -12,7 +12,7 @@ from distillplan.catalogs.gpus import gpu_names, load_gpus
 from distillplan.evalset.metrics import METRICS as METRIC_FUNCTIONS
 from distillplan.spec.models import BudgetOverrides
 from distillplan.spec.policy import Policy
-from distillplan.spec.registry import METHODS, METRICS, PRECISIONS, PROJECT_LINE_NAMES, PROJECT_LINES
+from distillplan.spec.registry import METHODS, METRICS, PRECISION_FORMATS, PRECISIONS, PROJECT_LINE_NAMES, PROJECT_LINES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +35,7 @@ def test_p4_total_band_is_the_sum_of_the_lines() -> None:
 def test_metrics_precisions_and_methods_are_one_set_each() -> None:
     assert set(METRIC_FUNCTIONS) == set(METRICS)
     assert PRECISIONS == ("bf16", "int8", "int4") and METHODS == ("full", "lora", "qlora")
+    assert tuple(PRECISION_FORMATS) == PRECISIONS
 
 
 def test_hardware_gpu_accepts_exactly_the_catalog() -> None:

@@ -30,7 +30,7 @@ from typing import Literal
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.sizing.architecture import Architecture, parameter_count
 from distillplan.spec.policy import SizingAssumptions
-from distillplan.spec.registry import Precision
+from distillplan.spec.registry import PRECISION_FORMATS, Precision
 
 GIB = 1024**3
 TP_CHOICES = (1, 2, 4, 8)
@@ -91,15 +91,15 @@ def weight_bytes(arch: Architecture, precision: Precision, a: SizingAssumptions)
     shapes = linear_shapes(arch)
     linear = arch.num_hidden_layers * sum(i * o for i, o in shapes)
     other = parameter_count(arch) - linear
-    if precision == "bf16":
-        lin_bytes, scales = 2 * linear, 0
-    elif precision == "int8":
-        lin_bytes = linear
+    fmt = PRECISION_FORMATS[precision]
+    lin_bytes = math.ceil(linear * fmt.bits_per_weight / 8)
+    if fmt.scales == "per-channel":
         scales = arch.num_hidden_layers * sum(o for _, o in shapes) * a.int8_scale_bytes_per_channel
-    else:
-        lin_bytes = math.ceil(linear / 2)
+    elif fmt.scales == "per-group":
         groups = arch.num_hidden_layers * sum(math.ceil(i / a.int4_group_size) * o for i, o in shapes)
         scales = groups * a.int4_group_overhead_bytes
+    else:
+        scales = 0
     total = lin_bytes + scales + 2 * other
     note = (
         f"{linear / 1e9:.2f}B linear weights at {precision} = {lin_bytes / GIB:.2f} GiB"

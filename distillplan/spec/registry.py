@@ -3,10 +3,10 @@ precisions, the fine-tuning methods and the eval metrics.
 
 A new project line is one :class:`ProjectLineDef` in :data:`PROJECT_LINES`: the spec's
 ``[budget.override_usd]`` table, the policy's ``[policy.project_bands_usd]``, the plan's cost
-lines and the plan-JSON documentation all follow from it. A new precision, method or metric
-is one entry in its ``Literal`` (and the figures that go with it in the sizing or metric
-code, which a test holds to these sets). GPUs are data: ``data/gpus.toml`` is their registry
-(:mod:`distillplan.catalogs.gpus`).
+lines and the plan-JSON documentation all follow from it. A new precision is one entry in
+the ``Precision`` literal and one :class:`PrecisionDef` (its weight format); a method or a metric
+one entry in its ``Literal`` and the code that goes with it (a test holds them to these sets).
+GPUs are data: ``data/gpus.toml`` is their registry (:mod:`distillplan.catalogs.gpus`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ __all__ = [
     "METHODS",
     "METRICS",
     "PRECISIONS",
+    "PRECISION_FORMATS",
     "PROJECT_LINES",
     "PROJECT_LINE_NAMES",
     "Method",
     "Metric",
     "Precision",
+    "PrecisionDef",
     "ProjectLineDef",
     "project_line",
 ]
@@ -34,6 +36,24 @@ Metric = Literal["accuracy", "exact-match", "field-f1"]
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 METHODS: tuple[Method, ...] = get_args(Method)
 METRICS: tuple[Metric, ...] = get_args(Metric)
+
+
+@dataclass(frozen=True)
+class PrecisionDef:
+    """How a serving precision stores the linear layers' weights (embeddings, lm_head and
+    norms stay 16-bit): bits per weight, and where the scales sit (the sizing's assumptions
+    give their bytes and group size)."""
+
+    name: Precision
+    bits_per_weight: int
+    scales: Literal["none", "per-channel", "per-group"]
+
+
+PRECISION_FORMATS: dict[Precision, PrecisionDef] = {
+    "bf16": PrecisionDef("bf16", 16, "none"),
+    "int8": PrecisionDef("int8", 8, "per-channel"),  # W8A16, compressed-tensors
+    "int4": PrecisionDef("int4", 4, "per-group"),  # W4A16, AWQ/GPTQ
+}
 
 
 @dataclass(frozen=True)
