@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from distillplan.errors import RepoError
 
 if TYPE_CHECKING:
-    import git
+    import git  # deferred: gitpython stays off the hook path
 
 __all__ = [
     "dirty_paths",
@@ -136,7 +136,7 @@ def _one_line(e: BaseException) -> str:
 
 def open_repo(path: Path) -> git.Repo:
     """The repository holding ``path`` (a file or folder, searching upwards)."""
-    import git
+    import git  # deferred: gitpython stays off the hook path
 
     start = path if path.is_dir() else path.parent
     try:
@@ -160,7 +160,7 @@ def relpath_in_repo(path: Path) -> tuple[Path, str]:
 
 def resolve_commit(repo: git.Repo, rev: str) -> git.Commit:
     """The commit ``rev`` names; ``RepoError`` for an unknown revision."""
-    import git
+    import git  # deferred: gitpython stays off the hook path
 
     if not rev or rev.startswith("-") or any(c in rev for c in "\n\r\0"):
         raise RepoError(f"unknown revision {rev!r}")

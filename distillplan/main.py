@@ -65,10 +65,10 @@ def _fast(args: list[str]) -> Callable[[], int] | None:
     if any(a.startswith("-") for a in paths) or (args[0] == "check" and len(paths) != len(rest)):
         return None
     if args[0] == "validate":
-        from distillplan.commands import validate
+        from distillplan.commands import validate  # deferred: the hook path loads only its command
 
         return lambda: validate.run(paths, quiet=quiet)
-    from distillplan.commands import check
+    from distillplan.commands import check  # deferred: the hook path loads only its command
 
     return lambda: check.run(paths)
 
@@ -83,6 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     fast = _fast(args)
     if fast is not None:
         return guarded(fast, args)
-    from distillplan.cli import run_click
+    from distillplan.cli import run_click  # deferred: the hook path never loads click
 
     return guarded(lambda: run_click(args), args)

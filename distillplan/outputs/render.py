@@ -21,7 +21,7 @@ from distillplan.spec.registry import PROJECT_LINE_NAMES
 from distillplan.text import md_cell, md_text, num, pct, toml_str, usd, yaml_str, yaml_value
 
 if TYPE_CHECKING:  # pragma: no cover
-    import jinja2
+    import jinja2  # deferred: `check` imports this module's callers, never jinja2
 
 __all__ = [
     "build_context",
@@ -158,7 +158,7 @@ FILTERS = {
 @functools.cache
 def environment() -> jinja2.Environment:
     """The cached environment: templates from :func:`templates_dir`, undefined names fail."""
-    import jinja2
+    import jinja2  # deferred: `check` imports this module's callers, never jinja2
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),

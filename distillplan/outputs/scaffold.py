@@ -87,7 +87,7 @@ def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, str | None]) -
     """Every generated file: path relative to the spec's folder (POSIX) -> bytes.
 
     Conditional files are left out when their condition fails; ``[scaffold].skip`` too."""
-    from distillplan.outputs.render import build_context, render
+    from distillplan.outputs.render import build_context, render  # deferred: check_fresh runs on the hook path
 
     ctx = build_context(sf.spec.model_dump(mode="json"), plan, lock)
     skip = {posixpath.normpath(s.replace("\\", "/")) for s in sf.spec.scaffold.skip}
@@ -204,8 +204,8 @@ def _display_base(sf: SpecFile) -> str:
 
 def _load(spec_arg: SpecFile | str | Path, mode: Mode) -> tuple[SpecFile, bool]:
     """The spec file; in a folder without one, the starter (written unless pretending)."""
-    from distillplan.spec.load import SpecFile, load_spec, parse_spec
-    from distillplan.spec.starter import starter_text, write_starter
+    from distillplan.spec.load import SpecFile, load_spec, parse_spec  # deferred: keeps check_fresh's import light
+    from distillplan.spec.starter import starter_text, write_starter  # deferred: likewise
 
     if isinstance(spec_arg, SpecFile):
         return spec_arg, False
@@ -228,7 +228,7 @@ def _lock_state(lock: LockFile | None) -> dict[str, str | None]:
 
 def _render_all(sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None) -> dict[str, bytes]:
     if plan is None:
-        from distillplan.plan.build import plan_for_file
+        from distillplan.plan.build import plan_for_file  # deferred: planning stays off the hook path
 
         plan = plan_for_file(sf).to_json()
     return plan_tree(sf, plan, _lock_state(lock))

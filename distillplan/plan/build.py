@@ -5,6 +5,7 @@ architecture, the eval lock state) and calls it."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,10 @@ from typing import Any
 
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.catalogs.prices import teacher_prices
+from distillplan.errors import LockError
+from distillplan.evalset.accept import required_examples
+from distillplan.evalset.fingerprint import verify_eval
+from distillplan.evalset.lockfile import read_lock
 from distillplan.plan import economics as eco
 from distillplan.plan.costs import (
     CostLine,
@@ -38,7 +43,7 @@ from distillplan.plan.model import (
     TrainingOut,
     VolumeOut,
 )
-from distillplan.sizing.architecture import Architecture
+from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.sizing.finetune import TrainingSizing, size_training, training_recipe
 from distillplan.sizing.serving import ServingSizing, size_serving
 from distillplan.spec.models import Spec
@@ -293,8 +298,6 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
 
 
 def _required(teacher_score: float, gap_points: float) -> int | None:
-    from distillplan.evalset.accept import required_examples
-
     if not 0 < gap_points <= teacher_score * 100 or teacher_score >= 1:
         return None
     return required_examples(teacher_score=teacher_score, gap_points=gap_points)
@@ -336,10 +339,6 @@ def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: Training
 
 def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
     """Read the eval set's lock state from disk (the only I/O of planning)."""
-    from distillplan.errors import LockError
-    from distillplan.evalset.fingerprint import verify_eval
-    from distillplan.evalset.lockfile import read_lock
-
     missing = tuple(d for d in spec.eval.datasets if not (spec_dir / d).is_file())
     try:
         lock = read_lock(spec_dir)
@@ -365,8 +364,6 @@ _COUNT_LIMIT_BYTES = 64 * 2**20
 
 def _count_strata(spec: Spec, spec_dir: Path) -> tuple[tuple[str, int], ...]:
     """Examples per stratum of the eval set (skipped above 64 MiB to keep `plan` fast)."""
-    import json
-
     field = spec.eval.strata_field
     paths = [spec_dir / d for d in spec.eval.datasets]
     if sum(p.stat().st_size for p in paths) > _COUNT_LIMIT_BYTES:
@@ -388,8 +385,6 @@ def _count_strata(spec: Spec, spec_dir: Path) -> tuple[tuple[str, int], ...]:
 
 def plan_for_file(sf: Any, *, eval_state: EvalState | None = None) -> Plan:
     """Gather the inputs of the spec file ``sf`` (a :class:`~distillplan.spec.load.SpecFile`) and plan."""
-    from distillplan.sizing.architecture import load_architecture
-
     arch = load_architecture(sf.spec.student.base_model, base_dir=sf.dir)
     state = eval_state if eval_state is not None else eval_state_for(sf.spec, sf.dir)
     return build_plan(sf.spec, PlanInputs(architecture=arch, eval_state=state))

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from distillplan.catalogs.prices import teacher_prices
+from distillplan.catalogs.students import is_student_name
 from distillplan.errors import Problem, SpecError
 from distillplan.files import leaves_folder
 from distillplan.git import repo_root as find_repo_root
@@ -97,7 +99,7 @@ def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None)
     if spec is not None and not problems:
         problems.extend(_semantic_problems(spec, base_dir))
     if problems:
-        from distillplan.spec.positions import scan
+        from distillplan.spec.positions import scan  # deferred: positions are computed only on error
 
         pos = scan(text)
         raise SpecError([_located(display, pos, kp, msg, at_value) for kp, msg, at_value in problems])
@@ -130,7 +132,7 @@ def _toml_problem(e: tomllib.TOMLDecodeError, text: str, display: str) -> Proble
         line = text.count("\n") + 1
         col = len(text) - (text.rfind("\n") + 1) + 1
     key = ""
-    from distillplan.spec.positions import scan
+    from distillplan.spec.positions import scan  # deferred: positions are computed only on error
 
     dups = scan(text).duplicates
     if dups:
@@ -219,7 +221,7 @@ def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
 
 
 def _pydantic_problems(err: ValidationError, raw: dict[str, Any]) -> list[tuple[KeyPath, str, bool]]:
-    import difflib
+    import difflib  # deferred: only when there is a problem to suggest a fix for
 
     out: list[tuple[KeyPath, str, bool]] = []
     for e in err.errors(include_url=False):
@@ -304,10 +306,7 @@ def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
 
 def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath, str, bool]]:
     """Rules that need the catalogs or the file system."""
-    import difflib
-
-    from distillplan.catalogs.prices import teacher_prices
-    from distillplan.catalogs.students import is_student_name
+    import difflib  # deferred: only when there is a problem to suggest a fix for
 
     out: list[tuple[KeyPath, str, bool]] = []
     book = teacher_prices()
