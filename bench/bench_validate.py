@@ -1,7 +1,8 @@
 """Issue 2's speed targets for the pre-commit path, measured side by side in one run:
 
-- median wall time of `distillplan validate` on an example spec <= 0.8x that of the peer
-  hook `check-jsonschema --schemafile <exported schema>` on the same file, and <= 0.25 s;
+- median wall time of `distillplan validate` on an example spec <= 0.5x that of the peer
+  hook `check-jsonschema --schemafile <exported schema>` on the same file (issue 9; issue 2
+  asked for 0.8x), and <= 0.25 s;
 - one process validating 500 specs in <= 2 s.
 
 The two single-spec commands run interleaved (21 rounds) so a busy spell of the machine
@@ -55,7 +56,7 @@ def main() -> int:
         ("distillplan validate (1 spec), fastest s", f"{ours_min:.3f}", "", ""),
         ("check-jsonschema (same file), median s", f"{peer:.3f}", "(peer)", ""),
         ("check-jsonschema (same file), fastest s", f"{peer_min:.3f}", "", ""),
-        ("ratio ours / peer", f"{ratio:.2f}", "<= 0.80", "yes" if ratio <= 0.8 else "NO"),
+        ("ratio ours / peer", f"{ratio:.2f}", "<= 0.50", "yes" if ratio <= 0.5 else "NO"),
         ("distillplan validate (500 specs), median s", f"{many:.3f}", "<= 2.0", "yes" if many <= 2.0 else "NO"),
     ]
     print(table(rows))
