@@ -31,16 +31,21 @@ def table(rows: list[tuple[str, str, str, str]]) -> str:
 
 
 def interleaved(
-    cmds: dict[str, Sequence[str]], *, runs: int = 21, cwd: Path | None = None
+    cmds: dict[str, Sequence[str]],
+    *,
+    runs: int = 21,
+    cwd: Path | None = None,
+    envs: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """(median, min) wall seconds of each command, runs interleaved so that a busy spell of the
-    machine weighs on every command alike; one warm-up run each."""
-    for cmd in cmds.values():
-        subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+    machine weighs on every command alike; one warm-up run each. ``envs``: per-command environment."""
+    env = envs or {}
+    for name, cmd in cmds.items():
+        subprocess.run(cmd, cwd=cwd, capture_output=True, check=False, env=env.get(name))
     samples: dict[str, list[float]] = {name: [] for name in cmds}
     for _ in range(runs):
         for name, cmd in cmds.items():
             t0 = time.perf_counter()
-            subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+            subprocess.run(cmd, cwd=cwd, capture_output=True, check=False, env=env.get(name))
             samples[name].append(time.perf_counter() - t0)
     return {name: (statistics.median(v), min(v)) for name, v in samples.items()}

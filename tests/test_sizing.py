@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,10 @@ from pydantic import ValidationError
 
 from distillplan.catalogs.gpus import load_gpus
 from distillplan.sizing.architecture import Architecture, catalog_names, load_architecture, parameter_count
-from distillplan.sizing.finetune import size_training, trainable_parameters
+from distillplan.sizing.finetune import memory_breakdown, size_training, trainable_parameters
 from distillplan.sizing.serving import (
     SizingAssumptions,
     kv_bytes_per_token,
-    pod_throughput,
     size_serving,
     weight_bytes,
 )
@@ -119,83 +119,100 @@ def test_p71_holds_only_for_short_requests() -> None:
     assert short.p71_holds and short.requests_per_second_per_gpu >= 60
 
 
-# --- model vs published vLLM figures on A100 (measured 2026-10-01 with the defaults) -----------
-LLAMA_33_70B = Architecture(  # meta-llama/Llama-3.3-70B-Instruct config.json (= Llama-3.1-70B)
-    name="meta-llama/Llama-3.3-70B-Instruct",
-    model_type="llama",
-    hidden_size=8192,
-    num_hidden_layers=80,
-    num_attention_heads=64,
-    num_key_value_heads=8,
-    head_dim=128,
-    intermediate_size=28672,
-    vocab_size=128256,
-    tie_word_embeddings=False,
-    qkv_bias=False,
-    max_position_embeddings=131072,
-    source="test",
-)
+# --- latency ----------------------------------------------------------------------------------
+# (Model vs published figures: tests/test_reference_points.py.)
+def _replica(
+    name: str = "meta-llama/Llama-3.1-8B", gpu: str = "a100-80gb", precision: str = "bf16", i: int = 1000, o: int = 200
+):
+    from distillplan.sizing.serving import pod_replica
 
-
-def test_llama_70b_shape_matches_its_published_count() -> None:
-    # HF API safetensors.total of meta-llama/Llama-3.1-70B, revision 349b2ddb: 70,553,706,496
-    assert parameter_count(LLAMA_33_70B) == 70553706496
-
-
-def test_single_stream_decode_vs_published_a100_40gb() -> None:
-    """johnmusgrave.com 'vLLM throughput-latency sweep on NVIDIA A100' (vLLM 0.23.0,
-    Llama-3.1-8B-Instruct BF16, one A100 40GB, 1024 in / 128 out): ~75 output tok/s at
-    concurrency 1, 6.6x that (~495 tok/s) at concurrency 8.
-    Model: 67 tok/s (ratio 0.90) and 506 tok/s (ratio 1.02)."""
-    a, gpu = arch("meta-llama/Llama-3.1-8B"), GPUS["a100-40gb"]
-    for batch, published in ((1, 75.0), (8, 6.6 * 75.0)):
-        rps, bound = pod_throughput(
-            a,
-            gpu,
-            precision="bf16",
-            input_tokens=1024,
-            output_tokens=128,
-            batch=batch,
-            tensor_parallel_size=1,
-            assumptions=A,
-        )
-        ratio = rps * 128 / published
-        print(f"Llama-3.1-8B A100-40GB C={batch}: model/published = {ratio:.2f} ({bound}-bound)")
-        assert 0.5 <= ratio <= 2.0
-
-
-def test_saturated_70b_tp4_vs_published_vllm_dashboard() -> None:
-    """vllm-project/vllm#12315: the vLLM performance dashboard (v0) published 5.13 req/s for
-    Llama-3.3-70B-Instruct, TP=4 on 4 x A100, benchmark_throughput on ShareGPT (200 prompts,
-    max-num-seqs 256); a user reproduced 3.28 req/s, 1,414 total / 714 output tok/s, i.e.
-    ~213 input + ~218 output tokens per request. (4 x A100-40GB cannot hold 141 GB of bf16
-    weights at 0.9 utilisation, so these are 80 GB cards.)
-    Model: 8.2 req/s: ratio 1.60 to the dashboard, 2.5 to the user's run (tail of a
-    200-prompt batch and TP all-reduce are not modelled)."""
-    gpu = GPUS["a100-80gb"]
-    s = size_serving(
-        LLAMA_33_70B,
-        gpu,
-        precision="bf16",
-        input_tokens=213,
-        output_tokens=218,
-        peak_requests_per_second=1.0,
+    return pod_replica(
+        arch(name),
+        GPUS[gpu],
+        precision=precision,  # type: ignore[arg-type]
+        input_tokens=i,
+        output_tokens=o,
+        max_running=256,
+        tensor_parallel_size=1,
         assumptions=A,
     )
-    assert s.tensor_parallel_size == 2  # smallest that fits; the published run chose TP=4
-    pod_rps, bound = pod_throughput(
-        LLAMA_33_70B,
-        gpu,
-        precision="bf16",
-        input_tokens=213,
-        output_tokens=218,
-        batch=256,
-        tensor_parallel_size=4,
-        assumptions=A,
-    )
-    ratio = pod_rps / 5.13
-    print(f"Llama-3.3-70B TP4 A100-80GB ShareGPT: model/published = {ratio:.2f} ({bound})")
-    assert 0.5 <= ratio <= 2.0
+
+
+def test_idle_latency_by_hand() -> None:
+    """Llama-3.1-8B bf16 on one A100-80GB, 1000 in / 200 out, idle: the prompt is one step
+    (under the 2,048-token budget) and TPOT is one weight read plus one token's compute and
+    its KV read."""
+    r = _replica()
+    n, w = parameter_count(arch("meta-llama/Llama-3.1-8B")), 2 * 8030261248
+    bw, pk = 2039e9 * A.decode_efficiency_bf16, 312e12 * A.prefill_efficiency_bf16
+    a0, c_tok = w / bw, 2 * n / pk
+    c_att = 2 * 32 * 4096 * 1000**2 / pk
+    m_seq = 131072 * (1000 + 100) / bw
+    idle = r.at(0.0)
+    assert idle.ttft_p50_ms == idle.ttft_p95_ms == pytest.approx((a0 + 1000 * c_tok + c_att) * 1e3)
+    assert idle.tpot_p50_ms == idle.tpot_p95_ms == pytest.approx((a0 + c_tok + m_seq) * 1e3)
+
+
+def test_latency_rises_with_load_and_breaks_past_capacity() -> None:
+    r = _replica()
+    rates = [r.capacity * f for f in (0.0, 0.2, 0.4, 0.6, 0.8, 0.95)]
+    lats = [r.at(x) for x in rates]
+    assert all(lat.stable for lat in lats)
+    for a, b in itertools.pairwise(lats):
+        assert b.ttft_p95_ms >= a.ttft_p95_ms and b.tpot_p95_ms >= a.tpot_p95_ms and b.running > a.running
+    for lat in lats:
+        assert lat.ttft_p95_ms >= lat.ttft_p50_ms and lat.tpot_p95_ms >= lat.tpot_p50_ms
+    assert not r.at(r.capacity * 1.5).stable
+
+
+def test_quantized_decode_is_faster_but_below_the_bandwidth_ratio() -> None:
+    """int4 reads ~3x fewer weight bytes than bf16 but its kernels reach a smaller fraction of
+    HBM bandwidth: TPOT improves by less than the byte ratio."""
+    bf16, int4 = _replica().at(0.0).tpot_p50_ms, _replica(precision="int4").at(0.0).tpot_p50_ms
+    a = arch("meta-llama/Llama-3.1-8B")
+    byte_ratio = weight_bytes(a, "bf16", A)[0] / weight_bytes(a, "int4", A)[0]
+    assert 1.2 < bf16 / int4 < byte_ratio
+
+
+def test_chat_latency_target_binds_replicas() -> None:
+    """A chat workload with a tight TTFT target needs more replicas than throughput alone."""
+    loose = serve("meta-llama/Llama-3.1-8B", "a100-80gb", "int8", i=2000, o=300, peak=4.0)
+    tight = serve("meta-llama/Llama-3.1-8B", "a100-80gb", "int8", i=2000, o=300, peak=4.0, latency_target=(250.0, None))
+    assert loose.replicas_bound == "throughput" and loose.replicas_for_latency is None
+    assert loose.latency_target_met is None and "no [workload] latency target" in loose.latency_note
+    assert tight.replicas_bound == "latency" and tight.replicas == tight.replicas_for_latency
+    assert tight.replicas > tight.replicas_for_throughput == loose.replicas
+    assert tight.latency_target_met and tight.ttft_p95_ms is not None and tight.ttft_p95_ms <= 250
+    assert "latency binds" in tight.latency_note
+    # one replica fewer misses the target
+    fewer = _replica("meta-llama/Llama-3.1-8B", precision="int8", i=2000, o=300)
+    assert fewer.at(4.0 / (tight.replicas - 1)).ttft_p95_ms > 250
+
+
+def test_unattainable_latency_target_is_said() -> None:
+    s = serve("Qwen/Qwen2.5-14B", "a100-40gb", "bf16", i=3000, o=500, peak=1.0, latency_target=(None, 5.0))
+    assert s.replicas_for_latency is None and s.latency_target_met is False
+    assert s.replicas_bound == "throughput" and "cannot be met" in s.latency_note
+
+
+def test_pinned_replicas_report_whether_the_target_is_met() -> None:
+    s = serve("meta-llama/Llama-3.1-8B", "a100-80gb", peak=50.0, replicas_pin=1, latency_target=(500.0, 50.0))
+    assert s.replicas == 1 and s.replicas_bound == "pinned" and s.latency_target_met is False
+
+
+def test_vllm_scheduler_fields() -> None:
+    s = serve("meta-llama/Llama-3.1-8B", "a100-80gb", "int4", i=100, o=20)
+    assert (s.vllm_max_num_seqs, s.vllm_max_num_batched_tokens) == (256, 2048)
+    assert s.vllm_max_num_seqs == s.max_concurrent_sequences
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.1, 200), st.floats(20, 2000), st.floats(2, 200))
+def test_more_replicas_never_worse_latency(peak: float, ttft: float, tpot: float) -> None:
+    s = serve("meta-llama/Llama-3.1-8B", "a100-80gb", "int8", i=800, o=200, peak=peak, latency_target=(ttft, tpot))
+    assert s.replicas >= s.replicas_for_throughput
+    if s.replicas_for_latency is not None:
+        assert s.latency_target_met
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -203,6 +220,54 @@ def test_lora_trainable_parameters_by_hand() -> None:
     per_layer = 16 * ((4096 + 4096) + 2 * (4096 + 1024) + (4096 + 4096) + 2 * (4096 + 14336) + (14336 + 4096))
     assert trainable_parameters(arch("meta-llama/Llama-3.1-8B"), "lora", 16) == 32 * per_layer
     assert trainable_parameters(arch("meta-llama/Llama-3.1-8B"), "full", 16) == 8030261248
+
+
+def test_qwen_14b_lora_on_a100_40gb_is_sharded_and_fits_per_gpu() -> None:
+    """Qwen2.5-14B LoRA does not fit one A100-40GB (29.5 GB of bf16 weights plus activations,
+    logits and the allocator): it is sharded over 2 GPUs and the per-GPU memory re-checked."""
+    a, gpu = arch("Qwen/Qwen2.5-14B"), GPUS["a100-40gb"]
+    t = size_training(a, gpu, method="lora", lora_rank=16, training_tokens=1e6, assumptions=A, usd_per_gpu_hour=1.0)
+    one = sum(
+        memory_breakdown(
+            a,
+            "lora",
+            lora_rank=16,
+            micro_batch_size=4,
+            sequence_length=2048,
+            gradient_checkpointing=True,
+            assumptions=A,
+        ).values()
+    )
+    assert one > 40 * 1024**3
+    assert t.gpus == 2 and t.fits and t.memory_gib <= 40
+    assert t.memory_breakdown_gib["weights"] == pytest.approx(weight_bytes(a, "bf16", A)[0] / 2 / 1024**3, rel=1e-6)
+    assert "per GPU" in t.fit_note and "sharded with FSDP over 2 GPUs" in t.notes[0]
+    assert t.memory_gib == pytest.approx(sum(t.memory_breakdown_gib.values()))
+
+
+def test_training_that_fits_nowhere_says_so() -> None:
+    big = SizingAssumptions(train_micro_batch_size=64, train_sequence_length=8192)
+    t = size_training(
+        arch("Qwen/Qwen2.5-7B"),
+        GPUS["a100-40gb"],
+        method="qlora",
+        lora_rank=16,
+        training_tokens=1e6,
+        assumptions=big,
+        usd_per_gpu_hour=1.0,
+    )
+    assert not t.fits and "even on" in t.fit_note
+
+
+def test_checkpointing_and_measurement_choices_move_memory_the_right_way() -> None:
+    a = arch("meta-llama/Llama-2-7b-hf")
+    kw = dict(lora_rank=8, micro_batch_size=2, sequence_length=1024, assumptions=A)
+    with_ckpt = memory_breakdown(a, "lora", gradient_checkpointing=True, **kw)  # type: ignore[arg-type]
+    without = memory_breakdown(a, "lora", gradient_checkpointing=False, **kw)  # type: ignore[arg-type]
+    assert without["activations"] > 5 * with_ckpt["activations"]
+    allocated = memory_breakdown(a, "qlora", gradient_checkpointing=True, measured="allocated", **kw)  # type: ignore[arg-type]
+    assert allocated["allocator"] == allocated["cuda_context"] == 0 < allocated["qlora_buffers"]
+    assert with_ckpt["allocator"] > 0 and with_ckpt["cuda_context"] > 0
 
 
 def test_training_memory_and_cost_order() -> None:
@@ -233,19 +298,20 @@ def test_assumptions_are_documented_frozen_and_strict() -> None:
         SizingAssumptions(lora_rank=8)  # type: ignore[call-arg]
 
 
-def test_llama2_13b_sharegpt_vs_the_2023_vllm_figure() -> None:
-    """The figure issue 4 names: Llama-2-13B fp16 on ShareGPT, one A100-80GB, about 4
-    requests/s and 1,900 tokens/s (prompt + output), i.e. ~475 tokens a request, measured
-    with 2023-era vLLM (benchmark_throughput). Our roofline gives ~10 requests/s (ratio ~2.5):
-    optimistic against that old engine, and outside the factor-of-two bar; against the 2025
-    figures above (vLLM 0.23, dashboard) it is within 0.9-1.6. This test pins what we measured
-    (2026-11-27) so a change in the model shows here: above the 2023 figure, below 3x of it."""
-    a, gpu = arch("meta-llama/Llama-2-13b-hf"), GPUS["a100-80gb"]
-    s = size_serving(
-        a, gpu, precision="bf16", input_tokens=250, output_tokens=225, peak_requests_per_second=1.0, assumptions=A
-    )
-    ratio = s.requests_per_second_per_gpu / 4.0
-    tokens_ratio = s.requests_per_second_per_gpu * 475 / 1_900
-    print(f"Llama-2-13B A100-80GB ShareGPT-like: model/published = {ratio:.2f} (tokens {tokens_ratio:.2f})")
-    assert 1.0 <= ratio <= 3.0
-    assert abs(ratio - tokens_ratio) < 1e-9
+@pytest.mark.parametrize(
+    ("name", "precision", "i", "o", "low", "high"),
+    [
+        ("meta-llama/Llama-2-13b-hf", "int4", 100, 1, 50, 60),
+        ("Qwen/Qwen2.5-14B", "int8", 100, 1, 50, 60),
+        ("Qwen/Qwen2.5-14B", "int4", 200, 10, 24, 28),
+        ("meta-llama/Llama-2-13b-hf", "int8", 300, 50, 13.5, 14.5),
+        ("Qwen/Qwen2.5-14B", "int4", 500, 200, 4.5, 6.5),
+        ("Qwen/Qwen2.5-14B", "int8", 2000, 500, 1, 4),
+        ("meta-llama/Llama-3.1-8B", "int4", 100, 1, 95, 101),
+    ],
+)
+def test_readme_p71_figures(name: str, precision: str, i: int, o: int, low: float, high: float) -> None:
+    """The README's P7.1 paragraph quotes these per-GPU rates; this keeps it honest."""
+    s = serve(name, "a100-80gb", precision, i=i, o=o)
+    assert low <= s.requests_per_second_per_gpu <= high
+    assert s.p71_holds == (s.requests_per_second_per_gpu >= 60)

@@ -206,6 +206,20 @@ def test_sft_methods(trees: dict[str, dict[str, bytes]]) -> None:
     assert qlora["num_train_epochs"] == 3.0
 
 
+def test_vllm_yaml_carries_the_scheduler_limits_the_sizing_assumed(trees: dict[str, dict[str, bytes]]) -> None:
+    """The replicas and latency rest on max_num_seqs / max_num_batched_tokens: the served
+    engine must run with exactly those (issue 12)."""
+    from distillplan.plan.build import plan_for_file
+    from distillplan.spec.load import load_spec
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    for name, tree in trees.items():
+        cfg = yaml.safe_load(tree["distill/serving/vllm.yaml"])
+        sizing = plan_for_file(load_spec(examples / name)).sizing
+        assert cfg["max-num-seqs"] == sizing.vllm_max_num_seqs >= 1
+        assert cfg["max-num-batched-tokens"] == sizing.vllm_max_num_batched_tokens >= 16
+
+
 def test_vllm_keys_are_engine_args(trees: dict[str, dict[str, bytes]]) -> None:
     allowed = _names("vllm_engine_args.txt")
     for name, text in _all_files(trees, "serving/vllm.yaml"):

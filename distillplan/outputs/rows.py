@@ -112,7 +112,12 @@ def sizing_rows(p: Plan) -> list[tuple[str, str]]:
             f"{s.output_tokens_per_second_per_gpu:,.0f} output tokens/s ({s.bound}-bound)",
         ),
         ("Peak load", f"{s.peak_requests_per_second:,.1f} requests/s"),
-        ("Replicas / GPUs", f"{s.replicas} / {s.gpus_total}"),
+        ("Replicas / GPUs", f"{s.replicas} / {s.gpus_total} ({s.replicas_bound} binds)"),
+        ("Latency", s.latency_note),
+        (
+            "vLLM scheduler",
+            f"max_num_seqs {s.vllm_max_num_seqs:,}, max_num_batched_tokens {s.vllm_max_num_batched_tokens:,}",
+        ),
         ("P7.1", s.p71_note),
     ]
 
@@ -123,7 +128,8 @@ def training_rows(p: Plan) -> list[tuple[str, str]]:
     return [
         ("Method", f"{t.method}{rank}, {t.trainable_parameters / 1e6:,.1f}M trainable parameters"),
         ("Training tokens", tokens(t.training_tokens)),
-        ("Memory", f"{gib(t.memory_gib)} on {t.gpus} GPU{'s' if t.gpus != 1 else ''}"),
+        ("Memory", f"{gib(t.memory_gib)} per GPU on {t.gpus} GPU{'s' if t.gpus != 1 else ''}"),
+        ("Fits", ("yes" if t.fits else "NO") + f": {t.fit_note}"),
         ("Compute", f"{t.gpu_hours:,.1f} GPU-hours = {usd(t.usd)}"),
         *(("Note", n) for n in t.notes),
     ]

@@ -135,7 +135,10 @@ class TrainingOut(_Frozen):
     method: str
     training_tokens: float
     memory_gib: float
+    memory_breakdown_gib: dict[str, float]
     gpus: int
+    fits: bool
+    fit_note: str
     gpu_hours: float
     usd: float
     lora_rank: int | None
@@ -171,6 +174,19 @@ class SizingOut(_Frozen):
     p71_note: str
     pod_memory_gib: int
     pod_cpus: int
+    vllm_max_num_seqs: int
+    vllm_max_num_batched_tokens: int
+    replicas_for_throughput: int
+    replicas_for_latency: int | None
+    replicas_bound: str
+    latency_target_p95_ttft_ms: float | None
+    latency_target_p95_tpot_ms: float | None
+    latency_target_met: bool | None
+    ttft_p50_ms: float | None
+    ttft_p95_ms: float | None
+    tpot_p50_ms: float | None
+    tpot_p95_ms: float | None
+    latency_note: str
     training: TrainingOut
 
 

@@ -8,13 +8,22 @@ and the GPU catalog are in :mod:`distillplan.sizing.serving`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from distillplan.catalogs.gpus import Gpu
 from distillplan.sizing.architecture import Architecture, parameter_count
 from distillplan.sizing.serving import GIB, SizingAssumptions, linear_shapes, weight_bytes
 from distillplan.spec.registry import Method
 
-__all__ = ["TrainingRecipe", "TrainingSizing", "size_training", "trainable_parameters", "training_recipe"]
+__all__ = [
+    "LORA_TARGETS",
+    "TrainingRecipe",
+    "TrainingSizing",
+    "memory_breakdown",
+    "size_training",
+    "trainable_parameters",
+    "training_recipe",
+]
 
 
 @dataclass(frozen=True)
@@ -25,27 +34,90 @@ class TrainingSizing:
     trainable_parameters: int
     lora_rank: int | None
     memory_gib: float
+    memory_breakdown_gib: dict[str, float]
     gpus: int
+    fits: bool
+    fit_note: str
     gpu_hours: float
     usd: float
     notes: tuple[str, ...]
 
 
-def trainable_parameters(arch: Architecture, method: Method, rank: int) -> int:
-    """All parameters for full fine-tuning; for LoRA/QLoRA, rank x (in + out) for each of the
-    seven linear layers of every decoder layer (A is rank x in, B is out x rank)."""
+#: LoRA target sets: indices into :func:`linear_shapes` (q, k, v, o, gate, up, down).
+LORA_TARGETS = {"all": (0, 1, 2, 3, 4, 5, 6), "qv": (0, 2), "qkvo+mlp": (0, 1, 2, 3, 4, 5, 6)}
+Measured = Literal["allocated", "reserved", "device"]
+
+
+def trainable_parameters(arch: Architecture, method: Method, rank: int, targets: str = "all") -> int:
+    """All parameters for full fine-tuning; for LoRA/QLoRA, rank x (in + out) for each targeted
+    linear layer of every decoder layer (A is rank x in, B is out x rank); ``all`` = the seven."""
     if method == "full":
         return parameter_count(arch)
-    return arch.num_hidden_layers * sum(rank * (i + o) for i, o in linear_shapes(arch))
+    shapes = linear_shapes(arch)
+    return arch.num_hidden_layers * sum(rank * sum(shapes[k]) for k in LORA_TARGETS[targets])
 
 
-def _activation_bytes(arch: Architecture, a: SizingAssumptions) -> int:
-    """Activations per GPU with gradient checkpointing and FlashAttention: each layer's input
-    (b x s x d x 2 bytes) is kept, one layer is recomputed at a time (~34 x b x s x d bytes,
-    Korthikanti et al. 2022 without the attention-score term), and the logits in fp32."""
-    bsd = a.train_micro_batch_size * a.train_sequence_length * arch.hidden_size
-    logits = a.train_micro_batch_size * a.train_sequence_length * arch.vocab_size * 4
-    return arch.num_hidden_layers * bsd * 2 + 34 * bsd + logits
+def memory_breakdown(
+    arch: Architecture,
+    method: Method,
+    *,
+    lora_rank: int,
+    micro_batch_size: int,
+    sequence_length: int,
+    gradient_checkpointing: bool,
+    assumptions: SizingAssumptions,
+    gpus: int = 1,
+    lora_targets: str = "all",
+    measured: Measured = "device",
+) -> dict[str, int]:
+    """Peak training memory per GPU, in bytes, by part (P4 'fine-tune compute').
+
+    - ``weights``: full = 16 bytes/parameter (bf16 weights and grads, fp32 master, Adam m, v);
+      LoRA = the bf16 base; QLoRA = NF4 linear weights (0.5 byte + constants) and 16-bit
+      embeddings/lm_head. Sharded over ``gpus`` (FSDP / ZeRO-3) when more than one.
+    - ``adapters``: 16 bytes per trainable LoRA parameter (bf16 weight and grad, fp32 Adam
+      m and v, fp32 master), sharded likewise.
+    - ``activations`` for T = micro-batch x sequence tokens. A decoder layer keeps, per
+      token, 2 x (4d + 2q + 2kv) + 8i bytes (norm inputs/outputs, q/k/v, attention output,
+      gate, up, SiLU and product; FlashAttention keeps no score matrix). With gradient
+      checkpointing each layer keeps only its input (2d bytes) and one layer is live again
+      in the backward pass.
+    - ``qlora_buffers``: bitsandbytes' 4-bit matmuls keep their own input copies,
+      ``qlora_extra_activation_bytes_per_hidden`` x d bytes per token per live layer.
+    - ``logits``: T x vocabulary x ``logits_bytes_per_vocab_entry``.
+    - ``allocator``: PyTorch's cached-but-free reserve (``reserved`` and ``device``);
+      ``cuda_context``: outside PyTorch (``device`` only). ``measured`` says which a figure
+      includes: ``torch.cuda.max_memory_allocated``, ``max_memory_reserved`` or nvidia-smi.
+    """
+    a = assumptions
+    d, layers = arch.hidden_size, arch.num_hidden_layers
+    q, kv = arch.num_attention_heads * arch.head_dim, arch.num_key_value_heads * arch.head_dim
+    n = parameter_count(arch)
+    trainable = trainable_parameters(arch, method, lora_rank, lora_targets)
+    if method == "full":
+        weights, adapters = 16 * n, 0
+    elif method == "lora":
+        weights, adapters = weight_bytes(arch, "bf16", a)[0], 16 * trainable
+    else:
+        linear = layers * sum(i * o for i, o in linear_shapes(arch))
+        weights = int(linear * (0.5 + a.qlora_constant_bits_per_parameter / 8) + 2 * (n - linear))
+        adapters = 16 * trainable
+    tokens = micro_batch_size * sequence_length
+    per_layer = 2 * (4 * d + 2 * q + 2 * kv) + 8 * arch.intermediate_size
+    live_layers = 1 if gradient_checkpointing else layers
+    kept_inputs = layers * 2 * d if gradient_checkpointing else 0
+    parts = {
+        "weights": weights // gpus,
+        "adapters": adapters // gpus,
+        "activations": tokens * (kept_inputs + live_layers * per_layer),
+        "qlora_buffers": int(tokens * live_layers * a.qlora_extra_activation_bytes_per_hidden * d)
+        if method == "qlora"
+        else 0,
+        "logits": int(tokens * arch.vocab_size * a.logits_bytes_per_vocab_entry),
+        "allocator": int(a.allocator_reserve_gib * GIB) if measured != "allocated" else 0,
+        "cuda_context": int(a.cuda_context_gib * GIB) if measured == "device" else 0,
+    }
+    return parts
 
 
 def size_training(
@@ -60,47 +132,61 @@ def size_training(
 ) -> TrainingSizing:
     """Size one fine-tuning job (P4 'fine-tune compute') for ``training_tokens`` per run.
 
-    Memory: full = 16 bytes/parameter (bf16 weights and grads, fp32 master, Adam m and v),
-    sharded with ZeRO-3/FSDP over the GPUs; LoRA = bf16 base + 16 bytes per adapter
-    parameter; QLoRA = NF4 base (0.5 byte + constants) for linear weights, 16-bit
-    embeddings/lm_head, + adapters. GPU-hours = factor x N x tokens / (bf16 peak x MFU) x
-    sweep runs, factor 6 (full) or ``adapter_flops_factor`` (x ``qlora_slowdown`` for QLoRA)."""
+    Memory per GPU from :func:`memory_breakdown` (as nvidia-smi would show it); the job
+    takes the fewest of 1, 2, 4, ... 64 GPUs whose per-GPU memory fits, sharding weights
+    and optimizer state with FSDP (full, and LoRA/QLoRA that do not fit one GPU).
+    GPU-hours = factor x N x tokens / (bf16 peak x MFU) x sweep runs, factor 6 (full) or
+    ``adapter_flops_factor`` (x ``qlora_slowdown`` for QLoRA)."""
     a = assumptions
     n = parameter_count(arch)
     trainable = trainable_parameters(arch, method, lora_rank)
-    activations = _activation_bytes(arch, a)
-    overhead = a.training_overhead_gib * GIB
+    capacity = gpu.memory_gib * GIB
+
+    def parts_for(gpus: int) -> dict[str, int]:
+        return memory_breakdown(
+            arch,
+            method,
+            lora_rank=lora_rank,
+            micro_batch_size=a.train_micro_batch_size,
+            sequence_length=a.train_sequence_length,
+            gradient_checkpointing=a.gradient_checkpointing,
+            assumptions=a,
+            gpus=gpus,
+        )
+
+    gpus = 1
+    parts = parts_for(1)
+    while gpus < 64 and sum(parts.values()) > capacity:
+        gpus *= 2
+        parts = parts_for(gpus)
+    per_gpu = sum(parts.values())
+    fits = per_gpu <= capacity
+    ckpt = "with" if a.gradient_checkpointing else "without"
+    shape = f"micro-batch {a.train_micro_batch_size} x {a.train_sequence_length} tokens, {ckpt} gradient checkpointing"
+    if fits:
+        fit_note = f"{per_gpu / GIB:.1f} GiB per GPU of {gpu.memory_gib:g} GiB on {gpus} x {gpu.name} ({shape})"
+    else:
+        fit_note = (
+            f"{per_gpu / GIB:.1f} GiB per GPU even on {gpus} x {gpu.name} ({shape}); "
+            "shorten sequences, lower the micro-batch or pick a bigger GPU"
+        )
     notes: list[str] = []
     if method == "full":
-        states = 16 * n
-        gpus = 1
-        while gpus < 64 and states / gpus + activations + overhead > gpu.memory_gib * GIB:
-            gpus *= 2
-        per_gpu = states / gpus + activations + overhead
         flops_factor = 6.0
         notes.append(
-            f"full fine-tuning: 16 bytes/parameter ({states / GIB:.0f} GiB of states) "
-            f"sharded with ZeRO-3/FSDP over {gpus} GPUs"
+            f"full fine-tuning: 16 bytes/parameter ({16 * n / GIB:.0f} GiB of states) sharded over {gpus} GPUs"
         )
     else:
-        if method == "lora":
-            base = weight_bytes(arch, "bf16", a)[0]
-        else:
-            linear = arch.num_hidden_layers * sum(i * o for i, o in linear_shapes(arch))
-            base = int(linear * (0.5 + a.qlora_constant_bits_per_parameter / 8) + 2 * (n - linear))
-        per_gpu = base + 16 * trainable + activations + overhead
-        gpus = 1 if per_gpu <= gpu.memory_gib * GIB else 2
         flops_factor = a.adapter_flops_factor * (a.qlora_slowdown if method == "qlora" else 1.0)
         notes.append(
-            f"{method}: rank {lora_rank} on all 7 linear layers, "
-            f"{trainable / 1e6:.1f}M trainable parameters; base frozen "
-            f"({base / GIB:.1f} GiB)"
+            f"{method}: rank {lora_rank} on all 7 linear layers, {trainable / 1e6:.1f}M trainable parameters; "
+            f"frozen base {parts['weights'] * gpus / GIB:.1f} GiB"
+            + (f", sharded with FSDP over {gpus} GPUs ({parts['weights'] / GIB:.1f} GiB each)" if gpus > 1 else "")
         )
-        if gpus > 1:
-            notes.append(f"does not fit one {gpu.name}: shard the base or shorten sequences")
     notes.append(
-        f"activations {activations / GIB:.1f} GiB at micro-batch "
-        f"{a.train_micro_batch_size} x {a.train_sequence_length} tokens, gradient checkpointing"
+        "per GPU: "
+        + ", ".join(f"{k.replace('_', ' ')} {v / GIB:.1f} GiB" for k, v in parts.items() if v)
+        + f" = {per_gpu / GIB:.1f} GiB"
     )
     seconds = flops_factor * n * training_tokens / (gpu.bf16_tflops * 1e12 * a.training_mfu)
     gpu_hours = seconds / 3600 * a.sweep_runs
@@ -112,7 +198,10 @@ def size_training(
         trainable_parameters=trainable,
         lora_rank=None if method == "full" else lora_rank,
         memory_gib=per_gpu / GIB,
+        memory_breakdown_gib={k: v / GIB for k, v in parts.items()},
         gpus=gpus,
+        fits=fits,
+        fit_note=fit_note,
         gpu_hours=gpu_hours,
         usd=gpu_hours * usd_per_gpu_hour,
         notes=tuple(notes),

@@ -5,20 +5,19 @@ that is a judgement rather than a fact lives in ``SizingAssumptions`` (the polic
 ``[policy.sizing]`` table), with its default and a one-line reason. Fine-tuning is sized in
 :mod:`distillplan.sizing.finetune`.
 
-Serving is a stated roofline (P7). Per pod of ``tp`` GPUs running ``B`` sequences at once:
+Serving is a stated roofline plus a queueing model (P7), in
+:mod:`distillplan.sizing.latency`: every vLLM step reads all weights once at the
+precision's decode-bandwidth efficiency, plus the KV of every running request, plus the
+linear-layer and attention compute of the tokens in the step at the precision's
+prefill-compute efficiency (weight-only int8/int4 dequantise to bf16 for the matmuls, so
+the bf16 peak is the roof for every precision; lower precision buys bandwidth and
+memory, at a lower achieved fraction of it). Capacity is the request rate at which the
+running batch reaches the concurrency cap; TTFT and TPOT percentiles come from the
+queueing model at the planned load per replica.
 
-    compute_s per request = 2 x N x (input + output) / (tp x bf16_peak x prefill_compute_efficiency)
-    memory_s  per request = output x (W + B x kv_per_token x (input + output / 2))
-                            / (B x tp x bandwidth x decode_bandwidth_efficiency)
-    requests/s per pod    = 1 / max(compute_s, memory_s)
-
-N is the parameter count, W the weight bytes. Each decode step reads all weights once
-plus the KV of every sequence in the batch; vLLM's chunked prefill (default since V1)
-rides prefill on those memory-bound steps, so the two overlap and the slower one wins.
-Weight-only int8/int4 (W8A16/W4A16) dequantises to bf16 for the matmuls, so the bf16
-peak is the honest compute roof for every precision; lower precision only buys bandwidth
-and memory. Attention FLOPs (~4 x layers x d x context per token) are left out: under 3%
-for contexts below ~2k tokens on these models.
+Replicas: the larger of ``ceil(peak / (capacity x target_utilization))`` (throughput) and
+the fewest replicas whose p95 TTFT and p95 TPOT at ``peak / replicas`` meet the
+workload's latency target (latency); the plan says which binds.
 """
 
 from __future__ import annotations
@@ -29,6 +28,8 @@ from typing import Literal
 
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.sizing.architecture import Architecture, parameter_count
+from distillplan.sizing.latency import Replica, replica
+from distillplan.sizing.replicas import latency_note, meets, replicas_for_latency
 from distillplan.spec.policy import SizingAssumptions
 from distillplan.spec.registry import PRECISION_FORMATS, Precision
 
@@ -42,6 +43,7 @@ __all__ = [
     "kv_bytes_per_token",
     "linear_shapes",
     "load_gpus",
+    "pod_replica",
     "pod_throughput",
     "size_serving",
     "weight_bytes",
@@ -70,6 +72,19 @@ class ServingSizing:
     peak_requests_per_second: float
     p71_holds: bool
     p71_note: str
+    vllm_max_num_seqs: int
+    vllm_max_num_batched_tokens: int
+    replicas_for_throughput: int
+    replicas_for_latency: int | None
+    replicas_bound: Literal["throughput", "latency", "pinned"]
+    latency_target_p95_ttft_ms: float | None
+    latency_target_p95_tpot_ms: float | None
+    latency_target_met: bool | None
+    ttft_p50_ms: float | None
+    ttft_p95_ms: float | None
+    tpot_p50_ms: float | None
+    tpot_p95_ms: float | None
+    latency_note: str
 
 
 def linear_shapes(arch: Architecture) -> list[tuple[int, int]]:
@@ -115,6 +130,32 @@ def kv_bytes_per_token(arch: Architecture, a: SizingAssumptions | None = None) -
     return 2 * arch.num_hidden_layers * arch.num_key_value_heads * arch.head_dim * element
 
 
+def pod_replica(
+    arch: Architecture,
+    gpu: Gpu,
+    *,
+    precision: Precision,
+    input_tokens: int,
+    output_tokens: int,
+    max_running: int,
+    tensor_parallel_size: int,
+    assumptions: SizingAssumptions,
+) -> Replica:
+    """The latency model's constants for one pod (:mod:`distillplan.sizing.latency`)."""
+    return replica(
+        arch,
+        gpu,
+        precision=precision,
+        weight_bytes=weight_bytes(arch, precision, assumptions)[0],
+        kv_bytes_per_token=kv_bytes_per_token(arch, assumptions),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        tensor_parallel_size=tensor_parallel_size,
+        max_running=max_running,
+        assumptions=assumptions,
+    )
+
+
 def pod_throughput(
     arch: Architecture,
     gpu: Gpu,
@@ -126,21 +167,22 @@ def pod_throughput(
     tensor_parallel_size: int,
     assumptions: SizingAssumptions,
 ) -> tuple[float, Literal["compute", "memory"]]:
-    """(requests/s, bound) of one pod at a steady batch of ``batch`` sequences.
+    """(requests/s, bound) of one pod whose running batch is capped at ``batch``.
 
-    Formulas in the module docstring."""
-    a, tp = assumptions, tensor_parallel_size
-    compute_s = (
-        2
-        * parameter_count(arch)
-        * (input_tokens + output_tokens)
-        / (tp * gpu.bf16_tflops * 1e12 * a.prefill_compute_efficiency)
+    ``compute`` when the tokens' compute outweighs the weight and KV reads per request."""
+    r = pod_replica(
+        arch,
+        gpu,
+        precision=precision,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        max_running=batch,
+        tensor_parallel_size=tensor_parallel_size,
+        assumptions=assumptions,
     )
-    step_bytes = weight_bytes(arch, precision, a)[0] + batch * kv_bytes_per_token(arch, a) * (
-        input_tokens + output_tokens / 2
-    )
-    memory_s = output_tokens * step_bytes / (batch * tp * gpu.bandwidth_gb_per_s * 1e9 * a.decode_bandwidth_efficiency)
-    return 1.0 / max(compute_s, memory_s), "compute" if compute_s >= memory_s else "memory"
+    compute = r.c_tok_s * (input_tokens + output_tokens) + r.c_att_s
+    memory = output_tokens * (r.a0_s / r.max_running + r.m_seq_s)
+    return r.capacity, "compute" if compute >= memory else "memory"
 
 
 def _kv_capacity_tokens(arch: Architecture, gpu: Gpu, weights: int, tp: int, a: SizingAssumptions) -> tuple[float, int]:
@@ -181,14 +223,15 @@ def size_serving(
     assumptions: SizingAssumptions,
     p71_band: tuple[float, float] = (60.0, 200.0),
     replicas_pin: int | None = None,
+    latency_target: tuple[float | None, float | None] = (None, None),
 ) -> ServingSizing:
     """Size vLLM serving for a request shape and peak load (P7).
 
     Picks the smallest tensor-parallel size in 1, 2, 4, 8 (dividing the attention heads)
     whose per-GPU memory holds the weights and KV for ``min_concurrent_sequences``
     requests of ``max_model_len`` tokens; concurrency is KV tokens / (input + output),
-    capped at ``max_num_seqs``;
-    replicas = ceil(peak / (pod requests/s x target_utilization)), at least 1."""
+    capped at ``max_num_seqs``; replicas as in the module docstring, ``latency_target`` =
+    (p95 TTFT ms, p95 TPOT ms), either None."""
     a = assumptions
     if input_tokens < 1 or output_tokens < 1 or peak_requests_per_second < 0:
         raise ValueError("input_tokens and output_tokens must be >= 1 and peak load >= 0")
@@ -235,6 +278,16 @@ def size_serving(
             f"a lower precision (int8/int4), a bigger GPU, shorter requests or a smaller base"
         )
     batch = max(concurrent, 1)
+    rep = pod_replica(
+        arch,
+        gpu,
+        precision=precision,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        max_running=batch,
+        tensor_parallel_size=tp,
+        assumptions=a,
+    )
     pod_rps, bound = pod_throughput(
         arch,
         gpu,
@@ -247,12 +300,27 @@ def size_serving(
     )
     if not fits:
         pod_rps = 0.0
+    peak = peak_requests_per_second
+    thr = max(1, math.ceil(peak / (pod_rps * a.target_utilization))) if pod_rps > 0 else 1
+    ttft_target, tpot_target = latency_target
+    has_target = ttft_target is not None or tpot_target is not None
+    lat_replicas = replicas_for_latency(rep, peak, ttft_target, tpot_target) if has_target and fits else None
+    binds: Literal["throughput", "latency", "pinned"]
     if replicas_pin is not None:
-        replicas = max(1, replicas_pin)
-    elif pod_rps > 0:
-        replicas = max(1, math.ceil(peak_requests_per_second / (pod_rps * a.target_utilization)))
+        replicas, binds = max(1, replicas_pin), "pinned"
+    elif lat_replicas is not None and lat_replicas > thr:
+        replicas, binds = lat_replicas, "latency"
     else:
-        replicas = 1
+        replicas, binds = thr, "throughput"
+    at_load = rep.at(peak / replicas) if fits else None
+    met = None
+    if has_target and at_load is not None:
+        met = meets(at_load, ttft_target, tpot_target)
+    lat_note = latency_note(rep, at_load, replicas, thr, lat_replicas, binds, ttft_target, tpot_target, met)
+
+    def ms(x: float | None) -> float | None:
+        return x if x is not None and math.isfinite(x) else None
+
     rps_gpu = pod_rps / tp
     holds, p71 = _p71_note(rps_gpu, arch, precision, input_tokens, output_tokens, p71_band)
     return ServingSizing(
@@ -276,4 +344,17 @@ def size_serving(
         peak_requests_per_second=peak_requests_per_second,
         p71_holds=holds and fits,
         p71_note=p71 if fits else f"P7.1 does not hold: the model does not fit ({reason}).",
+        vllm_max_num_seqs=batch,
+        vllm_max_num_batched_tokens=a.max_num_batched_tokens,
+        replicas_for_throughput=thr,
+        replicas_for_latency=lat_replicas,
+        replicas_bound=binds,
+        latency_target_p95_ttft_ms=ttft_target,
+        latency_target_p95_tpot_ms=tpot_target,
+        latency_target_met=met,
+        ttft_p50_ms=ms(at_load.ttft_p50_ms) if at_load else None,
+        ttft_p95_ms=ms(at_load.ttft_p95_ms) if at_load else None,
+        tpot_p50_ms=ms(at_load.tpot_p50_ms) if at_load else None,
+        tpot_p95_ms=ms(at_load.tpot_p95_ms) if at_load else None,
+        latency_note=lat_note,
     )

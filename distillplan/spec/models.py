@@ -109,6 +109,18 @@ class Workload(_Model):
     peak_to_average: float = Field(
         default=2.0, ge=1, le=100, description="Peak request rate over the monthly average (sizing)."
     )
+    p95_ttft_ms: float | None = Field(
+        default=None,
+        gt=0,
+        le=3_600_000,
+        description="Latency target: p95 time to first token, ms; replicas are sized to meet it (P7).",
+    )
+    p95_tpot_ms: float | None = Field(
+        default=None,
+        gt=0,
+        le=3_600_000,
+        description="Latency target: p95 time per output token after the first, ms (P7).",
+    )
 
     @model_validator(mode="after")
     def _one_volume_form(self, info: ValidationInfo) -> "Workload":

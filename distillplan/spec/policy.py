@@ -55,17 +55,41 @@ class SizingAssumptions(BaseModel):
     kv_cache_bytes_per_element: int = Field(
         2, ge=1, le=4, description="KV cache element size; 2 = bf16/fp16, vLLM's default --kv-cache-dtype auto."
     )
-    prefill_compute_efficiency: float = Field(
-        0.4,
+    prefill_efficiency_bf16: float = Field(
+        0.5,
         gt=0,
         le=1,
-        description="Sustained fraction of dense bf16 peak while serving (GEMMs, scheduling, sampling).",
+        description="Fraction of dense bf16 peak sustained on prompt tokens at bf16 (fitted: reference_points.toml).",
     )
-    decode_bandwidth_efficiency: float = Field(
-        0.7,
+    prefill_efficiency_int8: float = Field(
+        0.5,
         gt=0,
         le=1,
-        description="Achieved fraction of peak HBM bandwidth in decode (~77% measured for one 8B stream).",
+        description="Same at int8: W8A16 kernels dequantise to bf16, so the bf16 peak is the roof.",
+    )
+    prefill_efficiency_int4: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Same at int4 (W4A16, Marlin kernels on Ampere/Hopper).",
+    )
+    decode_efficiency_bf16: float = Field(
+        0.68,
+        gt=0,
+        le=1,
+        description="Achieved fraction of peak HBM bandwidth per decode step at bf16 (fitted: Qwen2.5 speed table).",
+    )
+    decode_efficiency_int8: float = Field(
+        0.56,
+        gt=0,
+        le=1,
+        description="Same at int8 (W8A16): the kernels reach well under bf16's fraction at small batch (fitted).",
+    )
+    decode_efficiency_int4: float = Field(
+        0.46,
+        gt=0,
+        le=1,
+        description="Same at int4 (W4A16 GPTQ/AWQ Marlin): the smallest fraction of the three (fitted).",
     )
     target_utilization: float = Field(
         0.7,
@@ -74,7 +98,14 @@ class SizingAssumptions(BaseModel):
         description="Run replicas at this fraction of modelled capacity: headroom for peaks and variance.",
     )
     max_num_seqs: int = Field(
-        256, ge=1, description="vLLM's concurrent-sequence cap: 256 on A100 (1024 only on >=70 GiB non-A100 GPUs)."
+        256,
+        ge=1,
+        description="vLLM max_num_seqs (written to vllm.yaml): V1's server default on A100 (1024 on H100).",
+    )
+    max_num_batched_tokens: int = Field(
+        2048,
+        ge=16,
+        description="vLLM max_num_batched_tokens, the step's token budget (written to vllm.yaml): V1's A100 default.",
     )
     min_concurrent_sequences: int = Field(
         16, ge=1, description="A replica must hold this many max_model_len requests in KV, else decode is wasted."
@@ -131,9 +162,35 @@ class SizingAssumptions(BaseModel):
     train_sequence_length: int = Field(
         2048, ge=1, description="Tokens per training sequence when sizing training activations."
     )
-    training_overhead_gib: float = Field(
-        3.0, ge=0, description="Per-GPU training memory outside states/activations: CUDA context, fragmentation."
+    gradient_checkpointing: bool = Field(
+        True, description="Training keeps one layer input per layer and recomputes the rest (the scaffold's setting)."
     )
+    logits_bytes_per_vocab_entry: float = Field(
+        10.0,
+        ge=0,
+        description="Training logits: bf16 logits + fp32 upcast + fp32 loss gradient per token per vocabulary entry.",
+    )
+    qlora_extra_activation_bytes_per_hidden: float = Field(
+        15.0,
+        ge=0,
+        description="QLoRA (bitsandbytes) keeps ~15 x hidden bytes more per token per layer (fitted: LitGPT pairs).",
+    )
+    allocator_reserve_gib: float = Field(
+        3.5,
+        ge=0,
+        description="PyTorch caching-allocator memory reserved beyond the peak allocated (fitted: torchtune peaks).",
+    )
+    cuda_context_gib: float = Field(
+        0.5, ge=0, description="CUDA context and kernels per GPU process, outside PyTorch's allocator."
+    )
+
+    def decode_efficiency(self, precision: str) -> float:
+        """The decode-bandwidth efficiency for ``precision`` (bf16, int8, int4)."""
+        return float(getattr(self, f"decode_efficiency_{precision}"))
+
+    def prefill_efficiency(self, precision: str) -> float:
+        """The prefill-compute efficiency for ``precision`` (bf16, int8, int4)."""
+        return float(getattr(self, f"prefill_efficiency_{precision}"))
 
 
 class _Section(BaseModel):

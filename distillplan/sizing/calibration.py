@@ -1,0 +1,248 @@
+"""The published reference points (``data/reference_points.toml``) and the model's figure
+for each: the table the README shows and tests/test_reference_points.py bounds.
+
+Each serving point is modelled with the engine settings it was measured with: one request
+at a time (``load = "1"``: TTFT plus ``o - 1`` single-stream steps), a closed loop of C
+requests (``load = "C"``), or a saturated replica (``load = "saturated"``, the capacity at
+the KV / ``max_num_seqs`` cap). Training points are modelled with their own micro-batch,
+sequence length, LoRA targets, checkpointing and what the figure measured.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distillplan.catalogs.gpus import load_gpus
+from distillplan.files import data_text, tomllib
+from distillplan.sizing.architecture import Architecture, load_architecture
+from distillplan.sizing.finetune import memory_breakdown
+from distillplan.sizing.serving import GIB, _kv_capacity_tokens, pod_replica, weight_bytes
+from distillplan.spec.policy import SizingAssumptions
+
+__all__ = ["BOUNDS", "Comparison", "compare_all", "load_points", "summary"]
+
+#: (low, high) of model / published for bounded points, by kind.
+BOUNDS = {"serving": (0.8, 1.25), "weights": (0.97, 1.03), "training": (0.8, 1.2)}
+
+_LLAMA_33_70B = Architecture(  # meta-llama/Llama-3.3-70B-Instruct config.json (= Llama-3.1-70B)
+    name="meta-llama/Llama-3.3-70B-Instruct",
+    model_type="llama",
+    hidden_size=8192,
+    num_hidden_layers=80,
+    num_attention_heads=64,
+    num_key_value_heads=8,
+    head_dim=128,
+    intermediate_size=28672,
+    vocab_size=128256,
+    tie_word_embeddings=False,
+    qkv_bias=False,
+    max_position_embeddings=131072,
+    source="reference_points.toml",
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    kind: str
+    id: str
+    point: dict[str, Any]
+    model: float
+
+    @property
+    def ratio(self) -> float:
+        return self.model / float(self.point["figure"])
+
+    @property
+    def bounded(self) -> bool:
+        return bool(self.point["bounded"])
+
+    @property
+    def within(self) -> bool:
+        low, high = BOUNDS[self.kind]
+        return low <= self.ratio <= high
+
+
+@functools.cache
+def load_points() -> dict[str, list[dict[str, Any]]]:
+    """The bundled reference points, by kind (serving, weights, training)."""
+    data: dict[str, list[dict[str, Any]]] = tomllib.loads(data_text("reference_points.toml"))
+    return data
+
+
+@functools.cache
+def _arch(name: str) -> Architecture:
+    if name == _LLAMA_33_70B.name:
+        return _LLAMA_33_70B
+    return load_architecture(name, base_dir=Path("."))
+
+
+def _serving(p: dict[str, Any], a: SizingAssumptions) -> float:
+    arch, gpu = _arch(p["model"]), load_gpus()[p["gpu"]]
+    a = a.model_copy(update={"max_num_batched_tokens": p.get("max_num_batched_tokens", a.max_num_batched_tokens)})
+    i, o, tp = int(p["input_tokens"]), int(p["output_tokens"]), int(p["tensor_parallel_size"])
+    precision = p["precision"]
+    load = p["load"]
+    if load == "saturated":
+        weights = weight_bytes(arch, precision, a)[0]
+        _, kv_tokens = _kv_capacity_tokens(arch, gpu, weights, tp, a)
+        running = min(a.max_num_seqs, kv_tokens // (i + o))
+    else:
+        running = int(load)
+    rep = pod_replica(
+        arch,
+        gpu,
+        precision=precision,
+        input_tokens=i,
+        output_tokens=o,
+        max_running=max(1, running),
+        tensor_parallel_size=tp,
+        assumptions=a,
+    )
+    idle = rep.at(0.0)
+    metric = p["metric"]
+    if metric == "tpot_ms":
+        return idle.tpot_p50_ms
+    if metric == "e2e_output_tokens_per_s":
+        return o / ((idle.ttft_p50_ms + (o - 1) * idle.tpot_p50_ms) / 1e3)
+    if metric == "requests_per_s":
+        return rep.capacity
+    rate, _ = rep.closed_loop(running)
+    return rate * o  # output_tokens_per_s
+
+
+def _training(p: dict[str, Any], a: SizingAssumptions) -> float:
+    parts = memory_breakdown(
+        _arch(p["model"]),
+        p["method"],
+        lora_rank=p["lora_rank"],
+        micro_batch_size=p["micro_batch_size"],
+        sequence_length=p["sequence_length"],
+        gradient_checkpointing=p["gradient_checkpointing"],
+        assumptions=a,
+        lora_targets=p["lora_targets"],
+        measured=p["measured"],
+    )
+    return sum(parts.values()) / 1e9
+
+
+def compare_all(assumptions: SizingAssumptions | None = None) -> list[Comparison]:
+    """Every reference point with the model's figure under ``assumptions`` (the defaults)."""
+    a = assumptions or SizingAssumptions()
+    out: list[Comparison] = []
+    for kind, rows in load_points().items():
+        for p in rows:
+            if kind == "serving":
+                model = _serving(p, a)
+            elif kind == "weights":
+                model = weight_bytes(_arch(p["model"]), p["precision"], a)[0] / GIB
+            else:
+                model = _training(p, a)
+            out.append(Comparison(kind, p["id"], p, model))
+    return out
+
+
+def summary(rows: list[Comparison]) -> tuple[float, float]:
+    """(median |log ratio|, worst |log ratio|) of ``rows``."""
+    logs = [abs(math.log(r.ratio)) for r in rows]
+    return statistics.median(logs), max(logs)
+
+
+START = "<!-- reference-points:start (generated: python -m distillplan.sizing.calibration README.md) -->"
+END = "<!-- reference-points:end -->"
+
+_METRIC = {
+    "e2e_output_tokens_per_s": "output tok/s, one request at a time",
+    "output_tokens_per_s": "output tok/s",
+    "requests_per_s": "requests/s",
+    "tpot_ms": "TPOT p50, ms",
+    "weights_gib": "weights, GiB",
+    "memory_gb": "peak memory, GB",
+}
+
+
+def _shape(c: Comparison) -> str:
+    p = c.point
+    if c.kind == "serving":
+        load = "saturated" if p["load"] == "saturated" else f"concurrency {p['load']}"
+        return f"{p['input_tokens']:,} in / {p['output_tokens']:,} out, {load}, TP {p['tensor_parallel_size']}"
+    if c.kind == "training":
+        ckpt = "checkpointing" if p["gradient_checkpointing"] else "no checkpointing"
+        return (
+            f"{p['method']} r{p['lora_rank']} ({p['lora_targets']}), {p['micro_batch_size']} x "
+            f"{p['sequence_length']:,} tokens, {ckpt}, {p['measured']}"
+        )
+    return "-"
+
+
+def reference_table(rows: list[Comparison] | None = None) -> str:
+    """The README's reference-point table (Markdown): every point, its ratio and status."""
+    from distillplan.text import md_table, md_text
+
+    rows = rows if rows is not None else compare_all()
+    head = [
+        "point",
+        "engine",
+        "GPU",
+        "model",
+        "precision / method",
+        "shape",
+        "metric",
+        "published",
+        "model",
+        "ratio",
+        "set",
+    ]
+    body = []
+    for c in rows:
+        p = c.point
+        status = "fit" if p["fit"] else "held out"
+        if not c.bounded:
+            status += ", unbounded"
+        body.append(
+            [
+                md_text(c.id),
+                md_text(p["engine"]),
+                md_text(p.get("gpu", "-")),
+                md_text(p["model"]),
+                md_text(p.get("quantization", p.get("precision", p.get("method", "")))),
+                md_text(_shape(c)),
+                md_text(_METRIC[p["metric"]]),
+                f"{float(p['figure']):,.2f}",
+                f"{c.model:,.2f}",
+                f"{c.ratio:.2f}",
+                md_text(status),
+            ]
+        )
+    lines = md_table(head, body, right=(7, 8, 9))
+    sets = []
+    for label, chosen in (
+        ("fitting set", [c for c in rows if c.point["fit"]]),
+        ("held out, bounded", [c for c in rows if not c.point["fit"] and c.bounded]),
+        ("unbounded", [c for c in rows if not c.bounded]),
+    ):
+        if chosen:
+            med, worst = summary(chosen)
+            sets.append(f"- {label}: {len(chosen)} points, median |log ratio| {med:.3f}, worst {worst:.3f}")
+    return "\n".join([*lines, *sets]) + "\n"
+
+
+def update(readme: Path) -> bool:
+    """Rewrite the generated block of ``readme``; True when it changed."""
+    text = readme.read_text(encoding="utf-8")
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    new = f"{head}{START}\n{reference_table()}{END}{tail}"
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    import sys
+
+    print("updated" if update(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")) else "up to date")

@@ -1,0 +1,205 @@
+"""Throughput and latency of one vLLM replica under load: the roofline plus a queueing model.
+
+One replica (a pod of ``tp`` GPUs) runs vLLM's continuous batching with chunked prefill
+(the V1 default): every engine step (iteration) decodes one token for each running
+request and spends the rest of the step's token budget (``max_num_batched_tokens``) on
+prompt chunks of waiting requests. Per pod, with W the weight bytes, N the parameters,
+BW and P the GPU's HBM bandwidth and dense bf16 peak, e_dec / e_pre the per-precision
+decode-bandwidth and prefill-compute efficiencies, kv the KV bytes per token, L layers
+and q the query width (heads x head_dim)::
+
+    a0      = W / (tp x BW x e_dec)                   weight read: the floor of every step
+    c_tok   = 2 N / (tp x P x e_pre)                  linear-layer compute per token
+    c_att   = 2 L q i^2 / (tp x P x e_pre)            causal attention of one i-token prompt
+    m_seq   = kv x (i + o/2) / (tp x BW x e_bf16)     KV read per running request per step (KV is 16-bit)
+    K       = c_tok (i + o) + c_att + o x m_seq       busy seconds one request adds to steps
+
+Steps are additive (weights, then the batch's compute and KV reads): a step with b
+decodes and p prompt tokens lasts ``a0 + (b + p) c_tok + b m_seq (+ attention)``.
+
+Open loop, Poisson arrivals at ``rate`` requests/s per replica (fluid steady state):
+
+    rho     = rate x K                                (must stay < 1)
+    t       = a0 / (1 - rho)                          mean step = mean TPOT
+    b       = rate x o x t                            running decodes (Little's law)
+
+Capacity is the rate at which b reaches the concurrency cap B (``max_num_seqs`` or the
+KV cache, whichever is smaller): ``B / (o a0 + B K)`` requests/s.
+
+TPOT percentiles (prefill/decode interference): a request's TPOT is the mean of its o
+steps; the prompts that arrive during its decode (Poisson, mean n = b) each add
+``c_tok i + c_att`` to one step, and the running batch fluctuates like a Poisson count
+(an M/G/inf population; the request itself runs on top of it). With z = 0 (p50) or
+1.645 (p95)::
+
+    TPOT_z  = a0 + (1 + b + z sqrt(b)) (c_tok + m_seq) + (c_tok i + c_att) (n + z sqrt(n)) / o
+
+TTFT percentiles: a prompt is prefilled in k = ceil(i / (budget - b)) steps, each also
+carrying the running decodes: ``S = k (a0 + b (c_tok + m_seq)) + c_tok i + c_att``.
+Prompts queue for the prefill budget as an M/D/1 queue with load rho_p = rate x S:
+mean wait ``Wq = rho_p S / (2 (1 - rho_p))`` and the exponential tail
+``P(wait > x) = rho_p exp(-rho_p x / Wq)``; a request arriving while a step runs also waits
+out that step (uniform residual, only while the engine is busy, P = 1 - exp(-b))::
+
+    TTFT_q  = busy x q x t + wait_q + S,   wait_q = Wq / rho_p x ln(rho_p / (1 - q)) if rho_p > 1 - q
+
+Closed loop (``vllm bench serve --max-concurrency C``): the rate at which Little's law
+holds for C requests in flight, ``C = rate x (TTFT + (o - 1) TPOT)`` at the means.
+
+The levers: a larger ``max_num_batched_tokens`` prefills a prompt in fewer steps (lower
+TTFT) at the price of longer individual steps (inter-token spikes, which the per-request
+TPOT above averages away); a smaller ``max_num_seqs`` caps the batch (lower TPOT, lower
+capacity). Not modelled: tensor-parallel all-reduce time, CPU scheduling gaps, prefix caching,
+speculative decoding, preemption when the KV cache overflows (the concurrency cap keeps
+the model below it), and request-length variance (every request has the planned shape).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from distillplan.catalogs.gpus import Gpu
+from distillplan.sizing.architecture import Architecture, parameter_count
+from distillplan.spec.policy import SizingAssumptions
+from distillplan.spec.registry import Precision
+
+__all__ = ["Z_P95", "Latency", "Replica", "replica"]
+
+#: Standard normal quantile of 0.95.
+Z_P95 = 1.6448536269514722
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Per-request latency at one load, in milliseconds; ``stable`` is false past capacity."""
+
+    rate: float
+    stable: bool
+    ttft_p50_ms: float
+    ttft_p95_ms: float
+    tpot_p50_ms: float
+    tpot_p95_ms: float
+    running: float
+
+
+@dataclass(frozen=True)
+class Replica:
+    """The per-request constants of one replica for one request shape (module docstring)."""
+
+    input_tokens: int
+    output_tokens: int
+    a0_s: float
+    c_tok_s: float
+    c_att_s: float
+    m_seq_s: float
+    max_running: int
+    max_num_batched_tokens: int
+
+    @property
+    def busy_s(self) -> float:
+        """K: step-seconds one request adds beyond the weight reads."""
+        o = self.output_tokens
+        return self.c_tok_s * (self.input_tokens + o) + self.c_att_s + o * self.m_seq_s
+
+    @property
+    def capacity(self) -> float:
+        """Requests/s at which the running batch reaches ``max_running``."""
+        b = self.max_running
+        return b / (self.output_tokens * self.a0_s + b * self.busy_s)
+
+    def at(self, rate: float) -> Latency:
+        """TTFT and TPOT percentiles at ``rate`` requests/s (open loop, Poisson)."""
+        return self._latency(rate, tail=True)
+
+    def _latency(self, rate: float, *, tail: bool) -> Latency:
+        i, o = self.input_tokens, self.output_tokens
+        rho = rate * self.busy_s
+        if rate < 0 or rho >= 1:
+            return _unstable(rate)
+        step = self.a0_s / (1 - rho)
+        running = rate * o * step
+        per_running = self.c_tok_s + self.m_seq_s
+        prompt = self.c_tok_s * i + self.c_att_s
+        stable = running <= self.max_running * (1 + 1e-9)
+
+        def tpot(z: float) -> float:
+            spread = running + z * math.sqrt(running)
+            return self.a0_s + (1 + spread) * per_running + prompt * spread / o
+
+        budget = self.max_num_batched_tokens - running
+        if budget < 1:
+            return _unstable(rate)
+        chunks = math.ceil(i / budget)
+        service = chunks * (self.a0_s + running * per_running) + prompt
+        rho_p = rate * service
+        if rho_p >= 1:
+            return _unstable(rate)
+        mean_wait = rho_p * service / (2 * (1 - rho_p))
+        busy = 1 - math.exp(-running)
+
+        def ttft(q: float) -> float:
+            if not tail:
+                return busy * step / 2 + mean_wait + service
+            wait = mean_wait / rho_p * math.log(rho_p / (1 - q)) if rho_p > 1 - q else 0.0
+            return busy * q * step + wait + service
+
+        return Latency(
+            rate=rate,
+            stable=stable,
+            ttft_p50_ms=ttft(0.5) * 1e3,
+            ttft_p95_ms=ttft(0.95) * 1e3,
+            tpot_p50_ms=tpot(0.0) * 1e3,
+            tpot_p95_ms=tpot(Z_P95 if tail else 0.0) * 1e3,
+            running=running,
+        )
+
+    def closed_loop(self, concurrency: int) -> tuple[float, Latency]:
+        """(requests/s, mean latency) with ``concurrency`` requests always in flight."""
+        capped = Replica(**{**self.__dict__, "max_running": min(self.max_running, concurrency)})
+        low, high = 0.0, capped.capacity
+        for _ in range(60):
+            mid = (low + high) / 2
+            lat = capped._latency(mid, tail=False)
+            in_flight = mid * (lat.ttft_p50_ms + (self.output_tokens - 1) * lat.tpot_p50_ms) / 1e3
+            if lat.stable and math.isfinite(in_flight) and in_flight < concurrency:
+                low = mid
+            else:
+                high = mid
+        return low, capped._latency(low, tail=False)
+
+
+def _unstable(rate: float) -> Latency:
+    inf = math.inf
+    return Latency(rate, False, inf, inf, inf, inf, inf)
+
+
+def replica(
+    arch: Architecture,
+    gpu: Gpu,
+    *,
+    precision: Precision,
+    weight_bytes: int,
+    kv_bytes_per_token: int,
+    input_tokens: int,
+    output_tokens: int,
+    tensor_parallel_size: int,
+    max_running: int,
+    assumptions: SizingAssumptions,
+) -> Replica:
+    """The constants of the module docstring for one pod and request shape."""
+    a, tp = assumptions, tensor_parallel_size
+    bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * a.decode_efficiency(precision)
+    kv_bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * a.decode_efficiency("bf16")  # the KV cache stays 16-bit
+    compute = tp * gpu.bf16_tflops * 1e12 * a.prefill_efficiency(precision)
+    q_width = arch.num_attention_heads * arch.head_dim
+    return Replica(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        a0_s=weight_bytes / bandwidth,
+        c_tok_s=2 * parameter_count(arch) / compute,
+        c_att_s=2 * arch.num_hidden_layers * q_width * input_tokens**2 / compute,
+        m_seq_s=kv_bytes_per_token * (input_tokens + output_tokens / 2) / kv_bandwidth,
+        max_running=max(1, max_running),
+        max_num_batched_tokens=a.max_num_batched_tokens,
+    )
