@@ -82,6 +82,8 @@ def memory_breakdown(
       gate, up, SiLU and product; FlashAttention keeps no score matrix). With gradient
       checkpointing each layer keeps only its input (2d bytes) and one layer is live again
       in the backward pass.
+    - ``fsdp_gather``: with more than one GPU, FSDP gathers each layer's full weights to run
+      it and prefetches the next: two layers' linear weights at their stored precision.
     - ``qlora_buffers``: bitsandbytes' 4-bit matmuls keep their own input copies,
       ``qlora_extra_activation_bytes_per_hidden`` x d bytes per token per live layer.
     - ``logits``: T x vocabulary x ``logits_bytes_per_vocab_entry``.
@@ -94,13 +96,15 @@ def memory_breakdown(
     q, kv = arch.num_attention_heads * arch.head_dim, arch.num_key_value_heads * arch.head_dim
     n = parameter_count(arch)
     trainable = trainable_parameters(arch, method, lora_rank, lora_targets)
+    layer_linear = sum(i * o for i, o in linear_shapes(arch))
+    stored_bytes = 0.5 + a.qlora_constant_bits_per_parameter / 8 if method == "qlora" else 2.0
     if method == "full":
         weights, adapters = 16 * n, 0
     elif method == "lora":
         weights, adapters = weight_bytes(arch, "bf16", a)[0], 16 * trainable
     else:
-        linear = layers * sum(i * o for i, o in linear_shapes(arch))
-        weights = int(linear * (0.5 + a.qlora_constant_bits_per_parameter / 8) + 2 * (n - linear))
+        linear = layers * layer_linear
+        weights = int(linear * stored_bytes + 2 * (n - linear))
         adapters = 16 * trainable
     tokens = micro_batch_size * sequence_length
     per_layer = 2 * (4 * d + 2 * q + 2 * kv) + 8 * arch.intermediate_size
@@ -109,6 +113,7 @@ def memory_breakdown(
     parts = {
         "weights": weights // gpus,
         "adapters": adapters // gpus,
+        "fsdp_gather": int(2 * layer_linear * stored_bytes) if gpus > 1 else 0,
         "activations": tokens * (kept_inputs + live_layers * per_layer),
         "qlora_buffers": int(tokens * live_layers * a.qlora_extra_activation_bytes_per_hidden * d)
         if method == "qlora"
