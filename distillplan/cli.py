@@ -97,11 +97,16 @@ def scaffold(spec: Path, pretend: bool, show_diff: bool, check_only: bool, force
 @cli.command()
 @_SPEC_ARG
 @click.option("--reason", help="Why the eval set changed (needed to re-lock: a change of contract).")
-def lock(spec: Path, reason: str | None) -> int:
-    """Hash the eval set into distill.lock (P2.3: lock the eval first)."""
+@click.option(
+    "--teacher-predictions",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Measure the teacher baseline (overall and per stratum) from its predictions on the set.",
+)
+def lock(spec: Path, reason: str | None, teacher_predictions: Path | None) -> int:
+    """Hash the eval set and fix the teacher baseline in distill.lock (P2.3: lock the eval first)."""
     from distillplan.commands import lock as command  # deferred: start-up imports only the command that runs
 
-    return command.run(spec, reason=reason)
+    return command.run(spec, reason=reason, teacher_predictions=teacher_predictions)
 
 
 @cli.command()
@@ -124,11 +129,11 @@ def check(specs: tuple[Path, ...]) -> int:
 @click.option(
     "--teacher-predictions",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Measure the teacher on the same set instead of using eval.teacher_score.",
+    help="Add a paired CI of the gap to the teacher now (information only: never moves a threshold).",
 )
 @click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
 def accept(spec: Path, predictions: Path, teacher_predictions: Path | None, fmt: str) -> int:
-    """The contract's acceptance test (P9.2): PASS exits 0, FAIL exits 1."""
+    """The contract's acceptance test (P9.2): PASS exits 0, FAIL exits 4, cannot score exits 1."""
     from distillplan.commands import accept as command  # deferred: start-up imports only the command that runs
 
     return command.run(spec, predictions=predictions, teacher_predictions=teacher_predictions, fmt=fmt)

@@ -7,17 +7,48 @@ from typing import Any
 
 import pytest
 
-from distillplan.errors import AcceptanceError, LocatedError
+from distillplan.errors import AcceptanceError, LocatedError, LockError
+from distillplan.evalset import accept as acc
 from distillplan.evalset.accept import (
+    AcceptanceResult,
     EvalRow,
-    evaluate,
     load_eval,
     load_predictions,
     read_jsonl,
     required_examples,
 )
+from distillplan.evalset.baseline import spec_baseline
 from distillplan.evalset.metrics import exact_match, field_f1, normalize
 from distillplan.outputs.accept_report import render_markdown, render_text, to_json
+
+
+def evaluate(
+    rows: list[EvalRow],
+    student: dict[str, Any],
+    *,
+    metric: str,
+    strata_field: str | None,
+    teacher_score: float,
+    max_gap_points: float,
+    max_stratum_gap_points: float | None = None,
+    by_stratum: dict[str, float] | None = None,
+    teacher_preds: dict[str, Any] | None = None,
+    decide_by: str = "point-estimate",
+    seed: int = 20250101,
+) -> AcceptanceResult:
+    """Lock a spec baseline (every stratum at ``teacher_score`` unless ``by_stratum``) and accept."""
+    strata = {r.stratum for r in rows if r.stratum is not None} if strata_field else set()
+    base = spec_baseline(
+        rows,
+        metric=metric,
+        teacher_score=teacher_score,
+        max_gap_points=max_gap_points,
+        strata_field=strata_field,
+        teacher_score_by_stratum=by_stratum or dict.fromkeys(strata, teacher_score),
+        max_stratum_gap_points=max_stratum_gap_points,
+        decide_by=decide_by,
+    )
+    return acc.evaluate(rows, student, baseline=base, teacher_preds=teacher_preds, seed=seed)
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
@@ -64,7 +95,7 @@ def test_pass_within_gap() -> None:
         ("billing", 100, True),
         ("shipping", 100, True),
     ]
-    assert res.teacher_source == "spec"
+    assert res.baseline_source == "spec"
 
 
 def test_fail_by_overall_gap() -> None:
@@ -80,7 +111,9 @@ def test_fail_by_overall_gap() -> None:
     assert not res.passed
     assert res.overall.ok is False
     assert all(g.ok for g in res.strata)
-    assert render_text(res, lock_hash="h", commit="c").startswith("FAIL: overall gap +3.00")
+    assert render_text(res, lock_hash="h", commit="c").startswith(
+        "FAIL: overall score 96.00 is below the locked threshold 97.00"
+    )
 
 
 def test_fail_by_one_stratum_only() -> None:
@@ -96,7 +129,9 @@ def test_fail_by_one_stratum_only() -> None:
     assert res.overall.ok is True  # overall gap 2.5 points
     assert [g.ok for g in res.strata] == [True, False]
     assert not res.passed
-    assert "stratum 'shipping' gap +6.00 points exceeds 5.00" in render_text(res, lock_hash="h", commit="c")
+    assert "stratum 'shipping' score 93.00 is below the locked threshold 94.00" in render_text(
+        res, lock_hash="h", commit="c"
+    )
 
 
 def test_strata_without_bound_report_only() -> None:
@@ -126,30 +161,69 @@ def test_gap_exactly_at_bound_passes() -> None:
     assert res.passed
 
 
-def test_teacher_predictions_measured_and_paired() -> None:
+def test_teacher_predictions_at_accept_never_move_a_threshold() -> None:
+    """Issue 10/14: the same student, with and without teacher predictions (good or garbage),
+    gets the same thresholds and the same result; the teacher file only adds a paired CI."""
     rows = make_rows({"a": 60, "b": 40})
-    student = preds(rows, {"a": 6, "b": 4})
-    teacher = preds(rows, {"a": 3, "b": 0})
-    res = evaluate(
-        rows,
-        student,
-        metric="exact-match",
-        strata_field="seg",
-        teacher_preds=teacher,
-        teacher_score=0.5,
-        max_gap_points=5.0,
+    student = preds(rows, {"a": 6, "b": 4})  # 90.0 overall
+    kw: dict[str, Any] = dict(
+        metric="exact-match", strata_field="seg", teacher_score=0.92, max_gap_points=3.0, max_stratum_gap_points=5.0
     )
-    assert res.teacher_source == "measured"
-    assert res.overall.teacher_score == pytest.approx(0.97)  # measured, not the spec's 0.5
-    assert res.overall.gap_points == pytest.approx(7.0)
-    assert [g.teacher_score for g in res.strata] == pytest.approx([0.95, 1.0])
-    assert not res.passed
-    assert to_json(res, lock_hash="h", commit="c")["bootstrap"]["paired"] is True
+    alone = evaluate(rows, student, **kw)
+    strong = evaluate(rows, student, teacher_preds=preds(rows, {"a": 0, "b": 0}), **kw)
+    garbage = evaluate(rows, student, teacher_preds=dict.fromkeys(student, "nonsense"), **kw)
+    for res in (alone, strong, garbage):
+        assert res.passed
+        assert res.overall.threshold == pytest.approx(0.89)
+        assert [g.threshold for g in res.strata] == pytest.approx([0.87, 0.87])
+    assert alone.overall.paired is None
+    assert strong.overall.paired is not None and strong.overall.paired.teacher_score == 1.0
+    assert strong.overall.paired.gap_points == pytest.approx(10.0)
+    assert garbage.overall.paired is not None and garbage.overall.paired.teacher_score == 0.0
+    assert to_json(strong, lock_hash="h", commit="c")["bootstrap"]["paired"] is True
+    assert "never move a threshold" in render_text(strong, lock_hash="h", commit="c")
 
 
-def test_no_teacher_is_an_error() -> None:
-    with pytest.raises(AcceptanceError, match="no teacher score"):
-        evaluate(ROWS, preds(ROWS, {}), metric="accuracy", strata_field=None, max_gap_points=2.0)
+def test_per_stratum_baseline() -> None:
+    """Issue 10: a student identical to a 98/98/80 teacher passes every stratum; a student
+    8 points below the teacher on a strong stratum fails it (bound 5 points)."""
+    rows = make_rows({"a": 50, "b": 50, "c": 50})
+    teacher = preds(rows, {"a": 1, "b": 1, "c": 10})  # 98 / 98 / 80
+    by = {"a": 0.98, "b": 0.98, "c": 0.80}
+    kw: dict[str, Any] = dict(
+        metric="accuracy",
+        strata_field="seg",
+        teacher_score=0.92,
+        max_gap_points=3.0,
+        max_stratum_gap_points=5.0,
+        by_stratum=by,
+    )
+    same = evaluate(rows, teacher, **kw)
+    assert same.passed, render_text(same, lock_hash="h", commit="c")
+    below = evaluate(rows, preds(rows, {"a": 5, "b": 1, "c": 7}), **kw)  # a: 90, 8 below 98
+    assert [g.ok for g in below.strata] == [False, True, True]
+    assert not below.passed
+
+
+def test_stratum_bound_without_stratum_baseline_is_refused() -> None:
+    rows = make_rows({"a": 5, "b": 5})
+    with pytest.raises(LockError, match="no teacher score for stratum 'a'"):
+        spec_baseline(
+            rows, metric="accuracy", teacher_score=0.9, max_gap_points=2.0, strata_field="s", max_stratum_gap_points=5.0
+        )
+
+
+def test_confidence_bound_rule() -> None:
+    """decide_by = "confidence-bound": the lower end of the student's 95% CI must clear the threshold."""
+    rows = make_rows({"a": 200})
+    student = preds(rows, {"a": 8})  # 96.0
+    kw: dict[str, Any] = dict(metric="accuracy", strata_field=None, teacher_score=0.97, max_gap_points=2.0)
+    point = evaluate(rows, student, **kw)
+    bound = evaluate(rows, student, decide_by="confidence-bound", **kw)
+    assert point.passed
+    assert bound.overall.student_ci_low < 0.95
+    assert not bound.passed
+    assert "the lower end of the 95% CI" in render_text(bound, lock_hash="h", commit="c")
 
 
 # ------------------------------------------------------------------ bootstrap
@@ -159,18 +233,21 @@ def test_bootstrap_is_deterministic_and_contains_point() -> None:
     rows = make_rows({"a": 300, "b": 200})
     student = preds(rows, {"a": 30, "b": 10})
     teacher = preds(rows, {"a": 10, "b": 15})
-    kw: dict[str, Any] = dict(metric="accuracy", strata_field="seg", teacher_preds=teacher, max_gap_points=2.0)
+    kw: dict[str, Any] = dict(
+        metric="accuracy", strata_field="seg", teacher_preds=teacher, teacher_score=0.95, max_gap_points=2.0
+    )
     one, two = evaluate(rows, student, **kw), evaluate(rows, student, **kw)
     assert one == two
     other = evaluate(rows, student, seed=7, **kw)
-    assert (other.overall.ci_low_points, other.overall.ci_high_points) != (
-        one.overall.ci_low_points,
-        one.overall.ci_high_points,
-    )
+    assert other.overall.paired != one.overall.paired
     for g in (one.overall, *one.strata):
-        assert g.ci_low_points < g.gap_points < g.ci_high_points
+        p = g.paired
+        assert p is not None
+        assert p.ci_low_points < p.gap_points < p.ci_high_points
+        assert g.student_ci_low < g.student_score < g.student_ci_high
     # a 5-point gap on 500 examples: the CI is a few points wide, not 0 and not 50
-    assert 1.0 < one.overall.ci_high_points - one.overall.ci_low_points < 10.0
+    p = one.overall.paired
+    assert p is not None and 1.0 < p.ci_high_points - p.ci_low_points < 10.0
 
 
 def test_constant_teacher_bootstrap_width_matches_binomial() -> None:
@@ -183,7 +260,7 @@ def test_constant_teacher_bootstrap_width_matches_binomial() -> None:
         teacher_score=0.85,
         max_gap_points=2.0,
     )
-    half = (res.overall.ci_high_points - res.overall.ci_low_points) / 2
+    half = (res.overall.student_ci_high - res.overall.student_ci_low) / 2 * 100
     expected = 1.96 * (0.8 * 0.2 / 1000) ** 0.5 * 100  # ~2.48 points
     assert half == pytest.approx(expected, rel=0.1)
 
@@ -200,11 +277,13 @@ def test_field_f1_bootstrap_uses_many_values_and_is_fast() -> None:
         metric="field-f1",
         strata_field="s",
         teacher_preds=teacher,
+        teacher_score=0.9,
         max_gap_points=2.0,
         max_stratum_gap_points=5.0,
     )
     assert time.perf_counter() - start < 3.0
-    assert res.overall.ci_low_points < res.overall.gap_points < res.overall.ci_high_points
+    p = res.overall.paired
+    assert p is not None and p.ci_low_points < p.gap_points < p.ci_high_points
 
 
 # ------------------------------------------------------------------ metrics
@@ -402,15 +481,15 @@ def test_reports() -> None:
     assert [s["name"] for s in data["strata"]] == ["a|b", "c"]
     assert json.loads(json.dumps(data)) == data
     text = render_text(res, lock_hash="sha256:ab", commit="c" * 40)
-    assert text.startswith("PASS: the student is within 2.00 points")
+    assert text.startswith("PASS: the student scores 99.00 against the locked threshold 97.00")
     md = render_markdown(res, lock_hash="sha256:ab", commit="c" * 40, spec_name="tickets")
     assert md.startswith("# Acceptance record: tickets\n")
     assert "`sha256:ab`" in md
     assert "a\\|b" in md
-    table = [ln for ln in md.splitlines() if ln.startswith("| ")][6:]  # after the item table
+    table = [ln for ln in md.splitlines() if ln.startswith("| ")][7:]  # after the item table
     assert len(table) == 3 + 1  # header + overall + 2 strata (separator starts with "|-")
     for ln in table:
-        assert ln.replace("\\|", "").count("|") == 9
+        assert ln.replace("\\|", "").count("|") == 10
 
 
 def test_markdown_table_parses_with_markdown_it() -> None:
@@ -436,5 +515,5 @@ def test_markdown_table_parses_with_markdown_it() -> None:
             count += 1
         elif tok.type == "tr_close":
             cells_per_row.append(count)
-    assert cells_per_row == [2] * 6 + [8] * 4
+    assert cells_per_row == [2] * 7 + [9] * 4
     assert "x|y" in markdown_it.MarkdownIt().enable("table").render(md)

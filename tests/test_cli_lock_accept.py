@@ -387,7 +387,7 @@ def test_accept_all_correct_passes_with_negative_gap(locked: Path, tmp_path: Pat
     doc = json.loads(out)
     assert doc["format_version"] == 1
     assert doc["result"] == "PASS"
-    assert doc["teacher_source"] == "spec"
+    assert doc["baseline_source"] == "spec"
     assert doc["overall"]["student_score"] == 1.0
     assert doc["overall"]["teacher_score"] == 0.93
     assert doc["overall"]["gap_points"] == pytest.approx(-7.0)
@@ -403,17 +403,17 @@ def test_accept_all_correct_passes_with_negative_gap(locked: Path, tmp_path: Pat
 
 
 def test_accept_overall_gap_too_large_fails(locked: Path, tmp_path: Path, capsys: Cap) -> None:
-    # one fully wrong row per segment: student 36/40 = 0.90, gap 3.0 > 2.5 overall;
-    # each stratum 0.90, gap 3.0 <= 5: only the overall bound breaks.
+    # one fully wrong row per segment: student 36/40 = 0.90 < 0.905 overall (gap 3.0 > 2.5);
+    # each stratum 0.90, at or above its locked threshold (freight 0.95 - 0.05 = 0.90, the
+    # others lower): only the overall bound breaks. FAIL exits 4 (1 is "cannot score").
     preds = _write_preds(tmp_path / "p.jsonl", _predictions(locked, lambda r, k: {} if k == 0 else None))
     code, out, err = _accept(capsys, preds)
-    assert code == 1, (out, err)
+    assert code == 4, (out, err)
     assert out.startswith("FAIL")
     first = out.splitlines()[0]
-    assert "overall" in first and "+3.00" in first
-    assert "stratum" not in first
+    assert first == "FAIL: overall score 90.00 is below the locked threshold 90.50"
     code, out, _ = _accept(capsys, preds, "--format", "json")
-    assert code == 1
+    assert code == 4
     doc = json.loads(out)
     assert doc["result"] == "FAIL"
     assert doc["overall"]["gap_points"] == pytest.approx(3.0)
@@ -422,13 +422,14 @@ def test_accept_overall_gap_too_large_fails(locked: Path, tmp_path: Path, capsys
 
 
 def test_accept_one_stratum_too_far_fails_naming_it(locked: Path, tmp_path: Path, capsys: Cap) -> None:
-    # two fully wrong "medical" rows: medical 0.80 (gap 13 > 5); overall 38/40 = 0.95 (gap -2 <= 2.5)
+    # two fully wrong "medical" rows: medical 0.80 against its own teacher 0.89 (gap 9 > 5);
+    # overall 38/40 = 0.95 (gap -2 <= 2.5)
     preds = _write_preds(
         tmp_path / "p.jsonl",
         _predictions(locked, lambda r, k: {} if r["segment"] == "medical" and k < 2 else None),
     )
     code, out, err = _accept(capsys, preds)
-    assert code == 1, (out, err)
+    assert code == 4, (out, err)
     first = out.splitlines()[0]
     assert first.startswith("FAIL")
     assert "medical" in first
@@ -439,39 +440,73 @@ def test_accept_one_stratum_too_far_fails_naming_it(locked: Path, tmp_path: Path
     assert doc["overall"]["gap_points"] == pytest.approx(-2.0)
     by = {s["name"]: s for s in doc["strata"]}
     assert by["medical"]["ok"] is False
-    assert by["medical"]["gap_points"] == pytest.approx(13.0)
+    assert by["medical"]["gap_points"] == pytest.approx(9.0)
+    assert by["medical"]["threshold"] == pytest.approx(0.84)
     assert all(by[s]["ok"] is True for s in SEGMENTS if s != "medical")
 
 
-def test_accept_with_measured_teacher(locked: Path, tmp_path: Path, capsys: Cap) -> None:
-    teacher = _write_preds(tmp_path / "teacher.jsonl", _predictions(locked))  # teacher = 1.0
-    # student: all correct -> gap 0 everywhere -> PASS
-    same = _write_preds(tmp_path / "same.jsonl", _predictions(locked))
-    code, out, err = _accept(capsys, same, "--teacher-predictions", str(teacher), "--format", "json")
+def _medical_one_field_right(r: dict[str, Any], k: int) -> Any:
+    return _three_fields_wrong(r["reference"]) if r["segment"] == "medical" and k == 0 else None
+
+
+def test_accept_teacher_predictions_never_move_a_threshold(locked: Path, tmp_path: Path, capsys: Cap) -> None:
+    """Issue 10/14: the same student PASSes with and without teacher predictions, whether the
+    teacher file is perfect or garbage; the thresholds printed are the locked ones."""
+    perfect = _write_preds(tmp_path / "teacher.jsonl", _predictions(locked))
+    garbage = _write_preds(tmp_path / "garbage.jsonl", _predictions(locked, lambda r, k: "x"))
+    # medical 9.25/10 against its locked 0.84; overall 39.25/40 against 0.905
+    student = _write_preds(tmp_path / "student.jsonl", _predictions(locked, _medical_one_field_right))
+    docs = []
+    for extra in ([], ["--teacher-predictions", str(perfect)], ["--teacher-predictions", str(garbage)]):
+        code, out, err = _accept(capsys, student, *extra, "--format", "json")
+        assert code == 0, (extra, err)
+        docs.append(json.loads(out))
+    for doc in docs:
+        assert doc["result"] == "PASS"
+        assert doc["overall"]["threshold"] == pytest.approx(0.905)
+        assert {s["name"]: s["threshold"] for s in doc["strata"]} == pytest.approx(
+            {"freight": 0.90, "medical": 0.84, "saas": 0.89, "utility": 0.89}
+        )
+    assert docs[0]["overall"]["paired"] is None
+    assert docs[1]["overall"]["paired"]["teacher_score"] == 1.0
+    assert docs[1]["bootstrap"]["paired"] is True
+    assert docs[2]["overall"]["paired"]["teacher_score"] == 0.0
+
+
+def test_lock_teacher_predictions_fixes_the_baseline(locked: Path, tmp_path: Path, capsys: Cap) -> None:
+    """`lock --teacher-predictions` measures the teacher per stratum with the contract's metric and
+    records the file's sha256; accept then holds each stratum to its own measured teacher."""
+    (locked / "teacher.jsonl").write_text(
+        "".join(json.dumps({"id": i, "prediction": p}) + "\n" for i, p in _predictions(locked)), "utf-8"
+    )
+    code, out, err = run_cli("lock", "--teacher-predictions", "teacher.jsonl", capsys=capsys)
+    assert code == 1 and "--reason" in err  # the baseline changes: a change of contract
+    code, out, err = run_cli("lock", "--teacher-predictions", "teacher.jsonl", "--reason", "measured", capsys=capsys)
     assert code == 0, err
-    doc = json.loads(out)
-    assert doc["teacher_source"] == "measured" and doc["bootstrap"]["paired"] is True
-    assert doc["overall"]["gap_points"] == pytest.approx(0.0)
+    base = _lock_toml(locked)["eval"]["baseline"]
+    assert base["source"] == "teacher-predictions"
+    assert base["teacher_predictions"] == "teacher.jsonl"
+    assert base["teacher_predictions_sha256"] == hashlib.sha256((locked / "teacher.jsonl").read_bytes()).hexdigest()
+    assert base["teacher_score"] == 1.0 and base["threshold"] == 0.975
+    assert [(s["name"], s["examples"], s["teacher_score"], s["threshold"]) for s in base["strata"]] == [
+        (name, 10, 1.0, 0.95) for name in SEGMENTS
+    ]
+    assert _lock_toml(locked)["eval"]["history"][-1]["reason"] == "measured"
+    # medical 9.25/10 < 0.95: FAIL (it passed against the spec's 0.89 - 0.05)
+    student = _write_preds(tmp_path / "student.jsonl", _predictions(locked, _medical_one_field_right))
+    code, out, _ = _accept(capsys, student)
+    assert code == 4
+    assert out.splitlines()[0] == "FAIL: stratum 'medical' score 92.50 is below the locked threshold 95.00"
 
-    # one medical row with 1 of 4 fields right (F1 0.25): medical 9.25/10 -> gap 7.5 > 5;
-    # overall 39.25/40 -> gap 1.875 <= 2.5.  Against the spec's 0.93 this student would pass.
-    def wrong(r: dict[str, Any], k: int) -> Any:
-        return _three_fields_wrong(r["reference"]) if r["segment"] == "medical" and k == 0 else None
 
-    student = _write_preds(tmp_path / "student.jsonl", _predictions(locked, wrong))
-    assert _accept(capsys, student)[0] == 0  # teacher 0.93 from the spec: passes
-    code, out, err = _accept(capsys, student, "--teacher-predictions", str(teacher), "--format", "json")
-    assert code == 1, err
-    doc = json.loads(out)
-    assert doc["result"] == "FAIL"
-    assert doc["overall"]["teacher_score"] == 1.0
-    assert doc["overall"]["gap_points"] == pytest.approx(1.875)
-    assert doc["overall"]["ok"] is True
-    by = {s["name"]: s for s in doc["strata"]}
-    assert by["medical"]["gap_points"] == pytest.approx(7.5)
-    assert by["medical"]["ok"] is False
-    code, out, _ = _accept(capsys, student, "--teacher-predictions", str(teacher))
-    assert code == 1 and "medical" in out.splitlines()[0]
+def test_accept_refuses_when_spec_terms_drift_from_the_lock(locked: Path, tmp_path: Path, capsys: Cap) -> None:
+    spec = locked / "distill.toml"
+    spec.write_text(spec.read_text("utf-8").replace("max_gap_points = 2.5", "max_gap_points = 4.0"), "utf-8")
+    preds = _write_preds(tmp_path / "p.jsonl", _predictions(locked))
+    code, out, err = _accept(capsys, preds)
+    assert code == 1 and out == ""
+    line = _one_line(err)
+    assert "eval.max_gap_points is 4.0 in the spec, 2.5 in the lock" in line and "--reason" in line
 
 
 def test_accept_markdown_contains_lock_hash(locked: Path, tmp_path: Path, capsys: Cap) -> None:

@@ -1,5 +1,9 @@
 """``distillplan accept [SPEC] --predictions FILE``: the contract's binary acceptance test
-(P9.2). Refuses unless the eval lock verifies; PASS exits 0, FAIL exits 1."""
+(P9.2) against the thresholds fixed in ``distill.lock``. Refuses unless the eval lock
+verifies and the spec's contract terms match the locked baseline.
+
+Exit codes: 0 PASS, 4 FAIL, 1 cannot score (the lock, the spec or a predictions file is
+unusable: one located line), 2 usage, 3 internal error, 130 interrupted."""
 
 from __future__ import annotations
 
@@ -8,14 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from distillplan import git
-from distillplan.commands._io import EXIT_OK, EXIT_USER, say
+from distillplan.commands._io import EXIT_OK, say
 from distillplan.commands.check import lock_display
 from distillplan.errors import AcceptanceError
 from distillplan.evalset import accept as acc
+from distillplan.evalset.baseline import baseline_drift
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import read_lock
 from distillplan.outputs import accept_report
 from distillplan.spec.load import SpecFile, load_spec
+
+EXIT_FAIL = 4  # the student was scored and failed; 1 means it could not be scored
 
 
 @dataclass(frozen=True)
@@ -35,12 +42,24 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
         listed = "; ".join(f"{c.path} {c.kind}" for c in changes[:3])
         raise AcceptanceError(f"{lock_name}: the eval lock does not verify ({listed}); refusing to score")
     e = spec.eval
+    baseline = lk.eval.baseline
+    if baseline is None:
+        raise AcceptanceError(
+            f"{lock_name}: the lock records no teacher baseline (locked by an older distillplan); "
+            "run `distillplan lock` to fix the thresholds before accepting"
+        )
+    if drift := baseline_drift(e, baseline):
+        raise AcceptanceError(
+            f"{lock_name}: the spec's contract terms differ from the locked baseline ({'; '.join(drift[:2])}); "
+            "restore them, or re-lock with `distillplan lock --reason TEXT`"
+        )
     rows = acc.load_eval(
         [sf.dir / d for d in e.datasets],
         id_field=e.id_field,
         reference_field=e.reference_field,
         strata_field=e.strata_field,
         display_base=sf.dir,
+        metric=e.metric,
     )
     ids = [r.id for r in rows]
     student = acc.load_predictions(predictions, eval_ids=ids, id_field=e.id_field)
@@ -49,16 +68,7 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
         if teacher_predictions is not None
         else None
     )
-    result = acc.evaluate(
-        rows,
-        student,
-        metric=e.metric,
-        strata_field=e.strata_field,
-        teacher_preds=teacher,
-        teacher_score=None if teacher is not None else e.teacher_score,
-        max_gap_points=e.max_gap_points,
-        max_stratum_gap_points=e.max_stratum_gap_points,
-    )
+    result = acc.evaluate(rows, student, baseline=baseline, teacher_preds=teacher)
     root = git.repo_root(sf.dir)
     commit = (git.head_commit(root) if root else "") or "(not in a git repository)"
     if fmt == "json":
@@ -75,4 +85,4 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
 def run(spec: str | Path, *, predictions: Path, teacher_predictions: Path | None, fmt: str) -> int:
     outcome = accept(load_spec(spec), predictions=predictions, teacher_predictions=teacher_predictions, fmt=fmt)
     say(outcome.text)
-    return EXIT_OK if outcome.passed else EXIT_USER
+    return EXIT_OK if outcome.passed else EXIT_FAIL

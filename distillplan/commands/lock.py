@@ -1,16 +1,25 @@
-"""``distillplan lock [SPEC] [--reason TEXT]``: hash the eval set into ``distill.lock`` (P2.3)."""
+"""``distillplan lock [SPEC] [--reason TEXT] [--teacher-predictions FILE]``: hash the eval set
+into ``distill.lock`` (P2.3) and fix the teacher baseline the acceptance test compares with.
+
+The eval set is read with the same loader ``accept`` uses, so a set that ``accept`` would
+refuse (a missing or duplicate id, a missing reference or stratum, a reference the metric
+cannot score) is refused here, each problem at its file and line."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, say
 from distillplan.commands.check import lock_display
+from distillplan.errors import LockError
+from distillplan.evalset import accept as acc
+from distillplan.evalset.baseline import build_baseline
 from distillplan.evalset.fingerprint import lock_eval
-from distillplan.evalset.lockfile import write_lock
+from distillplan.evalset.lockfile import HistoryEntry, display_path, write_lock
 from distillplan.spec.load import SpecFile, load_spec
 
 
@@ -22,15 +31,58 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
-def lock(sf: SpecFile, *, reason: str | None) -> str:
-    """Hash the spec's eval set into ``distill.lock`` (P2.3); returns a one-line summary."""
+def _shown(path: Path, spec_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(spec_dir.resolve()).as_posix()
+    except ValueError:
+        return display_path(path)
+
+
+def lock(sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None = None) -> str:
+    """Hash the spec's eval set and its teacher baseline into ``distill.lock`` (P2.3); returns a
+    one-line summary. A changed baseline on an unchanged set is a change of contract: it needs
+    ``reason`` and the earlier lock goes to the history."""
     root = git.repo_root(sf.dir)
     commit = git.head_commit(root) if root else ""
-    new, summary = lock_eval(sf.dir, list(sf.spec.eval.datasets), reason=reason, today=_today(), commit=commit)
+    e = sf.spec.eval
+    today = _today()
+    new, summary = lock_eval(sf.dir, list(e.datasets), reason=reason, today=today, commit=commit)
+    rows = acc.load_eval(
+        [sf.dir / d for d in e.datasets],
+        id_field=e.id_field,
+        reference_field=e.reference_field,
+        strata_field=e.strata_field,
+        display_base=sf.dir,
+        metric=e.metric,
+    )
+    baseline = build_baseline(
+        rows,
+        e,
+        spec_display=sf.display,
+        teacher_predictions=teacher_predictions,
+        predictions_display=_shown(teacher_predictions, sf.dir) if teacher_predictions else "",
+    )
+    ev = new.eval
+    assert ev is not None
+    if ev.baseline is not None and ev.baseline != baseline and summary.startswith("eval set unchanged"):
+        if not reason or not reason.strip():
+            raise LockError(
+                f"{lock_display(sf)}: the teacher baseline changed since it was locked (overall threshold "
+                f"{ev.baseline.threshold:.4f} -> {baseline.threshold:.4f}); re-locking changes the contract: "
+                "pass --reason TEXT"
+            )
+        past = HistoryEntry(ev.hash, ev.locked_on, ev.locked_at_commit, today, " ".join(reason.split()))
+        ev = replace(ev, locked_on=today, locked_at_commit=commit, history=(*ev.history, past))
+        summary = "eval set unchanged, teacher baseline re-locked"
+    elif ev.baseline is None and summary.startswith("eval set unchanged"):
+        summary = "eval set unchanged, teacher baseline recorded"
+    new = replace(new, eval=replace(ev, baseline=baseline))
     write_lock(sf.dir, new)
-    return f"{lock_display(sf)}: {summary}"
+    how = "measured from " + baseline.teacher_predictions if baseline.source != "spec" else "from the spec"
+    teacher, threshold = baseline.teacher_score * 100, baseline.threshold * 100
+    return f"{lock_display(sf)}: {summary}; teacher {teacher:.2f} ({how}), threshold {threshold:.2f}"
 
 
-def run(spec: str | Path, *, reason: str | None) -> int:
-    say(lock(load_spec(spec), reason=reason))
+def run(spec: str | Path, *, reason: str | None, teacher_predictions: Path | None = None) -> int:
+    say(lock(load_spec(spec), reason=reason, teacher_predictions=teacher_predictions))
     return EXIT_OK

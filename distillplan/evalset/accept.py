@@ -1,16 +1,19 @@
 """The contract's acceptance test (P9.2): score predictions against the locked eval.
 
-PASS when ``gap_points = (teacher - student) x 100 <= max_gap_points`` overall and, when
-``max_stratum_gap_points`` is set, in every stratum (otherwise strata are reported
-only). Scores are means of per-example scores in [0, 1], defined in
-:mod:`distillplan.evalset.metrics`; the reports are in :mod:`distillplan.outputs.accept_report`.
+The thresholds are the lock's (:class:`~distillplan.evalset.lockfile.Baseline`, fixed by
+``distillplan lock``): overall ``teacher - max_gap_points/100`` and, per stratum with a
+contracted bound, that stratum's own teacher score minus ``max_stratum_gap_points/100``.
+Nothing given at accept time moves a threshold. A group passes when the decision figure
+clears its threshold: the student's score (``decide_by = "point-estimate"``, the default)
+or the lower end of its 95% CI (``"confidence-bound"``). Scores are means of per-example
+scores in [0, 1], defined in :mod:`distillplan.evalset.metrics`; the reports are in
+:mod:`distillplan.outputs.accept_report`.
 
-The 95% CI of the gap is a percentile bootstrap over examples with a fixed-seed
-``random.Random``. With teacher predictions it is paired (each resampled example
-carries its teacher and student score); with only the spec's ``teacher_score`` the
-teacher is a constant and only the student is resampled. With strata the resampling is
-stratified (stratum sizes are fixed by the eval design); the overall gap of a resample
-is the sum of its stratum sums over n, so each example is drawn once per resample.
+The 95% CI of the student's score is a percentile bootstrap over examples with a
+fixed-seed ``random.Random``, stratified when there are strata (stratum sizes are fixed by
+the eval design; the overall score of a resample is the sum of its stratum sums over n).
+Teacher predictions given at accept time add a paired CI of the gap (teacher now minus
+student, each resampled example carrying both scores), reported beside the decision only.
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 from distillplan.errors import AcceptanceError, LocatedError
+from distillplan.evalset.lockfile import Baseline
 from distillplan.evalset.metrics import METRICS, as_object
 
 __all__ = [
     "AcceptanceResult",
     "EvalRow",
     "GroupResult",
+    "PairedGap",
+    "check_references",
     "evaluate",
     "load_eval",
     "load_predictions",
@@ -55,18 +61,30 @@ class EvalRow:
 
 
 @dataclass(frozen=True)
-class GroupResult:
-    """Overall or one stratum. ``ok`` is None when the group does not decide."""
+class PairedGap:
+    """Teacher predictions given at accept time: informational, never a threshold."""
 
-    name: str
-    examples: int
-    student_score: float
     teacher_score: float
     gap_points: float
     ci_low_points: float
     ci_high_points: float
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """Overall or one stratum. ``ok`` is None when the group does not decide (no locked threshold)."""
+
+    name: str
+    examples: int
+    student_score: float
+    student_ci_low: float
+    student_ci_high: float
+    teacher_score: float | None  # the locked baseline
+    threshold: float | None  # the locked threshold
+    gap_points: float | None  # (locked teacher - student) x 100
     bound_points: float | None
     ok: bool | None
+    paired: PairedGap | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +94,8 @@ class AcceptanceResult:
     overall: GroupResult
     strata: tuple[GroupResult, ...]
     strata_field: str | None
-    teacher_source: Literal["measured", "spec"]
+    baseline_source: Literal["spec", "teacher-predictions"]
+    decide_by: str
     seed: int
     n_boot: int
     confidence: float = 0.95
@@ -150,8 +169,10 @@ def load_eval(
     reference_field: str = "reference",
     strata_field: str | None = None,
     display_base: Path | None = None,
+    metric: str | None = None,
 ) -> list[EvalRow]:
-    """Every eval example, in file order; ids are unique across all files."""
+    """Every eval example, in file order; ids are unique across all files. With ``metric``,
+    every reference is also checked to be scorable by it (:func:`check_references`)."""
     rows: list[EvalRow] = []
     first: dict[str, str] = {}
     for path in paths:
@@ -173,7 +194,18 @@ def load_eval(
             rows.append(EvalRow(rid, obj[reference_field], stratum, shown, line))
     if not rows:
         raise AcceptanceError(f"{', '.join(_display(p, display_base) for p in paths) or 'eval'}: the eval set is empty")
+    if metric is not None:
+        check_references(rows, metric)
     return rows
+
+
+def check_references(rows: Sequence[EvalRow], metric: str) -> None:
+    """A reference the metric cannot score is an error at its line (field-f1 needs objects)."""
+    if metric == "field-f1":
+        for r in rows:
+            if as_object(r.reference) is None:
+                msg = "field-f1 needs a JSON object (or a string holding one) as the reference"
+                raise LocatedError(path=r.path, line=r.line, message=msg)
 
 
 def load_predictions(
@@ -301,22 +333,16 @@ def evaluate(
     eval_rows: Sequence[EvalRow],
     student_preds: dict[str, Any],
     *,
-    metric: str,
-    strata_field: str | None,
+    baseline: Baseline,
     teacher_preds: dict[str, Any] | None = None,
-    teacher_score: float | None = None,
-    max_gap_points: float,
-    max_stratum_gap_points: float | None = None,
     seed: int = 20250101,
     n_boot: int = 2000,
 ) -> AcceptanceResult:
-    """Score, compare with the teacher and decide PASS/FAIL (deterministic per seed).
+    """Score the student and decide PASS/FAIL against the locked ``baseline`` (deterministic per seed).
 
-    The teacher is measured from ``teacher_preds`` when given (``teacher_score`` is
-    then ignored), else it is the constant ``teacher_score`` overall and per stratum.
-    A group passes when ``gap_points <= bound`` (the point estimate decides; the CI
-    tells how much to trust it).
+    ``teacher_preds`` add a paired CI of the gap to each group; they never move a threshold.
     """
+    metric = baseline.metric
     if metric not in METRICS:
         raise AcceptanceError(f"unknown metric {metric!r}; expected one of {', '.join(sorted(METRICS))}")
     if not eval_rows:
@@ -324,51 +350,82 @@ def evaluate(
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1 (got {n_boot})")
     score = METRICS[metric]
-    if metric == "field-f1":
-        for r in eval_rows:
-            if as_object(r.reference) is None:
-                msg = "field-f1 needs a JSON object (or a string holding one) as the reference"
-                raise LocatedError(path=r.path, line=r.line, message=msg)
+    check_references(eval_rows, metric)
     for preds, who in ((student_preds, "student"), (teacher_preds, "teacher")):
         if preds is not None and (gone := [r.id for r in eval_rows if r.id not in preds]):
             raise AcceptanceError(f"{who} predictions: no prediction for id {gone[0]!r} ({len(gone)} missing)")
     s = [score(r.reference, student_preds[r.id]) for r in eval_rows]
-    if teacher_preds is not None:
-        t, source = [score(r.reference, teacher_preds[r.id]) for r in eval_rows], "measured"
-    elif teacher_score is not None:
-        t, source = [float(teacher_score)] * len(s), "spec"
-    else:
-        raise AcceptanceError("no teacher score: pass teacher predictions or set [eval].teacher_score")
+    t = None if teacher_preds is None else [score(r.reference, teacher_preds[r.id]) for r in eval_rows]
+    stratified = bool(baseline.strata_field)
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(eval_rows):
-        groups.setdefault(r.stratum if strata_field is not None and r.stratum is not None else "", []).append(i)
-    rng = random.Random(seed)
+        groups.setdefault(r.stratum if stratified and r.stratum is not None else "", []).append(i)
     names = sorted(groups)
-    boot = {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
+    locked = {b.name: b for b in baseline.strata}
+    if stratified and (set(names) != set(locked) or any(len(groups[g]) != locked[g].examples for g in names)):
+        raise AcceptanceError(
+            "the eval set's strata differ from the locked baseline; re-lock with `distillplan lock --reason TEXT`"
+        )
+    rng = random.Random(seed)
+    boot = {g: _resample_sums([s[i] for i in groups[g]], n_boot, rng) for g in names}
+    paired = {} if t is None else {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
     n = len(s)
+    bound_rule = baseline.decide_by
 
-    def group(name: str, idx: list[int], sums: list[float], bound: float | None) -> GroupResult:
-        st, te = math.fsum(s[i] for i in idx) / len(idx), math.fsum(t[i] for i in idx) / len(idx)
-        gap = (te - st) * 100
-        lo, hi = _ci([x / len(idx) * 100 for x in sums], 0.95)
-        ok = None if bound is None else gap <= bound + _EPS
-        return GroupResult(name, len(idx), st, te, gap, lo, hi, bound, ok)
+    def group(
+        name: str,
+        idx: list[int],
+        sums: list[float],
+        psums: list[float] | None,
+        teacher: float | None,
+        thr: float | None,
+        bound: float | None,
+    ) -> GroupResult:
+        st = math.fsum(s[i] for i in idx) / len(idx)
+        lo, hi = _ci([x / len(idx) for x in sums], 0.95)
+        figure = lo if bound_rule == "confidence-bound" else st
+        ok = None if thr is None else figure >= thr - _EPS
+        pg = None
+        if t is not None and psums is not None:
+            te = math.fsum(t[i] for i in idx) / len(idx)
+            plo, phi = _ci([x / len(idx) * 100 for x in psums], 0.95)
+            pg = PairedGap(te, (te - st) * 100, plo, phi)
+        gap = None if teacher is None else (teacher - st) * 100
+        return GroupResult(name, len(idx), st, lo, hi, teacher, thr, gap, bound, ok, pg)
 
-    overall_sums = [sum(col) for col in zip(*(boot[g] for g in names), strict=True)]
-    overall = group("overall", list(range(n)), overall_sums, max_gap_points)
+    def total(d: dict[str, list[float]]) -> list[float] | None:
+        return [sum(col) for col in zip(*(d[g] for g in names), strict=True)] if d else None
+
+    overall_sums = total(boot)
+    assert overall_sums is not None
+    overall = group(
+        "overall",
+        list(range(n)),
+        overall_sums,
+        total(paired),
+        baseline.teacher_score,
+        baseline.threshold,
+        baseline.max_gap_points,
+    )
     strata = (
-        tuple(group(g, groups[g], boot[g], max_stratum_gap_points) for g in names) if strata_field is not None else ()
+        tuple(
+            group(
+                g,
+                groups[g],
+                boot[g],
+                paired.get(g),
+                locked[g].teacher_score,
+                locked[g].threshold,
+                baseline.max_stratum_gap_points if locked[g].threshold is not None else None,
+            )
+            for g in names
+        )
+        if stratified
+        else ()
     )
     passed = bool(overall.ok) and all(x.ok is not False for x in strata)
     return AcceptanceResult(
-        metric,
-        passed,
-        overall,
-        strata,
-        strata_field,
-        "measured" if source == "measured" else "spec",
-        seed,
-        n_boot,
+        metric, passed, overall, strata, baseline.strata_field or None, baseline.source, bound_rule, seed, n_boot
     )
 
 

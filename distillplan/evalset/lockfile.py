@@ -9,6 +9,12 @@ line so it merges cleanly. Paths are POSIX, relative to the spec's folder::
     locked_at_commit = "<40-hex>"  #      for every entry sorted by path), UTF-8
     locked_on = 2026-11-27
     files = [ { path = "...", sha256 = "...", size = 1, git_blob = "..." }, ]
+    [eval.baseline]                # the teacher baseline and the thresholds accept compares with
+    source = "spec"                # or "teacher-predictions" (then teacher_predictions + its sha256)
+    metric = "field-f1"; decide_by = "point-estimate"; strata_field = "segment"
+    max_gap_points = 2.5; max_stratum_gap_points = 5.0   # the latter omitted when not contracted
+    teacher_score = 0.93; threshold = 0.905; examples = 40
+    [[eval.baseline.strata]]       # one per stratum: name, examples, teacher_score, threshold (omitted: report only)
     [[eval.history]]               # one table per earlier lock, oldest first
     [generated]                    # owned by scaffold; lock_eval never touches it
     inputs_sha256 = "inputs-v1:<H>"
@@ -44,12 +50,14 @@ else:  # pragma: no cover - exercised on 3.10 only
 __all__ = [
     "HEADER",
     "LOCK_NAME",
+    "Baseline",
     "Change",
     "EvalEntry",
     "EvalLock",
     "GeneratedManifest",
     "HistoryEntry",
     "LockFile",
+    "StratumBaseline",
     "display_path",
     "dumps",
     "read_lock",
@@ -82,12 +90,45 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class StratumBaseline:
+    """One stratum of the locked baseline; ``threshold`` None: reported, not contracted."""
+
+    name: str
+    examples: int
+    teacher_score: float | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The teacher baseline fixed at lock time and the thresholds ``accept`` compares with.
+
+    ``threshold = teacher_score - max_gap_points / 100`` overall, and per stratum with
+    ``max_stratum_gap_points`` against that stratum's own teacher score.
+    """
+
+    source: Literal["spec", "teacher-predictions"]
+    metric: str
+    decide_by: str
+    max_gap_points: float
+    teacher_score: float
+    threshold: float
+    examples: int
+    strata_field: str = ""
+    max_stratum_gap_points: float | None = None
+    teacher_predictions: str = ""
+    teacher_predictions_sha256: str = ""
+    strata: tuple[StratumBaseline, ...] = ()
+
+
+@dataclass(frozen=True)
 class EvalLock:
     hash: str
     locked_at_commit: str
     locked_on: date
     files: tuple[EvalEntry, ...]
     history: tuple[HistoryEntry, ...] = ()
+    baseline: Baseline | None = None
 
 
 @dataclass(frozen=True)
@@ -121,11 +162,18 @@ class Change:
 
 
 def _v(value: object) -> str:
+    if isinstance(value, float):
+        return repr(value)  # shortest round-trip form, valid TOML
     return toml_str(value) if isinstance(value, str) else str(value)  # int, or date as ISO
 
 
 def _pairs(obj: Any, skip: tuple[str, ...] = ()) -> list[str]:
-    return [f"{f.name} = {_v(getattr(obj, f.name))}" for f in fields(obj) if f.name not in skip]
+    """``key = value`` for every field; a None field is left out (TOML has no null)."""
+    return [
+        f"{f.name} = {_v(getattr(obj, f.name))}"
+        for f in fields(obj)
+        if f.name not in skip and getattr(obj, f.name) is not None
+    ]
 
 
 def _array(rows: list[str]) -> list[str]:
@@ -136,8 +184,12 @@ def dumps(lock: LockFile) -> str:
     """The lock as TOML text: sorted, one entry a line, ``\\n`` line ends."""
     out = [HEADER, "", "version = 1"]
     if (ev := lock.eval) is not None:
-        out += ["", "[eval]", *_pairs(ev, skip=("files", "history"))]
+        out += ["", "[eval]", *_pairs(ev, skip=("files", "history", "baseline"))]
         out += _array([", ".join(_pairs(e)) for e in sorted(ev.files, key=lambda e: e.path)])
+        if (b := ev.baseline) is not None:
+            out += ["", "[eval.baseline]", *_pairs(b, skip=("strata",))]
+            for st in b.strata:
+                out += ["", "[[eval.baseline.strata]]", *_pairs(st)]
         for h in ev.history:
             out += ["", "[[eval.history]]", *_pairs(h)]
     if (gen := lock.generated) is not None:
@@ -188,7 +240,30 @@ _HISTORY = {
     "replaced_on": date,
     "reason": str,
 }
-_EVAL = {"hash": str, "locked_at_commit": str, "locked_on": date, "files": list, "history": list}
+_EVAL = {
+    "hash": str,
+    "locked_at_commit": str,
+    "locked_on": date,
+    "files": list,
+    "history": list,
+    "baseline": dict,
+}
+_BASELINE = {
+    "source": str,
+    "metric": str,
+    "decide_by": str,
+    "max_gap_points": float,
+    "teacher_score": float,
+    "threshold": float,
+    "examples": int,
+    "strata_field": str,
+    "max_stratum_gap_points": float,
+    "teacher_predictions": str,
+    "teacher_predictions_sha256": str,
+    "strata": list,
+}
+_BASELINE_OPTIONAL = ("strata_field", "max_stratum_gap_points", "teacher_predictions", "teacher_predictions_sha256")
+_STRATUM = {"name": str, "examples": int, "teacher_score": float, "threshold": float}
 _GEN = {"inputs_sha256": str, "files": list}
 _GEN_ENTRY = {"path": str, "sha256": str}
 
@@ -204,6 +279,7 @@ def _fields(
 
     if not isinstance(d, dict):
         raise fail("", "expected a table")
+    d = dict(d)
     if extra := sorted(set(d) - set(kinds)):
         raise fail(extra[0], "unknown key")
     for key, kind in kinds.items():
@@ -212,6 +288,9 @@ def _fields(
                 continue
             raise fail(key, "missing")
         v = d[key]
+        if kind is float and isinstance(v, int) and not isinstance(v, bool):
+            d[key] = float(v)  # TOML writes 1.0 as 1.0, a person may write 1
+            continue
         if (isinstance(v, bool) and kind is int) or isinstance(v, datetime) or not isinstance(v, kind):
             raise fail(key, f"expected {kind.__name__}")
     return d
@@ -223,18 +302,30 @@ def _parse(shown: str, data: dict[str, Any]) -> LockFile:
         raise LockError(f"{shown}: version: unsupported lock version {top.get('version')}; run `distillplan lock`")
     ev = gen = None
     if "eval" in top:
-        t = _fields(shown, "eval", top["eval"], _EVAL, ("history",))
+        t = _fields(shown, "eval", top["eval"], _EVAL, ("history", "baseline"))
         files = [EvalEntry(**_fields(shown, f"eval.files[{i}]", f, _ENTRY)) for i, f in enumerate(t["files"])]
         hist = [
             HistoryEntry(**_fields(shown, f"eval.history[{i}]", h, _HISTORY))
             for i, h in enumerate(t.get("history", []))
         ]
-        ev = EvalLock(t["hash"], t["locked_at_commit"], t["locked_on"], tuple(files), tuple(hist))
+        base = _baseline(shown, t["baseline"]) if "baseline" in t else None
+        ev = EvalLock(t["hash"], t["locked_at_commit"], t["locked_on"], tuple(files), tuple(hist), base)
     if "generated" in top:
         t = _fields(shown, "generated", top["generated"], _GEN)
         gfiles = [_fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY) for i, f in enumerate(t["files"])]
         gen = GeneratedManifest(t["inputs_sha256"], {f["path"]: f["sha256"] for f in gfiles})
     return LockFile(ev, gen)
+
+
+def _baseline(shown: str, raw: Any) -> Baseline:
+    b = _fields(shown, "eval.baseline", raw, _BASELINE, (*_BASELINE_OPTIONAL, "strata"))
+    if b["source"] not in ("spec", "teacher-predictions"):
+        raise LockError(f"{shown}: eval.baseline.source: unknown source {b['source']!r}; run `distillplan lock`")
+    strata = tuple(
+        StratumBaseline(**_fields(shown, f"eval.baseline.strata[{i}]", s, _STRATUM, ("teacher_score", "threshold")))
+        for i, s in enumerate(b.get("strata", []))
+    )
+    return Baseline(**{k: v for k, v in b.items() if k != "strata"}, strata=strata)
 
 
 def display_path(path: Path) -> str:

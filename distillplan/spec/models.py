@@ -204,6 +204,15 @@ class Eval(_Model):
     max_gap_points: Points = Field(description="Contracted gap: teacher minus student, in percentage points.")
     strata_field: str | None = Field(default=None, description="JSONL field naming each example's stratum.")
     max_stratum_gap_points: Points | None = Field(default=None, description="Per-stratum gap bound, in points.")
+    teacher_score_by_stratum: dict[str, Score] | None = Field(
+        default=None,
+        description="The teacher's score on each stratum, 0-1: the per-stratum baseline `lock` fixes "
+        "(or measure it: `lock --teacher-predictions FILE`).",
+    )
+    decide_by: Literal["point-estimate", "confidence-bound"] = Field(
+        default="point-estimate",
+        description="What must clear each locked threshold: the student's score, or the lower end of its 95% CI.",
+    )
     id_field: str = Field(default="id", min_length=1, description="JSONL field holding the example id.")
     reference_field: str = Field(
         default="reference", min_length=1, description="JSONL field holding the reference answer."
@@ -374,6 +383,8 @@ class Spec(_Model):
                     _problem(info, f"milestones.{i}.due", f"is before project.start ({self.project.start})")
         if self.eval.max_stratum_gap_points is not None and self.eval.strata_field is None:
             _problem(info, "eval.max_stratum_gap_points", "needs eval.strata_field")
+        if self.eval.teacher_score_by_stratum is not None and self.eval.strata_field is None:
+            _problem(info, "eval.teacher_score_by_stratum", "needs eval.strata_field")
         return self
 
 
