@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import git  # deferred: gitpython stays off the hook path
 
 __all__ = [
+    "commit_holding",
     "dirty_paths",
     "file_at",
     "head_commit",
@@ -45,6 +46,7 @@ __all__ = [
     "relpath_in_repo",
     "repo_root",
     "resolve_commit",
+    "uncommitted",
 ]
 
 _REGULAR_MODES = frozenset({"100644", "100755"})
@@ -124,6 +126,38 @@ def dirty_paths(root: Path, paths: Iterable[str]) -> set[str]:
         out = _run(root, ["diff-files", "--name-only", "-z", "--", *chunk]).stdout
         dirty.update(p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p)
     return dirty
+
+
+def uncommitted(root: Path, path: str) -> bool:
+    """True when ``path`` (POSIX, relative to root) differs from ``HEAD``: untracked, staged or
+    modified in the work tree (``git status --porcelain``)."""
+    proc = _run(root, ["status", "--porcelain", "-z", "--untracked-files=all", "--", path], check=False)
+    return proc.returncode != 0 or bool(proc.stdout.strip(b"\0"))
+
+
+def commit_holding(root: Path, blobs: dict[str, str]) -> str:
+    """The oldest commit in ``HEAD``'s history whose tree holds exactly ``blobs``
+    (POSIX path relative to root -> git blob id), or ``""`` when none does (yet).
+
+    Only commits that touch one of the paths are candidates (``git log -- paths``); the
+    first of them, oldest first, whose ``ls-tree`` matches every blob is the answer.
+    """
+    if not blobs or any(not b for b in blobs.values()) or not head_commit(root):
+        return ""
+    paths = sorted(blobs)
+    log = _run(root, ["log", "--format=%H", "--reverse", "HEAD", "--", *paths], check=False)
+    if log.returncode != 0:
+        return ""
+    for commit in log.stdout.decode("ascii", "replace").split():
+        out = _run(root, ["ls-tree", "-z", commit, "--", *paths], check=False).stdout
+        found: dict[str, str] = {}
+        for record in out.split(b"\0"):
+            if record:
+                meta, _, name = record.partition(b"\t")
+                found[name.decode("utf-8", "surrogateescape")] = meta.decode("ascii").split(" ")[2]
+        if found == blobs:
+            return commit
+    return ""
 
 
 # --- history, through gitpython (imported lazily: never on the hook path) ---

@@ -34,7 +34,7 @@ def render_example(name: str, work: Path) -> dict[str, bytes]:
     dest = work / name
     shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("distill.lock", "distill"))
     sf = load_spec(dest / "distill.toml")
-    return plan_tree(sf, plan_for_file(sf).to_json(), {"eval_hash": None, "commit": None})
+    return plan_tree(sf, plan_for_file(sf).to_json(), {"eval_hash": None, "commit": None, "baseline": None})
 
 
 def main() -> int:

@@ -274,7 +274,7 @@ def test_locking_the_eval_makes_the_contract_stale_until_rescaffolded(repo: Path
     assert any("contract.md: stale" in p for p in check_fresh(spec))
     scaffold(spec)
     assert new.eval is not None and new.eval.hash in contract.read_text()
-    assert f"locked at commit {head}" in contract.read_text()
+    assert f"committed in {head} (the first commit holding these exact bytes)" in contract.read_text()
     assert check_fresh(spec) == []
     lock = read_lock(repo)
     assert lock is not None and lock.eval == new.eval  # scaffold keeps the eval section

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
-from distillplan.errors import LockError, SpecError
+from distillplan.errors import LockError, RepoError, SpecError
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import LOCK_NAME, read_lock
 from distillplan.spec.load import SpecFile, load_spec
@@ -62,11 +62,42 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
         base = Path(sf.display).parent
         for c in verify_eval(sf.dir, lk, list(sf.spec.eval.datasets)):
             problems.append(f"{base / c.path}: {c.kind}: {c.detail} (eval set locked in {lock_name})")
+        if lk.eval.baseline is None:
+            problems.append(
+                f"{lock_name}: the lock records no teacher baseline, so accept cannot score; run `distillplan lock`"
+            )
+        else:
+            from distillplan.evalset.baseline import baseline_drift  # deferred: only with a lock
+
+            for d in baseline_drift(sf.spec.eval, lk.eval.baseline):
+                problems.append(f"{lock_name}: {d}; restore it, or re-lock with `distillplan lock --reason TEXT`")
+        if not problems and (note := _not_committed(sf)):
+            notes.append(note)
     if lk is not None and lk.generated is not None:
         from distillplan.outputs.scaffold import check_fresh  # deferred: only with a manifest
 
         problems.extend(check_fresh(sf, lock=lk))
     return problems, notes
+
+
+def _not_committed(sf: SpecFile) -> str:
+    """A note when distill.lock (or the eval bytes it locks) is not in a commit yet: the contract
+    cites the commit holding the locked bytes, so it has none to cite."""
+    from distillplan import git
+
+    root = git.repo_root(sf.dir)
+    if root is None:
+        return ""
+    try:
+        rel = (sf.dir.resolve() / LOCK_NAME).relative_to(root).as_posix()
+        if not git.uncommitted(root, rel):
+            return ""
+    except (ValueError, RepoError):
+        return ""
+    return (
+        f"{lock_display(sf)}: note: the lock is not committed; the contract cites the commit holding the "
+        "locked eval bytes once one exists (commit, then run `distillplan scaffold`)"
+    )
 
 
 def run(specs: Sequence[str | Path]) -> int:

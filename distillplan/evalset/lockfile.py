@@ -279,7 +279,7 @@ def _fields(
 
     if not isinstance(d, dict):
         raise fail("", "expected a table")
-    d = dict(d)
+    out: dict[str, Any] = dict(d)
     if extra := sorted(set(d) - set(kinds)):
         raise fail(extra[0], "unknown key")
     for key, kind in kinds.items():
@@ -289,11 +289,11 @@ def _fields(
             raise fail(key, "missing")
         v = d[key]
         if kind is float and isinstance(v, int) and not isinstance(v, bool):
-            d[key] = float(v)  # TOML writes 1.0 as 1.0, a person may write 1
+            out[key] = float(v)  # TOML writes 1.0 as 1.0, a person may write 1
             continue
         if (isinstance(v, bool) and kind is int) or isinstance(v, datetime) or not isinstance(v, kind):
             raise fail(key, f"expected {kind.__name__}")
-    return d
+    return out
 
 
 def _parse(shown: str, data: dict[str, Any]) -> LockFile:

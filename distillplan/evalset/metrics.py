@@ -20,7 +20,20 @@ from typing import Any
 
 from distillplan.spec.registry import Metric
 
-__all__ = ["METRICS", "Metric", "as_object", "exact_match", "field_f1", "normalize"]
+__all__ = ["METRICS", "METRIC_RULES", "Metric", "as_object", "exact_match", "field_f1", "normalize"]
+
+#: How each metric normalises and scores one prediction, in the contract's words.
+_NORM = (
+    "strings are NFKC-normalised, case-folded and whitespace-collapsed; other values are compared "
+    "as canonical JSON (sorted keys, 5.0 equals 5)"
+)
+METRIC_RULES: dict[str, str] = {
+    "accuracy": f"1 when the prediction equals the reference after normalisation, else 0 ({_NORM})",
+    "exact-match": f"1 when the prediction equals the reference after normalisation, else 0 ({_NORM})",
+    "field-f1": "F1 of the (field, value) pairs of the prediction against the reference, both JSON objects "
+    f"flattened to dotted keys, values normalised ({_NORM}); null counts as absent, an unparseable "
+    "prediction scores 0",
+}
 
 
 def _canon(v: Any) -> Any:

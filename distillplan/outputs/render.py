@@ -16,6 +16,9 @@ import posixpath
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from distillplan import __version__
+from distillplan.evalset.baseline import threshold
+from distillplan.evalset.metrics import METRIC_RULES
 from distillplan.files import templates_dir
 from distillplan.spec.registry import PROJECT_LINE_NAMES
 from distillplan.text import md_cell, md_text, num, pct, toml_str, usd, yaml_str, yaml_value
@@ -78,7 +81,38 @@ def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str])
     }
 
 
-def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, str | None]) -> Ctx:
+def _thresholds(spec: dict[str, Any], lock: dict[str, Any]) -> dict[str, Any]:
+    """The contract's threshold table: the lock's, or (before ``lock``) what the spec states."""
+    e = spec["eval"]
+    b = lock.get("baseline")
+    if b is not None:
+        rows = [{"name": "overall", **{k: b[k] for k in ("examples", "teacher_score", "threshold")}}]
+        rows += [dict(s) for s in b["strata"]]
+        return {
+            "locked": True,
+            "rows": rows,
+            "source": b["source"],
+            "file": b["teacher_predictions"],
+            "sha256": b["teacher_predictions_sha256"],
+        }
+    by = e["teacher_score_by_stratum"] or {}
+    bound = e["max_stratum_gap_points"]
+    rows = [
+        {
+            "name": "overall",
+            "examples": None,
+            "teacher_score": e["teacher_score"],
+            "threshold": threshold(e["teacher_score"], e["max_gap_points"]),
+        }
+    ]
+    rows += [
+        {"name": k, "examples": None, "teacher_score": v, "threshold": None if bound is None else threshold(v, bound)}
+        for k, v in sorted(by.items())
+    ]
+    return {"locked": False, "rows": rows, "source": "spec", "file": "", "sha256": ""}
+
+
+def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, Any]) -> Ctx:
     """The plain-dict context every template renders from."""
     name = spec["project"]["name"]
     root = posixpath.normpath(spec["scaffold"]["root"].replace("\\", "/"))
@@ -116,6 +150,9 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, st
         "spec": spec,
         "plan": plan,
         "lock": lock,
+        "thresholds": _thresholds(spec, lock),
+        "metric_rule": METRIC_RULES[spec["eval"]["metric"]],
+        "version": __version__,
         "paths": paths,
         "training": _training(spec, plan, paths),
         "student_lines": student_lines,

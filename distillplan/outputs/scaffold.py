@@ -8,7 +8,8 @@ existing file we never wrote, is *user-modified* and is only replaced with ``for
 Freshness (:func:`check_fresh`, the pre-commit path) does not import jinja2 and does not
 render when nothing changed. ``[generated].inputs_sha256`` stores an *inputs fingerprint*,
 ``"inputs-v1:" + sha256`` over: the spec's sha256, the distillplan version, the eval lock
-hash and commit (the documents cite them), the bundled templates' bytes, and a local
+hash, the commit holding the locked eval bytes and the teacher baseline (the documents
+cite them), the bundled templates' bytes, and a local
 ``config.json`` student's bytes. Equal fingerprint: only each file's sha256 is compared.
 Changed fingerprint: the tree is rendered and compared with the disk. (An eval file edited
 without re-locking is reported by the eval-lock verification of the same ``check``.)
@@ -16,6 +17,7 @@ without re-locking is reported by the eval-lock verification of the same ``check
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
@@ -83,7 +85,7 @@ TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
 )
 
 
-def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, str | None]) -> dict[str, bytes]:
+def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, Any]) -> dict[str, bytes]:
     """Every generated file: path relative to the spec's folder (POSIX) -> bytes.
 
     Conditional files are left out when their condition fails; ``[scaffold].skip`` too."""
@@ -114,6 +116,27 @@ def _templates_digest() -> bytes:
     return h.digest()
 
 
+def eval_commit(spec_dir: Path, lock: LockFile | None) -> str:
+    """The commit the contract cites: the oldest in ``HEAD``'s history holding the locked eval
+    files' exact bytes (their locked git blob ids); ``""`` until one exists or outside git."""
+    ev = lock.eval if lock is not None else None
+    root = find_repo_root(spec_dir)
+    if ev is None or root is None:
+        return ""
+    try:
+        base = spec_dir.resolve().relative_to(root)
+    except ValueError:
+        return ""
+    from distillplan.errors import RepoError
+    from distillplan.git import commit_holding
+
+    blobs = {posixpath.normpath((base / e.path).as_posix()): e.git_blob for e in ev.files}
+    try:
+        return commit_holding(root, blobs)
+    except RepoError:
+        return ""
+
+
 def inputs_fingerprint(spec_dir: Path, spec_sha256: str, lock: LockFile | None, base_model: str | None) -> str:
     """What the generated tree depends on, as one value for ``[generated].inputs_sha256``."""
     h = hashlib.sha256(b"distillplan scaffold inputs v1\0")
@@ -122,7 +145,8 @@ def inputs_fingerprint(spec_dir: Path, spec_sha256: str, lock: LockFile | None, 
         spec_sha256,
         __version__,
         ev.hash if ev else "",
-        ev.locked_at_commit if ev else "",
+        eval_commit(spec_dir, lock),  # the contract cites it
+        repr(ev.baseline) if ev else "",  # the contract prints the locked thresholds
     ):
         h.update(part.encode("utf-8") + b"\0")
     h.update(_templates_digest())
@@ -221,9 +245,13 @@ def _load(spec_arg: SpecFile | str | Path, mode: Mode) -> tuple[SpecFile, bool]:
     return SpecFile(spec=spec, path=path, display=str(path), sha256=_sha(text.encode())), True
 
 
-def _lock_state(lock: LockFile | None) -> dict[str, str | None]:
+def _lock_state(spec_dir: Path, lock: LockFile | None) -> dict[str, Any]:
     ev = lock.eval if lock is not None else None
-    return {"eval_hash": ev.hash if ev else None, "commit": ev.locked_at_commit if ev else None}
+    baseline = None
+    if ev is not None and ev.baseline is not None:
+        baseline = dataclasses.asdict(ev.baseline)
+    commit = eval_commit(spec_dir, lock) if ev else None
+    return {"eval_hash": ev.hash if ev else None, "commit": commit, "baseline": baseline}
 
 
 def _render_all(sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None) -> dict[str, bytes]:
@@ -231,7 +259,7 @@ def _render_all(sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None
         from distillplan.plan.build import plan_for_file  # deferred: planning stays off the hook path
 
         plan = plan_for_file(sf).to_json()
-    return plan_tree(sf, plan, _lock_state(lock))
+    return plan_tree(sf, plan, _lock_state(sf.dir, lock))
 
 
 def scaffold(

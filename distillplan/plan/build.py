@@ -351,11 +351,18 @@ def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
         changes = verify_eval(spec_dir, lock, list(spec.eval.datasets))
     except LockError as e:
         return EvalState(files_missing=missing, changes=(str(e),))
+    from distillplan.evalset.baseline import baseline_drift
+
+    terms = (
+        ["the lock records no teacher baseline (run `distillplan lock`)"]
+        if lock.eval.baseline is None
+        else [f"{d} (re-lock with --reason)" for d in baseline_drift(spec.eval, lock.eval.baseline)]
+    )
     return EvalState(
         files_missing=missing,
         locked=True,
         lock_hash=lock.eval.hash,
-        changes=tuple(f"{c.kind} {c.path}" for c in changes),
+        changes=tuple(f"{c.kind} {c.path}" for c in changes) + tuple(terms),
         examples_per_stratum=_count_strata(spec, spec_dir) if not missing else (),
     )
 
