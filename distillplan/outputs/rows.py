@@ -57,7 +57,7 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
     f, c = p.finance, p.costs
     lo, hi = c.hardware_share_band
     share = c.hardware_share_of_frontier
-    be = f.break_even_tokens_per_month
+    zero, refuse = f.zero_saving_tokens_per_month, f.refuse_line_tokens_per_month
     rows = [
         ("Payback from go-live", months(f.payback_months)),
         (
@@ -71,7 +71,8 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
         ),
         ("IRR (annual)", "over 1,000%" if f.irr_annual is not None and f.irr_annual > 10 else pct(f.irr_annual)),
         ("CFO band (P6.3)", f.cfo_band),
-        ("Break-even volume", "none" if be is None else f"{tokens(be)} tokens/month"),
+        ("Volume where the saving is zero", _volume(zero)),
+        ("Volume at the payback refusal line", _volume(refuse)),
     ]
     if f.net_12_months_usd is not None:
         rows.append(("Net after 12 months", usd(f.net_12_months_usd)))
@@ -88,6 +89,10 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
     lo_r, hi_r = c.routing_savings_usd_per_month
     rows.append(("Model routing instead (P2.2)", f"saves {usd(lo_r)}-{usd(hi_r)}/month"))
     return rows
+
+
+def _volume(v: float | None) -> str:
+    return "none up to 1,000x today's volume" if v is None else f"{tokens(v)} tokens/month"
 
 
 def sizing_rows(p: Plan) -> list[tuple[str, str]]:

@@ -49,7 +49,6 @@ from distillplan.sizing.serving import ServingSizing, size_serving
 from distillplan.spec.models import Spec
 
 FORMAT_VERSION = 1
-SECONDS_PER_MONTH = 730 * 3600
 VOLUME_FACTORS = (0.5, 1.0, 1.5)
 
 
@@ -106,7 +105,10 @@ def _share(spec: Spec) -> float:
 def _month(spec: Spec, arch: Architecture, gpu: Gpu, prices: Prices, vol: Volume, rate: float) -> _Month:
     """One month of running at ``vol``: the frontier bill and the student's lines."""
     a = spec.policy.sizing
-    peak = vol.requests_per_month * _share(spec) / SECONDS_PER_MONTH * spec.workload.peak_to_average
+    # The traffic runs in the hours the GPUs are billed ([hardware] hours_per_month), so the
+    # average rate is the month's requests over those hours, not over 730.
+    seconds = spec.hardware.hours_per_month * 3600
+    peak = vol.requests_per_month * _share(spec) / seconds * spec.workload.peak_to_average
     serving = size_serving(
         arch,
         gpu,
@@ -190,16 +192,21 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
         return _month(spec, arch, gpu, prices, vol.scaled(factor), rate).saving
 
     refuse = policy.payback_refuse_over_months
-    break_even = eco.solve_increasing(saving_at, project / refuse, 1.0, vol.tokens_per_month * 1_000, rel_tol=1e-4)
+    top = vol.tokens_per_month * 1_000
+    zero_saving = eco.solve_increasing(saving_at, 0.0, 1.0, top, rel_tol=1e-4)
+    refuse_line = eco.solve_increasing(saving_at, project / refuse, 1.0, top, rel_tol=1e-4)
     rows = []
     for est in ("low", "mid", "high"):
+        # A cell is the plan re-run at this estimate and volume: the estimate moves the P4
+        # project lines *and* the P8 operating lines that sit in a band.
+        at_est = spec.model_copy(update={"budget": spec.budget.model_copy(update={"estimate": est})})
         p_est = sum(p.usd for p in project_at(est))
         rows.append(
             SensitivityRow(
                 estimate=est,
                 project_usd=p_est,
                 payback_months=[
-                    eco.payback_months(p_est, saving if f == 1.0 else saving_at(vol.tokens_per_month * f))
+                    eco.payback_months(p_est, _month(at_est, arch, gpu, prices, vol.scaled(f), rate).saving)
                     for f in VOLUME_FACTORS
                 ],
             )
@@ -274,7 +281,8 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             cfo_band=eco.cfo_band(
                 payback, accept_under_months=policy.payback_accept_under_months, refuse_over_months=refuse
             ),
-            break_even_tokens_per_month=break_even,
+            zero_saving_tokens_per_month=zero_saving,
+            refuse_line_tokens_per_month=refuse_line,
             net_12_months_usd=eco.net_after(flows, 12) if fin.horizon_months >= 12 else None,
             net_24_months_usd=eco.net_after(flows, 24) if fin.horizon_months >= 24 else None,
             sensitivity=Sensitivity(volume_factors=list(VOLUME_FACTORS), rows=rows),

@@ -103,10 +103,15 @@ def decide(
         "below": f"below the {tokens(floor)} tokens/month floor: does not amortize within "
         f"{policy.payback_refuse_over_months:g} months",
         "within": f"between {tokens(floor)} and {tokens(structural)}: defensible, weigh model routing first",
-        "above": f"above {tokens(structural)}: distillation is the structural answer",
+        "above": f"above {tokens(structural)}: the volume condition holds",
     }[band]
     if band == "below" and w.regulated:
         vmsg += "; regulated data (P3.5) can justify self-hosting below the floor"
+    elif band == "within" and w.regulated:
+        vmsg = (
+            f"between {tokens(floor)} and {tokens(structural)}: defensible; routing to another frontier model "
+            "does not answer regulated data (P3.5)"
+        )
     checks.append(
         Check(id="volume", rule="P2.2", ok=volume_ok, figure=f"{tokens(tokens_per_month)} tokens/month", message=vmsg)
     )
@@ -152,12 +157,14 @@ def decide(
                 f"at 95% confidence: {listed}",
             )
         )
-    if not narrow or not volume_ok or payback_months is None:
+    # Ordered stay-on-frontier < route-first < lock-eval-first < distill, and monotone in volume
+    # with everything else fixed: a refused payback stays on the frontier in every volume band
+    # (payback only improves with volume), and routing to another frontier model is no answer
+    # for regulated data (P3.5), so a regulated workload never gets route-first.
+    if not narrow or not volume_ok or not pays:
         decision: Decision = "stay-on-frontier"
-    elif band == "within":
+    elif band != "above" and not w.regulated:
         decision = "route-first"
-    elif not pays:
-        decision = "stay-on-frontier"
     elif not eval_ok:
         decision = "lock-eval-first"
     else:
@@ -173,6 +180,8 @@ def decide(
         "stay-on-frontier": f"Stay on the frontier model and revisit in {revisit_words} (P2.4): "
         + "; ".join(f"{c.id}: {c.message}" for c in failed if c.id != "eval-locked"),
     }[decision]
+    if decision == "route-first" and not eval_ok:
+        summary += " Lock the eval set before either (P2.3)."
     revisit = _add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
     return Verdict(decision=decision, summary=summary, checks=checks, warnings=warnings, revisit_on=revisit)
 
@@ -245,6 +254,6 @@ def _warnings(spec: Spec, policy: Policy, *, serving_fits: bool, band: str) -> l
         out.append(
             Warning(id="does-not-fit", rule="P7", message="the student does not fit the GPU as configured (see sizing)")
         )
-    if band == "within":
+    if band == "within" and not w.regulated:
         out.append(Warning(id="routing", rule="P2.2", message="weigh model routing first: it ships faster"))
     return out

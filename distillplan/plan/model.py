@@ -105,7 +105,8 @@ class FinanceOut(_Frozen):
     horizon_months: int
     build_months: int
     cfo_band: str
-    break_even_tokens_per_month: float | None
+    zero_saving_tokens_per_month: float | None  # the volume where the monthly saving reaches 0
+    refuse_line_tokens_per_month: float | None  # the volume where payback reaches the CFO refusal line
     net_12_months_usd: float | None
     net_24_months_usd: float | None
     sensitivity: Sensitivity

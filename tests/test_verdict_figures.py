@@ -1,0 +1,179 @@
+"""Issue 10: the verdict is monotone in volume and never contradicted by its summary, and every
+figure the plan shows equals what a re-run of the plan gives (sensitivity cells, the two named
+volumes, sizing over the billed hours)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from distillplan.plan.build import PlanInputs, build_plan, plan_for_file
+from distillplan.plan.decision import EvalState
+from distillplan.plan.model import Plan
+from distillplan.sizing.architecture import load_architecture
+from distillplan.spec.load import load_spec
+from distillplan.spec.models import Spec
+from tests.conftest import EXAMPLES, ROOT
+
+EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
+LOCKED = EvalState(locked=True, lock_hash="sha256:test")
+RANK = {"stay-on-frontier": 0, "route-first": 1, "lock-eval-first": 2, "distill": 3}
+
+
+def _spec(name: str) -> Spec:
+    return load_spec(EXAMPLES / name).spec
+
+
+def _plan(spec: Spec, state: EvalState = LOCKED) -> Plan:
+    arch = load_architecture(spec.student.base_model, base_dir=ROOT)
+    return build_plan(spec, PlanInputs(architecture=arch, eval_state=state))
+
+
+def _at(spec: Spec, *, factor: float = 1.0, estimate: str | None = None, **workload: object) -> Spec:
+    """The spec with its volume scaled by ``factor`` (either volume form) and another estimate."""
+    w = spec.workload
+    upd: dict[str, object] = dict(workload)
+    if factor != 1.0:
+        if w.requests_per_month is not None:
+            upd["requests_per_month"] = round(w.requests_per_month * factor)
+        else:
+            assert w.tokens_per_month is not None
+            upd["tokens_per_month"] = round(w.tokens_per_month * factor)
+    out = spec.model_copy(update={"workload": w.model_copy(update=upd)})
+    if estimate is not None:
+        out = out.model_copy(update={"budget": spec.budget.model_copy(update={"estimate": estimate})})
+    return out
+
+
+# ------------------------------------------------------------------ sensitivity = re-runs
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_sensitivity_cells_equal_plan_reruns(name: str) -> None:
+    """Each cell is the payback of the plan re-run at that estimate and volume (today's main
+    ignored that the estimate also moves the banded P8 operating lines: high/100% differed)."""
+    spec = _spec(name)
+    sens = _plan(spec).finance.sensitivity
+    for row in sens.rows:
+        for factor, cell in zip(sens.volume_factors, row.payback_months, strict=True):
+            rerun = _plan(_at(spec, factor=factor, estimate=row.estimate))
+            assert rerun.costs.project_usd == pytest.approx(row.project_usd)
+            want = rerun.finance.payback_months
+            assert (cell is None) == (want is None), (row.estimate, factor)
+            if cell is not None and want is not None:
+                assert cell == pytest.approx(want, rel=1e-6), (row.estimate, factor)
+
+
+# ------------------------------------------------------------------ the two named volumes
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_zero_saving_and_refuse_line_volumes(name: str) -> None:
+    spec = _spec(name)
+    plan = _plan(spec)
+    f = plan.finance
+    tokens_now = plan.volume.tokens_per_month
+    zero, refuse = f.zero_saving_tokens_per_month, f.refuse_line_tokens_per_month
+    assert zero is not None and refuse is not None
+    assert zero < refuse
+    just_above = _plan(_at(spec, factor=zero / tokens_now * 1.01))
+    just_below = _plan(_at(spec, factor=zero / tokens_now * 0.97))
+    assert just_above.costs.savings_usd_per_month > 0 >= just_below.costs.savings_usd_per_month
+    at_line = _plan(_at(spec, factor=refuse / tokens_now * 1.01)).finance.payback_months
+    below_line = _plan(_at(spec, factor=refuse / tokens_now * 0.97)).finance.payback_months
+    assert at_line is not None and at_line <= spec.policy.payback_refuse_over_months
+    assert below_line is None or below_line > spec.policy.payback_refuse_over_months
+
+
+# ------------------------------------------------------------------ hours_per_month sizes capacity
+
+
+def test_hours_per_month_sizes_for_the_billed_hours() -> None:
+    spec = _spec("invoice-extraction")
+    full = _plan(spec)
+    half_hw = spec.hardware.model_copy(update={"hours_per_month": 365.0})
+    half = _plan(spec.model_copy(update={"hardware": half_hw}))
+    assert half.sizing.peak_requests_per_second == pytest.approx(2 * full.sizing.peak_requests_per_second)
+    assert half.sizing.replicas >= full.sizing.replicas
+
+
+# ------------------------------------------------------------------ verdict
+
+
+def _sweep(spec: Spec, volumes: list[float]) -> list[Plan]:
+    out = []
+    for v in volumes:
+        w = spec.workload.model_copy(
+            update={
+                "requests_per_month": None,
+                "input_tokens_per_request": None,
+                "output_tokens_per_request": None,
+                "tokens_per_month": int(v),
+                "input_share": 0.85,
+            }
+        )
+        out.append(_plan(spec.model_copy(update={"workload": w})))
+    return out
+
+
+def test_regulated_verdict_is_monotone_across_the_floor() -> None:
+    """Today's main: a regulated workload got distill at 49M and route-first at 51M."""
+    spec = _spec("invoice-extraction")
+    reg = spec.model_copy(update={"workload": spec.workload.model_copy(update={"regulated": True})})
+    p49, p51 = _sweep(reg, [49e6, 51e6])
+    assert RANK[p51.verdict.decision] >= RANK[p49.verdict.decision]
+    assert p51.verdict.decision != "route-first"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(EXAMPLE_NAMES),
+    regulated=st.booleans(),
+    low=st.floats(5e6, 2e9),
+    factor=st.floats(1.0, 3.0),
+)
+def test_verdict_never_weakens_with_volume(name: str, regulated: bool, low: float, factor: float) -> None:
+    spec = _spec(name)
+    spec = spec.model_copy(update={"workload": spec.workload.model_copy(update={"regulated": regulated})})
+    a, b = _sweep(spec, [low, low * factor])
+    assert RANK[b.verdict.decision] >= RANK[a.verdict.decision], (
+        a.volume.tokens_per_month,
+        a.verdict.summary,
+        b.volume.tokens_per_month,
+        b.verdict.summary,
+    )
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+@pytest.mark.parametrize("regulated", [False, True])
+def test_summary_never_contradicts_a_failed_check(name: str, regulated: bool) -> None:
+    spec = _spec(name)
+    spec = spec.model_copy(update={"workload": spec.workload.model_copy(update={"regulated": regulated})})
+    for plan in _sweep(spec, [10e6, 49e6, 51e6, 120e6, 199e6, 201e6, 800e6, 5e9]):
+        v = plan.verdict
+        failed = {c.id for c in v.checks if not c.ok}
+        if v.decision in ("distill", "route-first", "lock-eval-first"):
+            assert not failed - {"eval-locked"}, (plan.volume.tokens_per_month, v.decision, failed)
+        if v.decision != "distill":  # today's main: a ✔ "the structural answer" beside stay-on-frontier
+            assert "structural answer" not in " ".join(c.message for c in v.checks if c.ok)
+
+
+def test_route_first_never_beside_a_refused_payback() -> None:
+    """Today's main: route-first at 199M beside a failed 97-month payback."""
+    spec = _spec("ticket-triage")
+    for plan in _sweep(spec, [60e6, 120e6, 199e6]):
+        pay = next(c for c in plan.verdict.checks if c.id == "payback")
+        if not pay.ok:
+            assert plan.verdict.decision == "stay-on-frontier"
+            assert "payback" in plan.verdict.summary
+
+
+def test_examples_keep_their_documented_verdicts() -> None:
+    got = {n: plan_for_file(load_spec(EXAMPLES / n)).verdict.decision for n in EXAMPLE_NAMES}
+    assert got == {
+        "clinical-coding": "distill",
+        "invoice-extraction": "distill",
+        "open-chat": "stay-on-frontier",
+        "ticket-triage": "stay-on-frontier",
+    }
