@@ -27,14 +27,17 @@ def example_names() -> list[str]:
 
 def render_example(name: str, work: Path) -> dict[str, bytes]:
     """The generated tree of ``examples/<name>``, rendered in a clean copy under ``work``."""
-    from distillplan.outputs.scaffold import plan_tree
+    from distillplan.evalset.lockfile import read_lock
+    from distillplan.outputs.scaffold import lock_state, plan_tree
     from distillplan.plan.build import plan_for_file
     from distillplan.spec.load import load_spec
 
     dest = work / name
-    shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("distill.lock", "distill"))
+    # with the example's distill.lock (its eval set and teacher baseline), outside git: the
+    # documents cite no commit
+    shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("distill"))
     sf = load_spec(dest / "distill.toml")
-    return plan_tree(sf, plan_for_file(sf).to_json(), {"eval_hash": None, "commit": None, "baseline": None})
+    return plan_tree(sf, plan_for_file(sf).to_json(), lock_state(dest, read_lock(dest)))
 
 
 def main() -> int:

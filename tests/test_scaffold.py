@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -22,12 +23,13 @@ SFT = "distill/training/sft.yaml"
 
 @pytest.fixture
 def repo(git_repo: Path) -> Path:
-    """invoice-extraction, without any lock or generated tree, committed in a real repo."""
+    """invoice-extraction with its eval lock (verdict distill) and no generated tree, committed
+    in a real repo."""
     shutil.copytree(
         EXAMPLES / "invoice-extraction",
         git_repo,
         dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns("distill.lock", "distill"),
+        ignore=shutil.ignore_patterns("distill"),
     )
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-q", "-m", "example")
@@ -207,10 +209,11 @@ def test_symlinked_root_outside_is_refused(repo: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (repo / "distill").symlink_to(outside, target_is_directory=True)
+    before = (repo / "distill.lock").read_bytes()
     with pytest.raises(DistillError, match="outside the repository"):
         scaffold(repo / "distill.toml")
     assert list(outside.iterdir()) == []
-    assert not (repo / "distill.lock").exists()
+    assert (repo / "distill.lock").read_bytes() == before  # no manifest recorded
 
 
 def test_check_paths_refuses_escapes_and_symlinks(repo: Path, tmp_path: Path) -> None:
@@ -241,7 +244,8 @@ def test_empty_folder_gets_the_starter_then_the_tree(git_repo: Path) -> None:
     assert code == 0 and "(starter spec)" in text and _snapshot(git_repo) == before
     code, text = run_scaffold_cli(folder)
     assert code == 0
-    assert (folder / "distill.toml").is_file() and (folder / "distill/docs/proposal.md").is_file()
+    # the starter is not locked yet: a decision memo (lock the eval first), no proposal
+    assert (folder / "distill.toml").is_file() and (folder / "distill/docs/decision-memo.md").is_file()
     assert "fill in" in text
     assert check_fresh(folder / "distill.toml") == []
 
@@ -259,19 +263,26 @@ def test_cli_scaffold(repo: Path, capsys: pytest.CaptureFixture[str], monkeypatc
 
 
 def test_locking_the_eval_makes_the_contract_stale_until_rescaffolded(repo: Path) -> None:
+    """Unlocked, the verdict is lock-eval-first: a decision memo and no contract. Locking makes
+    the tree stale (the contract is now due) until scaffold runs again."""
     from datetime import date
 
     from distillplan.evalset.fingerprint import lock_eval
     from distillplan.evalset.lockfile import write_lock
 
     spec = repo / "distill.toml"
+    locked = read_lock(repo)
+    assert locked is not None and locked.eval is not None
+    (repo / "distill.lock").unlink()
     scaffold(spec)
     contract = repo / "distill/docs/contract.md"
-    assert "to be locked: run distillplan lock" in contract.read_text()
+    assert not contract.exists()
+    assert "## Decision: lock-eval-first" in (repo / "distill/docs/decision-memo.md").read_text()
     head = git(repo, "rev-parse", "HEAD").strip()
     new, _ = lock_eval(repo, ["eval/locked.jsonl"], reason=None, today=date(2027, 1, 4), commit=head)
+    new = dataclasses.replace(new, eval=dataclasses.replace(new.eval, baseline=locked.eval.baseline))
     write_lock(repo, new)
-    assert any("contract.md: stale" in p for p in check_fresh(spec))
+    assert any("contract.md: missing" in p for p in check_fresh(spec))
     scaffold(spec)
     assert new.eval is not None and new.eval.hash in contract.read_text()
     assert f"committed in {head} (the first commit holding these exact bytes)" in contract.read_text()

@@ -21,7 +21,7 @@ from distillplan.evalset.baseline import threshold
 from distillplan.evalset.metrics import METRIC_RULES
 from distillplan.files import templates_dir
 from distillplan.spec.registry import PROJECT_LINE_NAMES
-from distillplan.text import md_cell, md_text, num, pct, toml_str, usd, yaml_str, yaml_value
+from distillplan.text import md_cell, md_text, num, pct, tokens, toml_str, usd, yaml_str, yaml_value
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2  # deferred: `check` imports this module's callers, never jinja2
@@ -79,6 +79,35 @@ def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str])
         or plan["volume"]["input_tokens_per_request"] + plan["volume"]["output_tokens_per_request"],
         "command": command,
     }
+
+
+def split_usd(total_usd: int, milestones: list[dict[str, Any]]) -> list[int]:
+    """Whole-dollar milestone amounts that sum exactly to ``total_usd``: each share's amount
+    rounded down, the dollars left over going to the largest remainders (ties: earlier first)."""
+    raw = [m["payment_share"] * total_usd for m in milestones]
+    out = [int(x // 1) for x in raw]
+    left = total_usd - sum(out)
+    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - out[i]), i))
+    for i in order[: max(left, 0)]:
+        out[i] += 1
+    return out
+
+
+def _parts(lines: list[dict[str, Any]], estimate: str) -> str:
+    """What the contract value is made of, by how each P4 line was chosen."""
+    est = [x for x in lines if x["source"] == "estimate"]
+    drv = [x for x in lines if x["source"] == "driver"]
+    ovr = [x for x in lines if x["source"] == "override"]
+    parts = []
+    if est:
+        parts.append(f"{len(est)} at the {estimate} estimate of {'its' if len(est) == 1 else 'their'} P4 band")
+    if drv:
+        out = sum(1 for x in drv if not x["in_band"])
+        flag = f", {out} of them outside {'its' if len(drv) == 1 else 'their'} P4 band" if out else ""
+        parts.append(f"{len(drv)} computed from {'its driver' if len(drv) == 1 else 'their drivers'}{flag}")
+    if ovr:
+        parts.append(f"{len(ovr)} set in `[budget.override_usd]`")
+    return "; ".join(parts)
 
 
 def _thresholds(spec: dict[str, Any], lock: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +187,12 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
         "student_lines": student_lines,
         "project_lines": _by_name(costs["project_lines"], PROJECT_LINE_NAMES),
         "redistillation_usd_per_year": None if reserve is None else reserve * 12,
-        "milestones": [dict(m, amount_usd=m["payment_share"] * costs["project_usd"]) for m in spec["milestones"]],
+        "contract_usd": round(costs["project_usd"]),
+        "milestones": [
+            dict(m, amount_usd=a)
+            for m, a in zip(spec["milestones"], split_usd(round(costs["project_usd"]), spec["milestones"]), strict=True)
+        ],
+        "project_parts": _parts(costs["project_lines"], costs["estimate"]),
         "chart": {
             "months": list(range(len(fin["frontier_cumulative_usd"]))),
             "frontier": [round(x) for x in fin["frontier_cumulative_usd"]],
@@ -189,6 +223,7 @@ FILTERS = {
     "num": num,
     "usd": usd,
     "pct": pct,
+    "tokens": tokens,
 }
 
 

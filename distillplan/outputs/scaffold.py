@@ -47,6 +47,7 @@ __all__ = [
     "ScaffoldResult",
     "check_fresh",
     "inputs_fingerprint",
+    "lock_state",
     "plan_tree",
     "scaffold",
 ]
@@ -59,6 +60,11 @@ Ctx = dict[str, Any]
 
 def _always(ctx: Ctx) -> bool:
     return True
+
+
+def _distill(ctx: Ctx) -> bool:
+    """The proposal and the contract follow a ``distill`` verdict; any other gets a decision memo."""
+    return bool(ctx["plan"]["verdict"]["decision"] == "distill")
 
 
 #: (template under templates/, output path under [scaffold].root, when it is generated)
@@ -80,8 +86,9 @@ TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
     ("serving/k8s/configmap.yaml.j2", "serving/k8s/configmap.yaml", _always),
     ("serving/k8s/deployment.yaml.j2", "serving/k8s/deployment.yaml", _always),
     ("serving/k8s/service.yaml.j2", "serving/k8s/service.yaml", _always),
-    ("docs/proposal.md.j2", "docs/proposal.md", _always),
-    ("docs/contract.md.j2", "docs/contract.md", _always),
+    ("docs/proposal.md.j2", "docs/proposal.md", lambda c: _distill(c)),
+    ("docs/contract.md.j2", "docs/contract.md", lambda c: _distill(c)),
+    ("docs/decision-memo.md.j2", "docs/decision-memo.md", lambda c: not _distill(c)),
 )
 
 
@@ -245,7 +252,7 @@ def _load(spec_arg: SpecFile | str | Path, mode: Mode) -> tuple[SpecFile, bool]:
     return SpecFile(spec=spec, path=path, display=str(path), sha256=_sha(text.encode())), True
 
 
-def _lock_state(spec_dir: Path, lock: LockFile | None) -> dict[str, Any]:
+def lock_state(spec_dir: Path, lock: LockFile | None) -> dict[str, Any]:
     ev = lock.eval if lock is not None else None
     baseline = None
     if ev is not None and ev.baseline is not None:
@@ -259,7 +266,7 @@ def _render_all(sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None
         from distillplan.plan.build import plan_for_file  # deferred: planning stays off the hook path
 
         plan = plan_for_file(sf).to_json()
-    return plan_tree(sf, plan, _lock_state(sf.dir, lock))
+    return plan_tree(sf, plan, lock_state(sf.dir, lock))
 
 
 def scaffold(

@@ -19,12 +19,10 @@ from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import read_lock
 from distillplan.plan import economics as eco
 from distillplan.plan.costs import (
-    CostLine,
     Prices,
     ProjectLine,
     Volume,
     project_lines,
-    student_lines,
     volume_of,
 )
 from distillplan.plan.decision import EvalState, decide
@@ -36,20 +34,19 @@ from distillplan.plan.model import (
     Plan,
     RecipeOut,
     Sensitivity,
-    SensitivityRow,
     SizingOut,
     SpecInfo,
     TeacherOut,
     TrainingOut,
     VolumeOut,
 )
+from distillplan.plan.whatif import VOLUME_FACTORS, Scenario, month, share
 from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.sizing.finetune import TrainingSizing, size_training, training_recipe
-from distillplan.sizing.serving import ServingSizing, size_serving
+from distillplan.sizing.serving import ServingSizing
 from distillplan.spec.models import Spec
 
 FORMAT_VERSION = 1
-VOLUME_FACTORS = (0.5, 1.0, 1.5)
 
 
 @dataclass(frozen=True)
@@ -83,49 +80,6 @@ def teacher_of(spec: Spec) -> TeacherOut:
     )
 
 
-@dataclass(frozen=True)
-class _Month:
-    frontier: float
-    student_lines: list[CostLine]
-    serving: ServingSizing
-
-    @property
-    def student(self) -> float:
-        return sum(line.usd for line in self.student_lines)
-
-    @property
-    def saving(self) -> float:
-        return self.frontier - self.student
-
-
-def _share(spec: Spec) -> float:
-    return spec.routing.student_share if spec.routing.mode == "cache" and spec.routing.student_share else 1.0
-
-
-def _month(spec: Spec, arch: Architecture, gpu: Gpu, prices: Prices, vol: Volume, rate: float) -> _Month:
-    """One month of running at ``vol``: the frontier bill and the student's lines."""
-    a = spec.policy.sizing
-    # The traffic runs in the hours the GPUs are billed ([hardware] hours_per_month), so the
-    # average rate is the month's requests over those hours, not over 730.
-    seconds = spec.hardware.hours_per_month * 3600
-    peak = vol.requests_per_month * _share(spec) / seconds * spec.workload.peak_to_average
-    serving = size_serving(
-        arch,
-        gpu,
-        precision=spec.student.serving_precision,
-        input_tokens=vol.input_tokens_per_request,
-        output_tokens=vol.output_tokens_per_request,
-        peak_requests_per_second=peak,
-        assumptions=a,
-        p71_band=spec.policy.requests_per_second_per_gpu,
-        replicas_pin=spec.hardware.replicas,
-        latency_target=(spec.workload.p95_ttft_ms, spec.workload.p95_tpot_ms),
-    )
-    frontier = prices.bill(vol.input_tokens_per_month, vol.output_tokens_per_month)
-    lines = student_lines(spec, spec.policy, frontier_usd=frontier, gpus=serving.gpus_total, usd_per_gpu_hour=rate)
-    return _Month(frontier, lines, serving)
-
-
 def _training(spec: Spec, arch: Architecture, gpu: Gpu, vol: Volume, rate: float) -> tuple[TrainingSizing, float]:
     st = spec.student
     per = st.tokens_per_example or (vol.input_tokens_per_request + vol.output_tokens_per_request)
@@ -151,7 +105,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     teacher = teacher_of(spec)
     prices = Prices(teacher.usd_per_mtok_input, teacher.usd_per_mtok_output)
     vol = volume_of(spec)
-    now = _month(spec, arch, gpu, prices, vol, rate)
+    now = month(spec, arch, gpu, prices, vol, rate)
     training, training_tokens = _training(spec, arch, gpu, vol, rate)
     has_driver = spec.student.training_examples is not None
     ft_formula = (
@@ -159,11 +113,11 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
         f"({policy.sizing.sweep_runs} sweep runs, {training.gpus} x {gpu.name})"
     )
 
-    def project_at(estimate: str | None) -> list[ProjectLine]:
+    def project_at(estimate: str | None, teacher_prices: Prices = prices) -> list[ProjectLine]:
         return project_lines(
             spec,
             policy,
-            teacher=prices,
+            teacher=teacher_prices,
             fine_tune_usd=training.usd if has_driver else None,
             fine_tune_formula=ft_formula,
             estimate=estimate,
@@ -186,33 +140,10 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
         for m in range(fin.horizon_months)
     ]
     irr = eco.irr_annual(flows)
-
-    def saving_at(tokens: float) -> float:
-        factor = tokens / vol.tokens_per_month
-        return _month(spec, arch, gpu, prices, vol.scaled(factor), rate).saving
-
     refuse = policy.payback_refuse_over_months
-    top = vol.tokens_per_month * 1_000
-    zero_saving = eco.solve_increasing(saving_at, 0.0, 1.0, top, rel_tol=1e-4)
-    refuse_line = eco.solve_increasing(saving_at, project / refuse, 1.0, top, rel_tol=1e-4)
-    rows = []
-    for est in ("low", "mid", "high"):
-        # A cell is the plan re-run at this estimate and volume: the estimate moves the P4
-        # project lines *and* the P8 operating lines that sit in a band.
-        at_est = spec.model_copy(update={"budget": spec.budget.model_copy(update={"estimate": est})})
-        p_est = sum(p.usd for p in project_at(est))
-        rows.append(
-            SensitivityRow(
-                estimate=est,
-                project_usd=p_est,
-                payback_months=[
-                    eco.payback_months(p_est, _month(at_est, arch, gpu, prices, vol.scaled(f), rate).saving)
-                    for f in VOLUME_FACTORS
-                ],
-            )
-        )
     e = spec.eval
     required = _required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points)
+    what = Scenario(spec, arch, gpu, prices, vol, rate, project_at, inputs.eval_state, required)
     verdict = decide(
         spec,
         policy,
@@ -243,7 +174,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             input_tokens_per_request=vol.input_tokens_per_request,
             output_tokens_per_request=vol.output_tokens_per_request,
             request_shape_assumed=vol.request_shape_assumed,
-            student_share=_share(spec),
+            student_share=share(spec),
         ),
         teacher=teacher,
         costs=Costs(
@@ -281,11 +212,11 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             cfo_band=eco.cfo_band(
                 payback, accept_under_months=policy.payback_accept_under_months, refuse_over_months=refuse
             ),
-            zero_saving_tokens_per_month=zero_saving,
-            refuse_line_tokens_per_month=refuse_line,
+            zero_saving_tokens_per_month=what.volume_where(0.0),
+            refuse_line_tokens_per_month=what.volume_where(project / refuse),
             net_12_months_usd=eco.net_after(flows, 12) if fin.horizon_months >= 12 else None,
             net_24_months_usd=eco.net_after(flows, 24) if fin.horizon_months >= 24 else None,
-            sensitivity=Sensitivity(volume_factors=list(VOLUME_FACTORS), rows=rows),
+            sensitivity=Sensitivity(volume_factors=list(VOLUME_FACTORS), rows=what.sensitivity()),
         ),
         gap=Gap(
             metric=e.metric,
@@ -303,6 +234,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             required_examples_per_stratum=required,
             examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
         ),
+        flips=what.flips(verdict.decision, project, saving),
     )
 
 

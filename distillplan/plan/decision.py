@@ -13,6 +13,8 @@ from distillplan.spec.policy import Policy
 from distillplan.text import tokens
 
 Decision = Literal["distill", "route-first", "lock-eval-first", "stay-on-frontier"]
+#: Weakest to strongest: more volume, with everything else fixed, never lowers the rank.
+RANK: dict[str, int] = {"stay-on-frontier": 0, "route-first": 1, "lock-eval-first": 2, "distill": 3}
 
 
 class _Frozen(BaseModel):

@@ -20,6 +20,7 @@ __all__ = [
     "Costs",
     "EvalOut",
     "FinanceOut",
+    "Flip",
     "Gap",
     "Plan",
     "Sensitivity",
@@ -110,6 +111,16 @@ class FinanceOut(_Frozen):
     net_12_months_usd: float | None
     net_24_months_usd: float | None
     sensitivity: Sensitivity
+
+
+class Flip(_Frozen):
+    """What would change a verdict other than ``distill``: the value of one lever (everything
+    else fixed) at which the verdict becomes ``becomes``; None when no value does it."""
+
+    lever: str  # "volume" | "teacher_price" | "project_cost"
+    value: float | None
+    unit: str
+    becomes: str | None
 
 
 class Gap(_Frozen):
@@ -210,6 +221,7 @@ class Plan(_Frozen):
     gap: Gap
     sizing: SizingOut
     eval: EvalOut
+    flips: list[Flip]
 
     def to_json(self) -> dict[str, Any]:
         """The versioned JSON form (documented in ``docs/plan-json.md``)."""

@@ -1,0 +1,162 @@
+"""The plan re-run at another estimate, volume, teacher price or project cost.
+
+One month of running (:func:`month`) is the one place the frontier bill and the student's
+operating lines are computed, so every "what if" figure (the sensitivity table, the two named
+volumes, the points at which the verdict flips) equals a re-run of the plan with that input
+changed and everything else fixed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from distillplan.catalogs.gpus import Gpu
+from distillplan.plan import economics as eco
+from distillplan.plan.costs import CostLine, Prices, ProjectLine, Volume, student_lines
+from distillplan.plan.decision import RANK, Decision, EvalState, decide
+from distillplan.plan.model import Flip, SensitivityRow
+from distillplan.sizing.architecture import Architecture
+from distillplan.sizing.serving import ServingSizing, size_serving
+from distillplan.spec.models import Spec
+
+__all__ = ["VOLUME_FACTORS", "Month", "Scenario", "month", "share"]
+
+VOLUME_FACTORS = (0.5, 1.0, 1.5)
+_TOP = 1_000.0  # solves search up to 1,000x today's volume or price
+
+
+@dataclass(frozen=True)
+class Month:
+    frontier: float
+    student_lines: list[CostLine]
+    serving: ServingSizing
+
+    @property
+    def student(self) -> float:
+        return sum(line.usd for line in self.student_lines)
+
+    @property
+    def saving(self) -> float:
+        return self.frontier - self.student
+
+
+def share(spec: Spec) -> float:
+    return spec.routing.student_share if spec.routing.mode == "cache" and spec.routing.student_share else 1.0
+
+
+def month(spec: Spec, arch: Architecture, gpu: Gpu, prices: Prices, vol: Volume, rate: float) -> Month:
+    """One month of running at ``vol``: the frontier bill and the student's lines."""
+    # The traffic runs in the hours the GPUs are billed ([hardware] hours_per_month), so the
+    # average rate is the month's requests over those hours, not over 730.
+    seconds = spec.hardware.hours_per_month * 3600
+    peak = vol.requests_per_month * share(spec) / seconds * spec.workload.peak_to_average
+    serving = size_serving(
+        arch,
+        gpu,
+        precision=spec.student.serving_precision,
+        input_tokens=vol.input_tokens_per_request,
+        output_tokens=vol.output_tokens_per_request,
+        peak_requests_per_second=peak,
+        assumptions=spec.policy.sizing,
+        p71_band=spec.policy.requests_per_second_per_gpu,
+        replicas_pin=spec.hardware.replicas,
+        latency_target=(spec.workload.p95_ttft_ms, spec.workload.p95_tpot_ms),
+    )
+    frontier = prices.bill(vol.input_tokens_per_month, vol.output_tokens_per_month)
+    lines = student_lines(spec, spec.policy, frontier_usd=frontier, gpus=serving.gpus_total, usd_per_gpu_hour=rate)
+    return Month(frontier, lines, serving)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything a re-run needs; ``project_at(estimate, prices)`` gives the P4 lines."""
+
+    spec: Spec
+    arch: Architecture
+    gpu: Gpu
+    prices: Prices
+    vol: Volume
+    rate: float
+    project_at: Callable[[str | None, Prices], list[ProjectLine]]
+    eval_state: EvalState
+    required_per_stratum: int | None
+
+    def month(self, *, volume: float = 1.0, price: float = 1.0, spec: Spec | None = None) -> Month:
+        p = Prices(self.prices.usd_per_mtok_input * price, self.prices.usd_per_mtok_output * price)
+        return month(spec or self.spec, self.arch, self.gpu, p, self.vol.scaled(volume), self.rate)
+
+    def sensitivity(self) -> list[SensitivityRow]:
+        """Payback at each estimate x volume factor: the plan re-run with ``[budget] estimate``
+        set (it moves the P4 project lines *and* the banded P8 operating lines) and the volume scaled."""
+        rows = []
+        for est in ("low", "mid", "high"):
+            at_est = self.spec.model_copy(update={"budget": self.spec.budget.model_copy(update={"estimate": est})})
+            project = sum(p.usd for p in self.project_at(est, self.prices))
+            paybacks = [eco.payback_months(project, self.month(volume=f, spec=at_est).saving) for f in VOLUME_FACTORS]
+            rows.append(SensitivityRow(estimate=est, project_usd=project, payback_months=paybacks))
+        return rows
+
+    def volume_where(self, monthly_saving_usd: float) -> float | None:
+        """Tokens/month at which the saving first reaches ``monthly_saving_usd`` (None: not up to 1,000x)."""
+        tokens = self.vol.tokens_per_month
+
+        def saving_at(t: float) -> float:
+            return self.month(volume=t / tokens).saving
+
+        return eco.solve_increasing(saving_at, monthly_saving_usd, 1.0, tokens * _TOP, rel_tol=1e-4)
+
+    def decision(self, *, volume: float = 1.0, price: float = 1.0, project_usd: float | None = None) -> Decision:
+        """The verdict of the plan re-run with volume and teacher prices scaled, or another project cost."""
+        m = self.month(volume=volume, price=price)
+        if project_usd is None:
+            p = Prices(self.prices.usd_per_mtok_input * price, self.prices.usd_per_mtok_output * price)
+            project_usd = sum(line.usd for line in self.project_at(None, p))
+        return decide(
+            self.spec,
+            self.spec.policy,
+            tokens_per_month=self.vol.tokens_per_month * volume,
+            savings_usd_per_month=m.saving,
+            payback_months=eco.payback_months(project_usd, m.saving),
+            eval_state=self.eval_state,
+            serving_fits=m.serving.fits,
+            required_per_stratum=self.required_per_stratum,
+        ).decision
+
+    def flips(self, now: Decision, project_usd: float, saving: float) -> list[Flip]:
+        """For a verdict other than ``distill``: the volume, teacher price and project cost at
+        which the verdict becomes a better one, each with everything else fixed (None: no value
+        up to 1,000x today's, or no project cost does it)."""
+        if now == "distill":
+            return []
+        target = RANK[now] + 1
+
+        def rank_at(**kw: float) -> Callable[[float], float]:
+            return lambda x: float(RANK[self.decision(**{next(iter(kw)): x})])
+
+        out = []
+        tokens = self.vol.tokens_per_month
+        v = eco.solve_increasing(rank_at(volume=1.0), target, 1.0, _TOP, rel_tol=1e-4)
+        out.append(
+            Flip(
+                lever="volume",
+                value=None if v is None else v * tokens,
+                unit="tokens/month",
+                becomes=None if v is None else self.decision(volume=v),
+            )
+        )
+        k = eco.solve_increasing(rank_at(price=1.0), target, 1.0, _TOP, rel_tol=1e-4)
+        out.append(
+            Flip(
+                lever="teacher_price",
+                value=None if k is None else k,
+                unit="x today's teacher prices",
+                becomes=None if k is None else self.decision(price=k),
+            )
+        )
+        refuse = self.spec.policy.payback_refuse_over_months
+        cost = saving * refuse if saving > 0 else None
+        becomes = None if cost is None else self.decision(project_usd=cost)
+        if becomes is not None and RANK[becomes] < target:
+            cost, becomes = None, None
+        out.append(Flip(lever="project_cost", value=cost, unit="USD", becomes=becomes))
+        return out
