@@ -13,8 +13,8 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from distillplan.outputs import render
 from distillplan.evalset.lockfile import read_lock
+from distillplan.outputs import render
 from distillplan.outputs.scaffold import lock_state, plan_tree
 from distillplan.plan.build import plan_for_file
 from distillplan.spec.load import load_spec

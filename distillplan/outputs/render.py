@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from distillplan import __version__
@@ -214,7 +214,7 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
 
 # ---------------------------------------------------------------- environment
 
-FILTERS = {
+FILTERS: dict[str, Callable[..., str]] = {
     "yaml_str": yaml_str,
     "yaml_value": yaml_value,
     "toml_str": toml_str,
