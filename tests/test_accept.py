@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,10 @@ import pytest
 from distillplan.errors import AcceptanceError, LocatedError, LockError
 from distillplan.evalset import accept as acc
 from distillplan.evalset.accept import (
+    SAMPLE_SIZE_METHOD,
     AcceptanceResult,
     EvalRow,
+    exact_power,
     load_eval,
     load_predictions,
     read_jsonl,
@@ -451,11 +454,31 @@ def test_good_prediction_file(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ sizing
 
 
-def test_required_examples() -> None:
+def _power_by_comb(n: int, p0: float, p1: float, alpha: float = 0.025) -> float:
+    """The exact one-sided binomial power with math.comb, term by term (an independent check)."""
+
+    def cdf(c: int, p: float) -> float:
+        return sum(math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(c + 1))
+
+    c = max(k for k in range(-1, n + 1) if k < 0 or cdf(k, p0) <= alpha)
+    return cdf(c, p1) if c >= 0 else 0.0
+
+
+def test_required_examples_reach_the_stated_power_exactly() -> None:
+    """Issue 10: today's normal approximation gives 74-79% exact power where 80% is stated; the
+    figure now reaches 80% under an exact binomial check, and one example fewer does not."""
     ns = [required_examples(teacher_score=0.9, gap_points=g) for g in (5.0, 2.0, 1.0, 0.5)]
     assert ns == sorted(ns) and len(set(ns)) == 4
-    # by hand: ((1.95996*0.3 + 0.84162*sqrt(0.88*0.12)) / 0.02)^2 = 1855.2 -> 1856
-    assert ns[1] == 1856
+    for p0, gap in ((0.93, 5.0), (0.91, 3.0), (0.8, 10.0)):
+        n = required_examples(teacher_score=p0, gap_points=gap)
+        assert _power_by_comb(n, p0, p0 - gap / 100) >= 0.8
+        assert _power_by_comb(n - 1, p0, p0 - gap / 100) < 0.8
+        assert exact_power(n, teacher_score=p0, gap_points=gap) == pytest.approx(
+            _power_by_comb(n, p0, p0 - gap / 100), abs=1e-9
+        )
+    # the old normal-approximation figure (by hand: 240 for 0.93 / 5 points) falls short of 80%
+    assert _power_by_comb(240, 0.93, 0.88) < 0.76
+    assert "one-sided exact binomial" in SAMPLE_SIZE_METHOD and "treated as known" in SAMPLE_SIZE_METHOD
     assert required_examples(teacher_score=0.9, gap_points=2.0, confidence=0.99) > ns[1]
     with pytest.raises(ValueError, match="gap_points"):
         required_examples(teacher_score=0.9, gap_points=0.0)

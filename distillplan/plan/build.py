@@ -14,7 +14,7 @@ from typing import Any
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.catalogs.prices import teacher_prices
 from distillplan.errors import LockError
-from distillplan.evalset.accept import required_examples
+from distillplan.evalset.accept import SAMPLE_SIZE_METHOD, required_examples
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import read_lock
 from distillplan.plan import economics as eco
@@ -232,6 +232,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             locked=inputs.eval_state.locked,
             lock_hash=inputs.eval_state.lock_hash,
             required_examples_per_stratum=required,
+            sample_size_method=SAMPLE_SIZE_METHOD,
             examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
         ),
         flips=what.flips(verdict.decision, project, saving),

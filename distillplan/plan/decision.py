@@ -155,8 +155,8 @@ def decide(
                 id="eval-strata",
                 rule="P2.3",
                 message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the "
-                f"{required_per_stratum:,} examples needed to resolve a {bound:g}-point gap "
-                f"at 95% confidence: {listed}",
+                f"{required_per_stratum:,} examples needed to detect a student {bound:g} points below the "
+                f"teacher with 80% power (one-sided exact binomial test at 2.5%): {listed}",
             )
         )
     # Ordered stay-on-frontier < route-first < lock-eval-first < distill, and monotone in volume

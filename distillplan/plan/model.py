@@ -207,6 +207,7 @@ class EvalOut(_Frozen):
     locked: bool
     lock_hash: str | None
     required_examples_per_stratum: int | None
+    sample_size_method: str
     examples_per_stratum: dict[str, int]
 
 
