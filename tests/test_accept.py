@@ -11,17 +11,15 @@ import pytest
 from distillplan.errors import AcceptanceError, LocatedError, LockError
 from distillplan.evalset import accept as acc
 from distillplan.evalset.accept import (
-    SAMPLE_SIZE_METHOD,
     AcceptanceResult,
     EvalRow,
-    exact_power,
     load_eval,
     load_predictions,
     read_jsonl,
-    required_examples,
 )
 from distillplan.evalset.baseline import spec_baseline
 from distillplan.evalset.metrics import exact_match, field_f1, normalize
+from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, exact_power, required_examples
 from distillplan.outputs.accept_report import render_markdown, render_text, to_json
 
 

@@ -14,9 +14,9 @@ from typing import Any
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.catalogs.prices import teacher_prices
 from distillplan.errors import LockError
-from distillplan.evalset.accept import SAMPLE_SIZE_METHOD, required_examples
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import read_lock
+from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
 from distillplan.plan import economics as eco
 from distillplan.plan.costs import (
     Prices,
