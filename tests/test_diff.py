@@ -64,7 +64,7 @@ def test_volume_up_raises_frontier_savings_and_hosting(example_repo: MakeRepo) -
     assert d.get("student", "observability").kind == "="
     text = render_diff(d, "text")
     assert re.search(r"~ frontier spend\s+Amount: \+\$95,400 \(\$47,700 -> \$143,100\)", text)
-    assert re.search(r"~ gpu_hosting\s+Amount: \+\$[\d,]+ \(\$4,358 -> \$[\d,]+\)", text)
+    assert re.search(r"~ GPU hosting\s+Amount: \+\$[\d,]+ \(\$4,358 -> \$[\d,]+\)", text)
     assert "observability" not in text  # unchanged lines are not listed
 
 
@@ -113,7 +113,7 @@ def test_removed_and_added_lines(example_repo: MakeRepo) -> None:
     d = diff_at(root, "HEAD")
     fallback = d.get("student", "teacher_fallback")
     assert fallback.kind == "-" and fallback.new is None and fallback.delta == pytest.approx(-5_040)
-    assert re.search(r"- teacher_fallback\s+Amount: -\$5,040$", render_diff(d, "text"), flags=re.M)
+    assert re.search(r"- Teacher fallback \(cache routing\)\s+Amount: -\$5,040$", render_diff(d, "text"), flags=re.M)
     # The other way round, the line is added.
     back = diff_plans(plan_now(root), plan_of("clinical-coding"))
     assert back.get("student", "teacher_fallback").kind == "+"
@@ -138,7 +138,7 @@ def test_spec_absent_at_rev_is_all_new(git_repo: Path) -> None:
     assert delta(d, "totals", "frontier_usd_per_month") == pytest.approx(47_700)
     text = render_diff(d, "text")
     assert "no spec at HEAD~1:distill.toml" in text and "(new)" in text
-    assert re.search(r"\+ gpu_hosting\s+Amount: \+\$4,358$", text, flags=re.M)
+    assert re.search(r"\+ GPU hosting\s+Amount: \+\$4,358$", text, flags=re.M)
     doc = json.loads(render_diff(d, "json"))
     assert doc["old_absent"] is True and doc["verdict"]["old"] is None
     assert all(c["old"] is None and c["change"] == "+" for c in doc["changes"])
@@ -247,3 +247,18 @@ def test_cli_diff_end_to_end(
     assert code == 0 and json.loads(out)["format_version"] == 1
     code, _, err = run_cli("diff", "nope", capsys=capsys)
     assert code == 1 and err.strip() == f"unknown revision 'nope' in {root.resolve()}"
+
+
+def test_markdown_cells_carry_units_and_labels(example_repo: MakeRepo) -> None:
+    """Issue 10: the pull-request comment's cells say what they count ($/month, tokens/month,
+    months) and name lines by label, never by raw key (``gpu_hosting``)."""
+    root = example_repo("invoice-extraction")
+    edit(root, "requests_per_month = 6_000_000", "requests_per_month = 18_000_000")
+    md = render_diff(diff_at(root, "HEAD"), "markdown")
+    tables = check_tables(md)
+    totals = {r[1]: r for r in tables[0][1:]}
+    assert totals["frontier spend"][3].endswith("/month") and totals["frontier spend"][4].endswith("/month")
+    lines = {r[2]: r for r in tables[1][1:]}
+    assert "GPU hosting" in lines and "gpu_hosting" not in md
+    assert lines["GPU hosting"][4].endswith("/month")
+    assert any(r[3].endswith("tokens/month") for r in tables[0][1:] if r[3])

@@ -24,6 +24,7 @@ from distillplan.spec.models import Spec
 from tests.conftest import EXAMPLES, ROOT, git
 
 DOCS = "distill/docs"
+EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
 
 
 def _example_repo(git_repo: Path, name: str) -> Path:
@@ -145,3 +146,50 @@ def test_split_usd_sums_exactly(total: int, weights: list[int]) -> None:
     assert sum(amounts) == total
     for a, s in zip(amounts, shares, strict=True):
         assert abs(a - s * total) < 1 + 1e-6
+
+
+# ------------------------------------------------------------------ words and units
+
+
+def test_training_summary_agrees_with_the_billed_line() -> None:
+    """Today's main: open-chat showed "0.0 GPU-hours = $0" beside a $7,500 fine-tune line."""
+    from distillplan.outputs.rows import training_compute
+
+    for name in EXAMPLE_NAMES:
+        plan = plan_for_file(load_spec(EXAMPLES / name))
+        line = next(x for x in plan.costs.project_lines if x.name == "fine_tune_compute")
+        text = training_compute(plan)
+        billed = f"${round(line.usd):,}"
+        assert billed in text, (name, text)
+        if line.source != "driver":
+            assert "bills" in text and "$0" not in text.replace(billed, "")
+
+
+def test_words_in_reports_and_documents(tmp_path: Path) -> None:
+    """No "(s)", no "IRR n/a a year", no "payback: no payback", no "never" where the JSON means
+    "not within the horizon"; token volumes humanised (190M, not 190,000,000) in the documents."""
+    from distillplan.outputs.report import render
+
+    sys_path = tmp_path / "work"
+    for name in EXAMPLE_NAMES:
+        plan = plan_for_file(load_spec(EXAMPLES / name))
+        text = render(plan, "text")
+        for bad in ("(s)", "n/a a year", "no payback", "never"):
+            assert bad not in text, (name, bad)
+        dest = sys_path / name
+        shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("distill"))
+        scaffold(dest / "distill.toml")
+        for doc in (dest / DOCS).iterdir():
+            body = doc.read_text("utf-8")
+            for bad in ("(s)", "n/a a year", "no payback"):
+                assert bad not in body, (name, doc.name, bad)
+            assert not re.search(r"\d{1,3},\d{3},\d{3} tokens", body), (name, doc.name)
+
+
+def test_open_chat_payback_wording() -> None:
+    plan = plan_for_file(load_spec(EXAMPLES / "open-chat"))
+    from distillplan.outputs.report import render
+
+    text = render(plan, "text")
+    assert plan.finance.payback_months_from_kickoff is None
+    assert "not within the 24-month horizon" in text

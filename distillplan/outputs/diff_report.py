@@ -14,7 +14,7 @@ __all__ = ["render_diff", "render_json", "render_text"]
 
 def fmt_value(v: Value, unit: Unit) -> str:
     if v is None:
-        return "never" if unit == "months" else "none"
+        return "none"
     if isinstance(v, str):
         return v
     if unit in ("usd", "usd/month"):
@@ -26,6 +26,14 @@ def fmt_value(v: Value, unit: Unit) -> str:
     if unit == "tokens/month":
         return tokens(v)
     return f"{v:,.0f}"
+
+
+_UNITS = {"usd/month": "/month", "usd/mtok": "/Mtok", "months": " months", "tokens/month": " tokens/month"}
+
+
+def with_unit(text: str, unit: Unit) -> str:
+    """A Markdown cell with its unit: ``$1,234/month``, ``190M tokens/month``, ``3.6 months``."""
+    return text + _UNITS.get(unit, "") if text and text != "none" else text
 
 
 def fmt_delta(c: Change) -> str:
@@ -69,7 +77,8 @@ def _line(c: Change) -> str:
 
 
 def display_name(c: Change) -> str:
-    return c.name if c.section in ("student", "project") else c.label
+    """The line's label as the reports show it, never a raw key such as ``gpu_hosting``."""
+    return c.label
 
 
 def verdict_text(d: PlanDiff) -> str:
@@ -149,9 +158,9 @@ def render_diff_markdown(d: PlanDiff) -> str:
             [
                 c.kind if c.kind != "=" else "",
                 c.label,
-                "" if c.kind == "+" else fmt_value(c.old, c.unit),
-                fmt_value(c.new, c.unit),
-                "" if c.kind == "=" else fmt_delta(c),
+                "" if c.kind == "+" else with_unit(fmt_value(c.old, c.unit), c.unit),
+                with_unit(fmt_value(c.new, c.unit), c.unit),
+                "" if c.kind == "=" else with_unit(fmt_delta(c), c.unit),
             ]
             for c in totals
         ],
@@ -167,9 +176,9 @@ def render_diff_markdown(d: PlanDiff) -> str:
                     c.kind,
                     SECTION_TITLES[c.section],
                     display_name(c),
-                    "" if c.kind == "+" else fmt_value(c.old, c.unit),
-                    "" if c.kind == "-" else fmt_value(c.new, c.unit),
-                    fmt_delta(c),
+                    "" if c.kind == "+" else with_unit(fmt_value(c.old, c.unit), c.unit),
+                    "" if c.kind == "-" else with_unit(fmt_value(c.new, c.unit), c.unit),
+                    with_unit(fmt_delta(c), c.unit),
                 ]
                 for c in rest
             ],

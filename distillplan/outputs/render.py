@@ -81,6 +81,11 @@ def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str])
     }
 
 
+def count(n: int, noun: str) -> str:
+    """``1 replica``, ``2 replicas``: no "(s)" in a document."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def split_usd(total_usd: int, milestones: list[dict[str, Any]]) -> list[int]:
     """Whole-dollar milestone amounts that sum exactly to ``total_usd``: each share's amount
     rounded down, the dollars left over going to the largest remainders (ties: earlier first)."""
@@ -224,6 +229,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "usd": usd,
     "pct": pct,
     "tokens": tokens,
+    "count": count,
 }
 
 

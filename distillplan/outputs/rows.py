@@ -17,6 +17,7 @@ __all__ = [
     "short_hash",
     "sizing_rows",
     "table",
+    "training_compute",
     "training_rows",
 ]
 
@@ -49,7 +50,10 @@ def payback_cells(p: Plan) -> list[list[str]]:
     """The sensitivity table (estimate x volume) as rows of strings, header first."""
     s = p.finance.sensitivity
     head = ["estimate", "project", *(f"volume {f:.0%}" for f in s.volume_factors)]
-    rows = [[r.estimate, usd(r.project_usd), *(months(m) for m in r.payback_months)] for r in s.rows]
+    rows = [
+        [r.estimate, usd(r.project_usd), *("no saving" if m is None else months(m) for m in r.payback_months)]
+        for r in s.rows
+    ]
     return [head, *rows]
 
 
@@ -59,17 +63,31 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
     share = c.hardware_share_of_frontier
     zero, refuse = f.zero_saving_tokens_per_month, f.refuse_line_tokens_per_month
     rows = [
-        ("Payback from go-live", months(f.payback_months)),
+        (
+            "Payback from go-live",
+            "none: the student does not cost less to run" if f.payback_months is None else months(f.payback_months),
+        ),
         (
             "Payback from kickoff",
-            months(f.payback_months_from_kickoff)
+            (
+                f"not within the {f.horizon_months}-month horizon"
+                if f.payback_months_from_kickoff is None
+                else months(f.payback_months_from_kickoff)
+            )
             + f" ({f.build_months} build month{'s' if f.build_months != 1 else ''})",
         ),
         (
             f"NPV at {pct(f.discount_rate_annual)} a year, {f.horizon_months} months",
             usd(f.npv_usd),
         ),
-        ("IRR (annual)", "over 1,000%" if f.irr_annual is not None and f.irr_annual > 10 else pct(f.irr_annual)),
+        (
+            "IRR (annual)",
+            "none: the cash flows never change sign"
+            if f.irr_annual is None
+            else "over 1,000%"
+            if f.irr_annual > 10
+            else pct(f.irr_annual),
+        ),
         ("CFO band (P6.3)", f.cfo_band),
         ("Volume where the saving is zero", _volume(zero)),
         ("Volume at the payback refusal line", _volume(refuse)),
@@ -127,6 +145,19 @@ def sizing_rows(p: Plan) -> list[tuple[str, str]]:
     ]
 
 
+def training_compute(p: Plan) -> str:
+    """The training compute as sized, and what the fine-tune line bills (the same figure only
+    when the line is the driver): never "0 GPU-hours, $0" beside a billed line."""
+    t = p.sizing.training
+    line = next(x for x in p.costs.project_lines if x.name == "fine_tune_compute")
+    if line.source == "driver":
+        return f"{t.gpu_hours:,.1f} GPU-hours = {usd(line.usd)} (the fine-tune compute line)"
+    billed = f"the fine-tune compute line bills {usd(line.usd)} ({line.basis})"
+    if t.training_tokens <= 0:
+        return f"not sized ([student] training_examples is not set); {billed}"
+    return f"sized at {t.gpu_hours:,.1f} GPU-hours = {usd(t.usd)}; {billed}"
+
+
 def training_rows(p: Plan) -> list[tuple[str, str]]:
     t = p.sizing.training
     rank = f", LoRA rank {t.lora_rank}" if t.lora_rank is not None else ""
@@ -135,7 +166,7 @@ def training_rows(p: Plan) -> list[tuple[str, str]]:
         ("Training tokens", tokens(t.training_tokens)),
         ("Memory", f"{gib(t.memory_gib)} per GPU on {t.gpus} GPU{'s' if t.gpus != 1 else ''}"),
         ("Fits", ("yes" if t.fits else "NO") + f": {t.fit_note}"),
-        ("Compute", f"{t.gpu_hours:,.1f} GPU-hours = {usd(t.usd)}"),
+        ("Compute", training_compute(p)),
         *(("Note", n) for n in t.notes),
     ]
 

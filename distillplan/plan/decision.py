@@ -134,7 +134,7 @@ def decide(
     refuse = policy.payback_refuse_over_months
     pays = payback_months is not None and payback_months <= refuse
     if payback_months is None:
-        pmsg = "no payback: the student costs more to run than the teacher"
+        pmsg = "the student costs as much or more to run than the teacher: nothing is saved to pay the project back"
         pfig = f"saving ${savings_usd_per_month:,.0f}/month"
     else:
         low, high = policy.payback_typical_months
