@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from distillplan import git
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
 from distillplan.errors import LockError, RepoError, SpecError
 from distillplan.evalset.fingerprint import verify_eval
@@ -83,8 +84,6 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
 def _not_committed(sf: SpecFile) -> str:
     """A note when distill.lock (or the eval bytes it locks) is not in a commit yet: the contract
     cites the commit holding the locked bytes, so it has none to cite."""
-    from distillplan import git
-
     root = git.repo_root(sf.dir)
     if root is None:
         return ""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from distillplan.errors import LockError
-from distillplan.evalset.accept import EvalRow
+from distillplan.evalset.accept import EvalRow, load_predictions
 from distillplan.evalset.lockfile import Baseline, StratumBaseline
 from distillplan.evalset.metrics import METRICS
 from distillplan.spec.models import Eval
@@ -143,8 +143,6 @@ def build_baseline(
             decide_by=e.decide_by,
             where=spec_display,
         )
-    from distillplan.evalset.accept import load_predictions
-
     shown = predictions_display or str(teacher_predictions)
     preds = load_predictions(
         teacher_predictions, eval_ids=[r.id for r in rows], id_field=e.id_field, display_path=shown

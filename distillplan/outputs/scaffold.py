@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from distillplan import __version__
-from distillplan.errors import ScaffoldError
+from distillplan.errors import RepoError, ScaffoldError
 from distillplan.evalset.lockfile import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
 from distillplan.files import atomic_write, is_inside, leaves_folder, templates_dir
+from distillplan.git import commit_holding
 from distillplan.git import repo_root as find_repo_root
 
 if sys.version_info >= (3, 11):
@@ -134,9 +135,6 @@ def eval_commit(spec_dir: Path, lock: LockFile | None) -> str:
         base = spec_dir.resolve().relative_to(root)
     except ValueError:
         return ""
-    from distillplan.errors import RepoError
-    from distillplan.git import commit_holding
-
     blobs = {posixpath.normpath((base / e.path).as_posix()): e.git_blob for e in ev.files}
     try:
         return commit_holding(root, blobs)

@@ -14,6 +14,7 @@ from typing import Any
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.catalogs.prices import teacher_prices
 from distillplan.errors import LockError
+from distillplan.evalset.baseline import baseline_drift
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import read_lock
 from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
@@ -292,8 +293,6 @@ def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
         changes = verify_eval(spec_dir, lock, list(spec.eval.datasets))
     except LockError as e:
         return EvalState(files_missing=missing, changes=(str(e),))
-    from distillplan.evalset.baseline import baseline_drift
-
     terms = (
         ["the lock records no teacher baseline (run `distillplan lock`)"]
         if lock.eval.baseline is None
