@@ -137,3 +137,19 @@ def test_check_reports_spec_terms_that_drift_from_the_lock(fresh: Path, capsys: 
     code, _out, err = run_cli("check", capsys=capsys)
     assert code == 1
     assert "eval.teacher_score_by_stratum is" in err and "--reason" in err
+
+
+def test_plan_and_check_report_bad_data_before_lock(fresh: Path, capsys: Cap) -> None:
+    """Bad data surfaces before the payment milestone: `check` fails at file:line on an unlocked
+    set, and `plan`'s eval check fails naming the same line."""
+    rows = _rows(fresh)
+    rows[3].pop("segment")
+    _write_rows(fresh, rows)
+    code, out, err = run_cli("check", capsys=capsys)
+    assert code == 1
+    assert "eval/locked.jsonl:4:1: segment:" in err
+    code, out, _ = run_cli("plan", "--format", "json", capsys=capsys)
+    assert code == 0
+    doc = json.loads(out)
+    check = next(c for c in doc["verdict"]["checks"] if c["id"] == "eval-locked")
+    assert check["ok"] is False and "eval/locked.jsonl:4:1: segment:" in check["message"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
-from distillplan.errors import LockError, RepoError, SpecError
+from distillplan.errors import DistillError, LockError, RepoError, SpecError
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import LOCK_NAME, read_lock
 from distillplan.spec.load import SpecFile, load_spec
@@ -59,6 +59,8 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
         return [str(e)], []
     if lk is None or lk.eval is None:
         notes.append(f"{lock_name}: note: the eval set is not locked yet (run `distillplan lock`, P2.3)")
+        if problem := _unscorable(sf):
+            problems.append(problem)
     else:
         base = Path(sf.display).parent
         for c in verify_eval(sf.dir, lk, list(sf.spec.eval.datasets)):
@@ -79,6 +81,30 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
 
         problems.extend(check_fresh(sf, lock=lk))
     return problems, notes
+
+
+def _unscorable(sf: SpecFile) -> str:
+    """The first problem ``accept`` would refuse an unlocked set for (a locked set was read by
+    ``lock`` and its bytes are verified), at its file and line; ``""`` when none."""
+    from distillplan.evalset.accept import load_eval  # deferred: only for an unlocked set
+
+    e = sf.spec.eval
+    paths = [sf.dir / d for d in e.datasets]
+    if not all(p.is_file() for p in paths):
+        missing = next(d for d, p in zip(e.datasets, paths, strict=True) if not p.is_file())
+        return f"{Path(sf.display).parent / missing}: eval dataset not found (listed in [eval].datasets)"
+    try:
+        load_eval(
+            paths,
+            id_field=e.id_field,
+            reference_field=e.reference_field,
+            strata_field=e.strata_field,
+            display_base=sf.dir,
+            metric=e.metric,
+        )
+    except DistillError as err:
+        return str(err)
+    return ""
 
 
 def _not_committed(sf: SpecFile) -> str:

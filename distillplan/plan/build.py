@@ -5,7 +5,6 @@ architecture, the eval lock state) and calls it."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,8 @@ from typing import Any
 
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.catalogs.prices import teacher_prices
-from distillplan.errors import LockError
+from distillplan.errors import DistillError, LockError
+from distillplan.evalset.accept import load_eval
 from distillplan.evalset.baseline import baseline_drift
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import read_lock
@@ -281,18 +281,20 @@ def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: Training
 
 
 def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
-    """Read the eval set's lock state from disk (the only I/O of planning)."""
+    """Read the eval set's lock state from disk (the only I/O of planning). The set is read with
+    the loader ``accept`` uses, so a set it would refuse is reported here, at its file and line."""
     missing = tuple(d for d in spec.eval.datasets if not (spec_dir / d).is_file())
+    counts, problem = ((), "") if missing else _read_set(spec, spec_dir)
     try:
         lock = read_lock(spec_dir)
     except LockError as e:
-        return EvalState(files_missing=missing, changes=(str(e),))
+        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem)
     if lock is None or lock.eval is None:
-        return EvalState(files_missing=missing)
+        return EvalState(files_missing=missing, data_problem=problem)
     try:
         changes = verify_eval(spec_dir, lock, list(spec.eval.datasets))
     except LockError as e:
-        return EvalState(files_missing=missing, changes=(str(e),))
+        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem)
     terms = (
         ["the lock records no teacher baseline (run `distillplan lock`)"]
         if lock.eval.baseline is None
@@ -303,32 +305,37 @@ def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
         locked=True,
         lock_hash=lock.eval.hash,
         changes=tuple(f"{c.kind} {c.path}" for c in changes) + tuple(terms),
-        examples_per_stratum=_count_strata(spec, spec_dir) if not missing else (),
+        examples_per_stratum=counts,
+        data_problem=problem,
     )
 
 
 _COUNT_LIMIT_BYTES = 64 * 2**20
 
 
-def _count_strata(spec: Spec, spec_dir: Path) -> tuple[tuple[str, int], ...]:
-    """Examples per stratum of the eval set (skipped above 64 MiB to keep `plan` fast)."""
-    field = spec.eval.strata_field
-    paths = [spec_dir / d for d in spec.eval.datasets]
+def _read_set(spec: Spec, spec_dir: Path) -> tuple[tuple[tuple[str, int], ...], str]:
+    """Examples per stratum and the first problem ``accept`` would refuse the set for (``""``:
+    none). Skipped above 64 MiB to keep `plan` fast (``lock`` always reads the whole set)."""
+    e = spec.eval
+    paths = [spec_dir / d for d in e.datasets]
     if sum(p.stat().st_size for p in paths) > _COUNT_LIMIT_BYTES:
-        return ()
+        return (), ""
+    try:
+        rows = load_eval(
+            paths,
+            id_field=e.id_field,
+            reference_field=e.reference_field,
+            strata_field=e.strata_field,
+            display_base=spec_dir,
+            metric=e.metric,
+        )
+    except DistillError as err:
+        return (), str(err)
     counts: dict[str, int] = {}
-    for p in paths:
-        with p.open(encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    continue
-                key = str(row.get(field, "(none)")) if field and isinstance(row, dict) else "all"
-                counts[key] = counts.get(key, 0) + 1
-    return tuple(sorted(counts.items()))
+    for r in rows:
+        key = r.stratum if e.strata_field and r.stratum is not None else "all"
+        counts[key] = counts.get(key, 0) + 1
+    return tuple(sorted(counts.items())), ""
 
 
 def plan_for_file(sf: Any, *, eval_state: EvalState | None = None) -> Plan:

@@ -52,6 +52,7 @@ class EvalState:
     lock_hash: str | None = None
     changes: tuple[str, ...] = ()  # "modified eval/x.jsonl", ...
     examples_per_stratum: tuple[tuple[str, int], ...] = ()
+    data_problem: str = ""  # the first problem `accept` would refuse the set for (file:line)
 
 
 def _revisit_words(months: int) -> str:
@@ -120,13 +121,17 @@ def decide(
 
     if eval_state.files_missing:
         emsg = "eval dataset missing: " + ", ".join(eval_state.files_missing)
+    elif eval_state.data_problem:
+        emsg = "the eval set cannot be scored: " + eval_state.data_problem
     elif eval_state.changes:
         emsg = "the eval lock does not verify: " + "; ".join(eval_state.changes)
     elif not eval_state.locked:
         emsg = "the eval set is not locked (run `distillplan lock`)"
     else:
         emsg = f"locked ({eval_state.lock_hash})"
-    eval_ok = eval_state.locked and not eval_state.changes and not eval_state.files_missing
+    eval_ok = (
+        eval_state.locked and not eval_state.changes and not eval_state.files_missing and not eval_state.data_problem
+    )
     checks.append(
         Check(id="eval-locked", rule="P2.3", ok=eval_ok, figure=eval_state.lock_hash or "unlocked", message=emsg)
     )
