@@ -497,7 +497,7 @@ def test_reports() -> None:
         max_stratum_gap_points=5.0,
     )
     data = to_json(res, lock_hash="sha256:ab", commit="c" * 40)
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
     assert data["result"] == "PASS"
     assert [s["name"] for s in data["strata"]] == ["a|b", "c"]
     assert json.loads(json.dumps(data)) == data

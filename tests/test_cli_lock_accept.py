@@ -385,7 +385,7 @@ def test_accept_all_correct_passes_with_negative_gap(locked: Path, tmp_path: Pat
     code, out, err = _accept(capsys, preds, "--format", "json")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == 2
     assert doc["result"] == "PASS"
     assert doc["baseline_source"] == "spec"
     assert doc["overall"]["student_score"] == 1.0

@@ -300,7 +300,7 @@ def test_json_round_trips(plan: Plan) -> None:
 
 def test_json_has_the_documented_keys(plan: Plan) -> None:
     doc = json.loads(render(plan, "json"))
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == 2
     for path in DOCUMENTED:
         assert lookup(doc, path), path
     assert {c["id"] for c in doc["verdict"]["checks"]} == {

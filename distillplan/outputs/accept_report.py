@@ -118,13 +118,14 @@ def _aligned(rows: list[list[str]]) -> list[str]:
 
 
 def to_json(result: AcceptanceResult, *, lock_hash: str, commit: str) -> dict[str, Any]:
-    """The versioned machine form (``format_version`` 1); floats to 10 significant digits."""
+    """The versioned machine form (``format_version`` 2: thresholds are the lock's, the teacher file only
+    adds ``paired``); floats to 10 significant digits."""
 
     def group(g: GroupResult) -> dict[str, Any]:
         return {k: json_round(v) for k, v in asdict(g).items()}  # paired: nested dict or None
 
     return {
-        "format_version": 1,
+        "format_version": 2,
         "result": "PASS" if result.passed else "FAIL",
         "metric": result.metric,
         "lock_hash": lock_hash,

@@ -47,7 +47,7 @@ from distillplan.sizing.finetune import TrainingSizing, size_training, training_
 from distillplan.sizing.serving import ServingSizing
 from distillplan.spec.models import Spec
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: break_even_tokens_per_month became zero_saving_ and refuse_line_tokens_per_month
 
 
 @dataclass(frozen=True)
