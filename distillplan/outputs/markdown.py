@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from distillplan.outputs.rows import (
     eval_rows,
     finance_rows,
+    flip_rows,
     frontier_rows,
     payback_cells,
     short_hash,
@@ -62,6 +63,9 @@ def render_markdown(p: Plan) -> str:
         out += ["**Warnings**", ""]
         out += [f"- `{w.id}` ({w.rule}): {md_text(w.message)}" for w in v.warnings]
         out.append("")
+    if p.flips:
+        out += ["### What would change the verdict", "", "One input at a time, the plan re-run.", ""]
+        out += md_table(["Lever", "The verdict changes at"], [[k, v] for k, v in flip_rows(p)])
 
     as_of = f", as of {te.as_of.isoformat()}" if te.as_of else ""
     out += [

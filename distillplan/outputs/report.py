@@ -16,6 +16,7 @@ from distillplan.outputs.markdown import render_markdown
 from distillplan.outputs.rows import (
     eval_rows,
     finance_rows,
+    flip_rows,
     frontier_rows,
     payback_cells,
     short_hash,
@@ -87,6 +88,9 @@ def render_text(p: Plan, *, color: bool = False) -> str:
     if v.warnings:
         t.heading("Warnings")
         t.lines += [f"  {t.style('!', 'yellow')} {w.id} ({w.rule}): {w.message}" for w in v.warnings]
+    if p.flips:
+        t.heading("What would change the verdict (one input at a time, the plan re-run)")
+        t.kv(flip_rows(p))
 
     as_of = f", as of {te.as_of.isoformat()}" if te.as_of else ""
     t.heading(f"Frontier bill: {te.model or 'teacher'} ({te.source}{as_of})")

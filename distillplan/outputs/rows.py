@@ -12,6 +12,7 @@ from distillplan.text import gib, months, pct, tokens, usd
 __all__ = [
     "eval_rows",
     "finance_rows",
+    "flip_rows",
     "frontier_rows",
     "payback_cells",
     "short_hash",
@@ -111,6 +112,30 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
 
 def _volume(v: float | None) -> str:
     return "none up to 1,000x today's volume" if v is None else f"{tokens(v)} tokens/month"
+
+
+def flip_rows(p: Plan) -> list[tuple[str, str]]:
+    """What would change a verdict other than distill: one lever at a time, a re-run of the plan."""
+    out = []
+    for f in p.flips:
+        if f.lever == "volume":
+            at = "no volume up to 1,000x today's" if f.value is None else f"{tokens(f.value)} tokens/month or more"
+            out.append((f"Volume (today {tokens(p.volume.tokens_per_month)})", at))
+        elif f.lever == "teacher_price":
+            t = p.teacher
+            at = (
+                "no price up to 1,000x today's"
+                if f.value is None
+                else f"{f.value:,.2f}x today's ({usd(t.usd_per_mtok_input * f.value, 2)} / "
+                f"{usd(t.usd_per_mtok_output * f.value, 2)} per Mtok) or more"
+            )
+            out.append(("Teacher price", at))
+        else:
+            at = "no project cost alone" if f.value is None else f"{usd(f.value)} or less"
+            out.append((f"Project cost (today {usd(p.costs.project_usd)})", at))
+        if f.becomes is not None:
+            out[-1] = (out[-1][0], out[-1][1] + f": {f.becomes}")
+    return out
 
 
 def sizing_rows(p: Plan) -> list[tuple[str, str]]:
