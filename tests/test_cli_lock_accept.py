@@ -623,3 +623,21 @@ def test_console_script_lock_check_accept(repo: Path, tmp_path: Path) -> None:
     p = run("accept", "--predictions", str(preds))
     assert p.returncode == 1
     assert "refusing to score" in _one_line(p.stderr)
+
+
+def test_a_measured_baseline_survives_a_plain_relock(locked: Path, tmp_path: Path, capsys: Cap) -> None:
+    """`lock` without the teacher file keeps a measured baseline on an unchanged set; on a changed
+    set it asks for the file instead of silently falling back to the spec's scores."""
+    (locked / "teacher.jsonl").write_text(
+        "".join(json.dumps({"id": i, "prediction": p}) + "\n" for i, p in _predictions(locked)), "utf-8"
+    )
+    args = ("lock", "--teacher-predictions", "teacher.jsonl", "--reason", "measured")
+    assert run_cli(*args, capsys=capsys)[0] == 0
+    before = _lock_toml(locked)["eval"]["baseline"]
+    code, _out, err = run_cli("lock", capsys=capsys)
+    assert code == 0, err
+    assert _lock_toml(locked)["eval"]["baseline"] == before
+    path = locked / EVAL
+    path.write_bytes(path.read_bytes().replace(b"Vendor 0", b"Vendor W", 1))
+    code, _, err = run_cli("lock", "--reason", "fixed a label", capsys=capsys)
+    assert code == 1 and "pass `--teacher-predictions FILE`" in _one_line(err)

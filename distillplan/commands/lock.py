@@ -17,9 +17,9 @@ from distillplan.commands._io import EXIT_OK, say
 from distillplan.commands.check import lock_display
 from distillplan.errors import LockError
 from distillplan.evalset import accept as acc
-from distillplan.evalset.baseline import build_baseline
+from distillplan.evalset.baseline import build_baseline, remeasure_terms
 from distillplan.evalset.fingerprint import lock_eval
-from distillplan.evalset.lockfile import HistoryEntry, display_path, write_lock
+from distillplan.evalset.lockfile import HistoryEntry, display_path, read_lock, write_lock
 from distillplan.spec.load import SpecFile, load_spec
 
 
@@ -46,6 +46,8 @@ def lock(sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None =
     commit = git.head_commit(root) if root else ""
     e = sf.spec.eval
     today = _today()
+    old = read_lock(sf.dir)
+    prev = old.eval.baseline if old is not None and old.eval is not None else None
     new, summary = lock_eval(sf.dir, list(e.datasets), reason=reason, today=today, commit=commit)
     rows = acc.load_eval(
         [sf.dir / d for d in e.datasets],
@@ -55,26 +57,35 @@ def lock(sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None =
         display_base=sf.dir,
         metric=e.metric,
     )
-    baseline = build_baseline(
-        rows,
-        e,
-        spec_display=sf.display,
-        teacher_predictions=teacher_predictions,
-        predictions_display=_shown(teacher_predictions, sf.dir) if teacher_predictions else "",
-    )
     ev = new.eval
     assert ev is not None
-    if ev.baseline is not None and ev.baseline != baseline and summary.startswith("eval set unchanged"):
+    unchanged = summary.startswith("eval set unchanged")
+    if teacher_predictions is None and prev is not None and prev.source == "teacher-predictions":
+        if not unchanged:
+            raise LockError(
+                f"{lock_display(sf)}: the teacher baseline was measured from {prev.teacher_predictions}; "
+                "the eval set changed, so pass `--teacher-predictions FILE` to measure it on the new set"
+            )
+        baseline = remeasure_terms(prev, e, where=lock_display(sf))
+    else:
+        baseline = build_baseline(
+            rows,
+            e,
+            spec_display=sf.display,
+            teacher_predictions=teacher_predictions,
+            predictions_display=_shown(teacher_predictions, sf.dir) if teacher_predictions else "",
+        )
+    if prev is not None and prev != baseline and unchanged:
         if not reason or not reason.strip():
             raise LockError(
                 f"{lock_display(sf)}: the teacher baseline changed since it was locked (overall threshold "
-                f"{ev.baseline.threshold:.4f} -> {baseline.threshold:.4f}); re-locking changes the contract: "
+                f"{prev.threshold:.4f} -> {baseline.threshold:.4f}); re-locking changes the contract: "
                 "pass --reason TEXT"
             )
         past = HistoryEntry(ev.hash, ev.locked_on, ev.locked_at_commit, today, " ".join(reason.split()))
         ev = replace(ev, locked_on=today, locked_at_commit=commit, history=(*ev.history, past))
         summary = "eval set unchanged, teacher baseline re-locked"
-    elif ev.baseline is None and summary.startswith("eval set unchanged"):
+    elif prev is None and unchanged:
         summary = "eval set unchanged, teacher baseline recorded"
     new = replace(new, eval=replace(ev, baseline=baseline))
     write_lock(sf.dir, new)

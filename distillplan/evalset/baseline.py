@@ -28,7 +28,7 @@ from distillplan.evalset.lockfile import Baseline, StratumBaseline
 from distillplan.evalset.metrics import METRICS
 from distillplan.spec.models import Eval
 
-__all__ = ["baseline_drift", "build_baseline", "spec_baseline", "threshold"]
+__all__ = ["baseline_drift", "build_baseline", "remeasure_terms", "spec_baseline", "threshold"]
 
 
 def threshold(teacher_score: float, gap_points: float) -> float:
@@ -149,6 +149,41 @@ def build_baseline(
     )
     sha = hashlib.sha256(teacher_predictions.read_bytes()).hexdigest()
     return measured_baseline(rows, preds, e=e, predictions_path=shown, predictions_sha256=sha)
+
+
+def remeasure_terms(prev: Baseline, e: Eval, *, where: str) -> Baseline:
+    """A measured baseline kept on an unchanged set when ``lock`` runs without the teacher file:
+    the locked teacher scores stay, the spec's gaps and decision rule give the thresholds."""
+    if prev.metric != e.metric or (prev.strata_field or None) != e.strata_field:
+        raise LockError(
+            f"{where}: the teacher baseline was measured with metric {prev.metric!r}"
+            + (f" by {prev.strata_field!r}" if prev.strata_field else "")
+            + "; pass `--teacher-predictions FILE` to measure it again"
+        )
+    bound = e.max_stratum_gap_points
+    strata = tuple(
+        StratumBaseline(
+            st.name,
+            st.examples,
+            st.teacher_score,
+            None if st.teacher_score is None or bound is None else threshold(st.teacher_score, bound),
+        )
+        for st in prev.strata
+    )
+    return Baseline(
+        source=prev.source,
+        metric=prev.metric,
+        decide_by=e.decide_by,
+        max_gap_points=float(e.max_gap_points),
+        teacher_score=prev.teacher_score,
+        threshold=threshold(prev.teacher_score, e.max_gap_points),
+        examples=prev.examples,
+        strata_field=prev.strata_field,
+        max_stratum_gap_points=None if bound is None else float(bound),
+        teacher_predictions=prev.teacher_predictions,
+        teacher_predictions_sha256=prev.teacher_predictions_sha256,
+        strata=strata,
+    )
 
 
 def baseline_drift(e: Eval, b: Baseline) -> list[str]:
