@@ -153,3 +153,16 @@ def test_plan_and_check_report_bad_data_before_lock(fresh: Path, capsys: Cap) ->
     doc = json.loads(out)
     check = next(c for c in doc["verdict"]["checks"] if c["id"] == "eval-locked")
     assert check["ok"] is False and "eval/locked.jsonl:4:1: segment:" in check["message"]
+
+
+def test_validate_reports_bad_data_when_the_files_exist(fresh: Path, capsys: Cap) -> None:
+    rows = _rows(fresh)
+    rows[7]["id"] = rows[2]["id"]
+    _write_rows(fresh, rows)
+    code, _, err = run_cli("validate", capsys=capsys)
+    assert code == 1
+    assert err.strip() == "eval/locked.jsonl:8:1: id: duplicate id 'inv-0002' (first at eval/locked.jsonl:3)"
+    code, out, err = run_cli("validate", str(fresh.parent / fresh.name), capsys=capsys)
+    assert code == 1 and f"{fresh}/eval/locked.jsonl:8:1: id: duplicate id" in err
+    (fresh / EVAL).unlink()  # no eval files yet: validate checks the spec only
+    assert run_cli("validate", capsys=capsys)[0] == 0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
-from distillplan.errors import DistillError, LockError, RepoError, SpecError
+from distillplan.errors import LockError, RepoError, SpecError
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import LOCK_NAME, read_lock
 from distillplan.spec.load import SpecFile, load_spec
@@ -86,25 +86,9 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
 def _unscorable(sf: SpecFile) -> str:
     """The first problem ``accept`` would refuse an unlocked set for (a locked set was read by
     ``lock`` and its bytes are verified), at its file and line; ``""`` when none."""
-    from distillplan.evalset.accept import load_eval  # deferred: only for an unlocked set
+    from distillplan.evalset.baseline import unscorable  # deferred: only for an unlocked set
 
-    e = sf.spec.eval
-    paths = [sf.dir / d for d in e.datasets]
-    if not all(p.is_file() for p in paths):
-        missing = next(d for d, p in zip(e.datasets, paths, strict=True) if not p.is_file())
-        return f"{Path(sf.display).parent / missing}: eval dataset not found (listed in [eval].datasets)"
-    try:
-        load_eval(
-            paths,
-            id_field=e.id_field,
-            reference_field=e.reference_field,
-            strata_field=e.strata_field,
-            display_base=sf.dir,
-            metric=e.metric,
-        )
-    except DistillError as err:
-        return str(err)
-    return ""
+    return unscorable(sf.dir, sf.spec.eval, shown_base=Path(sf.display).parent)
 
 
 def _not_committed(sf: SpecFile) -> str:
