@@ -162,7 +162,7 @@ def test_validate_reports_bad_data_when_the_files_exist(fresh: Path, capsys: Cap
     code, _, err = run_cli("validate", capsys=capsys)
     assert code == 1
     assert err.strip() == "eval/locked.jsonl:8:1: id: duplicate id 'inv-0002' (first at eval/locked.jsonl:3)"
-    code, out, err = run_cli("validate", str(fresh.parent / fresh.name), capsys=capsys)
+    code, _out, err = run_cli("validate", str(fresh.parent / fresh.name), capsys=capsys)
     assert code == 1 and f"{fresh}/eval/locked.jsonl:8:1: id: duplicate id" in err
     (fresh / EVAL).unlink()  # no eval files yet: validate checks the spec only
     assert run_cli("validate", capsys=capsys)[0] == 0
