@@ -86,7 +86,7 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
 def _unscorable(sf: SpecFile) -> str:
     """The first problem ``accept`` would refuse an unlocked set for (a locked set was read by
     ``lock`` and its bytes are verified), at its file and line; ``""`` when none."""
-    from distillplan.evalset.baseline import unscorable  # deferred: only for an unlocked set
+    from distillplan.evalset.accept import unscorable  # deferred: only for an unlocked set
 
     return unscorable(sf.dir, sf.spec.eval, shown_base=Path(sf.display).parent)
 

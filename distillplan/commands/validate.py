@@ -20,7 +20,7 @@ def _eval_data(sf: SpecFile) -> str:
     e = sf.spec.eval
     if not all((sf.dir / d).is_file() for d in e.datasets):
         return ""
-    from distillplan.evalset.baseline import unscorable  # deferred: only when the eval files exist
+    from distillplan.evalset.accept import unscorable  # deferred: only when the eval files exist
 
     return unscorable(sf.dir, e, shown_base=Path(sf.display).parent, limit_bytes=EVAL_READ_LIMIT_BYTES)
 

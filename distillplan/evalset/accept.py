@@ -28,11 +28,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from distillplan.errors import AcceptanceError, LocatedError
-from distillplan.evalset.lockfile import Baseline
+from distillplan.errors import AcceptanceError, DistillError, LocatedError
 from distillplan.evalset.metrics import METRICS, as_object
+
+if TYPE_CHECKING:  # the hook path (validate, check) reads eval sets without the lock module
+    from distillplan.evalset.lockfile import Baseline
 
 __all__ = [
     "AcceptanceResult",
@@ -44,6 +46,7 @@ __all__ = [
     "load_eval",
     "load_predictions",
     "read_jsonl",
+    "unscorable",
 ]
 
 _EPS = 1e-9  # gap comparisons tolerate float noise: 2.0000000000000004 <= 2.0
@@ -425,3 +428,45 @@ def evaluate(
     return AcceptanceResult(
         metric, passed, overall, strata, baseline.strata_field or None, baseline.source, bound_rule, seed, n_boot
     )
+
+
+class EvalTerms(Protocol):
+    """What reading an eval set needs of ``[eval]`` (the spec's ``Eval`` model)."""
+
+    @property
+    def datasets(self) -> Sequence[str]: ...
+    @property
+    def id_field(self) -> str: ...
+    @property
+    def reference_field(self) -> str: ...
+    @property
+    def strata_field(self) -> str | None: ...
+    @property
+    def metric(self) -> str: ...
+
+
+def unscorable(spec_dir: Path, e: EvalTerms, *, shown_base: Path, limit_bytes: int | None = None) -> str:
+    """The first problem ``accept`` would refuse the eval set for, at its file and line; ``""``
+    when none (or, with ``limit_bytes``, when the files are missing or larger: not read)."""
+    paths = [spec_dir / d for d in e.datasets]
+    for d, p in zip(e.datasets, paths, strict=True):
+        if not p.is_file():
+            if limit_bytes is not None:
+                return ""
+            return f"{shown_base / d}: eval dataset not found (listed in [eval].datasets)"
+    if limit_bytes is not None and sum(p.stat().st_size for p in paths) > limit_bytes:
+        return ""
+    try:
+        load_eval(
+            paths,
+            id_field=e.id_field,
+            reference_field=e.reference_field,
+            strata_field=e.strata_field,
+            display_base=spec_dir,
+            metric=e.metric,
+        )
+    except DistillError as err:
+        text = str(err)
+        base = shown_base.as_posix()
+        return text if base in ("", ".") else f"{base}/{text}"
+    return ""

@@ -22,13 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from distillplan.errors import DistillError, LockError
-from distillplan.evalset.accept import EvalRow, load_eval, load_predictions
+from distillplan.errors import LockError
+from distillplan.evalset.accept import EvalRow, load_predictions
 from distillplan.evalset.lockfile import Baseline, StratumBaseline
 from distillplan.evalset.metrics import METRICS
 from distillplan.spec.models import Eval
 
-__all__ = ["baseline_drift", "build_baseline", "remeasure_terms", "spec_baseline", "threshold", "unscorable"]
+__all__ = ["baseline_drift", "build_baseline", "remeasure_terms", "spec_baseline", "threshold"]
 
 
 def threshold(teacher_score: float, gap_points: float) -> float:
@@ -149,33 +149,6 @@ def build_baseline(
     )
     sha = hashlib.sha256(teacher_predictions.read_bytes()).hexdigest()
     return measured_baseline(rows, preds, e=e, predictions_path=shown, predictions_sha256=sha)
-
-
-def unscorable(spec_dir: Path, e: Eval, *, shown_base: Path, limit_bytes: int | None = None) -> str:
-    """The first problem ``accept`` would refuse the eval set for, at its file and line; ``""``
-    when none (or, with ``limit_bytes``, when the files are missing or larger: not read)."""
-    paths = [spec_dir / d for d in e.datasets]
-    for d, p in zip(e.datasets, paths, strict=True):
-        if not p.is_file():
-            if limit_bytes is not None:
-                return ""
-            return f"{shown_base / d}: eval dataset not found (listed in [eval].datasets)"
-    if limit_bytes is not None and sum(p.stat().st_size for p in paths) > limit_bytes:
-        return ""
-    try:
-        load_eval(
-            paths,
-            id_field=e.id_field,
-            reference_field=e.reference_field,
-            strata_field=e.strata_field,
-            display_base=spec_dir,
-            metric=e.metric,
-        )
-    except DistillError as err:
-        text = str(err)
-        base = shown_base.as_posix()
-        return text if base in ("", ".") else f"{base}/{text}"
-    return ""
 
 
 def remeasure_terms(prev: Baseline, e: Eval, *, where: str) -> Baseline:
