@@ -6,7 +6,9 @@ line so it merges cleanly. Paths are POSIX, relative to the spec's folder::
     version = 1
     [eval]
     hash = "sha256:<H>"            # H = sha256 of "".join(f"{path} {sha256} {size}\\n"
-    locked_at_commit = "<40-hex>"  #      for every entry sorted by path), UTF-8
+    locked_at_commit = "<40-hex>"  #      for every entry sorted by path), UTF-8; HEAD when `lock` ran:
+                                   #      it may not hold the locked bytes (the contract cites the
+                                   #      first commit that does, found from the git_blob ids)
     locked_on = 2026-11-27
     files = [ { path = "...", sha256 = "...", size = 1, git_blob = "..." }, ]
     [eval.baseline]                # the teacher baseline and the thresholds accept compares with
