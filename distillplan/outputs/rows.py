@@ -212,7 +212,12 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         rows.append(("Per-stratum bound", f"{g.stratum_bound_points:g} points"))
     req = e.required_examples_per_stratum
     if req is not None:
-        rows.append(("Required examples per stratum", f"{req:,}"))
+        rows.append(
+            (
+                "Required examples per stratum",
+                f"{req:,} (one-sided exact binomial test at 2.5%, 80% power, teacher score known)",
+            )
+        )
     for name, n in e.examples_per_stratum.items():
         short = req is not None and n < req
         rows.append((f"Stratum {name}", f"{n:,} examples" + (" (too few)" if short else "")))
