@@ -455,11 +455,16 @@ def test_good_prediction_file(tmp_path: Path) -> None:
 def _power_by_comb(n: int, p0: float, p1: float, alpha: float = 0.025) -> float:
     """The exact one-sided binomial power with math.comb, term by term (an independent check)."""
 
-    def cdf(c: int, p: float) -> float:
-        return sum(math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(c + 1))
+    def cdf(p: float) -> list[float]:
+        out, total = [], 0.0
+        for k in range(n + 1):
+            total += math.comb(n, k) * p**k * (1 - p) ** (n - k)
+            out.append(total)
+        return out
 
-    c = max(k for k in range(-1, n + 1) if k < 0 or cdf(k, p0) <= alpha)
-    return cdf(c, p1) if c >= 0 else 0.0
+    under_h0 = cdf(p0)
+    c = max((k for k in range(n + 1) if under_h0[k] <= alpha), default=-1)
+    return cdf(p1)[c] if c >= 0 else 0.0
 
 
 def test_required_examples_reach_the_stated_power_exactly() -> None:
