@@ -97,13 +97,52 @@ class Scenario:
         return rows
 
     def volume_where(self, monthly_saving_usd: float) -> float | None:
-        """Tokens/month at which the saving first reaches ``monthly_saving_usd`` (None: not up to 1,000x)."""
-        tokens = self.vol.tokens_per_month
+        """The lowest tokens/month from which the saving stays at or above ``monthly_saving_usd``
+        at every higher volume (None: not up to 1,000x today's volume).
 
-        def saving_at(t: float) -> float:
+        The saving is saw-toothed in volume: linear within a GPU count, one GPU's cost lower at
+        each step. So the walk goes segment by segment (a segment is a range of one GPU count):
+        the answer is the last upward crossing, i.e. the crossing in a segment after which the
+        next segment starts at or above the target (segment starts rise linearly, so then all do).
+        """
+        tokens = self.vol.tokens_per_month
+        top = tokens * _TOP
+
+        def saving(t: float) -> float:
             return self.month(volume=t / tokens).saving
 
-        return eco.solve_increasing(saving_at, monthly_saving_usd, 1.0, tokens * _TOP, rel_tol=1e-4)
+        def gpus(t: float) -> float:
+            return float(self.month(volume=t / tokens).serving.gpus_total)
+
+        def next_boundary(t: float) -> float | None:
+            return eco.solve_increasing(gpus, gpus(t) + 1, t, top, rel_tol=1e-9)
+
+        first = eco.solve_increasing(saving, monthly_saving_usd, 1.0, top, rel_tol=1e-6)
+        if first is None:
+            return None
+        seg = eco.solve_increasing(gpus, gpus(first), 1.0, first, rel_tol=1e-9) or 1.0
+        starts: list[tuple[float, float]] = []  # (boundary, saving there) of the segments walked
+        for _ in range(200):
+            nb = next_boundary(seg)
+            end = top if nb is None else nb * (1 - 1e-9)
+            crossing = eco.solve_increasing(saving, monthly_saving_usd, seg, end, rel_tol=1e-6)
+            if crossing is not None and (nb is None or saving(nb) >= monthly_saving_usd):
+                return crossing
+            if nb is None:
+                return None
+            starts.append((nb, saving(nb)))
+            seg = nb
+            if crossing is None and len(starts) >= 2:  # jump along the linearly rising segment starts
+                (b1, s1), (b2, s2) = starts[-2], starts[-1]
+                if s2 <= s1:
+                    return None  # the saving falls from step to step: it never stays above
+                skip = int((monthly_saving_usd - s2) / (s2 - s1)) - 2
+                if skip > 2:
+                    jumped = next_boundary(b2 + (skip - 0.5) * (b2 - b1))
+                    if jumped is not None:
+                        seg = jumped
+                        starts.clear()
+        return None
 
     def decision(self, *, volume: float = 1.0, price: float = 1.0, project_usd: float | None = None) -> Decision:
         """The verdict of the plan re-run with volume and teacher prices scaled, or another project cost."""
