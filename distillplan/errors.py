@@ -6,7 +6,30 @@ The command line prints ``str(error)`` (one line per problem) and exits 1 for an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+#: C0 and C1 control characters, DEL, and the Unicode line/paragraph separators and
+#: bidirectional overrides: anything that could end a line, move the cursor or reorder text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_control(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return {9: "\\t", 10: "\\n", 13: "\\r"}.get(c) or (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\n``, ``\\x1b``): a
+    message built from a user's value stays one line and cannot drive the terminal."""
+    return _CONTROL.sub(_escape_control, text)
+
+
+def quote_value(value: str, limit: int = 80) -> str:
+    """A user's string as messages quote it: in double quotes, control characters escaped,
+    cut to ``limit`` characters."""
+    body = one_line(value.replace("\\", "\\\\").replace('"', '\\"'))
+    return '"' + (body[:limit] + "…" if len(body) > limit else body) + '"'
 
 
 class DistillError(Exception):
@@ -26,8 +49,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        key = f" {self.key}:" if self.key else ""
-        return f"{self.path}:{self.line}:{self.col}:{key} {self.message}"
+        key = f" {one_line(self.key)}:" if self.key else ""
+        return f"{one_line(self.path)}:{self.line}:{self.col}:{key} {one_line(self.message)}"
 
 
 class SpecError(DistillError):

@@ -40,6 +40,7 @@ __all__ = [
     "commit_holding",
     "dirty_paths",
     "file_at",
+    "git_dir",
     "head_commit",
     "index_blobs",
     "open_repo",
@@ -87,6 +88,23 @@ def repo_root(path: Path) -> Path | None:
     return None
 
 
+def git_dir(root: Path) -> Path | None:
+    """The git folder of the work tree at ``root``: ``root/.git``, or the folder a ``.git``
+    file (worktree, submodule) points at; None when it cannot be read. Runs no process."""
+    dot = root / ".git"
+    if dot.is_dir():
+        return dot
+    try:
+        text = dot.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    target = Path(text[len("gitdir:") :].strip())
+    target = target if target.is_absolute() else root / target
+    return target if target.is_dir() else None
+
+
 def head_commit(root: Path) -> str:
     """The 40-hex id of ``HEAD``, or ``""`` in a repository without commits."""
     proc = _run(root, ["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)
@@ -96,20 +114,23 @@ def head_commit(root: Path) -> str:
 def index_blobs(root: Path, paths: Iterable[str]) -> dict[str, str]:
     """Blob ids staged (stage 0) in the index for ``paths`` (POSIX, relative to root).
 
-    Parses ``git ls-files -s -z``: ``<mode> SP <blob> SP <stage> TAB <path> NUL``.
-    Only regular files are returned: symlinks, submodules and unmerged entries are
-    left out, so the caller hashes them the slow way.
+    Parses ``git ls-files -s -v -z``: ``<tag> SP <mode> SP <blob> SP <stage> TAB <path> NUL``.
+    Only regular files whose index entry git keeps fresh are returned (tag ``H``): an entry
+    flagged ``--assume-unchanged`` (lower-case tag) or ``--skip-worktree`` (``S``) is one
+    whose work-tree file git no longer compares, so ``diff-files`` would call an edited
+    file clean (issue 14). Those, symlinks, submodules and unmerged entries are left out,
+    so the caller hashes them the slow way.
     """
     wanted = sorted(set(paths))
     blobs: dict[str, str] = {}
     for chunk in _chunks(wanted):
-        out = _run(root, ["ls-files", "-s", "-z", "--", *chunk]).stdout
+        out = _run(root, ["ls-files", "-s", "-v", "-z", "--", *chunk]).stdout
         for record in out.split(b"\0"):
             if not record:
                 continue
             meta, _, name = record.partition(b"\t")
-            mode, blob, stage = meta.decode("ascii").split(" ")
-            if stage == "0" and mode in _REGULAR_MODES:
+            tag, mode, blob, stage = meta.decode("ascii").split(" ")
+            if tag == "H" and stage == "0" and mode in _REGULAR_MODES:
                 blobs[name.decode("utf-8", "surrogateescape")] = blob
     return blobs
 

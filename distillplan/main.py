@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from distillplan.errors import DistillError
+from distillplan.errors import DistillError, one_line
 
 EXIT_USER, EXIT_BUG, EXIT_INTERRUPT = 1, 3, 130
 
@@ -41,9 +41,21 @@ def guarded(run: Callable[[], int], argv: Sequence[str]) -> int:
         _say("distillplan: interrupted")
         return EXIT_INTERRUPT
     except DistillError as e:
-        _say(str(e))
+        for line in str(e).split("\n"):
+            _say(one_line(line))
         return e.exit_code
     except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_USER
+    except OSError as e:  # the machine said no: a located line, not a bug
+        _quiet_stdout()
+        _say(os_error_line(e))
+        return EXIT_USER
+    except RecursionError:
+        _say("distillplan: an input is nested too deeply to read (a table, array or JSON value nested hundreds deep)")
+        return EXIT_USER
+    except MemoryError:
+        _say("distillplan: out of memory reading the inputs; is one of them far larger than expected?")
         return EXIT_USER
     except Exception as e:  # the top-level handler: anything else is a bug
         if verbose(argv):
@@ -53,6 +65,27 @@ def guarded(run: Callable[[], int], argv: Sequence[str]) -> int:
             "with the command you ran (add --verbose for the traceback).",
         )
         return EXIT_BUG
+
+
+def os_error_line(e: OSError) -> str:
+    """``PATH: what the system said`` for a failed read or write (a full disk, a read-only
+    folder, a path too long): one line, exit 1."""
+    what = e.strerror or type(e).__name__
+    if e.filename is None:
+        return one_line(f"distillplan: {what} (errno {e.errno})" if e.errno else f"distillplan: {e}")
+    names = [os.fsdecode(e.filename)] + ([os.fsdecode(e.filename2)] if e.filename2 is not None else [])
+    return one_line(f"{' -> '.join(names)}: {what}")
+
+
+def _quiet_stdout() -> None:
+    """After stdout failed (closed, or a full disk behind it), make the interpreter's final
+    flush of it silent, so exit is one line and no 'Exception ignored' traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _fast(args: list[str]) -> Callable[[], int] | None:

@@ -7,6 +7,7 @@ unusable: one located line), 2 usage, 3 internal error, 130 interrupted."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,15 @@ from distillplan.commands.check import lock_display
 from distillplan.errors import AcceptanceError
 from distillplan.evalset import accept as acc
 from distillplan.evalset.baseline import baseline_drift
-from distillplan.evalset.fingerprint import verify_eval
-from distillplan.evalset.lockfile import read_lock
+from distillplan.evalset.fingerprint import (
+    MAX_SCORED_BYTES,
+    entry_file,
+    norm_dataset,
+    read_regular,
+    set_hash,
+    verify_eval,
+)
+from distillplan.evalset.lockfile import EvalEntry, EvalLock, read_lock
 from distillplan.outputs import accept_report
 from distillplan.spec.load import SpecFile, load_spec
 
@@ -29,6 +37,32 @@ EXIT_FAIL = 4  # the student was scored and failed; 1 means it could not be scor
 class AcceptOutcome:
     passed: bool
     text: str
+
+
+def scored_bytes(sf: SpecFile, ev: EvalLock) -> tuple[list[bytes], str]:
+    """The eval files' bytes, read once, and the set hash computed from exactly those bytes.
+
+    ``accept`` scores what it hashed: a file changed after ``verify_eval`` (or one git's
+    index vouched for without a read) cannot be scored under the locked hash. Refuses when
+    any file's sha256 or size differs from its lock entry."""
+    lock_name = lock_display(sf)
+    by_path = {x.path: x for x in ev.files}
+    contents: list[bytes] = []
+    entries: list[EvalEntry] = []
+    for d in sf.spec.eval.datasets:
+        rel = norm_dataset(sf.dir, d)
+        path = entry_file(sf.dir, rel, lock_shown=lock_name)
+        data = read_regular(path, limit_bytes=MAX_SCORED_BYTES)
+        sha = hashlib.sha256(data).hexdigest()
+        locked = by_path.get(rel)
+        if locked is None or (locked.sha256, locked.size) != (sha, len(data)):
+            raise AcceptanceError(f"{lock_name}: the eval lock does not verify ({rel} modified); refusing to score")
+        contents.append(data)
+        entries.append(EvalEntry(rel, sha, len(data)))
+    scored = set_hash(entries)
+    if scored != ev.hash:  # a file listed twice, or one locked but not listed
+        raise AcceptanceError(f"{lock_name}: the eval set read does not hash to the locked {ev.hash}; refusing to score")
+    return contents, scored
 
 
 def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None, fmt: str) -> AcceptOutcome:
@@ -53,6 +87,7 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
             f"{lock_name}: the spec's contract terms differ from the locked baseline ({'; '.join(drift[:2])}); "
             "restore them, or re-lock with `distillplan lock --reason TEXT`"
         )
+    contents, lock_hash = scored_bytes(sf, lk.eval)
     rows = acc.load_eval(
         [sf.dir / d for d in e.datasets],
         id_field=e.id_field,
@@ -60,6 +95,7 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
         strata_field=e.strata_field,
         display_base=sf.dir,
         metric=e.metric,
+        contents=contents,
     )
     ids = [r.id for r in rows]
     student = acc.load_predictions(predictions, eval_ids=ids, id_field=e.id_field)
@@ -73,12 +109,12 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
     commit = (git.head_commit(root) if root else "") or "(not in a git repository)"
     if fmt == "json":
         text = json.dumps(
-            accept_report.to_json(result, lock_hash=lk.eval.hash, commit=commit), indent=2, sort_keys=True
+            accept_report.to_json(result, lock_hash=lock_hash, commit=commit), indent=2, sort_keys=True
         )
     elif fmt == "markdown":
-        text = accept_report.render_markdown(result, lock_hash=lk.eval.hash, commit=commit, spec_name=spec.project.name)
+        text = accept_report.render_markdown(result, lock_hash=lock_hash, commit=commit, spec_name=spec.project.name)
     else:
-        text = accept_report.render_text(result, lock_hash=lk.eval.hash, commit=commit)
+        text = accept_report.render_text(result, lock_hash=lock_hash, commit=commit)
     return AcceptOutcome(passed=result.passed, text=text.rstrip("\n"))
 
 

@@ -105,10 +105,11 @@ class AcceptanceResult:
 # ------------------------------------------------------------------ reading
 
 
-def read_jsonl(path: Path, *, display_path: str) -> list[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` for every non-blank line; any bad line is located."""
+def read_jsonl(path: Path, *, display_path: str, data: bytes | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for every non-blank line; any bad line is located.
+    ``data``: the file's bytes when the caller has read (and hashed) them already."""
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if data is None else data
     except OSError as e:
         raise AcceptanceError(f"{display_path}: cannot read: {e.strerror or e}") from None
     rows: list[tuple[int, dict[str, Any]]] = []
@@ -171,14 +172,17 @@ def load_eval(
     strata_field: str | None = None,
     display_base: Path | None = None,
     metric: str | None = None,
+    contents: Sequence[bytes] | None = None,
 ) -> list[EvalRow]:
     """Every eval example, in file order; ids are unique across all files. With ``metric``,
-    every reference is also checked to be scorable by it (:func:`check_references`)."""
+    every reference is also checked to be scorable by it (:func:`check_references`).
+    ``contents``: the files' bytes, in the order of ``paths``, when the caller hashed them already."""
     rows: list[EvalRow] = []
     first: dict[str, str] = {}
-    for path in paths:
+    for i, path in enumerate(paths):
         shown = _display(path, display_base)
-        for line, obj in read_jsonl(path, display_path=shown):
+        data = contents[i] if contents is not None else None
+        for line, obj in read_jsonl(path, display_path=shown, data=data):
             rid = _id(obj, id_field, shown, line)
             if rid in first:
                 raise _err(shown, line, id_field, f"duplicate id {rid!r} (first at {first[rid]})")
