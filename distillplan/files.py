@@ -3,11 +3,13 @@ one place that reads files shipped with distillplan (pre-commit's ``resource_tex
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
@@ -16,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["atomic_write", "data_path", "data_text", "is_inside", "leaves_folder", "templates_dir", "tomllib"]
+__all__ = ["GUARD_NAME", "atomic_write", "exclusive", "stale_temp_files", "data_path", "data_text", "is_inside", "leaves_folder", "templates_dir", "tomllib"]
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -24,7 +26,7 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     so a reader never sees half a file and an interrupted write leaves the old one."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
@@ -44,6 +46,54 @@ def atomic_write(path: Path, data: bytes | str) -> None:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+GUARD_NAME = ".distill.lock.guard"
+TEMP_SUFFIX = ".tmp"
+
+
+@contextlib.contextmanager
+def exclusive(folder: Path) -> Iterator[None]:
+    """Hold the OS's exclusive advisory lock for ``folder``'s ``distill.lock`` while the
+    block runs: every read-modify-write of the lock (``lock``, ``scaffold``) happens inside
+    one, and re-reads the lock inside it, so concurrent runs queue instead of losing each
+    other's updates. POSIX: ``flock`` on the folder itself (no extra file); Windows:
+    ``msvcrt.locking`` on ``.distill.lock.guard``. Released when the process dies."""
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        fd = os.open(folder / GUARD_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+            try:
+                yield
+            finally:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        finally:
+            os.close(fd)
+        return
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def stale_temp_files(folder: Path, names: list[str]) -> list[Path]:
+    """Temporary files :func:`atomic_write` left in ``folder`` for any of ``names`` (a run
+    killed between creating and renaming one)."""
+    found: list[Path] = []
+    for name in names:
+        found += folder.glob(f".{_glob_escape(name)}.*{TEMP_SUFFIX}")
+    return sorted(set(found))
+
+
+def _glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def leaves_folder(rel: str) -> bool:

@@ -15,11 +15,12 @@ from pathlib import Path
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, say
 from distillplan.commands.check import lock_display
-from distillplan.errors import LockError
 from distillplan.evalset import accept as acc
 from distillplan.evalset.baseline import build_baseline, remeasure_terms
 from distillplan.evalset.fingerprint import lock_eval
-from distillplan.evalset.lockfile import HistoryEntry, display_path, read_lock, write_lock
+from distillplan.errors import LockError, RepoError
+from distillplan.evalset.lockfile import LOCK_NAME, MALFORMED_SUFFIX, HistoryEntry, display_path, read_lock, write_lock
+from distillplan.files import exclusive, stale_temp_files
 from distillplan.spec.load import SpecFile, load_spec
 
 
@@ -41,9 +42,24 @@ def _shown(path: Path, spec_dir: Path) -> str:
 def lock(sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None = None) -> str:
     """Hash the spec's eval set and its teacher baseline into ``distill.lock`` (P2.3); returns a
     one-line summary. A changed baseline on an unchanged set is a change of contract: it needs
-    ``reason`` and the earlier lock goes to the history."""
+    ``reason`` and the earlier lock goes to the history.
+
+    The read-modify-write of the lock runs under :func:`exclusive`. A malformed lock is
+    replaced only with ``--reason`` (it is kept as ``distill.lock.malformed``); a lock that
+    git tracks but that is missing on disk is re-created only with one."""
     root = git.repo_root(sf.dir)
     commit = git.head_commit(root) if root else ""
+    with exclusive(sf.dir):  # every read-modify-write of distill.lock, re-read under the lock
+        kept = _recover(sf, reason, root)
+        summary = _lock_locked(sf, reason=reason, teacher_predictions=teacher_predictions, commit=commit)
+        for tmp in stale_temp_files(sf.dir, [LOCK_NAME]):  # left by a killed run; we hold the lock
+            tmp.unlink(missing_ok=True)
+    return summary + kept
+
+
+def _lock_locked(
+    sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None, commit: str
+) -> str:
     e = sf.spec.eval
     today = _today()
     old = read_lock(sf.dir)
@@ -92,6 +108,35 @@ def lock(sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None =
     how = "measured from " + baseline.teacher_predictions if baseline.source != "spec" else "from the spec"
     teacher, threshold = baseline.teacher_score * 100, baseline.threshold * 100
     return f"{lock_display(sf)}: {summary}; teacher {teacher:.2f} ({how}), threshold {threshold:.2f}"
+
+
+def _recover(sf: SpecFile, reason: str | None, root: Path | None) -> str:
+    """Deal with an unreadable or deleted lock before re-locking; returns a note for the summary."""
+    path = sf.dir / LOCK_NAME
+    if not path.exists():
+        if root is not None and not (reason and reason.strip()) and _tracked(root, path):
+            raise LockError(
+                f"{lock_display(sf)}: deleted, but git tracks it (its history is the contract's); "
+                "restore it with `git checkout -- distill.lock`, or re-lock with `distillplan lock --reason TEXT`"
+            )
+        return ""
+    try:
+        read_lock(sf.dir)
+    except LockError:
+        if not (reason and reason.strip()):
+            raise
+        backup = path.with_name(LOCK_NAME + MALFORMED_SUFFIX)
+        os.replace(path, backup)
+        return f" (the unreadable lock is kept as {backup.name}; its history is not carried over)"
+    return ""
+
+
+def _tracked(root: Path, path: Path) -> bool:
+    try:
+        rel = path.resolve().relative_to(root).as_posix()
+        return bool(git.index_blobs(root, [rel]))
+    except (ValueError, RepoError):
+        return False
 
 
 def run(spec: str | Path, *, reason: str | None, teacher_predictions: Path | None = None) -> int:

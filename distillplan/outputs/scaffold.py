@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from distillplan import __version__
 from distillplan.errors import RepoError, ScaffoldError
 from distillplan.evalset.lockfile import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
-from distillplan.files import atomic_write, is_inside, leaves_folder, templates_dir
+from distillplan.files import atomic_write, exclusive, is_inside, leaves_folder, stale_temp_files, templates_dir
 from distillplan.git import commit_holding
 from distillplan.git import repo_root as find_repo_root
 
@@ -274,8 +274,21 @@ def scaffold(
     force: bool = False,
     plan: dict[str, Any] | None = None,
 ) -> ScaffoldResult:
-    """Render the tree and write, pretend, diff or check it. ``plan`` overrides the plan JSON."""
+    """Render the tree and write, pretend, diff or check it. ``plan`` overrides the plan JSON.
+
+    Writing runs under the lock's :func:`exclusive` lock (the manifest is a read-modify-write
+    of ``distill.lock``) and is journalled: the files about to be written are recorded in
+    ``[generated].pending`` first, so a run killed half-way is finished, not blamed, by the next."""
     sf, starter = _load(spec_arg, mode)
+    if mode != "write":
+        return _scaffold(sf, starter, mode=mode, force=force, plan=plan)
+    with exclusive(sf.dir):
+        return _scaffold(sf, starter, mode=mode, force=force, plan=plan)
+
+
+def _scaffold(
+    sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dict[str, Any] | None
+) -> ScaffoldResult:
     result = ScaffoldResult(mode=mode, starter=sf.display if starter else None)
     spec_dir = sf.dir
     lock = read_lock(spec_dir) if sf.path.exists() else None
@@ -285,17 +298,18 @@ def scaffold(
     manifest: dict[str, str] = {}
     base = _display_base(sf)
     diffs: list[str] = []
-    writes: list[tuple[Path, bytes]] = []
+    writes: list[tuple[str, bytes, bytes | None]] = []
     for rel, data in sorted(tree.items()):
         shown = os.path.join(base, rel)
         target = spec_dir / rel
-        current = target.read_bytes() if target.is_file() else None
+        current = _read_target(target, shown)
         recorded = old.files.get(rel)
+        ours = {h for h in (recorded, old.pending.get(rel)) if h is not None}  # ours: written by a run
         if current is None:
             status, note = ("missing" if mode == "check" else "create"), ""
         elif current == data:
             status, note = "unchanged", ""
-        elif recorded is not None and _sha(current) == recorded:
+        elif _sha(current) in ours:
             status, note = ("stale" if mode == "check" else "update"), ""
         elif force and mode != "check":
             status, note = "user-modified, overwritten", ""
@@ -306,7 +320,7 @@ def scaffold(
         if status in ("create", "update", "user-modified, overwritten", "unchanged"):
             manifest[rel] = _sha(data)
             if status != "unchanged":
-                writes.append((target, data))
+                writes.append((rel, data, current))
         elif recorded is not None:
             manifest[rel] = recorded  # kept as the person left it: still theirs next time
         if mode == "diff" and current != data:
@@ -319,14 +333,81 @@ def scaffold(
     for rel in sorted(set(old.files) - set(tree)):
         result.files.append(FileStatus(os.path.join(base, rel), "obsolete", "(no longer generated; left in place)"))
     result.diff = "".join(diffs)
+    if mode == "check":
+        result.problems += _leftovers(sf, tree)
     if mode == "write":
-        for target, data in writes:
-            atomic_write(target, data)
-        fingerprint = inputs_fingerprint(spec_dir, sf.sha256, lock, sf.spec.student.base_model)
-        new = GeneratedManifest(fingerprint, manifest)
-        if lock is None or lock.generated != new:
-            write_lock(spec_dir, replace(lock or LockFile(), generated=new))
+        _write(sf, lock, old, manifest, writes, result)
     return result
+
+
+def _read_target(target: Path, shown: str) -> bytes | None:
+    """The current bytes of a generated file; None when absent; refuses anything but a file."""
+    if not target.exists() and not target.is_symlink():
+        return None
+    if not target.is_file():
+        raise ScaffoldError(f"{shown}: is not a regular file (a folder?); distillplan writes regular files only")
+    return target.read_bytes()
+
+
+def _write(
+    sf: SpecFile,
+    lock: LockFile | None,
+    old: GeneratedManifest,
+    manifest: dict[str, str],
+    writes: list[tuple[str, bytes, bytes | None]],
+    result: ScaffoldResult,
+) -> None:
+    """Journal, write (re-checking each file just before replacing it), record."""
+    spec_dir = sf.dir
+    base = lock or LockFile()
+    if writes:  # the journal: what this run is about to write, before the first write
+        pending = {rel: _sha(data) for rel, data, _ in writes}
+        write_lock(spec_dir, replace(base, generated=replace(old, pending={**old.pending, **pending})))
+    for rel, data, seen in writes:
+        target = spec_dir / rel
+        now = target.read_bytes() if target.is_file() else None
+        if now != seen:  # a person saved the file while this run rendered: theirs wins
+            shown = os.path.join(_display_base(sf), rel)
+            result.files = [
+                FileStatus(shown, "user-modified, kept", "(edited while scaffold ran; run it again)")
+                if f.path == shown
+                else f
+                for f in result.files
+            ]
+            if rel in old.files:
+                manifest[rel] = old.files[rel]
+            else:
+                manifest.pop(rel, None)
+            continue
+        atomic_write(target, data)
+    for tmp in _leftovers_paths(sf, manifest):
+        tmp.unlink(missing_ok=True)
+    fingerprint = inputs_fingerprint(spec_dir, sf.sha256, lock, sf.spec.student.base_model)
+    new = GeneratedManifest(fingerprint, manifest)
+    if lock is None or lock.generated != new:
+        write_lock(spec_dir, replace(base, generated=new))
+
+
+def _leftovers_paths(sf: SpecFile, rels: dict[str, Any]) -> list[Path]:
+    by_folder: dict[Path, list[str]] = {sf.dir: [LOCK_NAME]}
+    for rel in rels:
+        target = sf.dir / rel
+        by_folder.setdefault(target.parent, []).append(target.name)
+    out: list[Path] = []
+    for folder, names in sorted(by_folder.items()):
+        if folder.is_dir():
+            out += stale_temp_files(folder, names)
+    return out
+
+
+def _leftovers(sf: SpecFile, rels: dict[str, Any]) -> list[str]:
+    """Temporary files an interrupted write left behind, as ``check`` problems."""
+    base = _display_base(sf)
+    return [
+        f"{os.path.join(base, os.path.relpath(p, sf.dir))}: left by an interrupted write; "
+        "run `distillplan scaffold` to clean it up"
+        for p in _leftovers_paths(sf, rels)
+    ]
 
 
 def _unified(old: bytes | None, new: bytes, shown: str) -> str:
@@ -357,6 +438,8 @@ def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) ->
     lock_display = os.path.join(os.path.dirname(display), LOCK_NAME)
     if lock is None or lock.generated is None:
         return [f"{lock_display}: no generated files recorded; run `distillplan scaffold`"]
+    if lock.generated.pending:
+        return [f"{lock_display}: a scaffold run was interrupted; run `distillplan scaffold` to finish it"]
     if lock.generated.inputs_sha256 != inputs_fingerprint(spec_dir, spec_sha, lock, base_model):
         return scaffold(spec, mode="check").problems
     problems: list[str] = []
@@ -374,4 +457,11 @@ def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) ->
                 f"{shown}: user-modified (edited since generated; use --force to "
                 "overwrite, or add it to [scaffold].skip)"
             )
+    for tmp in stale_temp_files(spec_dir, [LOCK_NAME]) + [
+        t for rel in lock.generated.files for t in stale_temp_files((spec_dir / rel).parent, [Path(rel).name])
+    ]:
+        problems.append(
+            f"{os.path.join(base, os.path.relpath(tmp, spec_dir))}: left by an interrupted write; "
+            "run `distillplan scaffold` to clean it up"
+        )
     return problems
