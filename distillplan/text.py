@@ -7,6 +7,8 @@ same in the terminal report, the Markdown comment, the proposal and the contract
 
 from __future__ import annotations
 
+from distillplan.errors import one_line
+
 import json
 import math
 import re
@@ -119,6 +121,13 @@ _MD_BREAKS = re.compile(r"\s*(?:\r\n|[\n\r\x0b\x0c\x85\u2028\u2029])\s*")
 _MD_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 _MD_LEADING = re.compile(r"^([#+=-])")
 _MD_ORDERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+
+
+def yaml_comment(value: Any) -> str:
+    """Text for a ``#`` comment line in YAML (or any line-based format): every line break and
+    control character shown as an escape, so a value can never end the comment and start a
+    key (``root = "distill\\ntrust-remote-code: true"``)."""
+    return one_line("" if value is None else str(value))
 
 
 def md_text(value: Any) -> str:

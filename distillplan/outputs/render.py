@@ -21,7 +21,7 @@ from distillplan.evalset.baseline import threshold
 from distillplan.evalset.metrics import METRIC_RULES
 from distillplan.files import templates_dir
 from distillplan.spec.registry import PROJECT_LINE_NAMES
-from distillplan.text import md_cell, md_text, num, pct, tokens, toml_str, usd, yaml_str, yaml_value
+from distillplan.text import md_cell, md_text, num, pct, tokens, toml_str, usd, yaml_comment, yaml_str, yaml_value
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2  # deferred: `check` imports this module's callers, never jinja2
@@ -224,6 +224,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "yaml_value": yaml_value,
     "toml_str": toml_str,
     "md_text": md_text,
+    "comment": yaml_comment,
     "md_cell": md_cell,
     "num": num,
     "usd": usd,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import posixpath
 import re
 import sys
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ from distillplan.errors import Problem, SpecError
 from distillplan.files import leaves_folder
 from distillplan.git import repo_root as find_repo_root
 from distillplan.spec.models import Spec
+from distillplan.spec.policy import NotANumber
 
 if TYPE_CHECKING:
     from distillplan.spec.positions import KeyPath, Positions
@@ -108,6 +110,10 @@ def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None)
 
 
 def _decode(data: bytes, display: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError([Problem(display, 1, 1, "", "is UTF-16 text; save it as UTF-8 (TOML is UTF-8)")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise SpecError([Problem(display, 1, 1, "", "starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM")])
     if b"\x00" in data[:8192]:
         raise SpecError([Problem(display, 1, 1, "", "is a binary file, not TOML text")])
     try:
@@ -166,6 +172,8 @@ def _located(display: str, pos: Positions, path: KeyPath, message: str, at_value
 
 
 def _got(value: Any) -> str:
+    if isinstance(value, NotANumber):
+        value = value.value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -286,11 +294,20 @@ def _merge_misspelled(problems: list[tuple[KeyPath, str, bool]]) -> list[tuple[K
     ]
 
 
+_PATH_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
     """Why ``rel`` (relative to ``base_dir``) is not a path inside ``root``, or None."""
     if not rel.strip():
         return "must not be empty"
+    if _PATH_CONTROL.search(rel):
+        return f"must not contain control characters (got {_got(rel)})"
+    if len(rel) > 1024:
+        return f"is {len(rel)} characters long; paths are limited to 1024"
     pure = PurePosixPath(rel.replace("\\", "/"))
+    if any(part.lower() == ".git" for part in pure.parts):
+        return f"must not lead into git's own folder .git (got {_got(rel)})"
     if pure.is_absolute() or re.match(r"^[A-Za-z]:", rel):
         return f"must be a path relative to the spec's folder, not absolute (got {_got(rel)})"
     target = (base_dir / rel).resolve()
@@ -327,8 +344,15 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
     if base_dir is None:
         return out
     root = find_repo_root(base_dir) or base_dir
+    seen: dict[str, int] = {}
     for i, ds in enumerate(spec.eval.datasets):
         why = _inside(base_dir, root, ds)
+        norm = posixpath.normpath(ds.replace("\\", "/"))
+        if why is None and (base_dir / ds).is_dir():
+            why = f"is a folder, not a JSONL file (got {_got(ds)})"
+        if why is None and norm in seen:
+            why = f"is the same file as [eval].datasets[{seen[norm]}] (got {_got(ds)})"
+        seen.setdefault(norm, i)
         if why:
             out.append((("eval", "datasets", i), why, True))
     why = _inside(base_dir, root, spec.scaffold.root)

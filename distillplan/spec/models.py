@@ -74,7 +74,7 @@ class Project(_Model):
     @field_validator("name")
     @classmethod
     def _slug(cls, v: str) -> str:
-        if not _SLUG.match(v):
+        if not _SLUG.fullmatch(v):  # fullmatch: `$` would accept a trailing newline
             raise ValueError("must be a slug: lowercase letters, digits and inner hyphens, at most 63 characters")
         return v
 

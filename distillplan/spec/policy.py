@@ -6,9 +6,9 @@ bands, which stand with their lines in :mod:`distillplan.spec.registry`."""
 # annotation string at class creation, which costs the pre-commit path ~10 ms.
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from distillplan.spec.registry import PROJECT_LINES
 
@@ -193,8 +193,28 @@ class SizingAssumptions(BaseModel):
         return float(getattr(self, f"prefill_efficiency_{precision}"))
 
 
+class NotANumber:
+    """A string or boolean given for a policy number: fails pydantic's number check."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        """A policy number is a TOML number, never the string "6" nor true (issue 14):
+        such values are passed on as None, which pydantic reports as the wrong type."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, f in cls.model_fields.items():
+            if f.annotation in (int, float) and isinstance(out.get(name), str | bool):
+                out[name] = NotANumber(out[name])
+        return out
 
 
 if TYPE_CHECKING:  # the fields are made from the registry below; mypy sees a plain section
@@ -226,7 +246,9 @@ class Policy(_Section):
     gap_defensible_points: Band = Field(default=(2.0, 3.0), description="P5.1: defensible accuracy gap, points.")
     gap_high_stakes_points: float = Field(default=1.0, ge=0, description="P5.2: gap bound for high-stakes workloads.")
     cache_student_share: Band = Field(default=(0.85, 0.95), description="P5.3: share the router sends to the student.")
-    payback_accept_under_months: float = Field(default=9.0, gt=0, description="P6.3: CFOs accept payback under this.")
+    payback_accept_under_months: float = Field(
+        default=9.0, gt=0, le=600, description="P6.3: CFOs accept payback under this."
+    )
     payback_refuse_over_months: float = Field(default=12.0, gt=0, description="P6.3: CFOs refuse payback over this.")
     payback_typical_months: Band = Field(
         default=(3.0, 7.0), description="P6.4: typical payback of justified workloads."
@@ -254,7 +276,7 @@ class Policy(_Section):
             "(P8 puts drift detection in the observability stack; no figure given)."
         ),
     )
-    revisit_months: int = Field(default=6, gt=0, description="P2.4: revisit a refused case in two quarters.")
+    revisit_months: int = Field(default=6, gt=0, le=120, description="P2.4: revisit a refused case in two quarters.")
     sizing: SizingAssumptions = Field(
         default_factory=shared_default(SizingAssumptions), description="Stated assumptions of the A100 sizing model."
     )
