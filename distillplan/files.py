@@ -18,7 +18,18 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["GUARD_NAME", "atomic_write", "exclusive", "stale_temp_files", "data_path", "data_text", "is_inside", "leaves_folder", "templates_dir", "tomllib"]
+__all__ = [
+    "GUARD_NAME",
+    "atomic_write",
+    "data_path",
+    "data_text",
+    "exclusive",
+    "is_inside",
+    "leaves_folder",
+    "stale_temp_files",
+    "templates_dir",
+    "tomllib",
+]
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:

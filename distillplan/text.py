@@ -7,13 +7,13 @@ same in the terminal report, the Markdown comment, the proposal and the contract
 
 from __future__ import annotations
 
-from distillplan.errors import one_line
-
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from distillplan.errors import one_line
 
 __all__ = [
     "gib",

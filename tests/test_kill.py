@@ -38,7 +38,9 @@ def _cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _retitle(repo: Path, n: int) -> None:
     spec = repo / "distill.toml"
-    text, count = re.subn(r'^title = ".*"$', f'title = "Invoice field extraction, revision {n}"', spec.read_text("utf-8"), flags=re.M)
+    text, count = re.subn(
+        r'^title = ".*"$', f'title = "Invoice field extraction, revision {n}"', spec.read_text("utf-8"), flags=re.M
+    )
     assert count == 1
     spec.write_text(text, "utf-8")
 

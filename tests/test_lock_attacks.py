@@ -121,6 +121,7 @@ def test_entries_edited_under_the_contracted_hash(locked: Path, tmp_path: Path, 
     lock.write_text(re.sub(r'sha256 = "[0-9a-f]{64}"', f'sha256 = "{sha}"', lock.read_text("utf-8")), "utf-8")
     check_err, accept_err = _refused(locked, tmp_path, capsys)
     assert "eval.hash: does not match" in check_err
+    assert "eval.hash: does not match" in accept_err
 
 
 def test_accept_prints_the_hash_of_what_it_scored(locked: Path, tmp_path: Path, capsys: Cap) -> None:
@@ -136,6 +137,7 @@ def test_accept_prints_the_hash_of_what_it_scored(locked: Path, tmp_path: Path, 
 def _hostile_entry(repo: Path, path: str) -> None:
     """A self-consistent hostile lock: the entry renamed and the set hash recomputed."""
     import hashlib
+
     import tomllib
 
     lock = repo / "distill.lock"

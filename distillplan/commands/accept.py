@@ -61,7 +61,9 @@ def scored_bytes(sf: SpecFile, ev: EvalLock) -> tuple[list[bytes], str]:
         entries.append(EvalEntry(rel, sha, len(data)))
     scored = set_hash(entries)
     if scored != ev.hash:  # a file listed twice, or one locked but not listed
-        raise AcceptanceError(f"{lock_name}: the eval set read does not hash to the locked {ev.hash}; refusing to score")
+        raise AcceptanceError(
+            f"{lock_name}: the eval set read does not hash to the locked {ev.hash}; refusing to score"
+        )
     return contents, scored
 
 
@@ -108,9 +110,7 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
     root = git.repo_root(sf.dir)
     commit = (git.head_commit(root) if root else "") or "(not in a git repository)"
     if fmt == "json":
-        text = json.dumps(
-            accept_report.to_json(result, lock_hash=lock_hash, commit=commit), indent=2, sort_keys=True
-        )
+        text = json.dumps(accept_report.to_json(result, lock_hash=lock_hash, commit=commit), indent=2, sort_keys=True)
     elif fmt == "markdown":
         text = accept_report.render_markdown(result, lock_hash=lock_hash, commit=commit, spec_name=spec.project.name)
     else:

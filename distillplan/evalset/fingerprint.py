@@ -40,13 +40,13 @@ from distillplan.files import is_inside, leaves_folder
 __all__ = [
     "MAX_SCORED_BYTES",
     "check_set_hash",
-    "norm_dataset",
-    "read_regular",
-    "set_hash",
     "entry_file",
     "git_blob_id",
     "hash_file",
     "lock_eval",
+    "norm_dataset",
+    "read_regular",
+    "set_hash",
     "verify_eval",
 ]
 
@@ -209,7 +209,8 @@ _VERIFIED_MAX_BYTES = 1 << 20
 
 def _verified_file(spec_dir: Path) -> Path | None:
     root = gitfast.repo_root(spec_dir)
-    return gitfast.git_dir(root) / _VERIFIED_NAME if root is not None and gitfast.git_dir(root) else None
+    folder = gitfast.git_dir(root) if root is not None else None
+    return folder / _VERIFIED_NAME if folder is not None else None
 
 
 def _read_verified(spec_dir: Path) -> set[tuple[str, str, int]]:

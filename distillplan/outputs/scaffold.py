@@ -286,9 +286,7 @@ def scaffold(
         return _scaffold(sf, starter, mode=mode, force=force, plan=plan)
 
 
-def _scaffold(
-    sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dict[str, Any] | None
-) -> ScaffoldResult:
+def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dict[str, Any] | None) -> ScaffoldResult:
     result = ScaffoldResult(mode=mode, starter=sf.display if starter else None)
     spec_dir = sf.dir
     lock = read_lock(spec_dir) if sf.path.exists() else None

@@ -113,7 +113,9 @@ def _decode(data: bytes, display: str) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SpecError([Problem(display, 1, 1, "", "is UTF-16 text; save it as UTF-8 (TOML is UTF-8)")])
     if data.startswith(b"\xef\xbb\xbf"):
-        raise SpecError([Problem(display, 1, 1, "", "starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM")])
+        raise SpecError(
+            [Problem(display, 1, 1, "", "starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM")]
+        )
     if b"\x00" in data[:8192]:
         raise SpecError([Problem(display, 1, 1, "", "is a binary file, not TOML text")])
     try:
