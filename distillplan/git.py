@@ -195,7 +195,8 @@ def open_repo(path: Path) -> git.Repo:
 
     start = path if path.is_dir() else path.parent
     try:
-        return git.Repo(start.resolve(), search_parent_directories=True)
+        # expand_vars=False: a folder named `$HOME` is a folder, not the home directory
+        return git.Repo(start.resolve(), search_parent_directories=True, expand_vars=False)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RepoError(f"{path}: not inside a git repository") from None
     except git.GitError as e:  # pragma: no cover - git missing or broken
@@ -234,14 +235,22 @@ def resolve_commit(repo: git.Repo, rev: str) -> git.Commit:
 def file_at(path: Path, rev: str) -> bytes | None:
     """The bytes of the file ``path`` (in the work tree) at revision ``rev``;
     None when the file does not exist at that revision."""
+    import git  # deferred: gitpython stays off the hook path
+
     root, rel = relpath_in_repo(path)
     repo = open_repo(root)
     commit = resolve_commit(repo, rev)
     try:
-        blob = commit.tree / rel
-    except KeyError:
-        return None
-    if blob.type != "blob":
-        return None
-    data: bytes = blob.data_stream.read()
+        try:
+            blob = commit.tree / rel
+        except KeyError:
+            return None
+        if blob.type != "blob":
+            return None
+        data: bytes = blob.data_stream.read()
+    except (ValueError, git.GitError) as e:  # gitpython reports a missing object as ValueError
+        raise RepoError(
+            f"{root}: git object missing reading {rel} at {rev!r} (a shallow clone's boundary, or a damaged "
+            f"repository: try `git fetch --unshallow` or `git fsck`): {_one_line(e)[:120]}"
+        ) from None
     return data

@@ -10,6 +10,7 @@ exceptions to exit codes: user error 1, usage 2, internal bug 3, interrupt 130.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -74,6 +75,7 @@ def os_error_line(e: OSError) -> str:
     if e.filename is None:
         return one_line(f"distillplan: {what} (errno {e.errno})" if e.errno else f"distillplan: {e}")
     names = [os.fsdecode(e.filename)] + ([os.fsdecode(e.filename2)] if e.filename2 is not None else [])
+    names = [n if len(n) <= 200 else n[:100] + "…" + n[-99:] for n in names]  # an over-long path, shortened
     return one_line(f"{' -> '.join(names)}: {what}")
 
 
@@ -106,13 +108,33 @@ def _fast(args: list[str]) -> Callable[[], int] | None:
     return lambda: check.run(paths)
 
 
+def _interrupted_outside_a_command(signum: int, frame: object) -> None:
+    """^C while the interpreter starts or shuts down: one line and 130, never a traceback."""
+    os.write(2, b"distillplan: interrupted\n")
+    os._exit(EXIT_INTERRUPT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``distillplan`` console script and ``python -m distillplan``."""
+    if argv is None:  # the console: ^C outside the command exits at once (in-process callers keep theirs)
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # inside: KeyboardInterrupt, cleaned up
+            return _main(argv)
+        finally:
+            signal.signal(signal.SIGINT, _interrupted_outside_a_command)
+    return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # distillplan uses no pydantic plugins; without this, pydantic reads the entry points of
     # every installed distribution when the first model is built (~15 ms of every hook run).
     # Only this process is affected, and a value the user set wins.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     args = list(sys.argv[1:] if argv is None else argv)
+    if sys.stdout is None or sys.stderr is None:  # started with a standard stream closed (`>&-`)
+        if sys.stderr is not None:
+            _say("distillplan: standard output is closed; nothing can be printed")
+        return EXIT_USER
     fast = _fast(args)
     if fast is not None:
         return guarded(fast, args)

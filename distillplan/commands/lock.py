@@ -28,7 +28,13 @@ def _today() -> dt.date:
     """The lock date: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else today."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+        except (OverflowError, OSError, ValueError):
+            raise LockError(
+                f"SOURCE_DATE_EPOCH: {epoch[:24]} is not a time distillplan can date a lock with "
+                "(seconds since 1970, before the year 10000)"
+            ) from None
     return dt.date.today()
 
 

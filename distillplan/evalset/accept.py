@@ -126,6 +126,10 @@ def read_jsonl(path: Path, *, display_path: str, data: bytes | None = None) -> l
             obj = json.loads(text)
         except json.JSONDecodeError as e:
             raise LocatedError(path=display_path, line=n, col=e.colno, message=f"not valid JSON: {e.msg}") from None
+        except RecursionError:
+            raise LocatedError(path=display_path, line=n, message="JSON nested too deeply to read") from None
+        except ValueError:  # Python's limit on integer digits (4,300 by default)
+            raise LocatedError(path=display_path, line=n, message="a number with too many digits to read") from None
         if not isinstance(obj, dict):
             raise LocatedError(path=display_path, line=n, message=f"expected a JSON object, got {_kind(obj)}")
         rows.append((n, obj))

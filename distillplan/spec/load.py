@@ -35,6 +35,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SPEC_NAME = "distill.toml"
+MAX_SPEC_BYTES = 1 << 20  # a spec is a few KB; a 50 MB one made the hook run 3 minutes in 5 GB
+MAX_PROBLEMS = 50  # reported per spec; the last line counts the rest
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_EOF = re.compile(r"\s*\(at end of document\)\s*$")
 
@@ -68,7 +70,8 @@ def load_spec(arg: str | Path) -> SpecFile:
     """Read, parse and validate a spec from disk, checking its paths against the repo."""
     path, display = resolve_spec_arg(arg)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(MAX_SPEC_BYTES + 1)  # never more: the size cap is checked on these bytes
     except FileNotFoundError:
         raise SpecError([Problem(display, 1, 1, "", "no such file")]) from None
     except IsADirectoryError:
@@ -83,6 +86,10 @@ def load_spec(arg: str | Path) -> SpecFile:
 def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None) -> Spec:
     """Validate spec text. With ``base_dir``, paths in the spec are checked against the
     repository holding it (they must stay inside). Raises :class:`SpecError`."""
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(
+            [Problem(display, 1, 1, "", f"is larger than {MAX_SPEC_BYTES:,} bytes (1 MiB), the limit for a spec")]
+        )
     text = _decode(data, display) if isinstance(data, bytes) else data
     if not text.strip():
         raise SpecError([Problem(display, 1, 1, "", "is empty (run `distillplan init` for a starter spec)")])
@@ -90,6 +97,8 @@ def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None)
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError([_toml_problem(e, text, display)]) from None
+    except RecursionError:
+        raise SpecError([Problem(display, 1, 1, "", "tables or arrays nested too deeply to read")]) from None
     problems: list[tuple[KeyPath, str, bool]] = []  # (path, message, point at value)
     context: dict[str, Any] = {"problems": []}
     spec: Spec | None = None
@@ -104,7 +113,15 @@ def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None)
         from distillplan.spec.positions import scan  # deferred: positions are computed only on error
 
         pos = scan(text)
-        raise SpecError([_located(display, pos, kp, msg, at_value) for kp, msg, at_value in problems])
+        located = sorted(_located(display, pos, kp, msg, at_value) for kp, msg, at_value in problems)
+        if len(located) > MAX_PROBLEMS:
+            last = located[MAX_PROBLEMS - 1]
+            more = len(located) - MAX_PROBLEMS
+            located = [
+                *located[: MAX_PROBLEMS - 1],
+                Problem(display, last.line, last.col, "", f"and {more + 1} more problems"),
+            ]
+        raise SpecError(located)
     assert spec is not None
     return spec
 

@@ -385,6 +385,20 @@ class Spec(_Model):
             _problem(info, "eval.max_stratum_gap_points", "needs eval.strata_field")
         if self.eval.teacher_score_by_stratum is not None and self.eval.strata_field is None:
             _problem(info, "eval.teacher_score_by_stratum", "needs eval.strata_field")
+        pol = self.policy
+        if pol.payback_accept_under_months > pol.payback_refuse_over_months:
+            _problem(
+                info,
+                "policy.payback_accept_under_months",
+                f"must not be above policy.payback_refuse_over_months ({pol.payback_refuse_over_months:g})",
+            )
+        structural = pol.volume_structural_tokens_per_month
+        if pol.volume_floor_tokens_per_month > structural:
+            _problem(
+                info,
+                "policy.volume_floor_tokens_per_month",
+                f"must not be above policy.volume_structural_tokens_per_month ({structural:g})",
+            )
         return self
 
 
