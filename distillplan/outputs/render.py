@@ -12,6 +12,7 @@ import this module on the fast path.
 from __future__ import annotations
 
 import functools
+import hashlib
 import posixpath
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,16 @@ __all__ = [
 
 VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
 Ctx = dict[str, Any]
+
+
+def dns_label(text: str) -> str:
+    """A Kubernetes name (an RFC 1123 label, at most 63 characters) for ``text``, which is
+    a slug already: kept as is when it fits; else cut, with 8 hex of its sha256 appended,
+    so two long names that differ only at the end stay two names."""
+    if len(text) <= 63:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return text[: 63 - 9].rstrip("-") + "-" + digest
 
 
 def _by_name(lines: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -154,7 +165,7 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
     def at(rel: str) -> str:
         return posixpath.normpath(posixpath.join(root, rel))
 
-    k8s_name = ("vllm-" + name)[:63].rstrip("-")
+    k8s_name = dns_label("vllm-" + name)
     paths = {
         "root": root,
         "eval_config": at("eval/eval.yaml"),

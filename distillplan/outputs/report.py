@@ -25,7 +25,7 @@ from distillplan.outputs.rows import (
     training_rows,
 )
 from distillplan.plan.model import Plan
-from distillplan.text import usd
+from distillplan.text import usd, yaml_comment
 
 __all__ = ["Format", "render", "render_text"]
 
@@ -61,9 +61,10 @@ class _Text:
 def render_text(p: Plan, *, color: bool = False) -> str:
     t = _Text(color)
     v, c, vol, te = p.verdict, p.costs, p.volume, p.teacher
+    sp = p.spec  # free text from the spec: control characters shown as escapes, never sent to the terminal
     t.lines.append(
-        t.style(f"{p.spec.title} ({p.spec.name})", "bold")
-        + f"  {p.spec.client} / {p.spec.provider}, start {p.spec.start.isoformat()}"
+        t.style(f"{yaml_comment(sp.title)} ({sp.name})", "bold")
+        + f"  {yaml_comment(sp.client)} / {yaml_comment(sp.provider)}, start {sp.start.isoformat()}"
     )
     t.lines.append("")
     head = t.style(v.decision.upper(), "bold", _DECISION_COLOR[v.decision])

@@ -392,6 +392,10 @@ class Spec(_Model):
                 "policy.payback_accept_under_months",
                 f"must not be above policy.payback_refuse_over_months ({pol.payback_refuse_over_months:g})",
             )
+        for name in sorted(type(pol).model_fields):
+            band = getattr(pol, name)
+            if "share" in name and isinstance(band, tuple) and not all(0 <= x <= 1 for x in band):
+                _problem(info, f"policy.{name}", f"a share is between 0 and 1 (got [{band[0]:g}, {band[1]:g}])")
         structural = pol.volume_structural_tokens_per_month
         if pol.volume_floor_tokens_per_month > structural:
             _problem(
