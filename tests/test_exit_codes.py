@@ -57,9 +57,9 @@ def test_generated_root_is_a_file(repo: Path, capsys: Cap) -> None:
 
 
 def test_generated_target_is_a_folder(repo: Path, capsys: Cap) -> None:
-    (repo / "distill" / "docs" / "proposal.md").mkdir(parents=True)
+    (repo / "distill" / "eval" / "eval.yaml").mkdir(parents=True)
     code, _, err = run_cli("scaffold", capsys=capsys)
-    assert _one_line(code, err).startswith("distill/docs/proposal.md: is not a regular file")
+    assert _one_line(code, err).startswith("distill/eval/eval.yaml: is not a regular file")
 
 
 def test_absurd_source_date_epoch(repo: Path, capsys: Cap, monkeypatch: pytest.MonkeyPatch) -> None:

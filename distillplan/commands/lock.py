@@ -15,10 +15,10 @@ from pathlib import Path
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, say
 from distillplan.commands.check import lock_display
+from distillplan.errors import LockError, RepoError
 from distillplan.evalset import accept as acc
 from distillplan.evalset.baseline import build_baseline, remeasure_terms
 from distillplan.evalset.fingerprint import lock_eval
-from distillplan.errors import LockError, RepoError
 from distillplan.evalset.lockfile import LOCK_NAME, MALFORMED_SUFFIX, HistoryEntry, display_path, read_lock, write_lock
 from distillplan.files import exclusive, stale_temp_files
 from distillplan.spec.load import SpecFile, load_spec
@@ -63,9 +63,7 @@ def lock(sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None =
     return summary + kept
 
 
-def _lock_locked(
-    sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None, commit: str
-) -> str:
+def _lock_locked(sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None, commit: str) -> str:
     e = sf.spec.eval
     today = _today()
     old = read_lock(sf.dir)
