@@ -31,8 +31,11 @@ from distillplan.main import main
 kind, me, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 for r in range(rounds):
     if kind == "lock":
+        with open("eval/locked.jsonl", encoding="utf-8") as f:
+            row = json.loads(f.readline())  # a real row of the example, under a new id
+        row["id"] = f"{me}-{r}"
         with open(f"eval/{me}.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps({"id": f"{me}-{r}", "reference": "x"}) + "\n")
+            f.write(json.dumps(row) + "\n")
         args = ["lock", "--reason", f"{me} round {r}"]
     else:
         args = ["scaffold"]
