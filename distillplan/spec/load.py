@@ -159,7 +159,9 @@ def _toml_problem(e: tomllib.TOMLDecodeError, text: str, display: str) -> Proble
     key = ""
     from distillplan.spec.positions import scan  # deferred: positions are computed only on error
 
-    dups = scan(text).duplicates
+    # the scanner names a duplicate better than tomllib does, but only the one tomllib stopped at:
+    # dotted keys (`override_usd.eval_set = 1`) plus an error elsewhere must not be blamed on the keys
+    dups = [d for d in scan(text).duplicates if d[1][0] == int(line or 0)]
     if dups:
         path, here, first = dups[0]
         what = "table" if path in scan(text).tables else "key"
