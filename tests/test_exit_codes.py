@@ -209,3 +209,24 @@ def test_interrupt_is_130_and_one_line(repo: Path) -> None:
         if proc.returncode == 130:
             assert err.strip() == "distillplan: interrupted", err
     assert codes.get(130, 0) > 0, codes
+
+
+def test_root_above_the_spec_folder_inside_the_repo_is_allowed_by_both(
+    git_repo: Path, capsys: Cap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``validate`` accepts ``root = "../gen"`` inside the repository, so ``scaffold`` writes it
+    (the old main refused it at scaffold time in an 11-line message)."""
+    sub = git_repo / "sub"
+    shutil.copytree(EXAMPLES / "invoice-extraction", sub)
+    (sub / "distill.lock").unlink()
+    spec = sub / "distill.toml"
+    spec.write_text(spec.read_text("utf-8") + '\n[scaffold]\nroot = "../gen"\n', "utf-8")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "example")
+    monkeypatch.chdir(git_repo)
+    assert run_cli("validate", "sub", capsys=capsys)[0] == 0
+    code, out, err = run_cli("scaffold", "sub", capsys=capsys)
+    assert code == 0, err
+    assert (git_repo / "gen" / "serving" / "vllm.yaml").is_file()
+    code, _, err = run_cli("check", "sub", capsys=capsys)
+    assert code == 0, err

@@ -22,14 +22,15 @@ import difflib
 import hashlib
 import os
 import posixpath
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from distillplan import __version__
-from distillplan.errors import RepoError, ScaffoldError
+from distillplan.errors import RepoError, ScaffoldError, quote_value
 from distillplan.evalset.lockfile import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
 from distillplan.files import atomic_write, exclusive, is_inside, leaves_folder, stale_temp_files, templates_dir
 from distillplan.git import commit_holding
@@ -169,24 +170,36 @@ def _repo_root(spec_dir: Path) -> Path:
 
 
 def check_paths(spec_dir: Path, root: str, skip: list[str], outputs: list[str]) -> None:
-    """Refuse, before anything is written, any path leaving the repository (ScaffoldError)."""
+    """Refuse, before anything is written, any path leaving the repository (ScaffoldError).
+
+    ``root`` may climb out of the spec's folder (``../gen``) as long as it stays inside the
+    repository, as ``validate`` allows; ``.git`` is never written into."""
     repo = _repo_root(spec_dir)
     problems = (
-        [f"[scaffold].root: must be a relative path inside the repository (got {root!r})"]
-        if leaves_folder(root)
+        [f"[scaffold].root: must be a relative path inside the repository, not absolute (got {quote_value(root)})"]
+        if _absolute(root)
+        else [f"[scaffold].root: leads outside the repository {repo} (got {quote_value(root)})"]
+        if not is_inside(spec_dir / root, repo)
         else []
     )
     problems += [
-        f"[scaffold].skip: must be a path inside the generated tree (got {s!r})" for s in skip if leaves_folder(s)
+        f"[scaffold].skip: must be a path inside the generated tree (got {quote_value(s)})"
+        for s in skip
+        if leaves_folder(s)
     ]
     for rel in [*outputs, LOCK_NAME]:
         target = spec_dir / rel
-        if leaves_folder(rel) or not is_inside(target, repo):
-            problems.append(f"{rel}: leads outside the repository {repo}; refusing to write")
+        if _absolute(rel) or not is_inside(target, repo) or ".git" in PurePosixPath(rel).parts:
+            problems.append(f"{rel}: leads outside the repository's work tree {repo}; refusing to write")
         elif target.is_symlink():
             problems.append(f"{rel}: is a symlink; distillplan writes regular files only")
     if problems:
-        raise ScaffoldError("scaffold: nothing written:\n" + "\n".join(problems))
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ScaffoldError(f"scaffold: nothing written: {problems[0]}{more}")
+
+
+def _absolute(rel: str) -> bool:
+    return PurePosixPath(rel.replace("\\", "/")).is_absolute() or bool(re.match(r"^[A-Za-z]:", rel))
 
 
 def _sha(data: bytes) -> str:
