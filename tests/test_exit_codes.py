@@ -225,7 +225,7 @@ def test_root_above_the_spec_folder_inside_the_repo_is_allowed_by_both(
     git(git_repo, "commit", "-q", "-m", "example")
     monkeypatch.chdir(git_repo)
     assert run_cli("validate", "sub", capsys=capsys)[0] == 0
-    code, out, err = run_cli("scaffold", "sub", capsys=capsys)
+    code, _, err = run_cli("scaffold", "sub", capsys=capsys)
     assert code == 0, err
     assert (git_repo / "gen" / "serving" / "vllm.yaml").is_file()
     code, _, err = run_cli("check", "sub", capsys=capsys)
