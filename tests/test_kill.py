@@ -108,3 +108,35 @@ def test_killed_runs_leave_the_next_run_clean(git_repo: Path) -> None:
         assert check.returncode == 0, (k, check.stdout, check.stderr)
         assert not _temp_files(git_repo), k
     print(f"{KILLS} kills, {killed_with_temp} left a temporary file that the next run cleaned")
+
+
+def test_an_edit_saved_while_scaffold_writes_is_kept(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person saves a generated file after ``scaffold`` read it and before it is replaced:
+    the re-check just before each replace keeps the person's bytes, and reports it."""
+    import distillplan.outputs.scaffold as sc
+    from distillplan.files import atomic_write as real_write
+
+    shutil.copytree(EXAMPLES / "invoice-extraction", git_repo, dirs_exist_ok=True)
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "example")
+    monkeypatch.chdir(git_repo)
+    assert sc.scaffold(git_repo / "distill.toml").ok
+    _retitle(git_repo, 1)  # every document changes: the run will replace them all
+    victim = git_repo / "distill" / "docs" / "proposal.md"
+    edit = victim.read_bytes() + b"\nMy own note.\n"
+    calls: list[Path] = []
+
+    def write_then_person_saves(path: Path, data: bytes | str) -> None:
+        if not calls:  # the person saves while the first file is being written
+            victim.write_bytes(edit)
+        calls.append(path)
+        real_write(path, data)
+
+    with monkeypatch.context() as m:
+        m.setattr(sc, "atomic_write", write_then_person_saves)
+        result = sc.scaffold(git_repo / "distill.toml")
+    assert victim.read_bytes() == edit
+    assert any(f.path.endswith("docs/proposal.md") and f.status == "user-modified, kept" for f in result.files)
+    again = sc.scaffold(git_repo / "distill.toml")  # the next run still treats it as the person's
+    assert victim.read_bytes() == edit
+    assert any(f.path.endswith("docs/proposal.md") and f.status == "user-modified, kept" for f in again.files)
