@@ -172,3 +172,26 @@ def test_hostile_lock_entries_are_never_read(locked: Path, capsys: Cap, target: 
     assert code == 1, out
     assert "Traceback" not in err
     assert why in err, err
+
+
+def test_malformed_lock_is_replaced_only_with_a_reason_and_kept(locked: Path, capsys: Cap) -> None:
+    lock = locked / "distill.lock"
+    broken = lock.read_text("utf-8").replace("[eval]", "[eval", 1)
+    lock.write_text(broken, "utf-8")
+    code, _, err = run_cli("lock", capsys=capsys)
+    line = _one_line(err)
+    assert code == 1 and "malformed lock" in line and "--reason" in line  # the advice is a path that works
+    code, out, err = run_cli("lock", "--reason", "lock file damaged in a merge", capsys=capsys)
+    assert code == 0, err
+    assert "kept as distill.lock.malformed" in out
+    assert (locked / "distill.lock.malformed").read_text("utf-8") == broken  # the old history, for a person
+    assert run_cli("check", capsys=capsys)[0] == 0
+
+
+def test_deleted_tracked_lock_is_not_silently_recreated(locked: Path, capsys: Cap) -> None:
+    (locked / "distill.lock").unlink()
+    code, _, err = run_cli("lock", capsys=capsys)
+    assert code == 1 and "git tracks it" in _one_line(err)
+    assert not (locked / "distill.lock").exists()
+    git(locked, "checkout", "--", "distill.lock")
+    assert run_cli("check", capsys=capsys)[0] == 0
