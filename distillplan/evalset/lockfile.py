@@ -140,6 +140,9 @@ class GeneratedManifest:
 
     inputs_sha256: str
     files: dict[str, str] = field(default_factory=dict)
+    #: Files a person edited and scaffold kept (path -> sha256 of the kept bytes): the person's decision,
+    #: which ``check`` respects while the bytes stay as kept.
+    kept: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,13 @@ def dumps(lock: LockFile) -> str:
             out += ["", "[[eval.history]]", *_pairs(h)]
     if (gen := lock.generated) is not None:
         out += ["", "[generated]", f"inputs_sha256 = {toml_str(gen.inputs_sha256)}"]
-        out += _array([f"path = {toml_str(p)}, sha256 = {toml_str(gen.files[p])}" for p in sorted(gen.files)])
+        out += _array(
+            [
+                f"path = {toml_str(p)}, sha256 = {toml_str(gen.files[p])}"
+                + (f", kept_sha256 = {toml_str(gen.kept[p])}" if p in gen.kept else "")
+                for p in sorted(gen.files)
+            ]
+        )
     return "\n".join(out) + "\n"
 
 
@@ -267,7 +276,7 @@ _BASELINE = {
 _BASELINE_OPTIONAL = ("strata_field", "max_stratum_gap_points", "teacher_predictions", "teacher_predictions_sha256")
 _STRATUM = {"name": str, "examples": int, "teacher_score": float, "threshold": float}
 _GEN = {"inputs_sha256": str, "files": list}
-_GEN_ENTRY = {"path": str, "sha256": str}
+_GEN_ENTRY = {"path": str, "sha256": str, "kept_sha256": str}
 
 
 def _fields(
@@ -314,8 +323,14 @@ def _parse(shown: str, data: dict[str, Any]) -> LockFile:
         ev = EvalLock(t["hash"], t["locked_at_commit"], t["locked_on"], tuple(files), tuple(hist), base)
     if "generated" in top:
         t = _fields(shown, "generated", top["generated"], _GEN)
-        gfiles = [_fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY) for i, f in enumerate(t["files"])]
-        gen = GeneratedManifest(t["inputs_sha256"], {f["path"]: f["sha256"] for f in gfiles})
+        gfiles = [
+            _fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY, ("kept_sha256",)) for i, f in enumerate(t["files"])
+        ]
+        gen = GeneratedManifest(
+            t["inputs_sha256"],
+            {f["path"]: f["sha256"] for f in gfiles},
+            {f["path"]: f["kept_sha256"] for f in gfiles if "kept_sha256" in f},
+        )
     return LockFile(ev, gen)
 
 
