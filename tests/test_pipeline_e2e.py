@@ -207,6 +207,8 @@ def test_teacher_results_to_accept(git_repo: Path) -> None:
     assert outcome is not None and samples is not None
     assert outcome.returncode == 4 and "FAIL" in outcome.stdout + outcome.stderr
     (repo / "distill.toml").write_text(SPEC.format(teacher_score="0.0"))
+    # The teacher baseline is part of the lock: a changed contract is re-locked, with its reason.
+    assert _distillplan(repo, "lock", "--reason", "contract the random student meets").returncode == 0
     passed = _distillplan(repo, "accept", "--predictions", str(samples))
     assert passed.returncode == 0 and "PASS" in passed.stdout
 

@@ -76,6 +76,7 @@ def test_accelerate_yaml_loads_in_accelerate(trees: dict[str, Tree], tmp_path: P
         assert str(config.distributed_type) in ("FSDP", "DistributedType.FSDP"), name
         assert config.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT", name
         assert config.fsdp_config["fsdp_activation_checkpointing"] is True, name
+        assert "# The plan's fit, with the base sharded this way: " in data.decode(), name
 
 
 # ---------------------------------------------------------------- Kubernetes
