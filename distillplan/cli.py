@@ -94,6 +94,30 @@ def scaffold(spec: Path, pretend: bool, show_diff: bool, check_only: bool, force
     return command.run(spec, pretend=pretend, diff=show_diff, check=check_only, force=force)
 
 
+@cli.group("teacher-data")
+def teacher_data() -> None:
+    """The teacher's training data through its batch API (P1.1): requests out, TRL JSONL back."""
+
+
+@teacher_data.command("requests")
+@_SPEC_ARG
+def teacher_data_requests(spec: Path) -> int:
+    """Write the batch request files (OpenAI Batch API or Anthropic Message Batches) from [teacher_data].inputs."""
+    from distillplan.commands import teacher_data as command  # deferred: start-up imports only the command that runs
+
+    return command.run_requests(spec)
+
+
+@teacher_data.command("collect")
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--spec", "spec", default="distill.toml", show_default=True, type=click.Path(path_type=Path))
+def teacher_data_collect(results: tuple[Path, ...], spec: Path) -> int:
+    """Turn the vendor's batch RESULTS into the TRL prompt-completion JSONL that training/sft.yaml reads."""
+    from distillplan.commands import teacher_data as command  # deferred: start-up imports only the command that runs
+
+    return command.run_collect(spec, results)
+
+
 @cli.command()
 @_SPEC_ARG
 @click.option("--reason", help="Why the eval set changed (needed to re-lock: a change of contract).")

@@ -87,3 +87,7 @@ class RepoError(DistillError):
 
 class AcceptanceError(DistillError):
     """The acceptance test cannot be run (lock does not verify, bad predictions)."""
+
+
+class TeacherDataError(DistillError):
+    """Teacher batch requests or results that cannot be built or read."""

@@ -543,3 +543,43 @@ def test_markdown_table_parses_with_markdown_it() -> None:
             cells_per_row.append(count)
     assert cells_per_row == [2] * 7 + [9] * 4
     assert "x|y" in markdown_it.MarkdownIt().enable("table").render(md)
+
+
+def _harness_line(doc_id: int, doc: dict[str, object], answer: object) -> str:
+    """One line of lm-evaluation-harness's --log_samples file (the fields its writer puts there)."""
+    return json.dumps(
+        {
+            "doc_id": doc_id,
+            "doc": doc,
+            "target": doc.get("reference"),
+            "arguments": {"gen_args_0": {"arg_0": doc.get("input"), "arg_1": {"until": [], "max_gen_toks": 16}}},
+            "resps": [[answer]],
+            "filtered_resps": [answer],
+            "filter": "none",
+            "metrics": ["exact_match"],
+            "doc_hash": "0" * 64,
+            "prompt_hash": "1" * 64,
+            "target_hash": "2" * 64,
+            "exact_match": 0.0,
+        }
+    )
+
+
+def test_predictions_read_from_an_lm_eval_samples_file(tmp_path: Path) -> None:
+    from distillplan.evalset.accept import load_predictions
+
+    rows = [{"id": "t0", "input": "a", "reference": "billing"}, {"id": 7, "input": "b", "reference": "x"}]
+    samples = tmp_path / "samples_ticket_triage_locked_2026-11-28T05-42-52.jsonl"
+    samples.write_text("\n".join(_harness_line(i, r, f"answer {i}") for i, r in enumerate(rows)) + "\n")
+    assert load_predictions(samples, eval_ids=["t0", "7"]) == {"t0": "answer 0", "7": "answer 1"}
+
+
+def test_a_harness_sample_without_the_id_field_is_located(tmp_path: Path) -> None:
+    from distillplan.errors import LocatedError
+    from distillplan.evalset.accept import load_predictions
+
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(_harness_line(0, {"id": "t0"}, "x") + "\n" + _harness_line(1, {"key": "t1"}, "y") + "\n")
+    with pytest.raises(LocatedError) as e:
+        load_predictions(samples, eval_ids=["t0", "t1"], display_path="samples.jsonl")
+    assert str(e.value).startswith("samples.jsonl:2:") and "doc.id" in str(e.value)

@@ -99,3 +99,38 @@ def test_check_hook_fails_when_a_locked_eval_file_changes(git_repo: Path, hook_h
     failed = _pre_commit(git_repo, "distillplan-check", hook_home)
     assert failed.returncode == 1
     assert "eval/locked.jsonl: modified" in failed.stdout
+
+
+def _readme_hooks_config() -> str:
+    """The README's pre-commit snippet, pointed at this repository at its HEAD commit."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### pre-commit", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    rev = re.search(r"rev: (\S+)", block)
+    assert rev and re.fullmatch(r"[0-9a-f]{40}", rev.group(1)), "the snippet pins a full commit id"
+    return block.replace("<this repository's URL>", ROOT.as_posix()).replace(rev.group(1), _head())
+
+
+def test_readme_precommit_snippet_runs_check_on_a_spec_in_a_subfolder(git_repo: Path, hook_home: Path) -> None:
+    from distillplan.main import main
+
+    folder = git_repo / "ml" / "ticket-router"  # the folder the README's snippet names in args
+    shutil.copytree(EXAMPLES / "ticket-triage", folder)
+    (folder / "distill.lock").unlink(missing_ok=True)
+    assert main(["lock", str(folder)]) == 0 and main(["scaffold", str(folder)]) == 0
+    (git_repo / ".pre-commit-config.yaml").write_text(_readme_hooks_config())
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "spec in a subfolder")
+    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(hook_home)}
+    env.pop("PRE_COMMIT", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
+        cwd=git_repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "distillplan check" in run.stdout and "Failed" not in run.stdout

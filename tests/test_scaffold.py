@@ -51,7 +51,7 @@ def _statuses(spec: Path, **kw: object) -> dict[str, str]:
 
 def test_first_run_creates_then_second_is_unchanged(repo: Path) -> None:
     first = _statuses(repo / "distill.toml")
-    assert set(first.values()) == {"create"} and len(first) == 9
+    assert set(first.values()) == {"create"} and len(first) == 12
     before = _snapshot(repo)
     second = _statuses(repo / "distill.toml")
     assert set(second.values()) == {"unchanged"}
@@ -69,7 +69,7 @@ def test_user_edit_is_kept_and_reported(repo: Path) -> None:
     code, text = run_scaffold_cli(repo / "distill.toml")
     assert code == 0
     assert f"user-modified, kept  {repo / PROPOSAL}" in text or "user-modified, kept  " + str(repo / PROPOSAL) in text
-    assert "use --force to overwrite" in text
+    assert "--force overwrites it" in text
     assert (repo / PROPOSAL).read_bytes() == edited
     # Still the person's on the next run, even though the spec did not change.
     assert _statuses(repo / "distill.toml")[str(repo / PROPOSAL)] == "user-modified, kept"
@@ -115,12 +115,12 @@ def test_pretend_writes_nothing(repo: Path) -> None:
 def test_diff_shows_unified_diff_and_writes_nothing(repo: Path) -> None:
     scaffold(repo / "distill.toml")
     spec = repo / "distill.toml"
-    spec.write_text(spec.read_text().replace("training_examples = 40_000", "training_examples = 80_000"))
+    spec.write_text(spec.read_text().replace('method = "qlora"', 'method = "lora"'))
     before = _snapshot(repo)
     code, text = run_scaffold_cli(spec, diff=True)
     assert code == 0
-    assert f"--- a/{repo / 'distill/training/teacher-data.yaml'}" in text
-    assert "-  examples: 40000\n+  examples: 80000\n" in text
+    assert f"--- a/{repo / 'distill/training/sft.yaml'}" in text
+    assert "-load_in_4bit: true\n" in text
     assert "@@ " in text
     assert _snapshot(repo) == before
 
@@ -289,3 +289,50 @@ def test_locking_the_eval_makes_the_contract_stale_until_rescaffolded(repo: Path
     assert check_fresh(spec) == []
     lock = read_lock(repo)
     assert lock is not None and lock.eval == new.eval  # scaffold keeps the eval section
+
+
+VLLM = "distill/serving/vllm.yaml"
+CONFIGMAP = "distill/serving/k8s/configmap.yaml"
+
+
+def _configmap_vllm(repo: Path) -> str:
+    import yaml
+
+    return str(yaml.safe_load((repo / CONFIGMAP).read_text())["data"]["vllm.yaml"])
+
+
+def test_a_kept_edit_is_respected_by_check_and_feeds_the_configmap(repo: Path) -> None:
+    spec = repo / "distill.toml"
+    scaffold(spec)
+    edited = (repo / VLLM).read_text().replace("gpu-memory-utilization: 0.9", "gpu-memory-utilization: 0.85")
+    (repo / VLLM).write_text(edited)
+    assert any("vllm.yaml: user-modified" in p for p in check_fresh(spec))  # not yet the person's decision
+    assert _statuses(spec)[str(repo / VLLM)] == "user-modified, kept"  # scaffold records the decision
+    assert (repo / VLLM).read_text() == edited
+    assert _configmap_vllm(repo) == edited  # the Deployment mounts the edited engine config
+    lock = read_lock(repo)
+    assert lock is not None and lock.generated is not None and VLLM in lock.generated.kept
+    assert check_fresh(spec) == []  # check respects the kept edit, on every later commit
+    assert run_scaffold_cli(spec, check=True)[0] == 0
+    # A new edit is a new decision: reported until scaffold records it.
+    (repo / VLLM).write_text(edited + "# tuned again\n")
+    problems = check_fresh(spec)
+    assert len(problems) == 1 and "vllm.yaml: user-modified" in problems[0] and "to keep your edit" in problems[0]
+    scaffold(spec)
+    assert check_fresh(spec) == [] and _configmap_vllm(repo) == edited + "# tuned again\n"
+    # --force takes the generated file back, and the ConfigMap with it.
+    scaffold(spec, force=True)
+    assert "0.85" not in (repo / VLLM).read_text() and "0.85" not in _configmap_vllm(repo)
+    read = read_lock(repo)
+    assert read is not None and read.generated is not None and read.generated.kept == {}
+
+
+def test_a_skipped_vllm_yaml_of_ones_own_feeds_the_configmap(repo: Path) -> None:
+    spec = repo / "distill.toml"
+    scaffold(spec)
+    own = "model: /models/invoice-extraction\nmax-num-seqs: 8\n"
+    (repo / VLLM).write_text(own)
+    spec.write_text(spec.read_text() + '\n[scaffold]\nskip = ["serving/vllm.yaml"]\n')
+    scaffold(spec)
+    assert (repo / VLLM).read_text() == own and _configmap_vllm(repo) == own
+    assert check_fresh(spec) == []

@@ -227,6 +227,11 @@ def load_predictions(
 ) -> dict[str, Any]:
     """``{id: prediction}``, exactly one per eval id; anything else is an error.
 
+    Two line formats, told apart line by line: distillplan's own ``{"<id_field>": ..., "prediction": ...}``,
+    and a line of lm-evaluation-harness's ``--log_samples`` file (``samples_<task>_<time>.jsonl``), read as
+    it is: the id is ``doc[<id_field>]`` (the locked row the harness ran) and the prediction is the
+    harness's final answer, ``filtered_resps[0]``.
+
     Checked line by line (malformed, missing id or prediction field, duplicate id),
     then ids not in the eval set (the first is located), then eval ids without a
     prediction (up to 5 listed, with the count).
@@ -237,6 +242,8 @@ def load_predictions(
     first: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
     for line, obj in read_jsonl(path, display_path=shown):
+        if _is_harness_sample(obj):
+            obj = _from_harness_sample(obj, id_field, prediction_field, shown, line)
         pid = _id(obj, id_field, shown, line)
         if pid in first:
             raise _err(shown, line, id_field, f"duplicate id {pid!r} (first at line {first[pid]})")
@@ -260,6 +267,25 @@ def load_predictions(
             f"ha{'ve' if len(missing) > 1 else 's'} no prediction: {listed}"
         )
     return preds
+
+
+def _is_harness_sample(obj: dict[str, Any]) -> bool:
+    return "doc" in obj and "filtered_resps" in obj and "doc_id" in obj
+
+
+def _from_harness_sample(
+    obj: dict[str, Any], id_field: str, prediction_field: str, where: str, line: int
+) -> dict[str, Any]:
+    """One lm-evaluation-harness sample as ``{id_field: ..., prediction_field: ...}``."""
+    doc, resps = obj["doc"], obj["filtered_resps"]
+    if not isinstance(doc, dict):
+        raise _err(where, line, "doc", f"expected the harness's eval row as an object, got {_kind(doc)}")
+    if id_field not in doc:
+        raise _err(where, line, f"doc.{id_field}", "missing id field in the harness's eval row")
+    if not isinstance(resps, list) or len(resps) != 1:
+        got = f"{len(resps)} answers" if isinstance(resps, list) else _kind(resps)
+        raise _err(where, line, "filtered_resps", f"expected one final answer (a generate_until task), got {got}")
+    return {id_field: doc[id_field], prediction_field: resps[0]}
 
 
 # ------------------------------------------------------------------ bootstrap

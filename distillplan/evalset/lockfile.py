@@ -151,6 +151,9 @@ class GeneratedManifest:
     #: the first write and cleared after the last. Left behind only by an interrupted run;
     #: a file matching it is that run's output, not a person's edit.
     pending: dict[str, str] = field(default_factory=dict)
+    #: Files a person edited and scaffold kept (path -> sha256 of the kept bytes): the person's decision,
+    #: which ``check`` respects while the bytes stay as kept.
+    kept: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,13 @@ def dumps(lock: LockFile) -> str:
             out += ["", "[[eval.history]]", *_pairs(h)]
     if (gen := lock.generated) is not None:
         out += ["", "[generated]", f"inputs_sha256 = {toml_str(gen.inputs_sha256)}"]
-        out += _array([f"path = {toml_str(p)}, sha256 = {toml_str(gen.files[p])}" for p in sorted(gen.files)])
+        out += _array(
+            [
+                f"path = {toml_str(p)}, sha256 = {toml_str(gen.files[p])}"
+                + (f", kept_sha256 = {toml_str(gen.kept[p])}" if p in gen.kept else "")
+                for p in sorted(gen.files)
+            ]
+        )
         if gen.pending:
             rows = [f"path = {toml_str(p)}, sha256 = {toml_str(gen.pending[p])}" for p in sorted(gen.pending)]
             out += ["pending = [", *(f"  {{ {row} }}," for row in rows), "]"]
@@ -281,7 +290,7 @@ _BASELINE = {
 _BASELINE_OPTIONAL = ("strata_field", "max_stratum_gap_points", "teacher_predictions", "teacher_predictions_sha256")
 _STRATUM = {"name": str, "examples": int, "teacher_score": float, "threshold": float}
 _GEN = {"inputs_sha256": str, "files": list, "pending": list}
-_GEN_ENTRY = {"path": str, "sha256": str}
+_GEN_ENTRY = {"path": str, "sha256": str, "kept_sha256": str}
 
 
 def _fields(
@@ -328,10 +337,18 @@ def _parse(shown: str, data: dict[str, Any]) -> LockFile:
         ev = EvalLock(t["hash"], t["locked_at_commit"], t["locked_on"], tuple(files), tuple(hist), base)
     if "generated" in top:
         t = _fields(shown, "generated", top["generated"], _GEN, ("pending",))
-        gfiles = [_fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY) for i, f in enumerate(t["files"])]
-        pfiles = [_fields(shown, f"generated.pending[{i}]", f, _GEN_ENTRY) for i, f in enumerate(t.get("pending", []))]
+        gfiles = [
+            _fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY, ("kept_sha256",)) for i, f in enumerate(t["files"])
+        ]
+        pfiles = [
+            _fields(shown, f"generated.pending[{i}]", f, _GEN_ENTRY, ("kept_sha256",))
+            for i, f in enumerate(t.get("pending", []))
+        ]
         gen = GeneratedManifest(
-            t["inputs_sha256"], {f["path"]: f["sha256"] for f in gfiles}, {f["path"]: f["sha256"] for f in pfiles}
+            t["inputs_sha256"],
+            {f["path"]: f["sha256"] for f in gfiles},
+            pending={f["path"]: f["sha256"] for f in pfiles},
+            kept={f["path"]: f["kept_sha256"] for f in gfiles if "kept_sha256" in f},
         )
     return LockFile(ev, gen)
 

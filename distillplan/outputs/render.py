@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import math
 import posixpath
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -55,7 +57,13 @@ __all__ = [
 
 # ---------------------------------------------------------------- the render context
 
-VLLM_IMAGE = "vllm/vllm-openai:v0.11.0"
+# NVIDIA GPU feature-discovery `nvidia.com/gpu.product` values of the PCIe card beside each SXM catalog
+# label: the default node affinity accepts either form factor (the sizing holds within a few percent).
+PCIE_PRODUCT_LABELS = {
+    "NVIDIA-A100-SXM4-40GB": "NVIDIA-A100-PCIE-40GB",
+    "NVIDIA-A100-SXM4-80GB": "NVIDIA-A100-80GB-PCIe",
+    "NVIDIA-H100-80GB-HBM3": "NVIDIA-H100-PCIe",
+}
 Ctx = dict[str, Any]
 
 
@@ -89,6 +97,67 @@ def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str])
         "tokens_per_example": st["tokens_per_example"]
         or plan["volume"]["input_tokens_per_request"] + plan["volume"]["output_tokens_per_request"],
         "command": command,
+        # More than one training GPU: FSDP for every method (a LoRA base too large for one GPU
+        # is too large for each GPU of plain data parallelism).
+        "fsdp": training["gpus"] > 1,
+    }
+
+
+#: Series colours of the proposal chart (Mermaid's default palette draws the first line near-invisible).
+CHART_COLOURS = {"frontier": "#d62728", "distilled": "#1f77b4"}
+
+
+def _nice_ceiling(x: float) -> float:
+    """The smallest round step (1, 1.2, 1.5, 2 ... 8) x 10^k at or above ``x``: an axis maximum with round ticks."""
+    if x <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(x))
+    return float(next(m * power for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= x))
+
+
+def _chart(fin: dict[str, Any]) -> Ctx:
+    """Cumulative cost in thousands of USD at the end of each month: point m is the total after m months
+    from kickoff (m = 0: nothing spent yet), so the lines cross where payback-from-kickoff says."""
+    frontier = [0.0, *fin["frontier_cumulative_usd"]]
+    distilled = [0.0, *fin["distilled_cumulative_usd"]]
+    top = _nice_ceiling(max(frontier + distilled) / 1000)
+    return {
+        "months": list(range(len(frontier))),
+        "frontier": [round(x / 1000, 1) for x in frontier],
+        "distilled": [round(x / 1000, 1) for x in distilled],
+        "y_max": int(top) if top.is_integer() else top,
+        "colours": CHART_COLOURS,
+    }
+
+
+def _router(spec: dict[str, Any]) -> Ctx:
+    """The LiteLLM model names and the teacher's LiteLLM model string (``<api>/<model id>``)."""
+    from distillplan.catalogs.teacher_api import API_KEY_ENV, teacher_api
+
+    t = spec["teacher"]
+    api = teacher_api(t["model"], t["api"], t["api_model"])
+    name = spec["project"]["name"]
+    return {
+        "student": name,
+        "teacher": f"{name}-teacher",
+        # Unknown API (negotiated prices, no price-book model): OpenAI-compatible, as most gateways are.
+        "teacher_model": f"{api.api or 'openai'}/{api.model or 'set-teacher-api_model'}",
+        "teacher_key_env": API_KEY_ENV[api.api or "openai"],
+    }
+
+
+def _eval_task(spec: dict[str, Any], plan: dict[str, Any]) -> Ctx:
+    """The lm-evaluation-harness task of the locked set: a Jinja prompt from the input field."""
+    ev = spec["eval"]
+    reference = ev["reference_field"]
+    plain = reference.isidentifier()
+    target = "{{" + reference + ("|tojson" if ev["metric"] == "field-f1" else "") + "}}" if plain else ""
+    return {
+        "name": spec["project"]["name"].replace("-", "_") + "_locked",
+        "doc_to_text": "{{" + ev["input_field"] + "}}",
+        "doc_to_target": target,
+        # Room for the longest answer: twice the average output of a request.
+        "max_gen_toks": max(16, 2 * plan["volume"]["output_tokens_per_request"]),
     }
 
 
@@ -169,14 +238,26 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
     paths = {
         "root": root,
         "eval_config": at("eval/eval.yaml"),
+        "eval_dir": at("eval"),
+        "eval_results": at("eval/results"),
         "sft_config": at("training/sft.yaml"),
         "accelerate_config": at("training/accelerate.yaml"),
         "vllm_config": at("serving/vllm.yaml"),
+        "router_config": at("serving/router/config.yaml"),
         "k8s_dir": at("serving/k8s") + "/",
         "train_data_dir": at("training/data"),
         "train_data": at("training/data/train.jsonl"),
         "train_output": at("training/output"),
         "predictions": "predictions.jsonl",
+        "merged_model": at("training/output") if spec["student"]["method"] == "full" else at("training/output/merged"),
+        "served_model": (
+            at("training/output/merged" if spec["student"]["method"] != "full" else "training/output")
+            if plan["sizing"]["precision"] == "bf16"
+            else at("training/output/served")
+        ),
+        "recipe": at("training/recipe.yaml"),
+        "merge_script": at("training/merge.py"),
+        "models_mount": "/models",
         "model_dir": f"/models/{name}",
         "service_url": f"http://{k8s_name}:8000/v1",
     }
@@ -200,6 +281,8 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
         "version": __version__,
         "paths": paths,
         "training": _training(spec, plan, paths),
+        "eval_task": _eval_task(spec, plan),
+        "router": _router(spec),
         "student_lines": student_lines,
         "project_lines": _by_name(costs["project_lines"], PROJECT_LINE_NAMES),
         "redistillation_usd_per_year": None if reserve is None else reserve * 12,
@@ -209,28 +292,47 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
             for m, a in zip(spec["milestones"], split_usd(round(costs["project_usd"]), spec["milestones"]), strict=True)
         ],
         "project_parts": _parts(costs["project_lines"], costs["estimate"]),
-        "chart": {
-            "months": list(range(len(fin["frontier_cumulative_usd"]))),
-            "frontier": [round(x) for x in fin["frontier_cumulative_usd"]],
-            "distilled": [round(x) for x in fin["distilled_cumulative_usd"]],
-        },
-        "k8s": {
-            "name": k8s_name,
-            "labels": labels,
-            "selector": {k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/component")},
-            "image": VLLM_IMAGE,
-            "config_dir": "/etc/vllm",
-            "config_path": "/etc/vllm/vllm.yaml",
-            "model_claim": f"{name}-model",
-            "cpu": str(plan["sizing"]["pod_cpus"]),
-            "memory": f"{plan['sizing']['pod_memory_gib']}Gi",
-        },
+        "chart": _chart(fin),
+        "k8s": _k8s(spec, plan, name, k8s_name, labels),
+    }
+
+
+def _k8s(spec: dict[str, Any], plan: dict[str, Any], name: str, k8s_name: str, labels: dict[str, str]) -> Ctx:
+    """Names, image, placement and the model volume of the Kubernetes manifests."""
+    serving, sizing = spec["serving"], plan["sizing"]
+    product = sizing["gpu_product_label"]
+    products = [product] + ([PCIE_PRODUCT_LABELS[product]] if product in PCIE_PRODUCT_LABELS else [])
+    volume_gib = serving["model_volume_gib"] or max(20, math.ceil(2 * sizing["weights_gib"]))
+    return {
+        "name": k8s_name,
+        "labels": labels,
+        "selector": {k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/component")},
+        "image": serving["image"],
+        "node_selector": serving["node_selector"],
+        "gpu_products": products,
+        "storage_class": serving["storage_class"],
+        "model_volume_gib": volume_gib,
+        "loader_name": (name[:50].rstrip("-") + "-model-loader"),
+        "config_dir": "/etc/vllm",
+        "config_path": "/etc/vllm/vllm.yaml",
+        "model_claim": f"{name}-model",
+        "cpu": str(sizing["pod_cpus"]),
+        "memory": f"{sizing['pod_memory_gib']}Gi",
     }
 
 
 # ---------------------------------------------------------------- environment
 
+
+def py_str(value: str) -> str:
+    """A Python string literal holding exactly ``value`` (JSON's escaping is valid Python)."""
+    if not isinstance(value, str):
+        raise TypeError(f"py_str expects a string (got {type(value).__name__})")
+    return json.dumps(value, ensure_ascii=True)
+
+
 FILTERS: dict[str, Callable[..., str]] = {
+    "py_str": py_str,
     "yaml_str": yaml_str,
     "yaml_value": yaml_value,
     "toml_str": toml_str,

@@ -72,32 +72,50 @@ def _distill(ctx: Ctx) -> bool:
 #: (template under templates/, output path under [scaffold].root, when it is generated)
 TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
     ("eval/eval.yaml.j2", "eval/eval.yaml", _always),
-    ("training/teacher-data.yaml.j2", "training/teacher-data.yaml", _always),
     ("training/sft.yaml.j2", "training/sft.yaml", _always),
     (
         "training/accelerate.yaml.j2",
         "training/accelerate.yaml",
         lambda c: c["plan"]["sizing"]["training"]["gpus"] > 1,
     ),
+    ("training/merge.py.j2", "training/merge.py", _always),
+    (
+        "training/recipe.yaml.j2",
+        "training/recipe.yaml",
+        lambda c: c["plan"]["sizing"]["precision"] != "bf16",
+    ),
     ("serving/vllm.yaml.j2", "serving/vllm.yaml", _always),
     (
-        "serving/router.yaml.j2",
-        "serving/router.yaml",
+        "serving/router/config.yaml.j2",
+        "serving/router/config.yaml",
+        lambda c: c["spec"]["routing"]["mode"] == "cache",
+    ),
+    (
+        "serving/router/confidence_hook.py.j2",
+        "serving/router/confidence_hook.py",
         lambda c: c["spec"]["routing"]["mode"] == "cache",
     ),
     ("serving/k8s/configmap.yaml.j2", "serving/k8s/configmap.yaml", _always),
     ("serving/k8s/deployment.yaml.j2", "serving/k8s/deployment.yaml", _always),
     ("serving/k8s/service.yaml.j2", "serving/k8s/service.yaml", _always),
+    ("serving/k8s/pvc.yaml.j2", "serving/k8s/pvc.yaml", _always),
+    ("serving/k8s/load/model-loader.yaml.j2", "serving/k8s/load/model-loader.yaml", _always),
     ("docs/proposal.md.j2", "docs/proposal.md", lambda c: _distill(c)),
     ("docs/contract.md.j2", "docs/contract.md", lambda c: _distill(c)),
     ("docs/decision-memo.md.j2", "docs/decision-memo.md", lambda c: not _distill(c)),
 )
 
 
-def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, Any]) -> dict[str, bytes]:
+VLLM_YAML = "serving/vllm.yaml"
+
+
+def plan_tree(
+    sf: SpecFile, plan: dict[str, Any], lock: dict[str, Any], *, vllm_yaml: str | None = None
+) -> dict[str, bytes]:
     """Every generated file: path relative to the spec's folder (POSIX) -> bytes.
 
-    Conditional files are left out when their condition fails; ``[scaffold].skip`` too."""
+    Conditional files are left out when their condition fails; ``[scaffold].skip`` too. ``vllm_yaml``:
+    the person's own vllm.yaml (kept or skipped), from which the ConfigMap is derived instead."""
     from distillplan.outputs.render import build_context, render  # deferred: check_fresh runs on the hook path
 
     ctx = build_context(sf.spec.model_dump(mode="json"), plan, lock)
@@ -107,8 +125,8 @@ def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, Any]) -> dict[
         if not wanted(ctx):
             continue
         text = render(template, ctx)
-        if rel == "serving/vllm.yaml":
-            ctx["vllm_yaml"] = text
+        if rel == VLLM_YAML:
+            ctx["vllm_yaml"] = text if vllm_yaml is None else vllm_yaml
         if rel not in skip:
             out[posixpath.normpath(posixpath.join(ctx["paths"]["root"], rel))] = text.encode("utf-8")
     return out
@@ -272,12 +290,30 @@ def lock_state(spec_dir: Path, lock: LockFile | None) -> dict[str, Any]:
     return {"eval_hash": ev.hash if ev else None, "commit": commit, "baseline": baseline}
 
 
-def _render_all(sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None) -> dict[str, bytes]:
+def _render_all(
+    sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None, *, force: bool = False
+) -> dict[str, bytes]:
+    """The tree; when the person's own vllm.yaml is on disk (edited and kept, or skipped), the ConfigMap the
+    Deployment mounts is derived from those bytes, never from the generated ones."""
     if plan is None:
         from distillplan.plan.build import plan_for_file  # deferred: planning stays off the hook path
 
         plan = plan_for_file(sf).to_json()
-    return plan_tree(sf, plan, lock_state(sf.dir, lock))
+    tree = plan_tree(sf, plan, lock_state(sf.dir, lock))
+    rel = posixpath.normpath(posixpath.join(sf.spec.scaffold.root.replace("\\", "/"), VLLM_YAML))
+    target = sf.dir / rel
+    if force or not target.is_file() or target.is_symlink():
+        return tree
+    current = target.read_bytes()
+    recorded = lock.generated.files.get(rel) if lock is not None and lock.generated is not None else None
+    theirs = rel not in tree or (current != tree[rel] and _sha(current) != recorded)
+    if not theirs:
+        return tree
+    try:
+        edited = current.decode("utf-8")
+    except UnicodeDecodeError:
+        return tree  # not text: the ConfigMap keeps the generated engine config (and vllm.yaml is reported)
+    return plan_tree(sf, plan, lock_state(sf.dir, lock), vllm_yaml=edited)
 
 
 def scaffold(
@@ -303,10 +339,11 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
     result = ScaffoldResult(mode=mode, starter=sf.display if starter else None)
     spec_dir = sf.dir
     lock = read_lock(spec_dir) if sf.path.exists() else None
-    tree = _render_all(sf, lock, plan)
+    tree = _render_all(sf, lock, plan, force=force)
     check_paths(spec_dir, sf.spec.scaffold.root, list(sf.spec.scaffold.skip), sorted(tree))
     old = lock.generated if lock is not None and lock.generated is not None else GeneratedManifest("")
     manifest: dict[str, str] = {}
+    kept: dict[str, str] = {}
     base = _display_base(sf)
     diffs: list[str] = []
     writes: list[tuple[str, bytes, bytes | None]] = []
@@ -324,19 +361,27 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
             status, note = ("stale" if mode == "check" else "update"), ""
         elif force and mode != "check":
             status, note = "user-modified, overwritten", ""
+        elif old.kept.get(rel) == _sha(current):
+            status, note = "user-modified, kept", "(your edit, recorded in distill.lock; --force overwrites it)"
         else:
             status = "user-modified" if mode == "check" else "user-modified, kept"
-            note = "(edited since generated; use --force to overwrite, or add it to [scaffold].skip)"
+            note = (
+                "(edited since generated; run `distillplan scaffold` to keep your edit, or --force to overwrite)"
+                if mode == "check"
+                else "(your edit is kept and recorded in distill.lock; --force overwrites it)"
+            )
         result.files.append(FileStatus(shown, status, note))
         if status in ("create", "update", "user-modified, overwritten", "unchanged"):
             manifest[rel] = _sha(data)
             if status != "unchanged":
                 writes.append((rel, data, current))
-        elif recorded is not None:
-            manifest[rel] = recorded  # kept as the person left it: still theirs next time
+        else:  # kept as the person left it: still theirs next time, and check respects it
+            manifest[rel] = recorded if recorded is not None else _sha(data)
+            if current is not None:
+                kept[rel] = _sha(current)
         if mode == "diff" and current != data:
             diffs.append(_unified(current, data, shown))
-        if mode == "check" and status != "unchanged":
+        if mode == "check" and status not in ("unchanged", "user-modified, kept"):
             result.problems.append(
                 f"{shown}: {status} {note}".rstrip()
                 + ("" if status == "user-modified" else "; run `distillplan scaffold`")
@@ -347,7 +392,7 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
     if mode == "check":
         result.problems += _leftovers(sf, tree)
     if mode == "write":
-        _write(sf, lock, old, manifest, writes, result)
+        _write(sf, lock, old, manifest, kept, writes, result)
     return result
 
 
@@ -365,6 +410,7 @@ def _write(
     lock: LockFile | None,
     old: GeneratedManifest,
     manifest: dict[str, str],
+    kept: dict[str, str],
     writes: list[tuple[str, bytes, bytes | None]],
     result: ScaffoldResult,
 ) -> None:
@@ -394,7 +440,7 @@ def _write(
     for tmp in _leftovers_paths(sf, manifest):
         tmp.unlink(missing_ok=True)
     fingerprint = inputs_fingerprint(spec_dir, sf.sha256, lock, sf.spec.student.base_model)
-    new = GeneratedManifest(fingerprint, manifest)
+    new = GeneratedManifest(fingerprint, manifest, kept=kept)
     if lock is None or lock.generated != new:
         write_lock(spec_dir, replace(base, generated=new))
 
@@ -463,10 +509,10 @@ def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) ->
         except FileNotFoundError:
             problems.append(f"{shown}: missing; run `distillplan scaffold`")
             continue
-        if current != recorded:
+        if current != recorded and current != lock.generated.kept.get(rel):
             problems.append(
-                f"{shown}: user-modified (edited since generated; use --force to "
-                "overwrite, or add it to [scaffold].skip)"
+                f"{shown}: user-modified (edited since generated; run `distillplan scaffold` to keep your "
+                "edit, or --force to overwrite)"
             )
     for tmp in stale_temp_files(spec_dir, [LOCK_NAME]) + [
         t for rel in lock.generated.files for t in stale_temp_files((spec_dir / rel).parent, [Path(rel).name])

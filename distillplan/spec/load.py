@@ -376,6 +376,10 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
         seen.setdefault(norm, i)
         if why:
             out.append((("eval", "datasets", i), why, True))
+    for i, path in enumerate(spec.teacher_data.inputs):
+        why = _inside(base_dir, root, path)
+        if why:
+            out.append((("teacher_data", "inputs", i), why, True))
     why = _inside(base_dir, root, spec.scaffold.root)
     if why:
         out.append((("scaffold", "root"), why, True))

@@ -165,6 +165,16 @@ class Teacher(_Model):
     usd_per_mtok_output: UsdPerMtok | None = Field(
         default=None, description="Negotiated USD per million output tokens."
     )
+    api: Literal["openai", "anthropic", "gemini"] | None = Field(
+        default=None,
+        description="Vendor API the teacher is called through (batch files, router); default: the price book's vendor.",
+    )
+    api_model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Model id that API takes; default: the price book's id for `model` (claude-sonnet-4-20250514...).",
+    )
 
     @model_validator(mode="after")
     def _priced(self, info: ValidationInfo) -> "Teacher":
@@ -216,6 +226,11 @@ class Eval(_Model):
     id_field: str = Field(default="id", min_length=1, description="JSONL field holding the example id.")
     reference_field: str = Field(
         default="reference", min_length=1, description="JSONL field holding the reference answer."
+    )
+    input_field: str = Field(
+        default="input",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="JSONL field holding the input the model answers (eval rows and teacher-data inputs alike).",
     )
 
     @field_validator("datasets")
@@ -346,6 +361,52 @@ class Milestone(_Model):
     acceptance: bool = Field(default=False, description="Paid on the binary acceptance test (P9.2).")
 
 
+class TeacherData(_Model):
+    """The teacher's training data (P1.1, P1.2): the inputs sent through the vendor's batch API."""
+
+    inputs: list[str] = Field(
+        default_factory=list,
+        description="JSONL files of training inputs (input in [eval].input_field), relative to the spec.",
+    )
+    system_prompt: str | None = Field(
+        default=None, max_length=100_000, description="System prompt sent with every input (the one production uses)."
+    )
+    max_output_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000,
+        description="Cap on a teacher answer; default: 4 x output_tokens_per_request, at least 256 (capped: dropped).",
+    )
+
+
+class Serving(_Model):
+    """How the generated Kubernetes manifests run the student (serving/k8s)."""
+
+    image: str = Field(
+        default="vllm/vllm-openai:v0.33.0",
+        min_length=1,
+        max_length=300,
+        description="vLLM container image (default: the vLLM release current on 2026-11-28).",
+    )
+    node_selector: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            'Node labels the pods require, e.g. { "cloud.google.com/gke-accelerator" = "nvidia-tesla-a100" }; '
+            "default: NVIDIA GPU feature-discovery's nvidia.com/gpu.product label of the GPU (SXM or PCIe)."
+        ),
+    )
+    storage_class: str | None = Field(
+        default=None,
+        description="StorageClass of the model volume; it must offer ReadWriteMany (default: the cluster's).",
+    )
+    model_volume_gib: int | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        description="Size of the model volume; default: twice the served weights, at least 20.",
+    )
+
+
 class Scaffold(_Model):
     """The generated tree."""
 
@@ -370,6 +431,8 @@ class Spec(_Model):
     finance: Finance = Field(default_factory=shared_default(Finance))
     policy: Policy = Field(default_factory=shared_default(Policy))
     milestones: list[Milestone] = Field(default_factory=list)
+    teacher_data: TeacherData = Field(default_factory=shared_default(TeacherData))
+    serving: Serving = Field(default_factory=shared_default(Serving))
     scaffold: Scaffold = Field(default_factory=shared_default(Scaffold))
 
     @model_validator(mode="after")

@@ -1,0 +1,163 @@
+"""``distillplan teacher-data requests|collect``: the vendors' batch formats, checked with their own SDK types."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from .conftest import EXAMPLES, git, run_cli
+
+INPUTS = [
+    "Invoice #9001 from Vendor X, total 10.00 USD",
+    "Invoice #1000 from Vendor 0...",  # an eval input: never sent to the teacher
+    "Invoice #9002 from Vendor Y, total 20.00 USD",
+    "Invoice   #9001 from Vendor X, total 10.00 USD",  # a repeat (whitespace aside)
+    "Invoice #9003 from Vendor Z, total 30.00 USD",
+    "Invoice #9004 from Vendor W, total 40.00 USD",
+]
+
+
+@pytest.fixture
+def repo(git_repo: Path) -> Path:
+    shutil.copytree(
+        EXAMPLES / "invoice-extraction", git_repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("distill")
+    )
+    (git_repo / "data").mkdir()
+    (git_repo / "data/inputs.jsonl").write_text("".join(json.dumps({"input": x}) + "\n" for x in INPUTS))
+    spec = git_repo / "distill.toml"
+    spec.write_text(
+        spec.read_text()
+        + '\n[teacher_data]\ninputs = ["data/inputs.jsonl"]\nsystem_prompt = "Extract the fields as JSON."\n'
+    )
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "example")
+    return git_repo
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _keys(typed_dict: Any) -> set[str]:
+    return set(typed_dict.__required_keys__) | set(typed_dict.__optional_keys__)
+
+
+def test_anthropic_requests_and_results(repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any) -> None:
+    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
+    from anthropic.types.messages import MessageBatchIndividualResponse
+    from anthropic.types.messages.batch_create_params import Request
+
+    chdir(repo)
+    code, out, _ = run_cli("teacher-data", "requests", capsys=capsys)
+    assert code == 0 and "4 requests for anthropic/claude-sonnet-4-20250514" in out
+    assert "1 inputs left out as eval inputs, 1 as repeats" in out
+    requests = _lines(repo / "distill/training/batch/anthropic-requests-001.jsonl")
+    for line in requests:
+        TypeAdapter(Request).validate_python(line)  # the SDK's own type of one Message Batches request
+        assert set(line["params"]) <= _keys(MessageCreateParamsNonStreaming)
+        assert line["params"]["system"] == "Extract the fields as JSON."
+    assert [r["params"]["messages"][0]["content"] for r in requests] == [INPUTS[0], INPUTS[2], INPUTS[4], INPUTS[5]]
+
+    def message(text: str, stop: str) -> dict[str, Any]:
+        return {
+            "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-20250514",
+            "content": [{"type": "text", "text": text}], "stop_reason": stop, "stop_sequence": None,
+            "usage": {"input_tokens": 20, "output_tokens": 12},
+        }  # fmt: skip
+
+    ids = [r["custom_id"] for r in requests]
+    results = [
+        {"custom_id": ids[2], "result": {"type": "succeeded", "message": message('{"total": 30.0}', "end_turn")}},
+        {"custom_id": ids[0], "result": {"type": "succeeded", "message": message('{"total": 10.0}', "end_turn")}},
+        {"custom_id": ids[1], "result": {"type": "succeeded", "message": message('{"tot', "max_tokens")}},
+        {
+            "custom_id": ids[3],
+            "result": {
+                "type": "errored",
+                "error": {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+            },
+        },
+    ]  # fmt: skip
+    for line in results:
+        MessageBatchIndividualResponse.model_validate(line)  # the fixture is the vendor's result format
+    (repo / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in results))
+    code, out, err = run_cli("teacher-data", "collect", "results.jsonl", capsys=capsys)
+    assert code == 0, err
+    assert "2 examples written" in out and "1 failed" in out and "Overloaded" in out and "1 truncated" in out
+    rows = _lines(repo / "distill/training/data/train.jsonl")
+    assert rows[0] == {
+        "prompt": [
+            {"role": "system", "content": "Extract the fields as JSON."},
+            {"role": "user", "content": INPUTS[0]},
+        ],
+        "completion": [{"role": "assistant", "content": '{"total": 10.0}'}],
+    }
+    assert [r["prompt"][1]["content"] for r in rows] == [INPUTS[0], INPUTS[4]]  # request order
+
+
+def test_openai_requests_and_results(repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any) -> None:
+    from openai.types.chat import ChatCompletion
+    from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
+
+    spec = repo / "distill.toml"
+    spec.write_text(spec.read_text().replace('model = "claude-sonnet-4"', 'model = "gpt-4.1"'))
+    chdir(repo)
+    code, out, _ = run_cli("teacher-data", "requests", capsys=capsys)
+    assert code == 0 and "4 requests for openai/gpt-4.1" in out
+    requests = _lines(repo / "distill/training/batch/openai-requests-001.jsonl")
+    for line in requests:
+        assert line["method"] == "POST" and line["url"] == "/v1/chat/completions"
+        TypeAdapter(CompletionCreateParamsNonStreaming).validate_python(line["body"])
+        assert set(line["body"]) <= _keys(CompletionCreateParamsNonStreaming)
+
+    def output(cid: str, text: str, finish: str) -> dict[str, Any]:
+        body = {
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1711475054, "model": "gpt-4.1",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 24, "completion_tokens": 15, "total_tokens": 39},
+        }  # fmt: skip
+        ChatCompletion.model_validate(body)
+        return {
+            "id": "batch_req_1",
+            "custom_id": cid,
+            "response": {"status_code": 200, "request_id": "req_1", "body": body},
+            "error": None,
+        }
+
+    ids = [r["custom_id"] for r in requests]
+    lines = [output(ids[0], "a", "stop"), output(ids[1], "b", "length"), output(ids[2], "c", "stop")]
+    errors = [
+        {
+            "id": "batch_req_2",
+            "custom_id": ids[3],
+            "response": None,
+            "error": {"code": "server_error", "message": "boom"},
+        }
+    ]
+    (repo / "output.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (repo / "errors.jsonl").write_text("".join(json.dumps(x) + "\n" for x in errors))
+    code, out, _ = run_cli("teacher-data", "collect", "output.jsonl", "errors.jsonl", capsys=capsys)
+    assert code == 0 and "2 examples written; 1 failed" in out and "1 truncated" in out
+    rows = _lines(repo / "distill/training/data/train.jsonl")
+    assert [r["completion"][0]["content"] for r in rows] == ["a", "c"]
+
+
+def test_a_result_for_an_unknown_request_is_located(repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any) -> None:
+    chdir(repo)
+    assert run_cli("teacher-data", "requests", capsys=capsys)[0] == 0
+    (repo / "results.jsonl").write_text('{"custom_id": "r9999999-000000000000", "result": {"type": "expired"}}\n')
+    code, _out, err = run_cli("teacher-data", "collect", "results.jsonl", capsys=capsys)
+    assert code == 1 and err.strip().startswith("results.jsonl:1:") and "custom_id" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_requests_need_inputs(git_repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any) -> None:
+    shutil.copytree(EXAMPLES / "invoice-extraction", git_repo, dirs_exist_ok=True)
+    chdir(git_repo)
+    code, _, err = run_cli("teacher-data", "requests", capsys=capsys)
+    assert code == 1 and "teacher_data.inputs" in err and len(err.strip().splitlines()) == 1
