@@ -164,6 +164,24 @@ def accept(spec: Path, predictions: Path, teacher_predictions: Path | None, fmt:
 
 
 @cli.command()
+@_SPEC_ARG
+@click.option(
+    "--samples",
+    "samples",
+    required=True,
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Sampled production rows (JSONL: id, timestamp, segment, student, teacher, optional reference); repeatable.",
+)
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
+def monitor(spec: Path, samples: tuple[Path, ...], fmt: str) -> int:
+    """Weekly teacher-on-sample drift check (P8.2): 0 within, 4 breach, 1 unusable input."""
+    from distillplan.commands import monitor as command  # deferred: start-up imports only the command that runs
+
+    return command.run(spec, samples=list(samples), fmt=fmt)
+
+
+@cli.command()
 @click.argument("rev")
 @_SPEC_ARG
 @click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)

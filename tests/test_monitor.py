@@ -1,0 +1,227 @@
+"""``distillplan monitor`` end to end (P8.2), in a real git repo holding
+``examples/invoice-extraction`` with its shipped lock: field-f1, segments freight, medical, saas,
+utility (10 eval rows each), max_gap_points 2.5, max_stratum_gap_points 5.0.
+
+The synthetic log: 12 ISO weeks from Monday 2027-03-01, rows spread over each week in time
+order. Healthy segments disagree with the teacher on 1% of rows; ``saas`` drifts from week 7
+to 20% disagreement. A disagreement is a whole-object miss (field-f1 0), an agreement a match (1).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from distillplan.evalset import monitor as mon
+from tests.conftest import run_cli
+
+Cap = pytest.CaptureFixture[str]
+START = datetime(2027, 3, 1, tzinfo=timezone.utc)  # a Monday: ISO week 2027-W09
+SEGMENTS = ("freight", "medical", "saas", "utility")
+WEEKS = [f"2027-W{w:02d}" for w in range(9, 21)]
+
+
+def make_log(
+    path: Path,
+    *,
+    per_week: dict[int, dict[str, int]] | None = None,
+    drift_segment: str = "saas",
+    drift_from_week: int = 7,
+    seed: int = 7,
+) -> Path:
+    """12 weeks; ``per_week[week][segment]`` overrides the default 400 rows a cell."""
+    rng = random.Random(seed)
+    lines = []
+    i = 0
+    for week in range(1, 13):
+        rows = []
+        for seg in SEGMENTS:
+            n = (per_week or {}).get(week, {}).get(seg, 400)
+            rate = 0.20 if seg == drift_segment and week >= drift_from_week else 0.01
+            # exact counts: the disagreement share is the rate, rounded, placed at random
+            bad = set(rng.sample(range(n), round(n * rate)))
+            rows += [(seg, j in bad) for j in range(n)]
+        rng.shuffle(rows)
+        for k, (seg, miss) in enumerate(rows):
+            ts = START + timedelta(weeks=week - 1, seconds=k * (7 * 86400 - 1) // max(1, len(rows)))
+            teacher = {"vendor": f"v{i % 50}", "total": str(i % 997)}
+            student = {"vendor": "other", "total": "-1"} if miss else dict(teacher)
+            stamp = ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+            row = {"id": f"r{i}", "timestamp": stamp, "segment": seg, "student": student, "teacher": teacher}
+            lines.append(json.dumps(row))
+            i += 1
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def repo(example_repo: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    r = example_repo("invoice-extraction")
+    monkeypatch.chdir(r)
+    return r
+
+
+def _json(capsys: Cap, *files: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
+    args = ["monitor"] + [a for f in files for a in ("--samples", str(f))] + ["--format", "json"]
+    code, out, err = run_cli(*args, capsys=capsys)
+    assert "Traceback" not in err
+    return code, (json.loads(out) if out.strip() else {})
+
+
+def _flagged(data: dict, segment: str) -> list[str]:  # type: ignore[type-arg]
+    return [c["week"] for c in data["cells"] if c["segment"] == segment and c["status"] == "breach"]
+
+
+def test_drifting_segment_flagged_from_week_7_and_not_before(repo: Path, capsys: Cap) -> None:
+    code, data = _json(capsys, make_log(repo / "samples.jsonl"))
+    assert code == 4
+    assert _flagged(data, "saas") == WEEKS[6:]
+    for seg in ("freight", "medical", "utility"):
+        assert _flagged(data, seg) == []
+        assert {c["status"] for c in data["cells"] if c["segment"] == seg} == {"within"}
+    assert [c["status"] for c in data["cells"] if c["segment"] == "saas"][:6] == ["within"] * 6
+    assert data["breached_segments"] == ["overall", "saas"]
+    assert data["format"] == "distillplan-monitor" and data["format_version"] == 1
+
+
+def test_flag_waits_for_enough_data(repo: Path, capsys: Cap) -> None:
+    """Week 7 holds only 5 saas rows (1 miss): too few to decide, with the number needed;
+    the flag comes at week 8, the first week the data allows."""
+    log = make_log(repo / "s.jsonl", per_week={7: {"saas": 5}})
+    code, data = _json(capsys, log)
+    assert code == 4
+    assert _flagged(data, "saas") == WEEKS[7:]
+    w7 = next(c for c in data["cells"] if c["segment"] == "saas" and c["week"] == WEEKS[6])
+    assert w7["status"] == "too-few" and w7["examples"] == 5
+    # the number needed is the one at which the CI at 20% would clear the 5-point bound
+    need = w7["examples_to_decide"]
+    assert mon.wilson(0.2 * need, need)[0] > 0.05 >= mon.wilson(0.2 * (need - 1), need - 1)[0]
+
+
+def test_within_contract_exits_0(repo: Path, capsys: Cap) -> None:
+    code, data = _json(capsys, make_log(repo / "s.jsonl", drift_from_week=99))
+    assert code == 0 and data["ok"] and data["breached_segments"] == []
+
+
+def test_unseen_segment_is_located_and_a_breach(repo: Path, capsys: Cap) -> None:
+    log = make_log(repo / "s.jsonl", drift_from_week=99)
+    lines = log.read_text().splitlines()
+    row = json.loads(lines[100])
+    row["segment"] = "payroll"
+    lines[100] = json.dumps(row)
+    log.write_text("\n".join(lines) + "\n")
+    code, data = _json(capsys, log)
+    assert code == 4
+    assert data["unseen_segments"] == [{"segment": "payroll", "examples": 1, "first_at": "s.jsonl:101"}]
+    assert data["breached_segments"] == ["payroll"]
+    payroll = [m for m in data["mix"] if m["segment"] == "payroll"]
+    assert payroll[0]["eval_share"] is None
+
+
+def test_budget_beside_needed(repo: Path, capsys: Cap) -> None:
+    _code, data = _json(capsys, make_log(repo / "s.jsonl", drift_from_week=99))
+    b = data["budget"]
+    # invoice-extraction: 1,400 in + 250 out tokens a request at the teacher's prices
+    per_week = int(b["teacher_on_sample_usd_per_month"] / b["teacher_usd_per_request"] / (52 / 12))
+    assert b["examples_per_week"] == per_week
+    for row in b["segments"]:
+        assert row["needed_examples_per_week"] == mon.examples_to_detect(5.0)
+        assert row["budget_examples_per_week"] == int(per_week * 0.25)
+
+
+def test_examples_to_detect_reaches_its_power() -> None:
+    """Independent check by simulation of the stated rule at the returned n and n-1."""
+    n = mon.examples_to_detect(5.0)
+    rng = random.Random(1)
+
+    def power(m: int) -> float:
+        hits = sum(mon.wilson(sum(rng.random() < 0.10 for _ in range(m)), m)[0] > 0.05 for _ in range(3000))
+        return hits / 3000
+
+    assert mon.wilson(0, n)[1] <= 0.05
+    assert power(n) > 0.77  # 80% up to simulation noise (sd ~0.7 points)
+    assert mon.examples_to_detect(5.0) > mon.examples_to_detect(10.0)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("not json", "s.jsonl:3:1: not valid JSON"),
+        ("[1]", "s.jsonl:3:1: expected a JSON object, got an array"),
+        (
+            '{"id": "x", "timestamp": "2027-03-01T00:00:00Z", "segment": "saas", "student": 1}',
+            "s.jsonl:3:1: teacher: missing",
+        ),
+        (
+            '{"id": "r0", "timestamp": "2027-03-01T00:00:09Z", "segment": "saas", "student": 1, "teacher": 1}',
+            "s.jsonl:3:1: id: duplicate id 'r0' (first at s.jsonl:1)",
+        ),
+        (
+            '{"id": "x", "timestamp": "2027-02-01T00:00:00Z", "segment": "saas", "student": 1, "teacher": 1}',
+            "s.jsonl:3:1: timestamp: out of order: 2027-02-01T00:00:00Z is before s.jsonl:2",
+        ),
+        (
+            '{"id": "x", "timestamp": "2027-03-01T10:00:00", "segment": "saas", "student": 1, "teacher": 1}',
+            "s.jsonl:3:1: timestamp: 2027-03-01T10:00:00 has no UTC offset",
+        ),
+        (
+            '{"id": "x", "timestamp": "yesterday", "segment": "saas", "student": 1, "teacher": 1}',
+            's.jsonl:3:1: timestamp: not an ISO 8601 time: "yesterday"',
+        ),
+        (
+            '{"id": "x", "timestamp": "2027-03-01T10:00:00Z", "segment": "", "student": 1, "teacher": 1}',
+            "s.jsonl:3:1: segment: must be a non-empty string, got an empty string",
+        ),
+        (
+            '{"id": true, "timestamp": "2027-03-01T10:00:00Z", "segment": "a", "student": 1, "teacher": 1}',
+            "s.jsonl:3:1: id: must be a string or an integer, got a boolean",
+        ),
+        (
+            '{"id": "x", "timestamp": "2027-03-01T10:00:00Z", "segment": "a", "student": 1, "teacher": 1, "x": 1}',
+            "s.jsonl:3:1: x: unknown field",
+        ),
+    ],
+)
+def test_bad_input_located_exit_1(repo: Path, capsys: Cap, line: str, expected: str) -> None:
+    good = [
+        {"id": "r0", "timestamp": "2027-03-01T00:00:00Z", "segment": "saas", "student": 1, "teacher": 1},
+        {"id": "r1", "timestamp": "2027-03-01T00:00:05Z", "segment": "saas", "student": 1, "teacher": 1},
+    ]
+    tail = {"id": "r9", "timestamp": "2027-03-02T00:00:00Z", "segment": "saas", "student": 1, "teacher": 1}
+    (repo / "s.jsonl").write_text("\n".join([*map(json.dumps, good), line, json.dumps(tail)]) + "\n")
+    code, out, err = run_cli("monitor", "--samples", "s.jsonl", capsys=capsys)
+    assert code == 1 and out == ""
+    assert err.startswith(expected), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_bad_line_reported(repo: Path, capsys: Cap) -> None:
+    (repo / "s.jsonl").write_text("oops\n\n{}\n[]\n")
+    code, _out, err = run_cli("monitor", "--samples", "s.jsonl", capsys=capsys)
+    lines = err.strip().splitlines()
+    assert code == 1
+    assert [x.split(" ")[0] for x in lines] == ["s.jsonl:1:1:", *["s.jsonl:3:1:"] * 5, "s.jsonl:4:1:"]
+
+
+def test_unusable_lock_exit_1(repo: Path, capsys: Cap) -> None:
+    (repo / "eval" / "locked.jsonl").write_text("{}\n")
+    log = make_log(repo / "s.jsonl")
+    code, _out, err = run_cli("monitor", "--samples", str(log), capsys=capsys)
+    assert code == 1 and "does not verify" in err
+
+
+def test_text_and_markdown(repo: Path, capsys: Cap) -> None:
+    log = make_log(repo / "s.jsonl")
+    code, out, _err = run_cli("monitor", "--samples", str(log), capsys=capsys)
+    assert code == 4
+    assert out.strip().splitlines()[-1].startswith("BREACH: overall (weeks 2027-W15")
+    assert "saas (weeks 2027-W15, 2027-W16" in out
+    code, md, _err = run_cli("monitor", "--samples", str(log), "--format", "markdown", capsys=capsys)
+    assert code == 4
+    assert md.count("xychart-beta") == 5  # four segments and overall
+    assert "## saas" in md and "| 2027-W15 |" in md
