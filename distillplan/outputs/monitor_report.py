@@ -171,7 +171,7 @@ def to_json(r: MonitorResult) -> dict[str, Any]:
 def _chart(r: MonitorResult, segment: str) -> list[str]:
     cells = [c for c in r.cells if c.segment == segment]
     weeks = ", ".join(json.dumps(c.week) for c in cells)
-    top = max([c.bound_points * 2, *(c.gap_points for c in cells)]) * 1.1
+    top = max([cells[0].bound_points * 2, *(c.gap_points for c in cells)]) * 1.1
     return [
         "```mermaid",
         "xychart-beta",
@@ -235,7 +235,7 @@ def render_markdown(r: MonitorResult) -> str:
         right=(2, 3, 4),
     )
     for u in r.unseen:
-        out.append(f"- `{md_text(u.first_at)}`: segment {md_text(u.segment)} is not in the locked eval set ({u.examples:,} rows)")
+        out.append(f"- {md_text(u.first_at)}: segment {md_text(u.segment)} is not in the locked eval set ({u.examples:,} rows)")
     return "\n".join(out).rstrip("\n") + "\n"
 
 
