@@ -12,7 +12,7 @@ timestamps must not go backwards across them.
 
 Nothing is dropped: every bad line is a located :class:`~distillplan.errors.Problem`
 (``file:line:col: key: message``) and any problem makes the whole input unusable. Memory is
-constant except for the duplicate-id check, which keeps one 64-bit hash per row; a repeated hash
+constant except for the duplicate-id check, which keeps one 64-bit ``hash()`` per row; a repeated hash
 is confirmed (same id text) and its first line found by a second pass, so a hash collision can
 never be reported as a duplicate.
 """
@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from hashlib import blake2b
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from distillplan.errors import Problem
 
@@ -34,10 +34,12 @@ __all__ = ["FIELDS", "Sample", "SampleReader"]
 FIELDS = ("id", "timestamp", "segment", "student", "teacher")
 _OPTIONAL = ("reference",)
 _NO_REF = object()
+_BAD, _BLANK = object(), object()
+_REQUIRED = frozenset(FIELDS)
+_ALLOWED = frozenset(FIELDS + _OPTIONAL)
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
     week: str  # ISO week of the timestamp in UTC, "2027-W09"
     segment: str
     student: Any
@@ -61,10 +63,6 @@ def _id_key(v: Any) -> str | None:
     return str(v)
 
 
-def _hash(key: str) -> int:
-    return int.from_bytes(blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-
-
 class SampleReader:
     """Iterate :class:`Sample` rows of ``paths``; problems gather in :attr:`problems`."""
 
@@ -75,21 +73,20 @@ class SampleReader:
         self.rows = 0
         self._seen: set[int] = set()
         self._repeats: dict[str, tuple[str, int]] = {}  # id -> (file, line) of the repeat
-        self._weeks: dict[date, str] = {}
+        self._zweeks: dict[str, str] = {}  # the date of a ...Z stamp -> ISO week
+        self._weeks: dict[int, str] = {}  # day since 1970-01-01 (UTC) -> ISO week
 
     def _problem(self, path: str, line: int, key: str, message: str, col: int = 1) -> None:
         self.problems.append(Problem(path, line, col, key, message))
 
-    def _week(self, ts: datetime) -> str:
-        day = ts.astimezone(timezone.utc).date()
-        week = self._weeks.get(day)
-        if week is None:
-            y, w, _ = day.isocalendar()
-            week = self._weeks[day] = f"{y}-W{w:02d}"
-        return week
-
     def __iter__(self) -> Iterator[Sample]:
-        last: tuple[datetime, str, int] | None = None
+        # The fast path is inlined (this loop runs once per row); any row it does not accept
+        # goes through _parse, which either accepts it too or records the located problem.
+        last_ts: datetime | None = None
+        last_at = ("", 0)
+        loads, fromiso, decode_error = orjson.loads, datetime.fromisoformat, orjson.JSONDecodeError
+        weeks, zweeks, seen, repeats = self._weeks, self._zweeks, self._seen, self._repeats
+        no_ref = _NO_REF
         for path in self.paths:
             shown = self.display(path)
             try:
@@ -99,68 +96,106 @@ class SampleReader:
                 continue
             with f:
                 for n, raw in enumerate(f, 1):
-                    row = self._parse(raw, shown, n)
-                    if row is None:
-                        continue
-                    obj, ts = row
-                    if last is not None and ts < last[0]:
-                        prev = f"{last[1]}:{last[2]}"
+                    try:
+                        obj = loads(raw)
+                        keys = obj.keys()
+                        if not (keys >= _REQUIRED and keys <= _ALLOWED):
+                            raise TypeError
+                        rid, seg, stamp = obj["id"], obj["segment"], obj["timestamp"]
+                        if type(rid) is str:
+                            key = rid
+                        elif type(rid) is int:
+                            key = str(rid)
+                        else:
+                            raise TypeError
+                        if type(seg) is not str or not seg.strip():
+                            raise TypeError
+                        ts = fromiso(stamp)
+                        if ts.tzinfo is None:
+                            raise TypeError
+                        if stamp[-1] == "Z":  # UTC: the date is the stamp's first 10 characters
+                            week = zweeks.get(stamp[:10]) or self._zweek(stamp[:10], ts)
+                        else:
+                            day = int(ts.timestamp() // 86400)
+                            week = weeks.get(day) or self._week(day)
+                        h = hash(key)
+                        if h in seen:
+                            repeats.setdefault(key, (shown, n))
+                        else:
+                            seen.add(h)
+                    except (decode_error, AttributeError, TypeError, ValueError):
+                        row = self._parse(raw, shown, n)
+                        if row is None:
+                            continue
+                        obj, ts, week = row
+                    if last_ts is not None and ts < last_ts:
+                        prev = f"{last_at[0]}:{last_at[1]}"
                         self._problem(shown, n, "timestamp", f"out of order: {obj['timestamp']} is before {prev}")
                         continue
-                    last = (ts, shown, n)
+                    last_ts, last_at = ts, (shown, n)
                     self.rows += 1
-                    yield Sample(
-                        self._week(ts),
-                        obj["segment"],
-                        obj["student"],
-                        obj["teacher"],
-                        obj.get("reference", _NO_REF),
-                        shown,
-                        n,
-                    )
+                    yield (week, obj["segment"], obj["student"], obj["teacher"], obj.get("reference", no_ref), shown, n)  # type: ignore[misc]  # a plain tuple: Sample's fields, built at C speed
         if self._repeats:
             self._locate_repeats()
 
-    def _parse(self, raw: bytes, shown: str, n: int) -> tuple[dict[str, Any], datetime] | None:
+    def _zweek(self, prefix: str, ts: datetime) -> str:
+        week = self._zweeks[prefix] = self._week(int(ts.timestamp() // 86400))
+        return week
+
+    def _week(self, day: int) -> str:
+        y, w, _ = (date(1970, 1, 1) + timedelta(days=day)).isocalendar()
+        week = self._weeks[day] = f"{y}-W{w:02d}"
+        return week
+
+    def _loads(self, raw: bytes, shown: str, n: int) -> Any:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # the standard parser decides and words the message (it also takes NaN, big ints)
         if not raw.strip():
-            return None
+            return _BLANK
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             self._problem(shown, n, "", "not valid UTF-8", e.start + 1)
-            return None
+            return _BAD
         if n == 1:
             text = text.removeprefix("\ufeff")
+            if not text.strip():
+                return _BLANK
         try:
-            obj = json.loads(text)
+            return json.loads(text)
         except json.JSONDecodeError as e:
             self._problem(shown, n, "", f"not valid JSON: {e.msg}", e.colno)
+            return _BAD
+
+    def _parse(self, raw: bytes, shown: str, n: int) -> tuple[dict[str, Any], datetime, str] | None:
+        obj = self._loads(raw, shown, n)
+        if obj is _BAD or obj is _BLANK:
             return None
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             self._problem(shown, n, "", f"expected a JSON object, got {_kind(obj)}")
             return None
-        bad = False
-        for key in FIELDS:
-            if key not in obj:
-                self._problem(shown, n, key, "missing")
-                bad = True
-        if extra := sorted(set(obj) - set(FIELDS) - set(_OPTIONAL)):
-            self._problem(shown, n, extra[0], f"unknown field; expected {', '.join(FIELDS + _OPTIONAL)}")
-            bad = True
-        if bad:
+        keys = obj.keys()
+        if not (keys >= _REQUIRED and keys <= _ALLOWED):
+            for key in FIELDS:
+                if key not in obj:
+                    self._problem(shown, n, key, "missing")
+            if extra := sorted(keys - _ALLOWED):
+                self._problem(shown, n, extra[0], f"unknown field; expected {', '.join(FIELDS + _OPTIONAL)}")
             return None
         key = _id_key(obj["id"])
         if key is None:
             self._problem(shown, n, "id", f"must be a string or an integer, got {_kind(obj['id'])}")
             return None
         seg = obj["segment"]
-        if not isinstance(seg, str) or not seg.strip():
+        if type(seg) is not str or not seg.strip():
             got = _kind(seg) if not isinstance(seg, str) else "an empty string"
             self._problem(shown, n, "segment", f"must be a non-empty string, got {got}")
             return None
         stamp = obj["timestamp"]
         try:
-            if not isinstance(stamp, str):
+            if type(stamp) is not str:
                 raise ValueError
             ts = datetime.fromisoformat(stamp)
         except ValueError:
@@ -169,12 +204,14 @@ class SampleReader:
         if ts.tzinfo is None:
             self._problem(shown, n, "timestamp", f"{stamp} has no UTC offset (write Z or +hh:mm)")
             return None
-        h = _hash(key)
+        day = int(ts.timestamp() // 86400)
+        week = self._weeks.get(day) or self._week(day)
+        h = hash(key)
         if h in self._seen:
             self._repeats.setdefault(key, (shown, n))
         else:
             self._seen.add(h)
-        return obj, ts
+        return obj, ts, week
 
     def _locate_repeats(self) -> None:
         """Second pass, only when a hash repeated: find each repeated id's first line."""
