@@ -170,8 +170,9 @@ def accept(spec: Path, predictions: Path, teacher_predictions: Path | None, fmt:
     "samples",
     required=True,
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Sampled production rows (JSONL: id, timestamp, segment, student, teacher, optional reference); repeatable.",
+    type=click.Path(path_type=Path),
+    help="Sampled production rows (JSONL: id, timestamp, segment, student, teacher, optional reference), "
+    "or a folder of *.jsonl files read in name order; repeatable.",
 )
 @click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
 def monitor(spec: Path, samples: tuple[Path, ...], fmt: str) -> int:

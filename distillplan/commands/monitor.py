@@ -139,7 +139,21 @@ def monitor(sf: SpecFile, samples: list[Path]) -> MonitorResult:
     )
 
 
+def sample_files(samples: list[Path]) -> list[Path]:
+    """Each given file, or a folder's ``*.jsonl`` files sorted by name (name them in time order)."""
+    out: list[Path] = []
+    for p in samples:
+        if p.is_dir():
+            found = sorted(p.glob("*.jsonl"))
+            if not found:
+                raise AcceptanceError(f"{display_path(p)}: no *.jsonl files in this folder")
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
 def run(spec: str | Path, *, samples: list[Path], fmt: str) -> int:
-    result = monitor(load_spec(spec), samples)
+    result = monitor(load_spec(spec), sample_files(samples))
     say(render(result, fmt).rstrip("\n"))
     return EXIT_OK if result.ok else EXIT_BREACH

@@ -102,6 +102,7 @@ TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
     ("serving/k8s/load/model-loader.yaml.j2", "serving/k8s/load/model-loader.yaml", _always),
     ("docs/proposal.md.j2", "docs/proposal.md", lambda c: _distill(c)),
     ("docs/contract.md.j2", "docs/contract.md", lambda c: _distill(c)),
+    ("docs/operations.md.j2", "docs/operations.md", lambda c: _distill(c)),
     ("docs/decision-memo.md.j2", "docs/decision-memo.md", lambda c: not _distill(c)),
 )
 
