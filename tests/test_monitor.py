@@ -225,3 +225,36 @@ def test_text_and_markdown(repo: Path, capsys: Cap) -> None:
     assert code == 4
     assert md.count("xychart-beta") == 5  # four segments and overall
     assert "## saas" in md and "| 2027-W15 |" in md
+
+
+def test_operations_doc_command_runs(repo: Path, capsys: Cap) -> None:
+    """The exact command of the scaffolded docs/operations.md, run on a folder of weekly files."""
+    import re
+    import shlex
+
+    code, _out, err = run_cli("scaffold", capsys=capsys)
+    assert code == 0, err
+    doc = next(repo.rglob("docs/operations.md")).read_text("utf-8")
+    command = re.search(r"```sh\n(.+)\n```", doc)
+    assert command is not None
+    words = shlex.split(command.group(1))
+    assert words[:2] == ["distillplan", "monitor"] and words[-2] == ">"
+    folder = repo / "monitoring" / "samples"
+    folder.mkdir(parents=True)
+    log = make_log(repo / "all.jsonl").read_text().splitlines()
+    for k in range(2):  # two files, in name order, continuing each other in time
+        (folder / f"part-{k}.jsonl").write_text("\n".join(log[k * len(log) // 2 : (k + 1) * len(log) // 2]) + "\n")
+    code, md, err = run_cli(*words[1:-2], capsys=capsys)
+    assert code == 4, err
+    assert "**BREACH: overall (weeks 2027-W15" in md and "saas (weeks 2027-W15" in md
+    assert "| 0 | within the contract |" in doc and "| 4 | breach" in doc
+
+
+def test_json_keys_documented(repo: Path, capsys: Cap) -> None:
+    _code, data = _json(capsys, make_log(repo / "s.jsonl", per_week={3: {"saas": 5}}))
+    doc = (Path(__file__).parent.parent / "docs" / "monitor-json.md").read_text("utf-8")
+    keys = set(data) | set(data["cells"][0]) | set(data["mix"][0]) | set(data["budget"])
+    keys |= set(data["budget"]["segments"][0])
+    for key in sorted(keys):
+        assert f"`{key}`" in doc, key
+    assert any(c["status"] == "too-few" for c in data["cells"])
