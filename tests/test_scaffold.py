@@ -51,7 +51,7 @@ def _statuses(spec: Path, **kw: object) -> dict[str, str]:
 
 def test_first_run_creates_then_second_is_unchanged(repo: Path) -> None:
     first = _statuses(repo / "distill.toml")
-    assert set(first.values()) == {"create"} and len(first) == 12
+    assert set(first.values()) == {"create"} and len(first) == 13  # 12 + docs/operations.md (the weekly monitor job)
     before = _snapshot(repo)
     second = _statuses(repo / "distill.toml")
     assert set(second.values()) == {"unchanged"}
