@@ -97,7 +97,11 @@ def monitor(sf: SpecFile, samples: list[Path]) -> MonitorResult:
         if len(probs) > MAX_PROBLEMS:
             last = shown[-1]
             shown[-1] = type(last)(
-                last.path, last.line, last.col, last.key, f"{last.message} (and {len(probs) - MAX_PROBLEMS} more problems)"
+                last.path,
+                last.line,
+                last.col,
+                last.key,
+                f"{last.message} (and {len(probs) - MAX_PROBLEMS} more problems)",
             )
         raise SpecError(shown)
     if reader.rows == 0:

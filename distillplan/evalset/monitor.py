@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from distillplan.evalset.metrics import METRICS
-from distillplan.evalset.samples import Sample
+from distillplan.evalset.samples import NO_REFERENCE, Sample
 
 __all__ = [
     "CONFIDENCE",
@@ -108,7 +108,7 @@ def aggregate(samples: Iterable[Sample], metric: str) -> Aggregate:
     score: Callable[[Any, Any], float] = METRICS[metric]
     cache: dict[tuple[str, str], float] = {}
     out = Aggregate()
-    no_ref = Sample.NO_REFERENCE
+    no_ref = NO_REFERENCE
     gc.disable()  # a million short-lived dicts, none cyclic: the cycle collector only slows the loop
     try:
         _fold(samples, score, cache, out, no_ref)

@@ -29,7 +29,7 @@ import orjson
 
 from distillplan.errors import Problem
 
-__all__ = ["FIELDS", "Sample", "SampleReader"]
+__all__ = ["FIELDS", "NO_REFERENCE", "Sample", "SampleReader"]
 
 FIELDS = ("id", "timestamp", "segment", "student", "teacher")
 _OPTIONAL = ("reference",)
@@ -44,11 +44,12 @@ class Sample(NamedTuple):
     segment: str
     student: Any
     teacher: Any
-    reference: Any  # ``Sample.NO_REFERENCE`` when the line has none
+    reference: Any  # ``NO_REFERENCE`` when the line has none
     path: str
     line: int
 
-    NO_REFERENCE = _NO_REF
+
+NO_REFERENCE = _NO_REF  # ``Sample.reference`` of a line without a ``reference``
 
 
 def _kind(v: Any) -> str:
@@ -178,9 +179,9 @@ class SampleReader:
             return None
         keys = obj.keys()
         if not (keys >= _REQUIRED and keys <= _ALLOWED):
-            for key in FIELDS:
-                if key not in obj:
-                    self._problem(shown, n, key, "missing")
+            for name in FIELDS:
+                if name not in obj:
+                    self._problem(shown, n, name, "missing")
             if extra := sorted(keys - _ALLOWED):
                 self._problem(shown, n, extra[0], f"unknown field; expected {', '.join(FIELDS + _OPTIONAL)}")
             return None

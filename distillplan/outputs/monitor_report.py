@@ -131,7 +131,8 @@ def render_text(r: MonitorResult) -> str:
             )
         mix = [m for m in r.mix if m.week == week]
         shares = ", ".join(
-            f"{m.segment} {m.share:.0%}" + (f" (eval {m.eval_share:.0%})" if m.eval_share is not None else " (not in eval)")
+            f"{m.segment} {m.share:.0%}"
+            + (f" (eval {m.eval_share:.0%})" if m.eval_share is not None else " (not in eval)")
             for m in mix
         )
         out.append(f"  mix: {shares}")
@@ -204,7 +205,7 @@ def render_markdown(r: MonitorResult) -> str:
         [[md_text(x) for x in row] for row in _budget_lines(r)],
         right=(1, 2, 3),
     )
-    segments = sorted({c.segment for c in r.cells if c.segment != "overall"}) + ["overall"]
+    segments = [*sorted({c.segment for c in r.cells if c.segment != "overall"}), "overall"]
     for seg in segments:
         out += [f"## {md_text(seg)}", ""]
         out += _chart(r, seg)
@@ -229,13 +230,21 @@ def render_markdown(r: MonitorResult) -> str:
     out += md_table(
         ["week", "segment", "examples", "share", "eval share"],
         [
-            [m.week, md_text(m.segment), f"{m.examples:,}", f"{m.share:.1%}", "not in eval" if m.eval_share is None else f"{m.eval_share:.1%}"]
+            [
+                m.week,
+                md_text(m.segment),
+                f"{m.examples:,}",
+                f"{m.share:.1%}",
+                "not in eval" if m.eval_share is None else f"{m.eval_share:.1%}",
+            ]
             for m in r.mix
         ],
         right=(2, 3, 4),
     )
     for u in r.unseen:
-        out.append(f"- {md_text(u.first_at)}: segment {md_text(u.segment)} is not in the locked eval set ({u.examples:,} rows)")
+        out.append(
+            f"- {md_text(u.first_at)}: segment {md_text(u.segment)} is not in the locked eval set ({u.examples:,} rows)"
+        )
     return "\n".join(out).rstrip("\n") + "\n"
 
 
