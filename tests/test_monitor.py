@@ -163,11 +163,11 @@ def test_examples_to_detect_reaches_its_power() -> None:
         ),
         (
             '{"id": "x", "timestamp": "2027-02-01T00:00:00Z", "segment": "saas", "student": 1, "teacher": 1}',
-            "s.jsonl:3:1: timestamp: out of order: 2027-02-01T00:00:00Z is before s.jsonl:2",
+            's.jsonl:3:1: timestamp: out of order: "2027-02-01T00:00:00Z" is before s.jsonl:2',
         ),
         (
             '{"id": "x", "timestamp": "2027-03-01T10:00:00", "segment": "saas", "student": 1, "teacher": 1}',
-            "s.jsonl:3:1: timestamp: 2027-03-01T10:00:00 has no UTC offset",
+            's.jsonl:3:1: timestamp: "2027-03-01T10:00:00" has no UTC offset',
         ),
         (
             '{"id": "x", "timestamp": "yesterday", "segment": "saas", "student": 1, "teacher": 1}',

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from distillplan.errors import Problem
+from distillplan.errors import Problem, quote_value
 
 __all__ = ["FIELDS", "NO_REFERENCE", "Sample", "SampleReader"]
 
@@ -131,7 +131,9 @@ class SampleReader:
                         obj, ts, week = row
                     if last_ts is not None and ts < last_ts:
                         prev = f"{last_at[0]}:{last_at[1]}"
-                        self._problem(shown, n, "timestamp", f"out of order: {obj['timestamp']} is before {prev}")
+                        self._problem(
+                            shown, n, "timestamp", f"out of order: {quote_value(obj['timestamp'])} is before {prev}"
+                        )
                         continue
                     last_ts, last_at = ts, (shown, n)
                     self.rows += 1
@@ -200,10 +202,11 @@ class SampleReader:
                 raise ValueError
             ts = datetime.fromisoformat(stamp)
         except ValueError:
-            self._problem(shown, n, "timestamp", f"not an ISO 8601 time: {json.dumps(stamp)[:60]}")
+            got = quote_value(stamp) if isinstance(stamp, str) else _kind(stamp)
+            self._problem(shown, n, "timestamp", f"not an ISO 8601 time: {got}")
             return None
         if ts.tzinfo is None:
-            self._problem(shown, n, "timestamp", f"{stamp} has no UTC offset (write Z or +hh:mm)")
+            self._problem(shown, n, "timestamp", f"{quote_value(stamp)} has no UTC offset (write Z or +hh:mm)")
             return None
         day = int(ts.timestamp() // 86400)
         week = self._weeks.get(day) or self._week(day)

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from distillplan.errors import one_line, quote_value
 from distillplan.evalset.monitor import CellResult
 from distillplan.text import json_round, md_table, md_text, usd
 
@@ -94,7 +95,7 @@ def _verdict(r: MonitorResult) -> str:
             parts.append(f"{seg} (weeks {', '.join(weeks)})")
         else:
             parts.append(f"{seg} (not in the locked eval set)")
-    return "BREACH: " + "; ".join(parts)
+    return "BREACH: " + one_line("; ".join(parts))
 
 
 def _budget_lines(r: MonitorResult) -> list[list[str]]:
@@ -113,31 +114,35 @@ def _budget_lines(r: MonitorResult) -> list[list[str]]:
 
 def render_text(r: MonitorResult) -> str:
     out = [
-        f"distillplan monitor: {r.project} (metric {r.metric}; eval lock {r.lock_hash})",
+        f"distillplan monitor: {one_line(r.project)} (metric {r.metric}; eval lock {r.lock_hash})",
         f"{r.rows:,} sampled rows from {', '.join(r.files)}; gap in points, teacher minus student, 95% CI",
         "",
         f"P8 teacher-on-sample budget {usd(r.budget_usd_per_month)}/month at {usd(r.teacher_usd_per_request, 4)} "
         f"a request buys {r.budget_examples_per_week:,} rows a week",
         "segment             eval mix  budget/week  needed/week  enough",
     ]
-    out += [f"{a:<19} {b:>8}  {c:>11}  {d:>11}  {e}" for a, b, c, d, e in _budget_lines(r)]
+    out += [f"{one_line(a):<19} {b:>8}  {c:>11}  {d:>11}  {e}" for a, b, c, d, e in _budget_lines(r)]
     out += [f"needed: {r.detect_method}", ""]
     for week in r.weeks:
         out.append(f"{week}")
         for c in (c for c in r.cells if c.week == week):
             out.append(
-                f"  {c.segment:<18} n={c.examples:>7,}  student {c.student_score:.3f} vs teacher {c.teacher_score:.3f}"
+                f"  {one_line(c.segment):<18} n={c.examples:>7,}"
+                f"  student {c.student_score:.3f} vs teacher {c.teacher_score:.3f}"
                 f"  gap {_gap(c):<22} bound {c.bound_points:g}  {_status(c)}"
             )
         mix = [m for m in r.mix if m.week == week]
         shares = ", ".join(
-            f"{m.segment} {m.share:.0%}"
+            f"{one_line(m.segment)} {m.share:.0%}"
             + (f" (eval {m.eval_share:.0%})" if m.eval_share is not None else " (not in eval)")
             for m in mix
         )
         out.append(f"  mix: {shares}")
     for u in r.unseen:
-        out.append(f"{u.first_at}: segment {u.segment!r} is not in the locked eval set ({u.examples:,} rows)")
+        out.append(
+            f"{one_line(u.first_at)}: segment {quote_value(u.segment)} is not in the locked eval set "
+            f"({u.examples:,} rows)"
+        )
     out += ["", _verdict(r)]
     return "\n".join(out)
 
@@ -173,10 +178,11 @@ def _chart(r: MonitorResult, segment: str) -> list[str]:
     cells = [c for c in r.cells if c.segment == segment]
     weeks = ", ".join(json.dumps(c.week) for c in cells)
     top = max([cells[0].bound_points * 2, *(c.gap_points for c in cells)]) * 1.1
+    title = one_line(segment).replace('"', "'") + ": gap to the teacher (points) and the bound"
     return [
         "```mermaid",
         "xychart-beta",
-        f"    title {json.dumps(f'{segment}: gap to the teacher (points) and the bound')}",
+        f"    title {json.dumps(title)}",
         f"    x-axis [{weeks}]",
         f'    y-axis "gap (points)" 0 --> {max(1.0, round(top, 1)):g}',
         f"    line [{', '.join(f'{max(0.0, c.gap_points):.2f}' for c in cells)}]",
