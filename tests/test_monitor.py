@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from distillplan.evalset import monitor as mon
 from tests.conftest import run_cli
@@ -24,6 +26,14 @@ Cap = pytest.CaptureFixture[str]
 START = datetime(2027, 3, 1, tzinfo=timezone.utc)  # a Monday: ISO week 2027-W09
 SEGMENTS = ("freight", "medical", "saas", "utility")
 WEEKS = [f"2027-W{w:02d}" for w in range(9, 21)]
+
+
+def _json_rows() -> st.SearchStrategy[bytes]:
+    value = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8))
+    keys = st.sampled_from(["id", "timestamp", "segment", "student", "teacher", "reference", "x"])
+    stamp = st.sampled_from(["2027-03-01T00:00:00Z", "2027-02-01T00:00:00+01:00", "2027-03-01", "bad"])
+    row = st.dictionaries(keys, st.one_of(value, stamp), max_size=7)
+    return row.map(lambda d: json.dumps(d).encode())
 
 
 def make_log(
@@ -258,3 +268,78 @@ def test_json_keys_documented(repo: Path, capsys: Cap) -> None:
     for key in sorted(keys):
         assert f"`{key}`" in doc, key
     assert any(c["status"] == "too-few" for c in data["cells"])
+
+
+def _reader_rows(tmp_path: Path, rows: list[dict[str, object]] | list[str]) -> list[tuple[object, ...]]:
+    from distillplan.evalset.samples import SampleReader
+
+    p = tmp_path / "x.jsonl"
+    p.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    reader = SampleReader([p])
+    out = [tuple(s) for s in reader]
+    assert reader.problems == []
+    return out
+
+
+def test_week_is_iso_week_in_utc(tmp_path: Path) -> None:
+    """Sunday 23:30 at -02:00 is Monday 01:30 UTC: the next ISO week; Z and +00:00 agree."""
+    base = {"segment": "a", "student": 1, "teacher": 1}
+    rows = [
+        {"id": 1, "timestamp": "2027-03-07T20:00:00Z", **base},
+        {"id": 2, "timestamp": "2027-03-07T23:30:00-02:00", **base},
+        {"id": 3, "timestamp": "2027-03-08T02:00:00+00:00", **base},
+    ]
+    assert [r[0] for r in _reader_rows(tmp_path, rows)] == ["2027-W09", "2027-W10", "2027-W10"]
+
+
+def test_reference_rows_give_the_paired_gap(tmp_path: Path) -> None:
+    """With a reference: t - s per row; the student right where the teacher is wrong counts -1."""
+    from distillplan.evalset.samples import SampleReader
+
+    rows = [
+        {
+            "id": i,
+            "timestamp": f"2027-03-01T00:00:{i:02d}Z",
+            "segment": "a",
+            "reference": "x",
+            "student": s,
+            "teacher": t,
+        }
+        for i, (s, t) in enumerate([("x", "y"), ("x", "x"), ("y", "x"), ("y", "x")])
+    ]
+    p = tmp_path / "x.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    agg = mon.aggregate(SampleReader([p]), "accuracy")
+    cell = agg.cells[("2027-W09", "a")]
+    assert (cell.n, cell.with_reference, cell.sum_s, cell.sum_t, cell.sum_d) == (4, 4, 2.0, 3.0, 1.0)
+    assert not cell.binary  # a -1 row: the normal interval, not Wilson's
+    r = mon.decide("2027-W09", "a", cell, 5.0, "max_stratum_gap_points")
+    assert r.gap_points == pytest.approx(25.0) and r.status == "too-few"
+
+
+def test_duplicate_int_and_string_id_are_the_same(repo: Path, capsys: Cap) -> None:
+    base = {"segment": "saas", "student": 1, "teacher": 1}
+    rows = [
+        {"id": 7, "timestamp": "2027-03-01T00:00:00Z", **base},
+        {"id": "7", "timestamp": "2027-03-01T00:00:01Z", **base},
+    ]
+    (repo / "s.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    code, _out, err = run_cli("monitor", "--samples", "s.jsonl", capsys=capsys)
+    assert code == 1 and err.strip() == "s.jsonl:2:1: id: duplicate id '7' (first at s.jsonl:1)"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=40), st.text(max_size=40).map(str.encode), _json_rows()), max_size=6))
+def test_no_input_crashes_the_reader(tmp_path_factory: pytest.TempPathFactory, lines: list[bytes]) -> None:
+    """Any bytes: every non-blank line is either a row or a located problem; nothing raises."""
+    from distillplan.evalset.samples import SampleReader
+
+    p = tmp_path_factory.mktemp("fuzz") / "x.jsonl"
+    p.write_bytes(b"\n".join(x.replace(b"\n", b" ") for x in lines) + b"\n")
+    reader = SampleReader([p])
+    rows = list(reader)
+    lines_used = {r[6] for r in rows} | {pr.line for pr in reader.problems}
+    nonblank = {i for i, x in enumerate(p.read_bytes().split(b"\n"), 1) if x.strip() and x.strip() != b"\xef\xbb\xbf"}
+    assert nonblank <= lines_used
+    for pr in reader.problems:
+        assert "\n" not in str(pr)
