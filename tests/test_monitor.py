@@ -44,14 +44,14 @@ def make_log(
     drift_from_week: int = 7,
     seed: int = 7,
 ) -> Path:
-    """12 weeks; ``per_week[week][segment]`` overrides the default 400 rows a cell."""
+    """12 weeks; ``per_week[week][segment]`` overrides the default 200 rows a cell."""
     rng = random.Random(seed)
     lines = []
     i = 0
     for week in range(1, 13):
         rows = []
         for seg in SEGMENTS:
-            n = (per_week or {}).get(week, {}).get(seg, 400)
+            n = (per_week or {}).get(week, {}).get(seg, 200)
             rate = 0.20 if seg == drift_segment and week >= drift_from_week else 0.01
             # exact counts: the disagreement share is the rate, rounded, placed at random
             bad = set(rng.sample(range(n), round(n * rate)))
