@@ -69,11 +69,16 @@ _SPEC_ARG = click.argument("spec", required=False, default="distill.toml", type=
 @_SPEC_ARG
 @click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True, help="Report format.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
-def plan(spec: Path, fmt: str, color: bool | None) -> int:
+@click.option(
+    "--stale-warning/--no-stale-warning",
+    default=True,
+    help="Warn on stderr when the prices used are older than [policy] price_staleness_months.",
+)
+def plan(spec: Path, fmt: str, color: bool | None, stale_warning: bool) -> int:
     """Verdict, cost lines with their formulas, payback and A100 sizing."""
     from distillplan.commands import plan as command  # deferred: start-up imports only the command that runs
 
-    return command.run(spec, fmt=fmt, color=color)  # type: ignore[arg-type]  # click.Choice checked it
+    return command.run(spec, fmt=fmt, color=color, stale_warning=stale_warning)  # type: ignore[arg-type]  # click.Choice checked it
 
 
 @cli.command()

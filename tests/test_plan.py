@@ -195,8 +195,8 @@ def test_an_override_wins_over_a_driver_and_drivers_compute() -> None:
     lines = {p.name: p for p in _plan(spec).costs.project_lines}
     assert lines["human_validation"].usd == pytest.approx(300 * 45)
     assert lines["human_validation"].source == "driver"
-    # 40,000 examples x (1,400 in x $3 + 250 out x $15) / 1e6
-    assert lines["teacher_inference"].usd == pytest.approx(40_000 * (1_400 * 3 + 250 * 15) / 1e6)
+    # 40,000 examples x (1,400 in x $2 + 250 out x $10) / 1e6, at the batch tier (50% off)
+    assert lines["teacher_inference"].usd == pytest.approx(40_000 * (1_400 * 2 + 250 * 10) / 1e6 * 0.5)
     assert lines["eval_set"].usd == pytest.approx((8_000 + 25_000) / 2)
     budget = spec.budget.model_copy(
         update={"override_usd": spec.budget.override_usd.model_copy(update={"human_validation": 999.0})}

@@ -235,7 +235,7 @@ def test_router_config_loads_in_the_litellm_proxy(
     assert router.fallbacks == [{"clinical-coding": ["clinical-coding-teacher"]}]
     deployments = {d["model_name"]: d["litellm_params"] for d in model_list}
     assert deployments["clinical-coding"]["api_base"] == "http://vllm-clinical-coding:8000/v1"
-    assert deployments["clinical-coding-teacher"]["model"] == "anthropic/claude-sonnet-4-20250514"
+    assert deployments["clinical-coding-teacher"]["model"] == "anthropic/claude-sonnet-5-5"
     hooks = [c for c in litellm.callbacks if type(c).__name__ == "ConfidenceRouter"]
     assert len(hooks) == 1
 

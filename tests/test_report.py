@@ -83,12 +83,12 @@ def test_text_shows_every_cost_line_with_its_amount(plan: Plan) -> None:
 
 def test_text_invoice_figures() -> None:
     text = render(plan_of("invoice-extraction"), "text")
-    assert re.search(r"Input\s+8\.4B tokens x \$3\.00/Mtok\s+\$25,200", text)
-    assert re.search(r"Output\s+1\.5B tokens x \$15\.00/Mtok\s+\$22,500", text)
-    assert re.search(r"Total per month\s+\$47,700", text)
-    assert "$4.82 -> $0.89" in text
-    assert re.search(r"Payback from go-live:\s+1\.4 months", text)
-    assert re.search(r"Payback from kickoff:\s+3\.4 months", text)
+    assert re.search(r"Input\s+8\.4B tokens x \$2\.00/Mtok\s+\$16,800", text)
+    assert re.search(r"Output\s+1\.5B tokens x \$10\.00/Mtok\s+\$15,000", text)
+    assert re.search(r"Total per month\s+\$31,800", text)
+    assert "$3.21 -> $0.89" in text
+    assert re.search(r"Payback from go-live:\s+2\.3 months", text)
+    assert re.search(r"Payback from kickoff:\s+4\.3 months", text)
     assert re.search(r"Replicas / GPUs:\s+3 / 3", text)
     assert "outside the 1%-4% band" in text  # 9.1% hardware share
 

@@ -54,7 +54,7 @@ def test_anthropic_requests_and_results(repo: Path, capsys: pytest.CaptureFixtur
 
     chdir(repo)
     code, out, _ = run_cli("teacher-data", "requests", capsys=capsys)
-    assert code == 0 and "4 requests for anthropic/claude-sonnet-4-20250514" in out
+    assert code == 0 and "4 requests for anthropic/claude-sonnet-5-5" in out
     assert "1 inputs left out as eval inputs, 1 as repeats" in out
     requests = _lines(repo / "distill/training/batch/anthropic-requests-001.jsonl")
     for line in requests:
@@ -65,7 +65,7 @@ def test_anthropic_requests_and_results(repo: Path, capsys: pytest.CaptureFixtur
 
     def message(text: str, stop: str) -> dict[str, Any]:
         return {
-            "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-20250514",
+            "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
             "content": [{"type": "text", "text": text}], "stop_reason": stop, "stop_sequence": None,
             "usage": {"input_tokens": 20, "output_tokens": 12},
         }  # fmt: skip
@@ -105,7 +105,7 @@ def test_openai_requests_and_results(repo: Path, capsys: pytest.CaptureFixture[s
     from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
 
     spec = repo / "distill.toml"
-    spec.write_text(spec.read_text().replace('model = "claude-sonnet-4"', 'model = "gpt-4.1"'))
+    spec.write_text(spec.read_text().replace('model = "claude-sonnet-5.5"', 'model = "gpt-4.1"'))
     chdir(repo)
     code, out, _ = run_cli("teacher-data", "requests", capsys=capsys)
     assert code == 0 and "4 requests for openai/gpt-4.1" in out

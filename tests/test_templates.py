@@ -168,7 +168,7 @@ def test_chart_lines_cross_at_the_payback_the_text_states(tmp_path: Path) -> Non
     first_below = next(m for m in range(1, 25) if distilled[m] < frontier[m])
     assert first_below - 1 < payback <= first_below
     assert f"falls below the red one {payback:.1f} months from kickoff" in text
-    assert "Red line: staying on claude-sonnet-4" in text
+    assert "Red line: staying on claude-sonnet-5.5" in text
 
 
 def test_contract_states_the_acceptance_test(trees: dict[str, dict[str, bytes]]) -> None:

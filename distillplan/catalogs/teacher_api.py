@@ -22,6 +22,12 @@ API_MODEL_IDS = {
     "claude-sonnet-4": "claude-sonnet-4-20250514",
     "claude-opus-4": "claude-opus-4-20250514",
     "claude-3.5-haiku": "claude-3-5-haiku-20241022",
+    # The Claude 4.5+ ids drop the dots (platform.claude.com model pages: "Model ID: claude-sonnet-5").
+    "claude-sonnet-5.5": "claude-sonnet-5-5",
+    "claude-sonnet-5": "claude-sonnet-5",
+    "claude-opus-5.5": "claude-opus-5-5",
+    "claude-opus-5": "claude-opus-5",
+    "claude-haiku-4.5": "claude-haiku-4-5",
 }
 #: The environment variable holding each API's key (LiteLLM's names).
 API_KEY_ENV: dict[Api, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from distillplan.commands._io import EXIT_OK, say
+from distillplan.commands.plan import today
 from distillplan.outputs.catalog import render_catalog
 
 
 def run(fmt: str) -> int:
-    say(render_catalog(fmt))
+    say(render_catalog(fmt, today=today()))
     return EXIT_OK

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from distillplan.catalogs.gpus import load_gpus
 from distillplan.catalogs.prices import teacher_prices
 from distillplan.files import data_text, tomllib
+from distillplan.plan.staleness import months_between, parse_as_of
 from distillplan.sizing.architecture import catalog_names
 
 
-def render_catalog(fmt: str) -> str:
-    """The bundled catalogs (student architectures, GPUs, teacher prices) with sources."""
+def _stale(as_of: str | dt.date, today: dt.date, max_months: int) -> bool:
+    day = as_of if isinstance(as_of, dt.date) else parse_as_of(as_of)
+    return day is not None and months_between(day, today) > max_months
+
+
+def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
+    """The bundled catalogs (student architectures, GPUs, teacher prices) with their sources
+    and dates; a price read more than ``max_months`` before ``today`` is flagged stale."""
     sources = tomllib.loads(data_text("architectures", "SOURCES.toml"))
     gpus = load_gpus()
     book = teacher_prices()
@@ -36,6 +44,7 @@ def render_catalog(fmt: str) -> str:
                         "usd_per_gpu_hour": g.usd_per_gpu_hour,
                         "source": g.source,
                         "as_of": g.as_of,
+                        "stale": _stale(g.as_of, today, max_months),
                     }
                     for k, g in gpus.items()
                 ],
@@ -45,8 +54,12 @@ def render_catalog(fmt: str) -> str:
                         "vendor": t.vendor,
                         "usd_per_mtok_input": t.usd_per_mtok_input,
                         "usd_per_mtok_output": t.usd_per_mtok_output,
+                        "usd_per_mtok_cached_input": t.usd_per_mtok_cached_input,
+                        "batch_discount": t.batch_discount,
+                        "status": t.status,
                         "source": t.source,
                         "as_of": t.as_of.isoformat(),
+                        "stale": _stale(t.as_of, today, max_months),
                     }
                     for t in book.values()
                 ],
@@ -62,13 +75,21 @@ def render_catalog(fmt: str) -> str:
     for k, g in gpus.items():
         lines.append(
             f"  {k:<12} {g.name:<24} {g.memory_gib:>4.0f} GiB  {g.bandwidth_gb_per_s:>6,.0f} GB/s  "
-            f"${g.usd_per_gpu_hour:.2f}/h  (as of {g.as_of})"
+            f"${g.usd_per_gpu_hour:.2f}/h  (as of {g.as_of}{', STALE' if _stale(g.as_of, today, max_months) else ''})"
         )
     lines.append("")
-    lines.append("Teacher price book (teacher.model), USD per million tokens in / out:")
+    lines.append(
+        "Teacher price book (teacher.model), USD per million tokens in / cached in / out, batch discount, status:"
+    )
     for t in book.values():
+        cached = "-" if t.usd_per_mtok_cached_input is None else f"${t.usd_per_mtok_cached_input:.3f}"
+        stale = ", STALE" if _stale(t.as_of, today, max_months) else ""
         lines.append(
-            f"  {t.name:<18} {t.vendor:<10} ${t.usd_per_mtok_input:>6.2f} / ${t.usd_per_mtok_output:>6.2f}"
-            f"  {t.source} (as of {t.as_of})"
+            f"  {t.name:<18} {t.vendor:<10} ${t.usd_per_mtok_input:>6.2f} / {cached:>6}"
+            f" / ${t.usd_per_mtok_output:>6.2f}"
+            f"  batch -{t.batch_discount:.0%}  {t.status:<8} {t.source} (as of {t.as_of}{stale})"
         )
+    lines.append(
+        f"STALE: read more than {max_months} months before {today.isoformat()} ([policy] price_staleness_months)."
+    )
     return "\n".join(lines)

@@ -36,7 +36,14 @@ def frontier_rows(p: Plan) -> list[list[str]]:
     return [
         [
             "Input",
-            f"{tokens(vol.input_tokens_per_month)} tokens x {usd(te.usd_per_mtok_input, 2)}/Mtok",
+            f"{tokens(vol.input_tokens_per_month)} tokens x {usd(te.usd_per_mtok_input_effective, 2)}/Mtok"
+            + (
+                f" ({te.cached_input_share:.0%} cache hits at"
+                f" {usd(te.usd_per_mtok_cached_input or te.usd_per_mtok_input, 2)},"
+                f" the rest at {usd(te.usd_per_mtok_input, 2)})"
+                if te.cached_input_share
+                else ""
+            ),
             usd(c.frontier_input_usd_per_month),
         ],
         [

@@ -5,6 +5,7 @@ architecture, the eval lock state) and calls it."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,26 +59,43 @@ class PlanInputs:
     eval_state: EvalState
 
 
-def teacher_of(spec: Spec) -> TeacherOut:
+def teacher_prices_of(spec: Spec) -> tuple[Prices, str, dt.date | None, str, str | None]:
+    """(prices as billed, source, as-of date, status, model name): the spec's pins win over the book."""
     t = spec.teacher
     entry = teacher_prices().get(t.model) if t.model else None
-    pin_in, pin_out = t.usd_per_mtok_input, t.usd_per_mtok_output
+    share = spec.workload.cached_input_share
     if entry is None:
-        assert pin_in is not None and pin_out is not None
-        return TeacherOut(
-            model=t.model,
-            usd_per_mtok_input=pin_in,
-            usd_per_mtok_output=pin_out,
-            source="[teacher] in distill.toml",
-            as_of=None,
+        assert t.usd_per_mtok_input is not None and t.usd_per_mtok_output is not None
+        prices = Prices(
+            t.usd_per_mtok_input, t.usd_per_mtok_output, t.usd_per_mtok_cached_input, share, t.batch_discount or 0.0
         )
-    pinned = pin_in is not None or pin_out is not None
+        return prices, "[teacher] in distill.toml", None, "current", t.model
+    pins = (t.usd_per_mtok_input, t.usd_per_mtok_output, t.usd_per_mtok_cached_input, t.batch_discount)
+    prices = Prices(
+        entry.usd_per_mtok_input if t.usd_per_mtok_input is None else t.usd_per_mtok_input,
+        entry.usd_per_mtok_output if t.usd_per_mtok_output is None else t.usd_per_mtok_output,
+        entry.usd_per_mtok_cached_input if t.usd_per_mtok_cached_input is None else t.usd_per_mtok_cached_input,
+        share,
+        entry.batch_discount if t.batch_discount is None else t.batch_discount,
+    )
+    pinned = any(v is not None for v in pins)
+    source = ("[teacher] prices in distill.toml over " if pinned else "") + f"{entry.vendor}: {entry.source}"
+    return prices, source, entry.as_of, entry.status, entry.name
+
+
+def teacher_of(spec: Spec) -> TeacherOut:
+    prices, source, as_of, status, model = teacher_prices_of(spec)
     return TeacherOut(
-        model=entry.name,
-        usd_per_mtok_input=pin_in if pin_in is not None else entry.usd_per_mtok_input,
-        usd_per_mtok_output=pin_out if pin_out is not None else entry.usd_per_mtok_output,
-        source=("[teacher] prices in distill.toml over " if pinned else "") + f"{entry.vendor}: {entry.source}",
-        as_of=entry.as_of,
+        model=model,
+        usd_per_mtok_input=prices.usd_per_mtok_input,
+        usd_per_mtok_output=prices.usd_per_mtok_output,
+        usd_per_mtok_cached_input=prices.usd_per_mtok_cached_input,
+        cached_input_share=prices.cached_input_share,
+        usd_per_mtok_input_effective=prices.usd_per_mtok_input_effective,
+        batch_discount=prices.batch_discount,
+        status=status,
+        source=source,
+        as_of=as_of,
     )
 
 
@@ -104,7 +122,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     gpu = load_gpus()[spec.hardware.gpu]
     rate = spec.hardware.usd_per_gpu_hour or gpu.usd_per_gpu_hour
     teacher = teacher_of(spec)
-    prices = Prices(teacher.usd_per_mtok_input, teacher.usd_per_mtok_output)
+    prices = teacher_prices_of(spec)[0]
     vol = volume_of(spec)
     now = month(spec, arch, gpu, prices, vol, rate)
     training, training_tokens = _training(spec, arch, gpu, vol, rate)
@@ -180,7 +198,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
         teacher=teacher,
         costs=Costs(
             frontier_usd_per_month=now.frontier,
-            frontier_input_usd_per_month=vol.input_tokens_per_month * prices.usd_per_mtok_input / 1e6,
+            frontier_input_usd_per_month=vol.input_tokens_per_month * prices.usd_per_mtok_input_effective / 1e6,
             frontier_output_usd_per_month=vol.output_tokens_per_month * prices.usd_per_mtok_output / 1e6,
             student_usd_per_month=now.student,
             student_lines=now.student_lines,
@@ -266,6 +284,7 @@ def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: Training
         gpu_name=gpu.name,
         gpu_product_label=gpu.k8s_product_label,
         usd_per_gpu_hour=rate,
+        gpu_price_as_of="(distill.toml)" if spec.hardware.usd_per_gpu_hour else gpu.as_of,
         **serving,
         pod_memory_gib=math.ceil(s.weights_gib + a.serving_host_memory_overhead_gib),
         pod_cpus=a.serving_cpus,

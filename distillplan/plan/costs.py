@@ -3,7 +3,7 @@ lines (P4). Each line carries its formula and basis so a reader can redo the sum
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict
 
@@ -99,11 +99,38 @@ def volume_of(spec: Spec) -> Volume:
 
 @dataclass(frozen=True)
 class Prices:
+    """The teacher's prices as billed: a ``cached_input_share`` of the input tokens are
+    prompt-cache hits at ``usd_per_mtok_cached_input`` (P6.1 with caching); the batch API
+    takes ``batch_discount`` off input and output."""
+
     usd_per_mtok_input: float
     usd_per_mtok_output: float
+    usd_per_mtok_cached_input: float | None = None
+    cached_input_share: float = 0.0
+    batch_discount: float = 0.0
+
+    @property
+    def usd_per_mtok_input_effective(self) -> float:
+        """The input price averaged over cache hits and misses."""
+        cached = self.usd_per_mtok_input if self.usd_per_mtok_cached_input is None else self.usd_per_mtok_cached_input
+        return (1 - self.cached_input_share) * self.usd_per_mtok_input + self.cached_input_share * cached
 
     def bill(self, input_tokens: float, output_tokens: float) -> float:
-        return (input_tokens * self.usd_per_mtok_input + output_tokens * self.usd_per_mtok_output) / 1e6
+        return (input_tokens * self.usd_per_mtok_input_effective + output_tokens * self.usd_per_mtok_output) / 1e6
+
+    def scaled(self, factor: float) -> Prices:
+        """Every price times ``factor`` (what-if: the teacher's price moves)."""
+        cached = None if self.usd_per_mtok_cached_input is None else self.usd_per_mtok_cached_input * factor
+        return replace(
+            self,
+            usd_per_mtok_input=self.usd_per_mtok_input * factor,
+            usd_per_mtok_output=self.usd_per_mtok_output * factor,
+            usd_per_mtok_cached_input=cached,
+        )
+
+    def batch(self) -> Prices:
+        """The batch tier: ``batch_discount`` off every price, caching as live."""
+        return self.scaled(1 - self.batch_discount)
 
 
 def student_lines(
@@ -230,10 +257,13 @@ def project_lines(
         else:
             share = vol.input_tokens_per_request / (vol.input_tokens_per_request + vol.output_tokens_per_request)
             tin, tout = round(per * share), per - round(per * share)
-        cost = teacher.bill(st.training_examples * tin, st.training_examples * tout)
+        batch = spec.teacher_data.batch and teacher.batch_discount > 0
+        priced = teacher.batch() if batch else teacher
+        cost = priced.bill(st.training_examples * tin, st.training_examples * tout)
+        tier = f"batch prices ({teacher.batch_discount:.0%} off)" if batch else "live prices"
         drivers["teacher_inference"] = (
             cost,
-            f"driver: {st.training_examples:,} examples x ({tin:,} in + {tout:,} out tokens) at teacher prices",
+            f"driver: {st.training_examples:,} examples x ({tin:,} in + {tout:,} out tokens) at teacher {tier}",
         )
     if spec.budget.human_label_hours is not None and spec.budget.usd_per_label_hour is not None:
         drivers["human_validation"] = (

@@ -60,6 +60,11 @@ class TeacherOut(_Frozen):
     model: str | None
     usd_per_mtok_input: float
     usd_per_mtok_output: float
+    usd_per_mtok_cached_input: float | None
+    cached_input_share: float
+    usd_per_mtok_input_effective: float
+    batch_discount: float
+    status: str
     source: str
     as_of: dt.date | None
 
@@ -165,6 +170,7 @@ class SizingOut(_Frozen):
     gpu_name: str
     gpu_product_label: str
     usd_per_gpu_hour: float
+    gpu_price_as_of: str
     precision: str
     parameters: int
     weights_gib: float

@@ -23,6 +23,7 @@ __all__ = ["VOLUME_FACTORS", "Month", "Scenario", "month", "share"]
 
 VOLUME_FACTORS = (0.5, 1.0, 1.5)
 _TOP = 1_000.0  # solves search up to 1,000x today's volume or price
+_CENT = 0.01  # a saving within a cent of the target has reached it (a segment may start exactly there)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Scenario:
     required_per_stratum: int | None
 
     def month(self, *, volume: float = 1.0, price: float = 1.0, spec: Spec | None = None) -> Month:
-        p = Prices(self.prices.usd_per_mtok_input * price, self.prices.usd_per_mtok_output * price)
+        p = self.prices.scaled(price)
         return month(spec or self.spec, self.arch, self.gpu, p, self.vol.scaled(volume), self.rate)
 
     def sensitivity(self) -> list[SensitivityRow]:
@@ -121,13 +122,23 @@ class Scenario:
         if first is None:
             return None
         seg = eco.solve_increasing(gpus, gpus(first), 1.0, first, rel_tol=1e-9) or 1.0
+        for _ in range(200):  # a segment that starts at the target continues an earlier run: walk back to it
+            if seg <= 1.0 or saving(seg) < monthly_saving_usd - _CENT:
+                break
+            seg = eco.solve_increasing(gpus, gpus(seg * (1 - 1e-9)), 1.0, seg, rel_tol=1e-9) or 1.0
         starts: list[tuple[float, float]] = []  # (boundary, saving there) of the segments walked
+        since: float | None = None  # where the saving last rose to the target and has held since
         for _ in range(200):
             nb = next_boundary(seg)
             end = top if nb is None else nb * (1 - 1e-9)
             crossing = eco.solve_increasing(saving, monthly_saving_usd, seg, end, rel_tol=1e-6)
+            if crossing is None:
+                since = None
+            elif since is None or saving(seg) < monthly_saving_usd - _CENT:
+                # a segment that starts at or above the target continues the previous one's run
+                since = crossing
             if crossing is not None and (nb is None or saving(nb) >= monthly_saving_usd):
-                return crossing
+                return since
             if nb is None:
                 return None
             starts.append((nb, saving(nb)))
@@ -148,7 +159,7 @@ class Scenario:
         """The verdict of the plan re-run with volume and teacher prices scaled, or another project cost."""
         m = self.month(volume=volume, price=price)
         if project_usd is None:
-            p = Prices(self.prices.usd_per_mtok_input * price, self.prices.usd_per_mtok_output * price)
+            p = self.prices.scaled(price)
             project_usd = sum(line.usd for line in self.project_at(None, p))
         return decide(
             self.spec,

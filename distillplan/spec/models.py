@@ -109,6 +109,13 @@ class Workload(_Model):
     peak_to_average: float = Field(
         default=2.0, ge=1, le=100, description="Peak request rate over the monthly average (sizing)."
     )
+    cached_input_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of input tokens that are prompt-cache hits (a shared system prompt), billed at the "
+        "cached-input price (P6.1).",
+    )
     p95_ttft_ms: float | None = Field(
         default=None,
         gt=0,
@@ -165,6 +172,12 @@ class Teacher(_Model):
     usd_per_mtok_output: UsdPerMtok | None = Field(
         default=None, description="Negotiated USD per million output tokens."
     )
+    usd_per_mtok_cached_input: UsdPerMtok | None = Field(
+        default=None, description="Negotiated USD per million cached input tokens (default: the price book's)."
+    )
+    batch_discount: float | None = Field(
+        default=None, ge=0, lt=1, description="Share the batch API takes off (default: the price book's)."
+    )
     api: Literal["openai", "anthropic", "gemini"] | None = Field(
         default=None,
         description="Vendor API the teacher is called through (batch files, router); default: the price book's vendor.",
@@ -173,7 +186,7 @@ class Teacher(_Model):
         default=None,
         min_length=1,
         max_length=200,
-        description="Model id that API takes; default: the price book's id for `model` (claude-sonnet-4-20250514...).",
+        description="Model id that API takes; default: the price book's id for `model` (claude-sonnet-5-5...).",
     )
 
     @model_validator(mode="after")
@@ -364,6 +377,11 @@ class Milestone(_Model):
 class TeacherData(_Model):
     """The teacher's training data (P1.1, P1.2): the inputs sent through the vendor's batch API."""
 
+    batch: bool = Field(
+        default=True,
+        description="Generate the training data through the vendor's batch API: the P4 teacher-inference line "
+        "is priced at the batch tier.",
+    )
     inputs: list[str] = Field(
         default_factory=list,
         description="JSONL files of training inputs (input in [eval].input_field), relative to the spec.",

@@ -276,6 +276,9 @@ class Policy(_Section):
             "(P8 puts drift detection in the observability stack; no figure given)."
         ),
     )
+    price_staleness_months: int = Field(
+        default=6, ge=1, le=120, description="Warn when the prices a plan uses were read longer ago than this."
+    )
     revisit_months: int = Field(default=6, gt=0, le=120, description="P2.4: revisit a refused case in two quarters.")
     sizing: SizingAssumptions = Field(
         default_factory=shared_default(SizingAssumptions), description="Stated assumptions of the A100 sizing model."

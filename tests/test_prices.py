@@ -1,0 +1,141 @@
+"""Prices that are true today (issue 13): prompt caching in the frontier bill, the batch tier in
+the teacher-inference line, the staleness warning, and a catalog that shows every price's date."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from distillplan.catalogs.prices import teacher_prices
+from distillplan.plan.build import PlanInputs, build_plan
+from distillplan.plan.decision import EvalState
+from distillplan.plan.model import Plan
+from distillplan.sizing.architecture import load_architecture
+from distillplan.spec.load import parse_spec
+from distillplan.spec.models import Spec
+from tests.conftest import EXAMPLES, ROOT, run_cli
+
+ARCH = load_architecture("meta-llama/Llama-3.1-8B", base_dir=ROOT)
+INVOICE = (EXAMPLES / "invoice-extraction" / "distill.toml").read_text()
+
+
+def _plan(text: str) -> Plan:
+    spec: Spec = parse_spec(text, display="t.toml", base_dir=EXAMPLES / "invoice-extraction")
+    return build_plan(spec, PlanInputs(architecture=ARCH, eval_state=EvalState(locked=True, lock_hash="sha256:t")))
+
+
+def _with_workload(text: str, line: str) -> str:
+    return text.replace("[workload]\n", f"[workload]\n{line}\n", 1)
+
+
+def test_cache_hits_lower_the_frontier_bill_by_the_cached_price_arithmetic() -> None:
+    base = _plan(INVOICE)
+    cached = _plan(_with_workload(INVOICE, "cached_input_share = 0.6"))
+    book = teacher_prices()[base.teacher.model or ""]
+    assert book.usd_per_mtok_cached_input is not None
+    tin = base.volume.input_tokens_per_month
+    saved = tin * 0.6 * (book.usd_per_mtok_input - book.usd_per_mtok_cached_input) / 1e6
+    assert base.costs.frontier_usd_per_month - cached.costs.frontier_usd_per_month == pytest.approx(saved, rel=1e-12)
+    assert cached.costs.frontier_output_usd_per_month == base.costs.frontier_output_usd_per_month
+    effective = 0.4 * book.usd_per_mtok_input + 0.6 * book.usd_per_mtok_cached_input
+    assert cached.teacher.usd_per_mtok_input_effective == pytest.approx(effective)
+    assert cached.costs.usd_per_mtok_before == pytest.approx(
+        cached.costs.frontier_usd_per_month / base.volume.tokens_per_month * 1e6
+    )
+
+
+def test_a_pinned_cached_price_wins_and_no_cached_price_bills_hits_as_input() -> None:
+    pinned = _plan(
+        _with_workload(INVOICE, "cached_input_share = 1.0").replace(
+            'model = "claude-sonnet-5.5"', 'model = "claude-sonnet-5.5"\nusd_per_mtok_cached_input = 1.0'
+        )
+    )
+    assert pinned.costs.frontier_input_usd_per_month == pytest.approx(pinned.volume.input_tokens_per_month / 1e6)
+    no_rate = _plan(_with_workload(INVOICE, "cached_input_share = 1.0").replace("claude-sonnet-5.5", "claude-opus-5.5"))
+    book = teacher_prices()["claude-opus-5.5"]
+    assert book.usd_per_mtok_cached_input is None
+    assert no_rate.costs.frontier_input_usd_per_month == pytest.approx(
+        no_rate.volume.input_tokens_per_month * book.usd_per_mtok_input / 1e6
+    )
+
+
+def _teacher_line(plan: Plan) -> tuple[float, str]:
+    line = next(ln for ln in plan.costs.project_lines if ln.name == "teacher_inference")
+    return line.usd, line.basis
+
+
+def test_the_batch_tier_moves_the_teacher_inference_line() -> None:
+    batch_usd, batch_basis = _teacher_line(_plan(INVOICE))
+    live_usd, live_basis = _teacher_line(_plan(INVOICE + "\n[teacher_data]\nbatch = false\n"))
+    discount = teacher_prices()["claude-sonnet-5.5"].batch_discount
+    assert discount == 0.5
+    assert batch_usd == pytest.approx(live_usd * (1 - discount))
+    assert "batch prices (50% off)" in batch_basis and "live prices" in live_basis
+    # 40,000 examples x (1,400 in + 250 out) at $2 / $10 per Mtok, halved
+    assert live_usd == pytest.approx(40_000 * (1400 * 2.0 + 250 * 10.0) / 1e6)
+
+
+def _repo(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLES / "invoice-extraction", tmp_path / "x")
+    return tmp_path / "x"
+
+
+def test_stale_prices_warn_on_stderr_and_leave_the_report_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _repo(tmp_path)
+    monkeypatch.setenv("DISTILLPLAN_TODAY", "2026-12-01")
+    code, fresh_out, fresh_err = run_cli("plan", str(spec), "--format", "json", capsys=capsys)
+    assert code == 0 and "the teacher prices" not in fresh_err  # read 2026-11-28: fresh
+    assert "a100-80gb price" in fresh_err  # the GPU rate is from 2026-01: 10 months old
+    monkeypatch.setenv("DISTILLPLAN_TODAY", "2027-07-01")
+    code, stale_out, stale_err = run_cli("plan", str(spec), "--format", "json", capsys=capsys)
+    assert code == 0 and stale_out == fresh_out  # the plan is the same bytes whatever the day
+    warning = next(ln for ln in stale_err.splitlines() if "teacher prices" in ln)
+    assert "read on 2026-11-28, 7 months ago" in warning and "usd_per_mtok_input" in warning
+    code, _, quiet = run_cli("plan", str(spec), "--no-stale-warning", capsys=capsys)
+    assert code == 0 and quiet == ""
+    monkeypatch.setenv("DISTILLPLAN_TODAY", "2027-07-01")
+    (spec / "distill.toml").write_text(
+        (spec / "distill.toml").read_text().replace("[hardware]\n", "[hardware]\nusd_per_gpu_hour = 2.0\n", 1)
+        + "\n[policy]\nprice_staleness_months = 12\n"
+    )
+    code, _, err = run_cli("plan", str(spec), capsys=capsys)
+    assert code == 0 and err == ""  # a pinned GPU rate, and a 12-month threshold
+
+
+def test_a_retired_teacher_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = _repo(tmp_path)
+    (spec / "distill.toml").write_text(
+        (spec / "distill.toml").read_text().replace("claude-sonnet-5.5", "claude-opus-4")
+    )
+    _, _, err = run_cli("plan", str(spec), "--format", "json", capsys=capsys)
+    assert "claude-opus-4 is retired by its vendor" in err
+
+
+def test_catalog_shows_source_date_status_and_staleness(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISTILLPLAN_TODAY", "2026-12-01")
+    code, out, _ = run_cli("catalog", "--format", "json", capsys=capsys)
+    assert code == 0
+    teachers = {t["name"]: t for t in json.loads(out)["teachers"]}
+    assert set(teachers) == set(teacher_prices())
+    for t in teachers.values():
+        assert t["source"] and t["as_of"] and t["status"] in ("current", "legacy", "retired")
+    assert teachers["claude-sonnet-5.5"]["stale"] is False and teachers["gpt-4.1"]["stale"] is True
+    current = {n for n, t in teachers.items() if t["status"] == "current"}
+    assert current and all(teachers[n]["as_of"] == "2026-11-28" for n in current)
+    code, text, _ = run_cli("catalog", capsys=capsys)
+    assert "claude-sonnet-5.5" in text and "as of 2025-08-01, STALE" in text
+
+
+def test_examples_and_starter_use_current_models() -> None:
+    book = teacher_prices()
+    specs = [*EXAMPLES.glob("*/distill.toml"), ROOT / "distillplan" / "data" / "starter.toml"]
+    for path in specs:
+        model = next(ln.split('"')[1] for ln in path.read_text().splitlines() if ln.startswith("model = "))
+        assert book[model].status == "current", path
