@@ -16,6 +16,7 @@ Invalid arguments (NaN, negative horizons, ...) are programming errors and raise
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -208,7 +209,7 @@ def irr(flows: Sequence[float]) -> float | None:
 
 def _sign_changes(coeffs: Sequence[float]) -> int:
     signs = [c > 0 for c in coeffs if c != 0]
-    return sum(a != b for a, b in zip(signs, signs[1:], strict=False))
+    return sum(a != b for a, b in itertools.pairwise(signs))
 
 
 _Bracket = tuple[float, float, float]  # (u before, u at the first sign change, f there)
