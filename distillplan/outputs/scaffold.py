@@ -97,10 +97,14 @@ TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
 def plan_tree(sf: SpecFile, plan: dict[str, Any], lock: dict[str, Any]) -> dict[str, bytes]:
     """Every generated file: path relative to the spec's folder (POSIX) -> bytes.
 
-    Conditional files are left out when their condition fails; ``[scaffold].skip`` too."""
+    Conditional files are left out when their condition fails; ``[scaffold].skip`` too.
+    The proposal's "alternatives considered" come from ``compare`` over the spec's axes."""
+    from distillplan.outputs.compare_report import alternatives  # deferred: check_fresh runs on the hook path
     from distillplan.outputs.render import build_context, render  # deferred: check_fresh runs on the hook path
+    from distillplan.plan.compare import compare_for_file  # deferred: check_fresh runs on the hook path
 
     ctx = build_context(sf.spec.model_dump(mode="json"), plan, lock)
+    ctx["alternatives"] = alternatives(compare_for_file(sf), sf.spec.compare.alternatives)
     skip = {posixpath.normpath(s.replace("\\", "/")) for s in sf.spec.scaffold.skip}
     out: dict[str, bytes] = {}
     for template, rel, wanted in TREE:
