@@ -262,3 +262,14 @@ def test_proposal_lists_the_alternatives_with_the_compare_figures(
         assert cells[-1] == f"${round(row['npv_usd']):,}"
     code, out, _ = run_cli("check", str(repo), capsys=capsys)
     assert code == 0, out
+
+
+def test_every_json_key_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_report import check_tables, key_paths
+
+    doc = (EXAMPLES.parent / "docs" / "compare-json.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([^`]+)` \|", doc, flags=re.M))
+    paths = key_paths(compare_json(capsys, str(EXAMPLES / "invoice-extraction"), "--gpu", "h100-80gb"))
+    assert paths and sorted(paths - documented) == []
+    assert sorted(documented - paths) == []
+    check_tables(doc)
