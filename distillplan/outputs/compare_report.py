@@ -64,14 +64,27 @@ def _cells(r: CompareRow, latency: bool) -> list[str]:
     ]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _intro(c: Comparison) -> list[str]:
     n_ok = sum(r.feasible for r in c.rows)
     own = c.own
     a = c.axes
+    swept = len(a.students) * len(a.precisions) * len(a.gpus) * len(a.methods)
+    axes = " x ".join(
+        _count(len(values), noun)
+        for values, noun in (
+            (a.students, "student"),
+            (a.precisions, "precision"),
+            (a.gpus, "GPU"),
+            (a.methods, "method"),
+        )
+    )
+    extra = " plus the spec's own configuration" if len(c.rows) > swept else ""
     lines = [
-        f"{c.spec.title} ({c.spec.name}): {len(c.rows)} candidates "
-        f"({len(a.students)} students x {len(a.precisions)} precisions x {len(a.gpus)} GPUs x "
-        f"{len(a.methods)} methods), {n_ok} feasible, ranked by payback (ties by NPV).",
+        f"{_count(len(c.rows), 'candidate')} ({axes}{extra}), {n_ok} feasible, ranked by payback (ties by NPV).",
         f"The spec's own configuration ({OWN_MARK}) ranks {own.rank} of {len(c.rows)}.",
     ]
     if c.latency_target_p95_ttft_ms is not None or c.latency_target_p95_tpot_ms is not None:
@@ -88,7 +101,7 @@ def render_text(c: Comparison) -> str:
     latency = _has_latency(c.rows)
     ok = [r for r in c.rows if r.feasible]
     bad = [r for r in c.rows if not r.feasible]
-    lines = [*_intro(c), ""]
+    lines = [f"{c.spec.title} ({c.spec.name})", *_intro(c), ""]
     right = (0, 6, 7 + latency, 8 + latency, 9 + latency, 10 + latency, 11 + latency)
     lines += table([_head(latency), *(_cells(r, latency) for r in ok)], right=right)
     if bad:
@@ -109,8 +122,8 @@ def render_markdown(c: Comparison) -> str:
     ok = [r for r in c.rows if r.feasible]
     bad = [r for r in c.rows if not r.feasible]
     out = [f"## distillplan compare: {md_text(c.spec.title)} (`{md_text(c.spec.name)}`)", ""]
-    out += [md_text(line) for line in _intro(c)]
-    out.append("")
+    for line in _intro(c):
+        out += [md_text(line), ""]
     right = (0, 7 + latency, 8 + latency, 9 + latency, 10 + latency, 11 + latency)
     out += md_table(_head(latency), [[md_text(x) for x in _cells(r, latency)] for r in ok], right=right)
     if bad:
