@@ -64,7 +64,7 @@ def plan_json(capsys: pytest.CaptureFixture[str], spec: Path) -> dict[str, Any]:
 
 def assert_row_is_the_plan(row: dict[str, Any], plan: dict[str, Any], context: str) -> None:
     s, c, f = plan["sizing"], plan["costs"], plan["finance"]
-    training_fits = s["training"].get("fits", True)
+    training_fits = s["training"]["fits"]
     expected = {
         "replicas": s["replicas"],
         "tensor_parallel_size": s["tensor_parallel_size"],
@@ -76,17 +76,20 @@ def assert_row_is_the_plan(row: dict[str, Any], plan: dict[str, Any], context: s
         "payback_months": f["payback_months"],
         "npv_usd": f["npv_usd"],
         "decision": plan["verdict"]["decision"],
-        # the latency sizing's fields when the plan has them, None before
-        "replicas_bound": s.get("replicas_bound"),
-        "ttft_p95_ms": s.get("ttft_p95_ms"),
-        "tpot_p95_ms": s.get("tpot_p95_ms"),
-        "latency_target_met": s.get("latency_target_met"),
+        "replicas_bound": s["replicas_bound"],
+        "ttft_p95_ms": s["ttft_p95_ms"],
+        "tpot_p95_ms": s["tpot_p95_ms"],
+        "latency_target_met": s["latency_target_met"],
     }
     assert {k: row[k] for k in expected} == expected, context
-    feasible = s["fits"] and training_fits and s.get("latency_target_met") is not False
+    feasible = s["fits"] and training_fits and s["latency_target_met"] is not False
     assert row["feasible"] == feasible, context
     if not s["fits"]:
         assert row["reason"] == s["fit_reason"], context
+    elif not training_fits:
+        assert row["reason"] == s["training"]["fit_note"], context
+    elif s["latency_target_met"] is False:
+        assert row["reason"] == s["latency_note"], context
     assert (row["reason"] == "") == feasible, context
 
 
@@ -277,3 +280,27 @@ def test_every_json_key_is_documented(capsys: pytest.CaptureFixture[str]) -> Non
     assert paths and sorted(paths - documented) == []
     assert sorted(documented - paths) == []
     check_tables(doc)
+
+
+def test_a_latency_target_the_gpu_cannot_meet_makes_a_candidate_infeasible(
+    example_repo: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = example_repo("invoice-extraction")
+    spec = repo / "distill.toml"
+    original = spec.read_text(encoding="utf-8").replace(
+        "peak_to_average = 3.0\n", "peak_to_average = 3.0\np95_ttft_ms = 400\np95_tpot_ms = 20\n"
+    )
+    spec.write_text(original, encoding="utf-8")
+    args = ("--gpu", "a100-40gb", "--gpu", "h100-80gb", "--method", "qlora")
+    result = compare_json(capsys, str(spec), *args)
+    assert (result["latency_target_p95_ttft_ms"], result["latency_target_p95_tpot_ms"]) == (400, 20)
+    rows = result["rows"]
+    _ranked_correctly(rows)
+    missed = [r for r in rows if r["latency_target_met"] is False]
+    assert missed and all(not r["feasible"] and "cannot be met" in r["reason"] for r in missed)
+    assert all(r["latency_target_met"] for r in rows if r["feasible"])
+    code, text, _ = run_cli("compare", str(spec), *args, capsys=capsys)
+    assert code == 0 and "Latency target: p95 TTFT 400 ms, p95 TPOT 20 ms." in text
+    for row in (missed[0], rows[0]):
+        spec.write_text(substitute(original, row), encoding="utf-8")
+        assert_row_is_the_plan(row, plan_json(capsys, spec), f"{row['student']} {row['precision']} {row['gpu']}")

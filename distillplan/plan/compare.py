@@ -132,7 +132,7 @@ class CompareRow(BaseModel):
     replicas: int
     tensor_parallel_size: int
     gpus_total: int
-    replicas_bound: str | None
+    replicas_bound: str
     ttft_p95_ms: float | None
     tpot_p95_ms: float | None
     latency_target_met: bool | None
@@ -168,19 +168,14 @@ class Comparison(BaseModel):
         return next(r for r in self.rows if r.is_spec)
 
 
-def _opt(obj: object, name: str) -> Any:
-    """A sizing field that exists once the latency sizing (issue 12) is in; None before."""
-    return getattr(obj, name, None)
-
-
 def _infeasible_reason(core: PlanCore) -> str:
     s, t = core.now.serving, core.training
     if not s.fits:
         return s.fit_reason
-    if _opt(t, "fits") is False:
-        return str(_opt(t, "fit_note") or "training does not fit")
-    if _opt(s, "latency_target_met") is False:
-        return str(_opt(s, "latency_note") or "the latency target cannot be met")
+    if not t.fits:
+        return t.fit_note
+    if s.latency_target_met is False:
+        return s.latency_note
     return ""
 
 
@@ -200,10 +195,10 @@ def row_of(c: Candidate, core: PlanCore, *, is_spec: bool) -> CompareRow:
         replicas=s.replicas,
         tensor_parallel_size=s.tensor_parallel_size,
         gpus_total=s.gpus_total,
-        replicas_bound=_opt(s, "replicas_bound"),
-        ttft_p95_ms=_opt(s, "ttft_p95_ms"),
-        tpot_p95_ms=_opt(s, "tpot_p95_ms"),
-        latency_target_met=_opt(s, "latency_target_met"),
+        replicas_bound=s.replicas_bound,
+        ttft_p95_ms=s.ttft_p95_ms,
+        tpot_p95_ms=s.tpot_p95_ms,
+        latency_target_met=s.latency_target_met,
         training_gpus=core.training.gpus,
         student_usd_per_month=core.now.student,
         savings_usd_per_month=core.now.saving,
@@ -260,8 +255,8 @@ def compare(
         kind="distillplan-compare",
         spec=SpecInfo(name=p.name, title=p.title, client=p.client, provider=p.provider, start=p.start),
         axes=axes,
-        latency_target_p95_ttft_ms=_opt(spec.workload, "p95_ttft_ms"),
-        latency_target_p95_tpot_ms=_opt(spec.workload, "p95_tpot_ms"),
+        latency_target_p95_ttft_ms=spec.workload.p95_ttft_ms,
+        latency_target_p95_tpot_ms=spec.workload.p95_tpot_ms,
         pinned=_pinned(spec),
         rows=[r.model_copy(update={"rank": i + 1}) for i, r in enumerate(ranked)],
     )
