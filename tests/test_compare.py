@@ -304,3 +304,27 @@ def test_a_latency_target_the_gpu_cannot_meet_makes_a_candidate_infeasible(
     for row in (missed[0], rows[0]):
         spec.write_text(substitute(original, row), encoding="utf-8")
         assert_row_is_the_plan(row, plan_json(capsys, spec), f"{row['student']} {row['precision']} {row['gpu']}")
+
+
+def test_check_notices_an_edited_local_compare_student(
+    example_repo: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The proposal's alternatives depend on a local [compare] student's config.json: editing
+    it makes the generated proposal stale, and `check` says so."""
+    repo = example_repo("invoice-extraction")
+    folder = repo / "models" / "big"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(BIG_CONFIG), encoding="utf-8")
+    spec = repo / "distill.toml"
+    spec.write_text(
+        spec.read_text(encoding="utf-8")
+        + '\n[compare]\nstudents = ["models/big", "Qwen/Qwen2.5-7B"]\nalternatives = 8\n',
+        encoding="utf-8",
+    )
+    code, _, err = run_cli("scaffold", str(repo), capsys=capsys)
+    assert code == 0, err
+    code, out, err = run_cli("check", str(repo), capsys=capsys)
+    assert code == 0, out + err
+    (folder / "config.json").write_text(json.dumps({**BIG_CONFIG, "num_hidden_layers": 4}), encoding="utf-8")
+    code, out, err = run_cli("check", str(repo), capsys=capsys)
+    assert code == 1 and "proposal.md" in err, out + err
