@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from distillplan import __version__
+from distillplan.spec.registry import METHODS, PRECISIONS
 
 _FORMATS = click.Choice(["text", "json", "markdown"])
 
@@ -86,11 +87,9 @@ def _gpu_choice() -> click.Choice[str]:
 @_SPEC_ARG
 @click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True, help="Report format.")
 @click.option("--student", "students", multiple=True, help="Student (catalog hub id or local folder); repeatable.")
-@click.option(
-    "--precision", "precisions", multiple=True, type=click.Choice(["bf16", "int8", "int4"]), help="Repeatable."
-)
+@click.option("--precision", "precisions", multiple=True, type=click.Choice(PRECISIONS), help="Repeatable.")
 @click.option("--gpu", "gpus", multiple=True, help="GPU from the catalog; repeatable.")
-@click.option("--method", "methods", multiple=True, type=click.Choice(["full", "lora", "qlora"]), help="Repeatable.")
+@click.option("--method", "methods", multiple=True, type=click.Choice(METHODS), help="Repeatable.")
 def compare(
     spec: Path,
     fmt: str,
