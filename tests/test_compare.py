@@ -261,7 +261,12 @@ def test_proposal_lists_the_alternatives_with_the_compare_figures(
     assert f"ranks {own['rank']} of {len(rows)}" in section
     table = [ln for ln in section.splitlines() if re.match(r"^\| \d+", ln)]
     assert len(table) == 3  # the spec's choice and the next best two
-    others = [r for r in rows if r["feasible"] and not r["is_spec"]][:2]
+    others: list[dict[str, Any]] = []  # one row per student: the best-ranked two
+    for r in rows:
+        if r["feasible"] and not r["is_spec"] and r["student"] not in {o["student"] for o in others}:
+            others.append(r)
+    others = others[:2]
+    assert len({r["student"] for r in others}) == 2
     for line, row in zip(table, sorted([own, *others], key=lambda r: r["rank"]), strict=True):
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert cells[0] == f"{row['rank']}" + (" (this plan)" if row["is_spec"] else "")

@@ -151,9 +151,17 @@ def render(c: Comparison, fmt: Format) -> str:
 
 
 def alternatives(c: Comparison, count: int) -> dict[str, Any]:
-    """The proposal's "alternatives considered": the spec's own row and the ``count`` best
-    feasible others, as plain dicts (templates render plain data), best first."""
-    others = [r for r in c.rows if r.feasible and not r.is_spec][:count]
+    """The proposal's "alternatives considered": the spec's own row and the best-ranked feasible
+    configuration of each of the ``count`` best-ranked students (one row per student, so three
+    precisions of one student at equal cost do not fill the table), as plain dicts, best first."""
+    others: list[CompareRow] = []
+    seen: set[str] = set()
+    for r in c.rows:
+        if len(others) == count:
+            break
+        if r.feasible and not r.is_spec and r.student not in seen:
+            seen.add(r.student)
+            others.append(r)
     rows = sorted([c.own, *others], key=lambda r: r.rank)
     return {
         "candidates": len(c.rows),

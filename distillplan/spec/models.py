@@ -376,7 +376,10 @@ class Compare(_Model):
         default=None, min_length=1, description="Fine-tuning methods; default: every one."
     )
     alternatives: int = Field(
-        default=3, ge=0, le=20, description="Alternatives the proposal lists next to the spec's own choice."
+        default=3,
+        ge=0,
+        le=20,
+        description="Students whose best configuration the proposal lists next to the spec's own choice.",
     )
 
     @field_validator("students", "precisions", "methods")
