@@ -6,6 +6,10 @@ The library API (imported lazily so that ``import distillplan`` stays cheap)::
     from distillplan import plan_for_file
     plan = plan_for_file(load_spec("examples/invoice-extraction"))
     plan.verdict.decision, plan.finance.payback_months, plan.to_json()
+
+    from distillplan import compare_for_file
+    ranked = compare_for_file(load_spec("examples/invoice-extraction"), gpus=["h100-80gb"])
+    ranked.rows[0], ranked.own.rank, ranked.to_json()
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ _API = {
     "PlanInputs": "distillplan.plan.build",
     "build_plan": "distillplan.plan.build",
     "plan_for_file": "distillplan.plan.build",
+    "Comparison": "distillplan.plan.compare",
+    "compare_for_file": "distillplan.plan.compare",
     "DistillError": "distillplan.errors",
     "SpecError": "distillplan.errors",
 }

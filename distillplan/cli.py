@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from distillplan import __version__
+from distillplan.spec.registry import METHODS, PRECISIONS
 
 _FORMATS = click.Choice(["text", "json", "markdown"])
 
@@ -79,6 +80,43 @@ def plan(spec: Path, fmt: str, color: bool | None, stale_warning: bool) -> int:
     from distillplan.commands import plan as command  # deferred: start-up imports only the command that runs
 
     return command.run(spec, fmt=fmt, color=color, stale_warning=stale_warning)  # type: ignore[arg-type]  # click.Choice checked it
+
+
+def _gpu_choice() -> click.Choice[str]:
+    from distillplan.catalogs.gpus import gpu_names  # deferred: start-up reads no data file
+
+    return click.Choice(list(gpu_names()))
+
+
+@cli.command()
+@_SPEC_ARG
+@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True, help="Report format.")
+@click.option("--student", "students", multiple=True, help="Student (catalog hub id or local folder); repeatable.")
+@click.option("--precision", "precisions", multiple=True, type=click.Choice(PRECISIONS), help="Repeatable.")
+@click.option("--gpu", "gpus", multiple=True, help="GPU from the catalog; repeatable.")
+@click.option("--method", "methods", multiple=True, type=click.Choice(METHODS), help="Repeatable.")
+def compare(
+    spec: Path,
+    fmt: str,
+    students: tuple[str, ...],
+    precisions: tuple[str, ...],
+    gpus: tuple[str, ...],
+    methods: tuple[str, ...],
+) -> int:
+    """Every student x precision x GPU x method, ranked by payback ([compare] or the flags
+    choose the axes; default: the whole catalog)."""
+    from distillplan.commands import compare as command  # deferred: start-up imports only the command that runs
+
+    choice = _gpu_choice()
+    checked = tuple(choice.convert(g, None, None) for g in gpus)
+    return command.run(
+        spec,
+        fmt=fmt,  # type: ignore[arg-type]  # click.Choice checked it
+        students=students,
+        precisions=precisions,  # type: ignore[arg-type]  # click.Choice checked it
+        gpus=checked,
+        methods=methods,  # type: ignore[arg-type]  # click.Choice checked it
+    )
 
 
 @cli.command()

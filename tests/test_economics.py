@@ -358,3 +358,42 @@ def test_solve_increasing_bounds() -> None:
         solve_increasing(lambda v: v, 1, 10, 0)
     with pytest.raises(ValueError, match="NaN"):
         solve_increasing(lambda v: math.nan, 1, 0, 10)
+
+
+@given(
+    build=st.lists(outlay, min_size=1, max_size=6),
+    rest=st.lists(positive_usd, min_size=1, max_size=60),
+)
+def test_irr_binary_search_finds_the_scan_bracket(build: list[float], rest: list[float]) -> None:
+    """One sign change (every plan's flows): the grid binary search gives the full scan's
+    bracket on both sides, hence a bit-identical IRR."""
+    from distillplan.plan.economics import _first_flip_scan, _first_flip_sorted, _scaled_npv
+
+    coeffs = [*build, *rest]
+    while coeffs[-1] == 0:
+        coeffs.pop()
+    assume(len(coeffs) > len(build))
+
+    def f(u: float) -> float:
+        return _scaled_npv(coeffs, u)
+
+    f0 = f(0.0)
+    assume(f0 != 0)
+    for side in (1.0, -1.0):
+        assert _first_flip_sorted(f, side, f0) == _first_flip_scan(f, side, f0)
+
+
+def test_irr_of_plan_flows_equals_the_full_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plan-shaped flows over six orders of magnitude of saving: the same IRR, to the bit,
+    with the binary search as with the outward scan it replaces."""
+    from distillplan.plan import economics
+
+    cases = [
+        cash_flows(project_usd=120_000, build_months=b, monthly_saving_usd=s, horizon_months=24)
+        for b in (0, 1, 3)
+        for s in (10.0, 1_000.0, 48_500.0, 1e6, 1e9)
+    ]
+    fast = [irr(flows) for flows in cases]
+    monkeypatch.setattr(economics, "_first_flip_sorted", economics._first_flip_scan)
+    assert fast == [irr(flows) for flows in cases]
+    assert sum(r is not None for r in fast) >= 12

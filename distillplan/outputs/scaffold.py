@@ -9,8 +9,9 @@ Freshness (:func:`check_fresh`, the pre-commit path) does not import jinja2 and 
 render when nothing changed. ``[generated].inputs_sha256`` stores an *inputs fingerprint*,
 ``"inputs-v1:" + sha256`` over: the spec's sha256, the distillplan version, the eval lock
 hash, the commit holding the locked eval bytes and the teacher baseline (the documents
-cite them), the bundled templates' bytes, and a local
-``config.json`` student's bytes. Equal fingerprint: only each file's sha256 is compared.
+cite them), the bundled templates' bytes, and the ``config.json`` bytes of a local student
+and of local ``[compare].students`` (the proposal lists alternatives). Equal fingerprint:
+only each file's sha256 is compared.
 Changed fingerprint: the tree is rendered and compared with the disk. (An eval file edited
 without re-locking is reported by the eval-lock verification of the same ``check``.)
 """
@@ -24,7 +25,7 @@ import os
 import posixpath
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
@@ -116,10 +117,14 @@ def plan_tree(
     """Every generated file: path relative to the spec's folder (POSIX) -> bytes.
 
     Conditional files are left out when their condition fails; ``[scaffold].skip`` too. ``vllm_yaml``:
-    the person's own vllm.yaml (kept or skipped), from which the ConfigMap is derived instead."""
+    the person's own vllm.yaml (kept or skipped), from which the ConfigMap is derived instead.
+    The proposal's "alternatives considered" come from ``compare`` over the spec's axes."""
+    from distillplan.outputs.compare_report import alternatives  # deferred: check_fresh runs on the hook path
     from distillplan.outputs.render import build_context, render  # deferred: check_fresh runs on the hook path
+    from distillplan.plan.compare import compare_for_file  # deferred: check_fresh runs on the hook path
 
     ctx = build_context(sf.spec.model_dump(mode="json"), plan, lock)
+    ctx["alternatives"] = alternatives(compare_for_file(sf), sf.spec.compare.alternatives)
     skip = {posixpath.normpath(s.replace("\\", "/")) for s in sf.spec.scaffold.skip}
     out: dict[str, bytes] = {}
     for template, rel, wanted in TREE:
@@ -162,8 +167,16 @@ def eval_commit(spec_dir: Path, lock: LockFile | None) -> str:
         return ""
 
 
-def inputs_fingerprint(spec_dir: Path, spec_sha256: str, lock: LockFile | None, base_model: str | None) -> str:
-    """What the generated tree depends on, as one value for ``[generated].inputs_sha256``."""
+def inputs_fingerprint(
+    spec_dir: Path,
+    spec_sha256: str,
+    lock: LockFile | None,
+    base_model: str | None,
+    *,
+    compare_students: Sequence[str] = (),
+) -> str:
+    """What the generated tree depends on, as one value for ``[generated].inputs_sha256``;
+    ``compare_students``' local ``config.json`` files too (the proposal's alternatives)."""
     h = hashlib.sha256(b"distillplan scaffold inputs v1\0")
     ev = lock.eval if lock is not None else None
     for part in (
@@ -179,6 +192,10 @@ def inputs_fingerprint(spec_dir: Path, spec_sha256: str, lock: LockFile | None, 
         config = spec_dir / base_model / "config.json"
         if config.is_file() and is_inside(config, _repo_root(spec_dir)):
             h.update(config.read_bytes())
+    for name in compare_students:
+        config = spec_dir / name / "config.json"
+        if name != base_model and config.is_file() and is_inside(config, _repo_root(spec_dir)):
+            h.update(b"compare\0" + name.encode("utf-8") + b"\0" + config.read_bytes())
     return FINGERPRINT_PREFIX + h.hexdigest()
 
 
@@ -440,7 +457,9 @@ def _write(
         atomic_write(target, data)
     for tmp in _leftovers_paths(sf, manifest):
         tmp.unlink(missing_ok=True)
-    fingerprint = inputs_fingerprint(spec_dir, sf.sha256, lock, sf.spec.student.base_model)
+    fingerprint = inputs_fingerprint(
+        spec_dir, sf.sha256, lock, sf.spec.student.base_model, compare_students=sf.spec.compare.students or ()
+    )
     new = GeneratedManifest(fingerprint, manifest, kept=kept)
     if lock is None or lock.generated != new:
         write_lock(spec_dir, replace(base, generated=new))
@@ -488,9 +507,13 @@ def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) ->
         spec_dir, spec_sha, display = path.parent, _sha(path.read_bytes()), str(path)
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         base_model = raw.get("student", {}).get("base_model")
+        section = raw.get("compare")
+        listed = section.get("students") if isinstance(section, dict) else None
+        students = listed if isinstance(listed, list) else []
     else:
         spec_dir, spec_sha, display = spec.dir, spec.sha256, spec.display
         base_model = spec.spec.student.base_model
+        students = spec.spec.compare.students or []
     if lock is None:
         lock = read_lock(spec_dir)
     lock_display = os.path.join(os.path.dirname(display), LOCK_NAME)
@@ -498,7 +521,10 @@ def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) ->
         return [f"{lock_display}: no generated files recorded; run `distillplan scaffold`"]
     if lock.generated.pending:
         return [f"{lock_display}: a scaffold run was interrupted; run `distillplan scaffold` to finish it"]
-    if lock.generated.inputs_sha256 != inputs_fingerprint(spec_dir, spec_sha, lock, base_model):
+    students = [n for n in students if isinstance(n, str)]
+    if lock.generated.inputs_sha256 != inputs_fingerprint(
+        spec_dir, spec_sha, lock, base_model, compare_students=students
+    ):
         return scaffold(spec, mode="check").problems
     problems: list[str] = []
     base = os.path.dirname(display)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from distillplan.plan.costs import (
     project_lines,
     volume_of,
 )
-from distillplan.plan.decision import EvalState, decide
+from distillplan.plan.decision import EvalState, Verdict, decide
 from distillplan.plan.model import (
     Costs,
     EvalOut,
@@ -42,7 +44,7 @@ from distillplan.plan.model import (
     TrainingOut,
     VolumeOut,
 )
-from distillplan.plan.whatif import VOLUME_FACTORS, Scenario, month, share
+from distillplan.plan.whatif import VOLUME_FACTORS, Month, Scenario, month, share
 from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.sizing.finetune import TrainingSizing, size_training, training_recipe
 from distillplan.sizing.serving import ServingSizing
@@ -115,11 +117,38 @@ def _training(spec: Spec, arch: Architecture, gpu: Gpu, vol: Volume, rate: float
     return sizing, tokens
 
 
-def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
-    """The whole plan for ``spec``; pure."""
+@dataclass(frozen=True)
+class PlanCore:
+    """The figures of a plan at today's volume: what ``compare`` ranks candidates on.
+
+    :func:`build_plan` starts from it and adds what needs re-runs (IRR, the named volumes,
+    sensitivity, what would flip the verdict), so a ``compare`` row and the ``plan`` of the
+    same spec share one code path."""
+
+    gpu: Gpu
+    rate: float
+    teacher: TeacherOut
+    prices: Prices
+    vol: Volume
+    now: Month
+    training: TrainingSizing
+    training_tokens: float
+    project_lines: list[ProjectLine]
+    project_at: Callable[[str | None, Prices], list[ProjectLine]]
+    project: float
+    payback: float | None
+    flows: list[float]
+    npv: float
+    required: int | None
+    verdict: Verdict
+
+
+def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None = None) -> PlanCore:
+    """The plan's figures at today's volume, pure; ``gpus`` is the catalog when the caller
+    already holds it (``compare`` reads it once)."""
     policy = spec.policy
     arch = inputs.architecture
-    gpu = load_gpus()[spec.hardware.gpu]
+    gpu = (gpus or load_gpus())[spec.hardware.gpu]
     rate = spec.hardware.usd_per_gpu_hour or gpu.usd_per_gpu_hour
     teacher = teacher_of(spec)
     prices = teacher_prices_of(spec)[0]
@@ -150,6 +179,49 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     flows = eco.cash_flows(
         project_usd=project, build_months=fin.build_months, monthly_saving_usd=saving, horizon_months=fin.horizon_months
     )
+    e = spec.eval
+    required = _required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points)
+    verdict = decide(
+        spec,
+        policy,
+        tokens_per_month=vol.tokens_per_month,
+        savings_usd_per_month=saving,
+        payback_months=payback,
+        eval_state=inputs.eval_state,
+        serving_fits=now.serving.fits,
+        required_per_stratum=required,
+    )
+    return PlanCore(
+        gpu=gpu,
+        rate=rate,
+        teacher=teacher,
+        prices=prices,
+        vol=vol,
+        now=now,
+        training=training,
+        training_tokens=training_tokens,
+        project_lines=plines,
+        project_at=project_at,
+        project=project,
+        payback=payback,
+        flows=flows,
+        npv=eco.npv(eco.monthly_rate(fin.discount_rate_annual), flows),
+        required=required,
+        verdict=verdict,
+    )
+
+
+def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
+    """The whole plan for ``spec``; pure."""
+    core = plan_core(spec, inputs)
+    policy = spec.policy
+    arch = inputs.architecture
+    gpu, rate, teacher, prices, vol, now = core.gpu, core.rate, core.teacher, core.prices, core.vol, core.now
+    training, training_tokens, project_at = core.training, core.training_tokens, core.project_at
+    plines, project, payback, flows = core.project_lines, core.project, core.payback, core.flows
+    required, verdict = core.required, core.verdict
+    fin = spec.finance
+    saving = now.saving
     frontier_cum = eco.cumulative([now.frontier] * fin.horizon_months)
     # What the distilled path costs each month: the frontier bill until go-live, then the
     # student's; plus the project spread over the build months (month 0 when there are none).
@@ -161,18 +233,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     irr = eco.irr_annual(flows)
     refuse = policy.payback_refuse_over_months
     e = spec.eval
-    required = _required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points)
     what = Scenario(spec, arch, gpu, prices, vol, rate, project_at, inputs.eval_state, required)
-    verdict = decide(
-        spec,
-        policy,
-        tokens_per_month=vol.tokens_per_month,
-        savings_usd_per_month=saving,
-        payback_months=payback,
-        eval_state=inputs.eval_state,
-        serving_fits=now.serving.fits,
-        required_per_stratum=required,
-    )
     hosting = next((line.usd for line in now.student_lines if line.name == "gpu_hosting"), 0.0)
     mtok = vol.tokens_per_month / 1e6
     return Plan(
@@ -223,7 +284,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             distilled_cumulative_usd=eco.cumulative(distilled),
             payback_months=payback,
             payback_months_from_kickoff=eco.payback_from_kickoff(flows),
-            npv_usd=eco.npv(eco.monthly_rate(fin.discount_rate_annual), flows),
+            npv_usd=core.npv,
             irr_annual=irr,
             discount_rate_annual=fin.discount_rate_annual,
             horizon_months=fin.horizon_months,
@@ -258,7 +319,10 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def _required(teacher_score: float, gap_points: float) -> int | None:
+    """Examples per stratum (P2.3). Pure and ~6 ms (an exact binomial search), and the same for
+    every candidate of a ``compare``: cached."""
     if not 0 < gap_points <= teacher_score * 100 or teacher_score >= 1:
         return None
     return required_examples(teacher_score=teacher_score, gap_points=gap_points)

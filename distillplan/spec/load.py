@@ -386,14 +386,24 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
     for i, skip in enumerate(spec.scaffold.skip):
         if leaves_folder(skip):
             out.append((("scaffold", "skip", i), f"must be a path inside the generated tree (got {_got(skip)})", True))
-    bm = spec.student.base_model
-    if not is_student_name(bm):
-        why = _inside(base_dir, root, bm)
-        if why is None and not (base_dir / bm / "config.json").is_file():
-            why = (
-                f"not a catalog model and not a folder holding config.json (got {_got(bm)}); "
-                "see `distillplan catalog` or give a local folder"
-            )
+    students: list[tuple[KeyPath, str]] = [(("student", "base_model"), spec.student.base_model)]
+    students += [(("compare", "students", i), s) for i, s in enumerate(spec.compare.students or ())]
+    for key, bm in students:
+        why = student_problem(bm, base_dir, root)
         if why:
-            out.append((("student", "base_model"), why, True))
+            out.append((key, why, True))
     return out
+
+
+def student_problem(name: str, base_dir: Path, root: Path) -> str | None:
+    """Why ``name`` is neither a catalog student nor a folder inside the repository holding
+    config.json, or None."""
+    if is_student_name(name):
+        return None
+    why = _inside(base_dir, root, name)
+    if why is None and not (base_dir / name / "config.json").is_file():
+        why = (
+            f"not a catalog model and not a folder holding config.json (got {_got(name)}); "
+            "see `distillplan catalog` or give a local folder"
+        )
+    return why

@@ -434,6 +434,57 @@ class Scaffold(_Model):
     skip: list[str] = Field(default_factory=list, description="Generated paths (relative to root) not to write.")
 
 
+class Compare(_Model):
+    """The candidates `distillplan compare` sweeps; each axis defaults to the whole catalog."""
+
+    students: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Catalog names (hub ids) or local folders holding config.json; default: every catalog student.",
+    )
+    precisions: list[Precision] | None = Field(
+        default=None, min_length=1, description="Serving precisions; default: every one."
+    )
+    gpus: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="GPUs from the bundled catalog; default: every one.",
+        json_schema_extra=lambda schema: schema.update(items={"enum": list(gpu_names()), "type": "string"}),
+    )
+    methods: list[Method] | None = Field(
+        default=None, min_length=1, description="Fine-tuning methods; default: every one."
+    )
+    alternatives: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Students whose best configuration the proposal lists next to the spec's own choice.",
+    )
+
+    @field_validator("students", "precisions", "methods")
+    @classmethod
+    def _distinct(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            if len(set(v)) != len(v):
+                raise ValueError("lists a value twice")
+            if any(not s.strip() for s in v):
+                raise ValueError("has an empty name")
+        return v
+
+    @field_validator("gpus")
+    @classmethod
+    def _gpus_in_catalog(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        names = gpu_names()
+        for g in v:
+            if g not in names:
+                raise ValueError(f"{g!r} is not in the GPU catalog ({', '.join(names)})")
+        if len(set(v)) != len(v):
+            raise ValueError("lists a value twice")
+        return v
+
+
 class Spec(_Model):
     """A whole ``distill.toml``."""
 
@@ -452,6 +503,7 @@ class Spec(_Model):
     teacher_data: TeacherData = Field(default_factory=shared_default(TeacherData))
     serving: Serving = Field(default_factory=shared_default(Serving))
     scaffold: Scaffold = Field(default_factory=shared_default(Scaffold))
+    compare: Compare = Field(default_factory=shared_default(Compare))
 
     @model_validator(mode="after")
     def _cross(self, info: ValidationInfo) -> "Spec":

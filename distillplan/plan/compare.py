@@ -1,0 +1,290 @@
+"""``compare``: every candidate (student x serving precision x GPU x fine-tuning method) planned
+and ranked by payback.
+
+A candidate's row is :func:`~distillplan.plan.build.plan_core` of the spec with the candidate
+substituted (``student.base_model``, ``student.serving_precision``, ``student.method``,
+``hardware.gpu``; every other key as written), so it is exactly what ``distillplan plan`` gives
+for that spec. What does not change between candidates is built once: the parsed spec, the
+eval lock state, one architecture per student, the GPU catalog.
+
+Ranking: feasible rows by payback (no payback after every figure), ties by NPV (higher first),
+then by axis order; infeasible rows (the student does not fit the GPU for serving or training,
+or the latency target cannot be met) last, with the reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from distillplan.catalogs.gpus import load_gpus
+from distillplan.catalogs.students import STUDENT_FILES
+from distillplan.errors import DistillError
+from distillplan.git import repo_root
+from distillplan.plan.build import PlanCore, PlanInputs, eval_state_for, plan_core
+from distillplan.plan.decision import EvalState
+from distillplan.plan.model import SpecInfo
+from distillplan.sizing.architecture import Architecture, load_architecture
+from distillplan.spec.load import student_problem
+from distillplan.spec.models import Spec
+from distillplan.spec.registry import METHODS, PRECISIONS, Method, Precision
+from distillplan.text import json_round
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Axes",
+    "Candidate",
+    "CompareRow",
+    "Comparison",
+    "axes_of",
+    "candidate_spec",
+    "compare",
+    "compare_for_file",
+    "row_of",
+]
+
+FORMAT_VERSION = 1
+_STUDENTS_LOWER = {name.lower(): name for name in STUDENT_FILES}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    student: str
+    precision: Precision
+    gpu: str
+    method: Method
+
+
+class Axes(BaseModel):
+    """The swept values of each axis, in order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    students: list[str]
+    precisions: list[Precision]
+    gpus: list[str]
+    methods: list[Method]
+
+
+def _canonical(student: str) -> str:
+    """A catalog hub id in its catalog spelling; a local folder as written."""
+    return _STUDENTS_LOWER.get(student.lower(), student)
+
+
+def axes_of(
+    spec: Spec,
+    *,
+    students: Sequence[str] = (),
+    precisions: Sequence[Precision] = (),
+    gpus: Sequence[str] = (),
+    methods: Sequence[Method] = (),
+) -> Axes:
+    """The axes: the command's values where given, else ``[compare]``'s, else the whole catalog."""
+    c = spec.compare
+    chosen_students = list(students) or c.students or list(STUDENT_FILES)
+    return Axes(
+        students=list(dict.fromkeys(_canonical(s) for s in chosen_students)),
+        precisions=list(dict.fromkeys(precisions)) or c.precisions or list(PRECISIONS),
+        gpus=list(dict.fromkeys(gpus)) or c.gpus or list(load_gpus()),
+        methods=list(dict.fromkeys(methods)) or c.methods or list(METHODS),
+    )
+
+
+def own_candidate(spec: Spec) -> Candidate:
+    st = spec.student
+    return Candidate(_canonical(st.base_model), st.serving_precision, spec.hardware.gpu, st.method)
+
+
+def candidates(spec: Spec, axes: Axes) -> list[Candidate]:
+    """Every combination of the axes, and the spec's own configuration when the axes miss it."""
+    out = [Candidate(*c) for c in itertools.product(axes.students, axes.precisions, axes.gpus, axes.methods)]
+    own = own_candidate(spec)
+    return out if own in out else [*out, own]
+
+
+def candidate_spec(spec: Spec, c: Candidate) -> Spec:
+    """``spec`` with the candidate substituted; every other key as written. The values were
+    validated when the axes were read, so the copy is not validated again."""
+    student = spec.student.model_copy(
+        update={"base_model": c.student, "serving_precision": c.precision, "method": c.method}
+    )
+    hardware = spec.hardware.model_copy(update={"gpu": c.gpu})
+    return spec.model_copy(update={"student": student, "hardware": hardware})
+
+
+class CompareRow(BaseModel):
+    """One candidate: where it ranks, whether it fits, what it costs and pays back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rank: int
+    student: str
+    precision: Precision
+    gpu: str
+    method: Method
+    is_spec: bool
+    feasible: bool
+    reason: str
+    replicas: int
+    tensor_parallel_size: int
+    gpus_total: int
+    replicas_bound: str
+    ttft_p95_ms: float | None
+    tpot_p95_ms: float | None
+    latency_target_met: bool | None
+    training_gpus: int
+    student_usd_per_month: float
+    savings_usd_per_month: float
+    project_usd: float
+    payback_months: float | None
+    npv_usd: float
+    decision: str
+
+
+class Comparison(BaseModel):
+    """The versioned JSON form of ``distillplan compare`` (documented in ``docs/compare-json.md``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format_version: int
+    kind: str
+    spec: SpecInfo
+    axes: Axes
+    latency_target_p95_ttft_ms: float | None
+    latency_target_p95_tpot_ms: float | None
+    pinned: list[str]
+    rows: list[CompareRow]
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = json_round(self.model_dump(mode="json"))
+        return data
+
+    @property
+    def own(self) -> CompareRow:
+        return next(r for r in self.rows if r.is_spec)
+
+
+def _infeasible_reason(core: PlanCore) -> str:
+    s, t = core.now.serving, core.training
+    if not s.fits:
+        return s.fit_reason
+    if not t.fits:
+        return t.fit_note
+    if s.latency_target_met is False:
+        return s.latency_note
+    return ""
+
+
+def row_of(c: Candidate, core: PlanCore, *, is_spec: bool) -> CompareRow:
+    """The row of one candidate from its plan core (rank 0 until ranked)."""
+    s = core.now.serving
+    reason = _infeasible_reason(core)
+    return CompareRow(
+        rank=0,
+        student=c.student,
+        precision=c.precision,
+        gpu=c.gpu,
+        method=c.method,
+        is_spec=is_spec,
+        feasible=not reason,
+        reason=reason,
+        replicas=s.replicas,
+        tensor_parallel_size=s.tensor_parallel_size,
+        gpus_total=s.gpus_total,
+        replicas_bound=s.replicas_bound,
+        ttft_p95_ms=s.ttft_p95_ms,
+        tpot_p95_ms=s.tpot_p95_ms,
+        latency_target_met=s.latency_target_met,
+        training_gpus=core.training.gpus,
+        student_usd_per_month=core.now.student,
+        savings_usd_per_month=core.now.saving,
+        project_usd=core.project,
+        payback_months=core.payback,
+        npv_usd=core.npv,
+        decision=core.verdict.decision,
+    )
+
+
+def _rank_key(indexed: tuple[int, CompareRow]) -> tuple[bool, bool, float, float, int]:
+    i, r = indexed
+    return (
+        not r.feasible,
+        r.payback_months is None,
+        r.payback_months if r.payback_months is not None else 0.0,
+        -r.npv_usd,
+        i,
+    )
+
+
+def _pinned(spec: Spec) -> list[str]:
+    """Keys the spec pins that every candidate then shares (a rate or a count for one GPU)."""
+    hw, ops = spec.hardware, spec.operations
+    out = []
+    if hw.usd_per_gpu_hour is not None:
+        out.append(f"hardware.usd_per_gpu_hour = {hw.usd_per_gpu_hour:g}")
+    if hw.replicas is not None:
+        out.append(f"hardware.replicas = {hw.replicas}")
+    if ops.gpu_hosting_usd_per_month is not None:
+        out.append(f"operations.gpu_hosting_usd_per_month = {ops.gpu_hosting_usd_per_month:g}")
+    return out
+
+
+def compare(
+    spec: Spec,
+    *,
+    axes: Axes,
+    architectures: dict[str, Architecture],
+    eval_state: EvalState,
+) -> Comparison:
+    """Plan every candidate of ``axes`` and rank them; pure. ``architectures`` holds one
+    architecture per student of the axes (and the spec's own), loaded once by the caller."""
+    gpus = load_gpus()
+    own = own_candidate(spec)
+    rows = []
+    for c in candidates(spec, axes):
+        inputs = PlanInputs(architecture=architectures[c.student], eval_state=eval_state)
+        rows.append(row_of(c, plan_core(candidate_spec(spec, c), inputs, gpus=gpus), is_spec=c == own))
+    ranked = [r for _, r in sorted(enumerate(rows), key=_rank_key)]
+    p = spec.project
+    return Comparison(
+        format_version=FORMAT_VERSION,
+        kind="distillplan-compare",
+        spec=SpecInfo(name=p.name, title=p.title, client=p.client, provider=p.provider, start=p.start),
+        axes=axes,
+        latency_target_p95_ttft_ms=spec.workload.p95_ttft_ms,
+        latency_target_p95_tpot_ms=spec.workload.p95_tpot_ms,
+        pinned=_pinned(spec),
+        rows=[r.model_copy(update={"rank": i + 1}) for i, r in enumerate(ranked)],
+    )
+
+
+# ----------------------------------------------------------------------------- the edge
+
+
+def compare_for_file(
+    sf: Any,
+    *,
+    students: Sequence[str] = (),
+    precisions: Sequence[Precision] = (),
+    gpus: Sequence[str] = (),
+    methods: Sequence[Method] = (),
+) -> Comparison:
+    """Compare the candidates of the spec file ``sf`` (a :class:`~distillplan.spec.load.SpecFile`):
+    the eval state is read once and each student's architecture loaded once.
+
+    ``students`` etc. (the command's flags) replace the spec's ``[compare]`` axes; a student
+    given on the command line is checked like ``student.base_model``."""
+    spec: Spec = sf.spec
+    root = repo_root(sf.dir) or sf.dir
+    for name in students:
+        why = student_problem(name, sf.dir, root)
+        if why:
+            raise DistillError(f"--student {name}: {why}")
+    axes = axes_of(spec, students=students, precisions=precisions, gpus=gpus, methods=methods)
+    names = dict.fromkeys([*axes.students, own_candidate(spec).student])
+    archs = {name: load_architecture(name, base_dir=sf.dir) for name in names}
+    return compare(spec, axes=axes, architectures=archs, eval_state=eval_state_for(spec, sf.dir))
