@@ -90,15 +90,7 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
             "restore them, or re-lock with `distillplan lock --reason TEXT`"
         )
     contents, lock_hash = scored_bytes(sf, lk.eval)
-    rows = acc.load_eval(
-        [sf.dir / d for d in e.datasets],
-        id_field=e.id_field,
-        reference_field=e.reference_field,
-        strata_field=e.strata_field,
-        display_base=sf.dir,
-        metric=e.metric,
-        contents=contents,
-    )
+    rows = acc.load_spec_eval(e, sf.dir, contents=contents)
     ids = [r.id for r in rows]
     student = acc.load_predictions(predictions, eval_ids=ids, id_field=e.id_field)
     teacher = (

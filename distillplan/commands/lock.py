@@ -69,14 +69,7 @@ def _lock_locked(sf: SpecFile, *, reason: str | None, teacher_predictions: Path 
     old = read_lock(sf.dir)
     prev = old.eval.baseline if old is not None and old.eval is not None else None
     new, summary = lock_eval(sf.dir, list(e.datasets), reason=reason, today=today, commit=commit)
-    rows = acc.load_eval(
-        [sf.dir / d for d in e.datasets],
-        id_field=e.id_field,
-        reference_field=e.reference_field,
-        strata_field=e.strata_field,
-        display_base=sf.dir,
-        metric=e.metric,
-    )
+    rows = acc.load_spec_eval(e, sf.dir)
     ev = new.eval
     assert ev is not None
     unchanged = summary.startswith("eval set unchanged")

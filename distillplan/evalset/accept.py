@@ -208,6 +208,20 @@ def load_eval(
     return rows
 
 
+def load_spec_eval(e: EvalTerms, spec_dir: Path, *, contents: Sequence[bytes] | None = None) -> list[EvalRow]:
+    """:func:`load_eval` on a spec's ``[eval]`` section: its datasets (relative to ``spec_dir``),
+    field names and metric; the one way lock, accept, plan and validate read the set."""
+    return load_eval(
+        [spec_dir / d for d in e.datasets],
+        id_field=e.id_field,
+        reference_field=e.reference_field,
+        strata_field=e.strata_field,
+        display_base=spec_dir,
+        metric=e.metric,
+        contents=contents,
+    )
+
+
 def check_references(rows: Sequence[EvalRow], metric: str) -> None:
     """A reference the metric cannot score is an error at its line (field-f1 needs objects)."""
     if metric == "field-f1":
@@ -491,14 +505,7 @@ def unscorable(spec_dir: Path, e: EvalTerms, *, shown_base: Path, limit_bytes: i
     if limit_bytes is not None and sum(p.stat().st_size for p in paths) > limit_bytes:
         return ""
     try:
-        load_eval(
-            paths,
-            id_field=e.id_field,
-            reference_field=e.reference_field,
-            strata_field=e.strata_field,
-            display_base=spec_dir,
-            metric=e.metric,
-        )
+        load_spec_eval(e, spec_dir)
     except DistillError as err:
         text = str(err)
         base = shown_base.as_posix()

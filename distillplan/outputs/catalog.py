@@ -8,13 +8,8 @@ import json
 from distillplan.catalogs.gpus import load_gpus
 from distillplan.catalogs.prices import teacher_prices
 from distillplan.files import data_text, tomllib
-from distillplan.plan.staleness import months_between, parse_as_of
+from distillplan.plan.staleness import is_stale
 from distillplan.sizing.architecture import catalog_names
-
-
-def _stale(as_of: str | dt.date, today: dt.date, max_months: int) -> bool:
-    day = as_of if isinstance(as_of, dt.date) else parse_as_of(as_of)
-    return day is not None and months_between(day, today) > max_months
 
 
 def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
@@ -44,7 +39,7 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
                         "usd_per_gpu_hour": g.usd_per_gpu_hour,
                         "source": g.source,
                         "as_of": g.as_of,
-                        "stale": _stale(g.as_of, today, max_months),
+                        "stale": is_stale(g.as_of, today, max_months),
                     }
                     for k, g in gpus.items()
                 ],
@@ -59,7 +54,7 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
                         "status": t.status,
                         "source": t.source,
                         "as_of": t.as_of.isoformat(),
-                        "stale": _stale(t.as_of, today, max_months),
+                        "stale": is_stale(t.as_of, today, max_months),
                     }
                     for t in book.values()
                 ],
@@ -75,7 +70,7 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
     for k, g in gpus.items():
         lines.append(
             f"  {k:<12} {g.name:<24} {g.memory_gib:>4.0f} GiB  {g.bandwidth_gb_per_s:>6,.0f} GB/s  "
-            f"${g.usd_per_gpu_hour:.2f}/h  (as of {g.as_of}{', STALE' if _stale(g.as_of, today, max_months) else ''})"
+            f"${g.usd_per_gpu_hour:.2f}/h  (as of {g.as_of}{', STALE' if is_stale(g.as_of, today, max_months) else ''})"
         )
     lines.append("")
     lines.append(
@@ -83,7 +78,7 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
     )
     for t in book.values():
         cached = "-" if t.usd_per_mtok_cached_input is None else f"${t.usd_per_mtok_cached_input:.3f}"
-        stale = ", STALE" if _stale(t.as_of, today, max_months) else ""
+        stale = ", STALE" if is_stale(t.as_of, today, max_months) else ""
         lines.append(
             f"  {t.name:<18} {t.vendor:<10} ${t.usd_per_mtok_input:>6.2f} / {cached:>6}"
             f" / ${t.usd_per_mtok_output:>6.2f}"

@@ -16,7 +16,7 @@ from typing import Any
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.catalogs.prices import teacher_prices
 from distillplan.errors import DistillError, LockError
-from distillplan.evalset.accept import load_eval
+from distillplan.evalset.accept import load_spec_eval
 from distillplan.evalset.baseline import baseline_drift
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import read_lock
@@ -404,14 +404,7 @@ def _read_set(spec: Spec, spec_dir: Path) -> tuple[tuple[tuple[str, int], ...], 
     if sum(p.stat().st_size for p in paths) > _COUNT_LIMIT_BYTES:
         return (), ""
     try:
-        rows = load_eval(
-            paths,
-            id_field=e.id_field,
-            reference_field=e.reference_field,
-            strata_field=e.strata_field,
-            display_base=spec_dir,
-            metric=e.metric,
-        )
+        rows = load_spec_eval(e, spec_dir)
     except DistillError as err:
         return (), str(err)
     counts: dict[str, int] = {}

@@ -11,7 +11,7 @@ import datetime as dt
 
 from distillplan.plan.model import Plan
 
-__all__ = ["months_between", "parse_as_of", "stale_prices"]
+__all__ = ["is_stale", "months_between", "parse_as_of", "stale_prices"]
 
 
 def parse_as_of(text: str) -> dt.date | None:
@@ -26,6 +26,13 @@ def months_between(start: dt.date, end: dt.date) -> int:
     """Whole months from ``start`` to ``end`` (0 when ``end`` is earlier)."""
     months = (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
     return max(0, months)
+
+
+def is_stale(as_of: str | dt.date, today: dt.date, max_months: int) -> bool:
+    """Whether a price read on ``as_of`` (a date, ``2026-01`` or ``2026-01-15``) is older than
+    ``max_months`` on ``today``; an unreadable date is not called stale."""
+    day = as_of if isinstance(as_of, dt.date) else parse_as_of(as_of)
+    return day is not None and months_between(day, today) > max_months
 
 
 def stale_prices(plan: Plan, today: dt.date, max_months: int) -> list[str]:
