@@ -39,3 +39,29 @@ def test_catalog_json_has_sources_and_dates(capsys: pytest.CaptureFixture[str]) 
 def test_every_student_has_its_config_file() -> None:
     for stem in STUDENT_FILES.values():
         assert data_path("architectures", f"{stem}.json").is_file()
+
+
+def test_each_gpu_price_is_the_median_of_its_dated_provider_quotes() -> None:
+    """The GPU rate is recomputable: one on-demand quote per provider, each with the day it was
+    read (2026) and where; the row's price is their median, to the cent."""
+    import statistics
+
+    for key, gpu in load_gpus().items():
+        assert len(gpu.quotes) >= 4, key
+        providers = [q.provider for q in gpu.quotes]
+        assert len(set(providers)) == len(providers), f"{key}: one quote per provider"
+        assert all(q.read.startswith("2026") and q.source and q.usd_per_gpu_hour > 0 for q in gpu.quotes)
+        median = statistics.median(q.usd_per_gpu_hour for q in gpu.quotes)
+        assert abs(gpu.usd_per_gpu_hour - median) <= 0.005 + 1e-9, f"{key}: {gpu.usd_per_gpu_hour} vs median {median}"
+        assert gpu.as_of == "2026-11"
+
+
+def test_catalog_json_lists_the_gpu_quotes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli("catalog", "--format", "json", capsys=capsys)
+    assert code == 0
+    gpus = {g["name"]: g for g in json.loads(out)["gpus"]}
+    assert set(gpus) == set(load_gpus())
+    h200 = gpus["h200-141gb"]
+    assert [q["provider"] for q in h200["quotes"]] == [q.provider for q in load_gpus()["h200-141gb"].quotes]
+    code, text, _ = run_cli("catalog", capsys=capsys)
+    assert "median of 6 providers $3.59-$10.44" in text and "read 2026-09-25" in text

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from distillplan.catalogs.gpus import load_gpus
 from tests.conftest import EXAMPLES, git, run_cli
 
 EXAMPLE_NAMES = sorted(p.parent.name for p in EXAMPLES.glob("*/distill.toml"))
+N_GPUS = len(load_gpus())
 
 # Llama-3.1-405B's shape: 810 GB of bf16 weights fit no pod of 8 catalog GPUs.
 BIG_CONFIG = {
@@ -101,7 +103,7 @@ def test_random_rows_equal_a_full_plan_of_the_substituted_spec(
     spec = repo / "distill.toml"
     original = spec.read_text(encoding="utf-8")
     result = compare_json(capsys, str(spec))
-    assert len(result["rows"]) == 8 * 3 * 3 * 3
+    assert len(result["rows"]) == 8 * 3 * N_GPUS * 3
     seed = int(os.environ.get("COMPARE_SEED", random.SystemRandom().randrange(2**32)))
     picked = random.Random(seed).sample(result["rows"], 5)
     for row in [*picked, next(r for r in result["rows"] if r["is_spec"])]:
@@ -128,10 +130,11 @@ def test_default_sweep_is_every_catalog_candidate_ranked(capsys: pytest.CaptureF
     result = compare_json(capsys, str(EXAMPLES / "invoice-extraction"))
     assert result["format_version"] == 1 and result["kind"] == "distillplan-compare"
     axes = result["axes"]
-    assert (len(axes["students"]), len(axes["precisions"]), len(axes["gpus"]), len(axes["methods"])) == (8, 3, 3, 3)
+    assert (len(axes["students"]), len(axes["precisions"]), len(axes["gpus"]), len(axes["methods"])) == (8, 3, N_GPUS, 3)
+    assert axes["gpus"] == list(load_gpus())  # every catalog GPU, in catalog order
     rows = result["rows"]
     combos = {(r["student"], r["precision"], r["gpu"], r["method"]) for r in rows}
-    assert len(combos) == len(rows) == 216
+    assert len(combos) == len(rows) == 8 * 3 * N_GPUS * 3
     _ranked_correctly(rows)
     own = next(r for r in rows if r["is_spec"])
     assert (own["student"], own["precision"], own["gpu"], own["method"]) == (
@@ -157,7 +160,7 @@ def test_a_local_student_that_does_not_fit_is_listed_last_with_the_reason(
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "compare a big local student")
     rows = compare_json(capsys, str(spec))["rows"]
-    assert len(rows) == 2 * 3 * 3
+    assert len(rows) == 2 * 3 * N_GPUS
     _ranked_correctly(rows)
     bad = [r for r in rows if not r["feasible"]]
     assert {(r["student"], r["precision"]) for r in bad} >= {("models/big", "bf16")}

@@ -45,6 +45,11 @@ def test_cache_hits_lower_the_frontier_bill_by_the_cached_price_arithmetic() -> 
     assert cached.costs.usd_per_mtok_before == pytest.approx(
         cached.costs.frontier_usd_per_month / base.volume.tokens_per_month * 1e6
     )
+    # the student side: the same shared prefix is served from vLLM's prefix cache (whole
+    # 16-token blocks of the 1,400-token prompt: 840 -> 832), so a GPU serves more requests
+    assert (base.sizing.prefix_cached_tokens, cached.sizing.prefix_cached_tokens) == (0, 832)
+    assert cached.sizing.requests_per_second_per_gpu > base.sizing.requests_per_second_per_gpu
+    assert cached.sizing.gpus_total <= base.sizing.gpus_total
 
 
 def test_a_pinned_cached_price_wins_and_no_cached_price_bills_hits_as_input() -> None:
@@ -54,8 +59,8 @@ def test_a_pinned_cached_price_wins_and_no_cached_price_bills_hits_as_input() ->
         )
     )
     assert pinned.costs.frontier_input_usd_per_month == pytest.approx(pinned.volume.input_tokens_per_month / 1e6)
-    no_rate = _plan(_with_workload(INVOICE, "cached_input_share = 1.0").replace("claude-sonnet-5.5", "claude-opus-5.5"))
-    book = teacher_prices()["claude-opus-5.5"]
+    no_rate = _plan(_with_workload(INVOICE, "cached_input_share = 1.0").replace("claude-sonnet-5.5", "gpt-6.2-astra"))
+    book = teacher_prices()["gpt-6.2-astra"]
     assert book.usd_per_mtok_cached_input is None
     assert no_rate.costs.frontier_input_usd_per_month == pytest.approx(
         no_rate.volume.input_tokens_per_month * book.usd_per_mtok_input / 1e6
@@ -89,13 +94,14 @@ def test_stale_prices_warn_on_stderr_and_leave_the_report_unchanged(
     spec = _repo(tmp_path)
     monkeypatch.setenv("DISTILLPLAN_TODAY", "2026-12-01")
     code, fresh_out, fresh_err = run_cli("plan", str(spec), "--format", "json", capsys=capsys)
-    assert code == 0 and "the teacher prices" not in fresh_err  # read 2026-11-28: fresh
-    assert "a100-80gb price" in fresh_err  # the GPU rate is from 2026-01: 10 months old
+    assert code == 0 and fresh_err == ""  # teacher read 2026-11-28, GPU quotes gathered 2026-11: fresh
     monkeypatch.setenv("DISTILLPLAN_TODAY", "2027-07-01")
     code, stale_out, stale_err = run_cli("plan", str(spec), "--format", "json", capsys=capsys)
     assert code == 0 and stale_out == fresh_out  # the plan is the same bytes whatever the day
     warning = next(ln for ln in stale_err.splitlines() if "teacher prices" in ln)
     assert "read on 2026-11-28, 7 months ago" in warning and "usd_per_mtok_input" in warning
+    gpu = next(ln for ln in stale_err.splitlines() if "a100-80gb price" in ln)
+    assert "($2.70/h) is from 2026-11, 8 months ago" in gpu and "[hardware] usd_per_gpu_hour" in gpu
     code, _, quiet = run_cli("plan", str(spec), "--no-stale-warning", capsys=capsys)
     assert code == 0 and quiet == ""
     monkeypatch.setenv("DISTILLPLAN_TODAY", "2027-07-01")
@@ -116,6 +122,49 @@ def test_a_retired_teacher_is_said(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "claude-opus-4 is retired by its vendor" in err
 
 
+def _warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str) -> str:
+    """stderr of `plan` for the invoice example with ``model`` as the teacher."""
+    spec = _repo(tmp_path / model)
+    (spec / "distill.toml").write_text((spec / "distill.toml").read_text().replace("claude-sonnet-5.5", model))
+    code, _, err = run_cli("plan", str(spec), "--format", "json", capsys=capsys)
+    assert code == 0
+    return err
+
+
+def test_a_deprecated_teacher_and_third_party_prices_are_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = teacher_prices()
+    assert book["o3"].shutdown is not None and book["o3"].shutdown.isoformat() == "2026-12-11"
+    monkeypatch.setenv("DISTILLPLAN_TODAY", "2026-12-01")
+    assert "the teacher o3 shuts down on 2026-12-11" in _warnings(tmp_path, capsys, "o3")
+    third = next(n for n, t in book.items() if t.source_kind == "third-party")
+    assert f"the teacher prices ({third}) come from third parties" in _warnings(tmp_path, capsys, third)
+    assert _warnings(tmp_path, capsys, "gpt-6.2-sol") == ""  # the vendor's own page, read this month
+    pinned = f'{third}"\nusd_per_mtok_input = 3.0\nusd_per_mtok_output = 15.0\n#"'
+    assert _warnings(tmp_path / "pinned", capsys, pinned) == ""  # what you pay, pinned: nothing to confirm
+    monkeypatch.setenv("DISTILLPLAN_TODAY", "2027-01-01")
+    assert "the teacher o3 shut down on 2026-12-11" in _warnings(tmp_path / "later", capsys, "o3")
+
+
+def test_the_book_has_each_vendor_s_current_tiers_read_this_month() -> None:
+    """Issue 13: the flagship, mid and small tier of OpenAI, Anthropic and Google, current,
+    each with its source and the day it was read; every current model's input and output
+    prices are dearer for the bigger tier (a sanity check on transcription)."""
+    book = teacher_prices()
+    for vendor in ("OpenAI", "Anthropic", "Google"):
+        current = [t for t in book.values() if t.vendor == vendor and t.status == "current"]
+        assert len(current) >= 3, vendor
+        assert all(t.as_of.isoformat() == "2026-11-28" and t.source for t in current)
+        on_vendor_page = [t for t in current if t.source_kind != "third-party"]
+        assert len(on_vendor_page) >= 2, vendor
+    for t in book.values():
+        assert t.usd_per_mtok_output >= t.usd_per_mtok_input > 0
+        assert t.usd_per_mtok_cached_input is None or 0 < t.usd_per_mtok_cached_input < t.usd_per_mtok_input
+        assert 0 <= t.batch_discount < 1
+        assert t.shutdown is None or t.status != "current"
+
+
 def test_catalog_shows_source_date_status_and_staleness(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,6 +176,8 @@ def test_catalog_shows_source_date_status_and_staleness(
     for t in teachers.values():
         assert t["source"] and t["as_of"] and t["status"] in ("current", "legacy", "retired")
     assert teachers["claude-sonnet-5.5"]["stale"] is False and teachers["gpt-4.1"]["stale"] is True
+    assert teachers["gpt-4.1"]["shutdown"] == "2027-01-14" and teachers["gpt-6.2-sol"]["shutdown"] is None
+    assert {t["source_kind"] for t in teachers.values()} == {"vendor-page", "vendor-page-copy", "third-party"}
     current = {n for n, t in teachers.items() if t["status"] == "current"}
     assert current and all(teachers[n]["as_of"] == "2026-11-28" for n in current)
     code, text, _ = run_cli("catalog", capsys=capsys)
@@ -139,3 +190,15 @@ def test_examples_and_starter_use_current_models() -> None:
     for path in specs:
         model = next(ln.split('"')[1] for ln in path.read_text().splitlines() if ln.startswith("model = "))
         assert book[model].status == "current", path
+
+
+def test_every_book_model_has_an_api_and_a_model_id_its_api_takes() -> None:
+    """The batch files and the router call the teacher by its API id: Anthropic's ids have no
+    dots since Claude 4.5 ("claude-haiku-5-5"); OpenAI and Google take the book's name."""
+    from distillplan.catalogs.teacher_api import teacher_api
+
+    for name, entry in teacher_prices().items():
+        api = teacher_api(name, None, None)
+        assert api.known, name
+        if entry.vendor == "Anthropic" and entry.status != "retired" and entry.as_of.year >= 2026:
+            assert api.model is not None and "." not in api.model, name

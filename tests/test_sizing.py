@@ -50,7 +50,7 @@ def serve(
 
 
 def test_gpu_catalog() -> None:
-    assert set(GPUS) == {"a100-40gb", "a100-80gb", "h100-80gb"}
+    assert set(GPUS) == {"a100-40gb", "a100-80gb", "h100-80gb", "h200-141gb", "l40s-48gb"}
     a40, a80 = GPUS["a100-40gb"], GPUS["a100-80gb"]
     assert (a40.bandwidth_gb_per_s, a80.bandwidth_gb_per_s) == (1555.0, 2039.0)
     assert a40.bf16_tflops == a80.bf16_tflops == 312.0 and a80.int8_tops == 624.0
@@ -122,7 +122,12 @@ def test_p71_holds_only_for_short_requests() -> None:
 # --- latency ----------------------------------------------------------------------------------
 # (Model vs published figures: tests/test_reference_points.py.)
 def _replica(
-    name: str = "meta-llama/Llama-3.1-8B", gpu: str = "a100-80gb", precision: str = "bf16", i: int = 1000, o: int = 200
+    name: str = "meta-llama/Llama-3.1-8B",
+    gpu: str = "a100-80gb",
+    precision: str = "bf16",
+    i: int = 1000,
+    o: int = 200,
+    cached: int = 0,
 ):
     from distillplan.sizing.serving import pod_replica
 
@@ -135,6 +140,7 @@ def _replica(
         max_running=256,
         tensor_parallel_size=1,
         assumptions=A,
+        cached_tokens=cached,
     )
 
 
@@ -151,6 +157,45 @@ def test_idle_latency_by_hand() -> None:
     idle = r.at(0.0)
     assert idle.ttft_p50_ms == idle.ttft_p95_ms == pytest.approx((a0 + 1000 * c_tok + c_att) * 1e3)
     assert idle.tpot_p50_ms == idle.tpot_p95_ms == pytest.approx((a0 + c_tok + m_seq) * 1e3)
+
+
+@pytest.mark.parametrize(
+    ("i", "share", "cached"),
+    [(1000, 0.0, 0), (1000, 0.6, 592), (1400, 0.6, 832), (1000, 1.0, 992), (17, 1.0, 16), (16, 1.0, 0), (1, 1.0, 0)],
+)
+def test_prefix_cache_hits_are_whole_blocks_and_never_the_last_token(i: int, share: float, cached: int) -> None:
+    from distillplan.sizing.latency import cached_prefix_tokens
+
+    assert cached_prefix_tokens(i, share) == cached
+
+
+def test_prefix_cache_hits_skip_their_prefill_by_hand() -> None:
+    """600 of 1,000 prompt tokens cached: the idle TTFT is one weight read plus the compute of
+    the 400 new tokens and their attention over the whole prompt (2 L q (i^2 - c^2)); the
+    decode step (TPOT) still reads the whole context's KV, so it does not change."""
+    plain, hit = _replica(), _replica(cached=600)
+    n, w = parameter_count(arch("meta-llama/Llama-3.1-8B")), 2 * 8030261248
+    bw, pk = 2039e9 * A.decode_efficiency_bf16, 312e12 * A.prefill_efficiency_bf16
+    a0, c_tok = w / bw, 2 * n / pk
+    c_att = 2 * 32 * 4096 * (1000**2 - 600**2) / pk
+    assert hit.prefill_tokens == 400
+    assert hit.at(0.0).ttft_p50_ms == pytest.approx((a0 + 400 * c_tok + c_att) * 1e3)
+    assert hit.at(0.0).tpot_p50_ms == pytest.approx(plain.at(0.0).tpot_p50_ms)
+    assert hit.busy_s == pytest.approx(plain.busy_s - 600 * c_tok - 2 * 32 * 4096 * 600**2 / pk)
+    assert hit.capacity > plain.capacity
+    with pytest.raises(ValueError):
+        _replica(cached=1000)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0, 1), st.floats(0, 1), st.floats(0.5, 40))
+def test_more_prefix_cache_hits_never_need_more_gpus(low: float, high: float, peak: float) -> None:
+    low, high = sorted((low, high))
+    a = serve("meta-llama/Llama-3.1-8B", "a100-80gb", "int8", i=1400, o=250, peak=peak, prefix_cache_share=low)
+    b = serve("meta-llama/Llama-3.1-8B", "a100-80gb", "int8", i=1400, o=250, peak=peak, prefix_cache_share=high)
+    assert b.prefix_cached_tokens >= a.prefix_cached_tokens
+    assert b.requests_per_second_per_gpu >= a.requests_per_second_per_gpu
+    assert b.gpus_total <= a.gpus_total
 
 
 def test_latency_rises_with_load_and_breaks_past_capacity() -> None:
@@ -315,3 +360,18 @@ def test_readme_p71_figures(name: str, precision: str, i: int, o: int, low: floa
     s = serve(name, "a100-80gb", precision, i=i, o=o)
     assert low <= s.requests_per_second_per_gpu <= high
     assert s.p71_holds == (s.requests_per_second_per_gpu >= 60)
+
+
+def test_h200_and_l40s_rows_are_sized_like_any_catalog_gpu() -> None:
+    """The sizing is the same roofline on every row: decode time follows HBM bandwidth
+    (L40S 864 < A100 2,039 < H100 3,350 < H200 4,800 GB/s) and memory decides the fit
+    (Qwen2.5-14B at bf16, 27.5 GiB of weights: one H200 holds far more sequences than one A100,
+    one L40S far fewer)."""
+    tpot = {g: _replica(gpu=g).at(0.0).tpot_p50_ms for g in ("l40s-48gb", "a100-80gb", "h100-80gb", "h200-141gb")}
+    assert list(tpot) == sorted(tpot, key=tpot.__getitem__, reverse=True)
+    h200 = serve("Qwen/Qwen2.5-14B", "h200-141gb", "bf16", i=3000, o=500)
+    a100 = serve("Qwen/Qwen2.5-14B", "a100-80gb", "bf16", i=3000, o=500)
+    l40s = serve("Qwen/Qwen2.5-14B", "l40s-48gb", "bf16", i=3000, o=500)
+    assert h200.fits and h200.tensor_parallel_size == 1 and h200.kv_cache_gib > 2 * a100.kv_cache_gib
+    assert l40s.fits and l40s.max_concurrent_sequences < a100.max_concurrent_sequences <= h200.max_concurrent_sequences
+    assert l40s.requests_per_second_per_gpu < a100.requests_per_second_per_gpu < h200.requests_per_second_per_gpu

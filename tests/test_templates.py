@@ -272,6 +272,29 @@ def _render_with(tmp_path: Path, edit: dict[str, Any], plan_edit: Any = None) ->
     return plan_tree(sf, plan, lock_state(dest, read_lock(dest)))
 
 
+def test_prefix_cache_sizing_is_stated_in_vllm_yaml(tmp_path: Path, trees: dict[str, dict[str, bytes]]) -> None:
+    """A workload cache share makes the sizing count prefix-cache hits; the engine config then
+    states prefix caching on (a real vLLM engine argument), and without a share it is left out."""
+    tree = _render_with(tmp_path, {"workload": {"cached_input_share": 0.6}})
+    cfg = yaml.safe_load(tree["distill/serving/vllm.yaml"])
+    assert cfg["enable-prefix-caching"] is True
+    assert set(cfg) <= _names("vllm_engine_args.txt")
+    assert "832 input tokens a request" in tree["distill/serving/vllm.yaml"].decode()
+    for _, text in _all_files(trees, "serving/vllm.yaml"):
+        assert "enable-prefix-caching" not in yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(("gpu", "label"), [("h200-141gb", "NVIDIA-H200"), ("l40s-48gb", "NVIDIA-L40S")])
+def test_new_catalog_gpus_reach_the_node_affinity(tmp_path: Path, gpu: str, label: str) -> None:
+    tree = _render_with(tmp_path, {"hardware": {"gpu": gpu}})
+    deployment = yaml.safe_load(tree["distill/serving/k8s/deployment.yaml"])
+    terms = deployment["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    exprs = [e for t in terms for e in t["matchExpressions"] if e["key"] == "nvidia.com/gpu.product"]
+    assert exprs and exprs[0]["values"] == [label]
+
+
 def test_accelerate_config_when_training_needs_several_gpus(tmp_path: Path) -> None:
     def four_gpus(plan: dict[str, Any]) -> None:
         plan["sizing"]["training"]["gpus"] = 4

@@ -88,7 +88,7 @@ def test_zero_saving_and_refuse_line_volumes(name: str) -> None:
     # just below: 1e-5 relative, since the dip before a run can be narrow (open-chat: 0.06% wide, where a
     # ninth GPU lands just before the saving climbs back); a dollar of rounding for whole requests
     assert at(zero * (1 - 1e-5)).costs.savings_usd_per_month < 1.0
-    below = at(refuse * (1 - 1e-3)).finance.payback_months
+    below = at(refuse * (1 - 1e-5)).finance.payback_months  # the same narrow dips (open-chat: a 60th GPU)
     assert below is None or below > refuse_months - 1e-3
     for k in (1.001, 1.01, 1.03, 1.1, 1.37, 2.0, 3.1):
         assert at(zero * k).costs.savings_usd_per_month >= -1.0, k

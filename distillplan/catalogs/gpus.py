@@ -10,7 +10,17 @@ from dataclasses import dataclass
 
 from distillplan.files import data_text, tomllib
 
-__all__ = ["Gpu", "gpu_names", "load_gpus"]
+__all__ = ["Gpu", "GpuQuote", "gpu_names", "load_gpus"]
+
+
+@dataclass(frozen=True)
+class GpuQuote:
+    """One provider's on-demand price per GPU-hour, the day it was read and where."""
+
+    provider: str
+    usd_per_gpu_hour: float
+    read: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -25,13 +35,17 @@ class Gpu:
     k8s_product_label: str
     source: str
     as_of: str
+    quotes: tuple[GpuQuote, ...] = ()
 
 
 @functools.cache
 def load_gpus() -> dict[str, Gpu]:
-    """The bundled GPU catalog, keyed ``a100-40gb``, ``a100-80gb``, ``h100-80gb``."""
+    """The bundled GPU catalog, keyed ``a100-40gb``, ``a100-80gb``, ``h100-80gb``, ..."""
     table = tomllib.loads(data_text("gpus.toml"))
-    return {key: Gpu(key=key, **row) for key, row in table.items()}
+    return {
+        key: Gpu(key=key, **{**row, "quotes": tuple(GpuQuote(**q) for q in row.get("quotes", ()))})
+        for key, row in table.items()
+    }
 
 
 def gpu_names() -> tuple[str, ...]:

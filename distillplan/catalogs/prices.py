@@ -10,6 +10,7 @@ from typing import Literal
 from distillplan.files import data_text, tomllib
 
 Status = Literal["current", "legacy", "retired"]
+SourceKind = Literal["vendor-page", "vendor-page-copy", "third-party"]
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,9 @@ class TeacherPrice:
     """One model's list prices. ``usd_per_mtok_cached_input``: what a prompt-cache hit costs
     (None where the vendor lists no cached rate: cache hits bill as input); ``batch_discount``:
     the share the vendor's batch API takes off input and output; ``status``: ``retired`` models
-    stay listed because users may still be billed for them."""
+    stay listed because users may still be billed for them; ``shutdown``: the day the vendor
+    has announced the model leaves its API; ``source_kind``: whether the input and output
+    prices were read on the vendor's page, a third party's copy of it, or third parties only."""
 
     name: str
     vendor: str
@@ -28,6 +31,8 @@ class TeacherPrice:
     usd_per_mtok_cached_input: float | None = None
     batch_discount: float = 0.0
     status: Status = "current"
+    shutdown: dt.date | None = None
+    source_kind: SourceKind = "vendor-page"
 
 
 @functools.cache

@@ -28,6 +28,8 @@ API_MODEL_IDS = {
     "claude-opus-5.5": "claude-opus-5-5",
     "claude-opus-5": "claude-opus-5",
     "claude-haiku-4.5": "claude-haiku-4-5",
+    "claude-haiku-5.5": "claude-haiku-5-5",
+    "claude-fable-5.1": "claude-fable-5-1",
 }
 #: The environment variable holding each API's key (LiteLLM's names).
 API_KEY_ENV: dict[Api, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}

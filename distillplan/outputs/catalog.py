@@ -40,6 +40,7 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
                         "source": g.source,
                         "as_of": g.as_of,
                         "stale": is_stale(g.as_of, today, max_months),
+                        "quotes": [q.__dict__ for q in g.quotes],
                     }
                     for k, g in gpus.items()
                 ],
@@ -52,6 +53,8 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
                         "usd_per_mtok_cached_input": t.usd_per_mtok_cached_input,
                         "batch_discount": t.batch_discount,
                         "status": t.status,
+                        "shutdown": t.shutdown.isoformat() if t.shutdown else None,
+                        "source_kind": t.source_kind,
                         "source": t.source,
                         "as_of": t.as_of.isoformat(),
                         "stale": is_stale(t.as_of, today, max_months),
@@ -68,22 +71,31 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
     lines.append("")
     lines.append("GPUs (hardware.gpu):")
     for k, g in gpus.items():
+        stale = ", STALE" if is_stale(g.as_of, today, max_months) else ""
+        quotes = sorted(q.usd_per_gpu_hour for q in g.quotes)
+        spread = f", median of {len(quotes)} providers ${quotes[0]:.2f}-${quotes[-1]:.2f}" if quotes else ""
         lines.append(
-            f"  {k:<12} {g.name:<24} {g.memory_gib:>4.0f} GiB  {g.bandwidth_gb_per_s:>6,.0f} GB/s  "
-            f"${g.usd_per_gpu_hour:.2f}/h  (as of {g.as_of}{', STALE' if is_stale(g.as_of, today, max_months) else ''})"
+            f"  {k:<12} {g.name:<24} {g.memory_gib:>5.1f} GiB  {g.bandwidth_gb_per_s:>6,.0f} GB/s  "
+            f"${g.usd_per_gpu_hour:.2f}/h{spread}  (as of {g.as_of}{stale})"
         )
+        lines.append(f"      {g.source}")
+        for q in g.quotes:
+            lines.append(f"        {q.provider:<13} ${q.usd_per_gpu_hour:>7.4f}/h  read {q.read}: {q.source}")
     lines.append("")
     lines.append(
-        "Teacher price book (teacher.model), USD per million tokens in / cached in / out, batch discount, status:"
+        "Teacher price book (teacher.model), USD per million tokens in / cached in / out, batch discount, status,"
+        " where the price was read:"
     )
     for t in book.values():
         cached = "-" if t.usd_per_mtok_cached_input is None else f"${t.usd_per_mtok_cached_input:.3f}"
         stale = ", STALE" if is_stale(t.as_of, today, max_months) else ""
+        shutdown = f", shuts down {t.shutdown.isoformat()}" if t.shutdown else ""
         lines.append(
-            f"  {t.name:<18} {t.vendor:<10} ${t.usd_per_mtok_input:>6.2f} / {cached:>6}"
-            f" / ${t.usd_per_mtok_output:>6.2f}"
-            f"  batch -{t.batch_discount:.0%}  {t.status:<8} {t.source} (as of {t.as_of}{stale})"
+            f"  {t.name:<22} {t.vendor:<10} ${t.usd_per_mtok_input:>6.2f} / {cached:>6}"
+            f" / ${t.usd_per_mtok_output:>6.2f}  batch -{t.batch_discount:.0%}  {t.status + shutdown:<30}"
+            f" {t.source_kind:<16} (as of {t.as_of}{stale})"
         )
+        lines.append(f"      {t.source}")
     lines.append(
         f"STALE: read more than {max_months} months before {today.isoformat()} ([policy] price_staleness_months)."
     )

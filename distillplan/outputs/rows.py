@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from distillplan.plan.model import Plan
+from distillplan.plan.model import Plan, SizingOut
 from distillplan.text import gib, months, pct, tokens, usd
 
 __all__ = [
@@ -145,12 +145,19 @@ def flip_rows(p: Plan) -> list[tuple[str, str]]:
     return out
 
 
+def _gpu_price_from(s: SizingOut) -> str:
+    """Where the GPU price comes from: the spec, or the catalog row and the month it was read."""
+    if s.gpu_price_as_of == "(distill.toml)":
+        return "pinned in distill.toml"
+    return f"catalog price as of {s.gpu_price_as_of}"
+
+
 def sizing_rows(p: Plan) -> list[tuple[str, str]]:
     s = p.sizing
     return [
         (
             "Student",
-            f"{s.base_model} at {s.precision} on {s.gpu_name} ({usd(s.usd_per_gpu_hour, 2)}/h)",
+            f"{s.base_model} at {s.precision} on {s.gpu_name} ({usd(s.usd_per_gpu_hour, 2)}/h, {_gpu_price_from(s)})",
         ),
         ("Parameters", f"{s.parameters / 1e9:,.2f}B"),
         ("Weights", f"{gib(s.weights_gib)} ({s.weight_bytes_note})"),
@@ -172,6 +179,17 @@ def sizing_rows(p: Plan) -> list[tuple[str, str]]:
         (
             "vLLM scheduler",
             f"max_num_seqs {s.vllm_max_num_seqs:,}, max_num_batched_tokens {s.vllm_max_num_batched_tokens:,}",
+        ),
+        *(
+            [
+                (
+                    "Prefix cache",
+                    f"{s.prefix_cached_tokens:,} of {p.volume.input_tokens_per_request:,} input tokens a request"
+                    " reused, not prefilled ([workload] cached_input_share, whole 16-token blocks)",
+                )
+            ]
+            if s.prefix_cached_tokens
+            else []
         ),
         ("P7.1", s.p71_note),
     ]

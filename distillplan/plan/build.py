@@ -5,7 +5,6 @@ architecture, the eval lock state) and calls it."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 import math
 from collections.abc import Callable, Mapping
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from distillplan.catalogs.gpus import Gpu, load_gpus
-from distillplan.catalogs.prices import teacher_prices
+from distillplan.catalogs.prices import TeacherPrice, teacher_prices
 from distillplan.errors import DistillError, LockError
 from distillplan.evalset.accept import load_spec_eval
 from distillplan.evalset.baseline import baseline_drift
@@ -61,8 +60,8 @@ class PlanInputs:
     eval_state: EvalState
 
 
-def teacher_prices_of(spec: Spec) -> tuple[Prices, str, dt.date | None, str, str | None]:
-    """(prices as billed, source, as-of date, status, model name): the spec's pins win over the book."""
+def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
+    """(prices as billed, the price book's entry or None, source): the spec's pins win over the book."""
     t = spec.teacher
     entry = teacher_prices().get(t.model) if t.model else None
     share = spec.workload.cached_input_share
@@ -71,7 +70,7 @@ def teacher_prices_of(spec: Spec) -> tuple[Prices, str, dt.date | None, str, str
         prices = Prices(
             t.usd_per_mtok_input, t.usd_per_mtok_output, t.usd_per_mtok_cached_input, share, t.batch_discount or 0.0
         )
-        return prices, "[teacher] in distill.toml", None, "current", t.model
+        return prices, None, "[teacher] in distill.toml"
     pins = (t.usd_per_mtok_input, t.usd_per_mtok_output, t.usd_per_mtok_cached_input, t.batch_discount)
     prices = Prices(
         entry.usd_per_mtok_input if t.usd_per_mtok_input is None else t.usd_per_mtok_input,
@@ -82,22 +81,25 @@ def teacher_prices_of(spec: Spec) -> tuple[Prices, str, dt.date | None, str, str
     )
     pinned = any(v is not None for v in pins)
     source = ("[teacher] prices in distill.toml over " if pinned else "") + f"{entry.vendor}: {entry.source}"
-    return prices, source, entry.as_of, entry.status, entry.name
+    return prices, entry, source
 
 
 def teacher_of(spec: Spec) -> TeacherOut:
-    prices, source, as_of, status, model = teacher_prices_of(spec)
+    prices, entry, source = teacher_prices_of(spec)
+    input_pinned = spec.teacher.usd_per_mtok_input is not None and spec.teacher.usd_per_mtok_output is not None
     return TeacherOut(
-        model=model,
+        model=entry.name if entry else spec.teacher.model,
         usd_per_mtok_input=prices.usd_per_mtok_input,
         usd_per_mtok_output=prices.usd_per_mtok_output,
         usd_per_mtok_cached_input=prices.usd_per_mtok_cached_input,
         cached_input_share=prices.cached_input_share,
         usd_per_mtok_input_effective=prices.usd_per_mtok_input_effective,
         batch_discount=prices.batch_discount,
-        status=status,
+        status=entry.status if entry else "current",
+        shutdown=entry.shutdown if entry else None,
+        price_source_kind="distill.toml" if entry is None or input_pinned else entry.source_kind,
         source=source,
-        as_of=as_of,
+        as_of=entry.as_of if entry else None,
     )
 
 

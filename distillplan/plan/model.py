@@ -65,6 +65,8 @@ class TeacherOut(_Frozen):
     usd_per_mtok_input_effective: float
     batch_discount: float
     status: str
+    shutdown: dt.date | None
+    price_source_kind: str
     source: str
     as_of: dt.date | None
 
@@ -194,6 +196,7 @@ class SizingOut(_Frozen):
     pod_cpus: int
     vllm_max_num_seqs: int
     vllm_max_num_batched_tokens: int
+    prefix_cached_tokens: int
     replicas_for_throughput: int
     replicas_for_latency: int | None
     replicas_bound: str

@@ -47,6 +47,17 @@ def stale_prices(plan: Plan, today: dt.date, max_months: int) -> list[str]:
         )
     if te.status == "retired":
         out.append(f"the teacher {te.model} is retired by its vendor: plan against the model you will be billed for")
+    elif te.shutdown is not None:
+        when = "shut down on" if te.shutdown <= today else "shuts down on"
+        out.append(
+            f"the teacher {te.model} {when} {te.shutdown.isoformat()} (its vendor's deprecation notice): "
+            "the frontier bill it prices ends then; plan against its successor"
+        )
+    if te.price_source_kind == "third-party":
+        out.append(
+            f"the teacher prices ({te.model}) come from third parties, not the vendor's own page: confirm them "
+            "and pin them in [teacher] usd_per_mtok_input / usd_per_mtok_output"
+        )
     gpu_date = parse_as_of(plan.sizing.gpu_price_as_of)
     if gpu_date is not None and (age := months_between(gpu_date, today)) > max_months:
         out.append(

@@ -62,6 +62,7 @@ def month(spec: Spec, arch: Architecture, gpu: Gpu, prices: Prices, vol: Volume,
         p71_band=spec.policy.requests_per_second_per_gpu,
         replicas_pin=spec.hardware.replicas,
         latency_target=(spec.workload.p95_ttft_ms, spec.workload.p95_tpot_ms),
+        prefix_cache_share=spec.workload.cached_input_share,
     )
     frontier = prices.bill(vol.input_tokens_per_month, vol.output_tokens_per_month)
     lines = student_lines(spec, spec.policy, frontier_usd=frontier, gpus=serving.gpus_total, usd_per_gpu_hour=rate)

@@ -49,9 +49,21 @@ holds for C requests in flight, ``C = rate x (TTFT + (o - 1) TPOT)`` at the mean
 The levers: a larger ``max_num_batched_tokens`` prefills a prompt in fewer steps (lower
 TTFT) at the price of longer individual steps (inter-token spikes, which the per-request
 TPOT above averages away); a smaller ``max_num_seqs`` caps the batch (lower TPOT, lower
-capacity). Not modelled: tensor-parallel all-reduce time, CPU scheduling gaps, prefix caching,
-speculative decoding, preemption when the KV cache overflows (the concurrency cap keeps
-the model below it), and request-length variance (every request has the planned shape).
+capacity).
+
+Prefix caching (vLLM's automatic prefix caching, on by default in V1): when the first ``c`` of a
+request's ``i`` prompt tokens are a prefix already in the KV cache (a shared system prompt),
+only the other ``i - c`` tokens are prefilled, so ``c_tok`` multiplies ``i - c + o``, the
+attention term becomes ``2 L q (i^2 - c^2)`` and a prompt takes ``ceil((i - c) / budget)``
+chunks. ``c`` counts whole KV blocks only (vLLM caches full blocks of ``PREFIX_BLOCK_TOKENS``)
+and at most ``i - 1`` (the last prompt token is always computed, for its logits). The KV
+read per step is unchanged (attention still reads the whole context) and so is the KV
+memory per request (shared blocks would let more requests run at once: not counted, the
+conservative side).
+
+Not modelled: tensor-parallel all-reduce time, CPU scheduling gaps, speculative decoding,
+preemption when the KV cache overflows (the concurrency cap keeps the model below it), and
+request-length variance (every request has the planned shape).
 """
 
 from __future__ import annotations
@@ -64,10 +76,22 @@ from distillplan.sizing.architecture import Architecture, parameter_count
 from distillplan.spec.policy import SizingAssumptions
 from distillplan.spec.registry import Precision
 
-__all__ = ["Z_P95", "Latency", "Replica", "replica"]
+__all__ = ["PREFIX_BLOCK_TOKENS", "Z_P95", "Latency", "Replica", "cached_prefix_tokens", "replica"]
 
 #: Standard normal quantile of 0.95.
 Z_P95 = 1.6448536269514722
+
+#: vLLM's default KV block size: its prefix cache reuses whole blocks only.
+PREFIX_BLOCK_TOKENS = 16
+
+
+def cached_prefix_tokens(input_tokens: int, share: float) -> int:
+    """Prompt tokens a request finds in vLLM's prefix cache when ``share`` of its input is a
+    shared prefix: whole blocks only, and never the last prompt token."""
+    # vllm/v1/core/kv_cache_manager.py get_computed_blocks: max_cache_hit_length = num_tokens - 1,
+    # then the longest run of whole cached blocks within it.
+    hit = min(input_tokens * share + 1e-9, input_tokens - 1)
+    return max(0, math.floor(hit / PREFIX_BLOCK_TOKENS) * PREFIX_BLOCK_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -95,12 +119,18 @@ class Replica:
     m_seq_s: float
     max_running: int
     max_num_batched_tokens: int
+    cached_tokens: int = 0
+
+    @property
+    def prefill_tokens(self) -> int:
+        """Prompt tokens computed per request: the input less its prefix-cache hits."""
+        return self.input_tokens - self.cached_tokens
 
     @property
     def busy_s(self) -> float:
         """K: step-seconds one request adds beyond the weight reads."""
         o = self.output_tokens
-        return self.c_tok_s * (self.input_tokens + o) + self.c_att_s + o * self.m_seq_s
+        return self.c_tok_s * (self.prefill_tokens + o) + self.c_att_s + o * self.m_seq_s
 
     @property
     def capacity(self) -> float:
@@ -113,7 +143,7 @@ class Replica:
         return self._latency(rate, tail=True)
 
     def _latency(self, rate: float, *, tail: bool) -> Latency:
-        i, o = self.input_tokens, self.output_tokens
+        i, o = self.prefill_tokens, self.output_tokens
         rho = rate * self.busy_s
         if rate < 0 or rho >= 1:
             return _unstable(rate)
@@ -186,8 +216,12 @@ def replica(
     tensor_parallel_size: int,
     max_running: int,
     assumptions: SizingAssumptions,
+    cached_tokens: int = 0,
 ) -> Replica:
-    """The constants of the module docstring for one pod and request shape."""
+    """The constants of the module docstring for one pod and request shape; ``cached_tokens``
+    of the input are prefix-cache hits (:func:`cached_prefix_tokens`)."""
+    if not 0 <= cached_tokens < input_tokens:
+        raise ValueError("cached_tokens must be >= 0 and below input_tokens")
     a, tp = assumptions, tensor_parallel_size
     bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * a.decode_efficiency(precision)
     kv_bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * a.decode_efficiency("bf16")  # the KV cache stays 16-bit
@@ -198,8 +232,9 @@ def replica(
         output_tokens=output_tokens,
         a0_s=weight_bytes / bandwidth,
         c_tok_s=2 * parameter_count(arch) / compute,
-        c_att_s=2 * arch.num_hidden_layers * q_width * input_tokens**2 / compute,
+        c_att_s=2 * arch.num_hidden_layers * q_width * (input_tokens**2 - cached_tokens**2) / compute,
         m_seq_s=kv_bytes_per_token * (input_tokens + output_tokens / 2) / kv_bandwidth,
         max_running=max(1, max_running),
         max_num_batched_tokens=a.max_num_batched_tokens,
+        cached_tokens=cached_tokens,
     )

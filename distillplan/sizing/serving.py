@@ -28,7 +28,7 @@ from typing import Literal
 
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.sizing.architecture import Architecture, parameter_count
-from distillplan.sizing.latency import Replica, replica
+from distillplan.sizing.latency import Replica, cached_prefix_tokens, replica
 from distillplan.sizing.replicas import latency_note, meets, replicas_for_latency
 from distillplan.spec.policy import SizingAssumptions
 from distillplan.spec.registry import PRECISION_FORMATS, Precision
@@ -74,6 +74,7 @@ class ServingSizing:
     p71_note: str
     vllm_max_num_seqs: int
     vllm_max_num_batched_tokens: int
+    prefix_cached_tokens: int
     replicas_for_throughput: int
     replicas_for_latency: int | None
     replicas_bound: Literal["throughput", "latency", "pinned"]
@@ -140,6 +141,7 @@ def pod_replica(
     max_running: int,
     tensor_parallel_size: int,
     assumptions: SizingAssumptions,
+    cached_tokens: int = 0,
 ) -> Replica:
     """The latency model's constants for one pod (:mod:`distillplan.sizing.latency`)."""
     return replica(
@@ -153,6 +155,7 @@ def pod_replica(
         tensor_parallel_size=tensor_parallel_size,
         max_running=max_running,
         assumptions=assumptions,
+        cached_tokens=cached_tokens,
     )
 
 
@@ -166,6 +169,7 @@ def pod_throughput(
     batch: int,
     tensor_parallel_size: int,
     assumptions: SizingAssumptions,
+    cached_tokens: int = 0,
 ) -> tuple[float, Literal["compute", "memory"]]:
     """(requests/s, bound) of one pod whose running batch is capped at ``batch``.
 
@@ -179,8 +183,9 @@ def pod_throughput(
         max_running=batch,
         tensor_parallel_size=tensor_parallel_size,
         assumptions=assumptions,
+        cached_tokens=cached_tokens,
     )
-    compute = r.c_tok_s * (input_tokens + output_tokens) + r.c_att_s
+    compute = r.c_tok_s * (r.prefill_tokens + output_tokens) + r.c_att_s
     memory = output_tokens * (r.a0_s / r.max_running + r.m_seq_s)
     return r.capacity, "compute" if compute >= memory else "memory"
 
@@ -224,6 +229,7 @@ def size_serving(
     p71_band: tuple[float, float] = (60.0, 200.0),
     replicas_pin: int | None = None,
     latency_target: tuple[float | None, float | None] = (None, None),
+    prefix_cache_share: float = 0.0,
 ) -> ServingSizing:
     """Size vLLM serving for a request shape and peak load (P7).
 
@@ -231,7 +237,8 @@ def size_serving(
     whose per-GPU memory holds the weights and KV for ``min_concurrent_sequences``
     requests of ``max_model_len`` tokens; concurrency is KV tokens / (input + output),
     capped at ``max_num_seqs``; replicas as in the module docstring, ``latency_target`` =
-    (p95 TTFT ms, p95 TPOT ms), either None."""
+    (p95 TTFT ms, p95 TPOT ms), either None; ``prefix_cache_share`` of the input is a shared
+    prefix that vLLM's prefix cache serves (:func:`~distillplan.sizing.latency.cached_prefix_tokens`)."""
     a = assumptions
     if input_tokens < 1 or output_tokens < 1 or peak_requests_per_second < 0:
         raise ValueError("input_tokens and output_tokens must be >= 1 and peak load >= 0")
@@ -278,6 +285,7 @@ def size_serving(
             f"a lower precision (int8/int4), a bigger GPU, shorter requests or a smaller base"
         )
     batch = max(concurrent, 1)
+    cached = cached_prefix_tokens(input_tokens, prefix_cache_share)
     rep = pod_replica(
         arch,
         gpu,
@@ -287,6 +295,7 @@ def size_serving(
         max_running=batch,
         tensor_parallel_size=tp,
         assumptions=a,
+        cached_tokens=cached,
     )
     pod_rps, bound = pod_throughput(
         arch,
@@ -297,6 +306,7 @@ def size_serving(
         batch=batch,
         tensor_parallel_size=tp,
         assumptions=a,
+        cached_tokens=cached,
     )
     if not fits:
         pod_rps = 0.0
@@ -346,6 +356,7 @@ def size_serving(
         p71_note=p71 if fits else f"P7.1 does not hold: the model does not fit ({reason}).",
         vllm_max_num_seqs=batch,
         vllm_max_num_batched_tokens=a.max_num_batched_tokens,
+        prefix_cached_tokens=cached,
         replicas_for_throughput=thr,
         replicas_for_latency=lat_replicas,
         replicas_bound=binds,

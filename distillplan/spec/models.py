@@ -114,7 +114,7 @@ class Workload(_Model):
         ge=0,
         le=1,
         description="Share of input tokens that are prompt-cache hits (a shared system prompt), billed at the "
-        "cached-input price (P6.1).",
+        "cached-input price (P6.1); the student's vLLM prefix cache skips their prefill (P7).",
     )
     p95_ttft_ms: float | None = Field(
         default=None,
