@@ -130,7 +130,8 @@ def test_default_sweep_is_every_catalog_candidate_ranked(capsys: pytest.CaptureF
     result = compare_json(capsys, str(EXAMPLES / "invoice-extraction"))
     assert result["format_version"] == 1 and result["kind"] == "distillplan-compare"
     axes = result["axes"]
-    assert (len(axes["students"]), len(axes["precisions"]), len(axes["gpus"]), len(axes["methods"])) == (8, 3, N_GPUS, 3)
+    sizes = (len(axes["students"]), len(axes["precisions"]), len(axes["gpus"]), len(axes["methods"]))
+    assert sizes == (8, 3, N_GPUS, 3)
     assert axes["gpus"] == list(load_gpus())  # every catalog GPU, in catalog order
     rows = result["rows"]
     combos = {(r["student"], r["precision"], r["gpu"], r["method"]) for r in rows}
