@@ -1,6 +1,6 @@
 """Issue 15's speed targets for `distillplan compare`, measured side by side in one run:
 
-- the default sweep (8 students x 3 precisions x 3 GPUs x 3 methods = 216 candidates) on an
+- the default sweep (8 students x 3 precisions x 5 GPUs x 3 methods = 360 candidates) on an
   example: median wall time of the whole command <= 1.5 s;
 - and <= 3x the median wall time of a single `distillplan plan` of the same spec.
 
