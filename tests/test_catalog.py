@@ -65,3 +65,14 @@ def test_catalog_json_lists_the_gpu_quotes(capsys: pytest.CaptureFixture[str]) -
     assert [q["provider"] for q in h200["quotes"]] == [q.provider for q in load_gpus()["h200-141gb"].quotes]
     code, text, _ = run_cli("catalog", capsys=capsys)
     assert "median of 6 providers $3.59-$10.44" in text and "read 2026-09-25" in text
+
+
+def test_the_starter_spec_names_every_catalog_gpu_and_a_current_teacher() -> None:
+    from distillplan.files import data_text
+    from distillplan.spec.load import parse_spec
+
+    text = data_text("starter.toml")
+    gpu_line = next(ln for ln in text.splitlines() if ln.startswith("gpu = "))
+    assert all(key in gpu_line for key in load_gpus())
+    spec = parse_spec(text.replace("{name}", "x").replace("{title}", "X"), display="starter.toml", base_dir=data_path())
+    assert spec.teacher.model is not None and teacher_prices()[spec.teacher.model].status == "current"
