@@ -30,6 +30,7 @@ API_MODEL_IDS = {
     "claude-haiku-4.5": "claude-haiku-4-5",
     "claude-haiku-5.5": "claude-haiku-5-5",
     "claude-fable-5.1": "claude-fable-5-1",
+    "claude-fable-5.2": "claude-fable-5-2",
 }
 #: The environment variable holding each API's key (LiteLLM's names).
 API_KEY_ENV: dict[Api, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
