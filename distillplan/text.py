@@ -16,6 +16,7 @@ from typing import Any
 from distillplan.errors import one_line
 
 __all__ = [
+    "JSON_WHITESPACE",
     "gib",
     "json_round",
     "md_cell",
@@ -30,6 +31,10 @@ __all__ = [
     "yaml_str",
     "yaml_value",
 ]
+
+#: What JSON (RFC 8259) counts as whitespace: a JSONL line of only these is blank. Python's
+#: str.strip() also strips \x1c-\x1f, \x85 and the Unicode spaces, which JSON does not.
+JSON_WHITESPACE = " \t\r\n"
 
 # ---------------------------------------------------------------- TOML
 

@@ -394,6 +394,17 @@ def test_read_jsonl_malformed_line(tmp_path: Path) -> None:
         read_jsonl(p, display_path="preds.jsonl")
 
 
+@pytest.mark.parametrize("junk", ["\x1c", "\x0c", "\u2028", "\u00a0"])
+def test_a_line_of_non_json_whitespace_is_not_blank(tmp_path: Path, junk: str) -> None:
+    """JSON's whitespace is space, tab, CR and LF; Python's str.strip() takes more (\\x1c, NBSP,
+    U+2028), so such a line was skipped unseen. It is a located error now (found by the monitor
+    fuzz test)."""
+    p = tmp_path / "p.jsonl"
+    p.write_text('{"id": 1}\n' + junk + "\n \t\r\n", encoding="utf-8")
+    with pytest.raises(LocatedError, match=r"^p:2:1: not valid JSON"):
+        read_jsonl(p, display_path="p")
+
+
 def test_read_jsonl_non_object_and_non_utf8(tmp_path: Path) -> None:
     p = tmp_path / "p.jsonl"
     p.write_text('{"id": 1}\n[1, 2]\n')

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from distillplan.evalset import monitor as mon
@@ -330,6 +330,8 @@ def test_duplicate_int_and_string_id_are_the_same(repo: Path, capsys: Cap) -> No
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.one_of(st.binary(max_size=40), st.text(max_size=40).map(str.encode), _json_rows()), max_size=6))
+@example(lines=[b"\x1c"])  # str.strip() took it for a blank line (not JSON whitespace)
+@example(lines=[b"\x0c", "\u2028".encode()])
 def test_no_input_crashes_the_reader(tmp_path_factory: pytest.TempPathFactory, lines: list[bytes]) -> None:
     """Any bytes: every non-blank line is either a row or a located problem; nothing raises."""
     from distillplan.evalset.samples import SampleReader

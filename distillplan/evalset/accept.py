@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from distillplan.errors import AcceptanceError, DistillError, LocatedError
 from distillplan.evalset.metrics import METRICS, as_object
+from distillplan.text import JSON_WHITESPACE
 
 if TYPE_CHECKING:  # the hook path (validate, check) reads eval sets without the lock module
     from distillplan.evalset.lockfile import Baseline
@@ -120,7 +121,7 @@ def read_jsonl(path: Path, *, display_path: str, data: bytes | None = None) -> l
             raise LocatedError(path=display_path, line=n, col=e.start + 1, message="not valid UTF-8") from None
         if n == 1:
             text = text.removeprefix("\ufeff")
-        if not text.strip():
+        if not text.strip(JSON_WHITESPACE):
             continue
         try:
             obj = json.loads(text)

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from distillplan.errors import Problem, quote_value
+from distillplan.text import JSON_WHITESPACE
 
 __all__ = ["FIELDS", "NO_REFERENCE", "Sample", "SampleReader"]
 
@@ -35,6 +36,7 @@ FIELDS = ("id", "timestamp", "segment", "student", "teacher")
 _OPTIONAL = ("reference",)
 _NO_REF = object()
 _BAD, _BLANK = object(), object()
+_JSON_WS_BYTES = JSON_WHITESPACE.encode()
 _REQUIRED = frozenset(FIELDS)
 _ALLOWED = frozenset(FIELDS + _OPTIONAL)
 
@@ -155,7 +157,7 @@ class SampleReader:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass  # the standard parser decides and words the message (it also takes NaN, big ints)
-        if not raw.strip():
+        if not raw.strip(_JSON_WS_BYTES):
             return _BLANK
         try:
             text = raw.decode("utf-8")
@@ -164,7 +166,7 @@ class SampleReader:
             return _BAD
         if n == 1:
             text = text.removeprefix("\ufeff")
-            if not text.strip():
+            if not text.strip(JSON_WHITESPACE):
                 return _BLANK
         try:
             return json.loads(text)
