@@ -66,17 +66,21 @@ def catalog(fmt: str) -> int:
 _SPEC_ARG = click.argument("spec", required=False, default="distill.toml", type=click.Path(path_type=Path))
 
 
+_STALE_WARNING = click.option(
+    "--stale-warning/--no-stale-warning",
+    default=True,
+    help="Warn on stderr about the prices used: older than [policy] price_staleness_months, a teacher "
+    "retired or shutting down, prices from third parties only.",
+)
+
+
 @cli.command()
 @_SPEC_ARG
 @click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True, help="Report format.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
-@click.option(
-    "--stale-warning/--no-stale-warning",
-    default=True,
-    help="Warn on stderr when the prices used are older than [policy] price_staleness_months.",
-)
+@_STALE_WARNING
 def plan(spec: Path, fmt: str, color: bool | None, stale_warning: bool) -> int:
-    """Verdict, cost lines with their formulas, payback and A100 sizing."""
+    """Verdict, cost lines with their formulas, payback and GPU sizing."""
     from distillplan.commands import plan as command  # deferred: start-up imports only the command that runs
 
     return command.run(spec, fmt=fmt, color=color, stale_warning=stale_warning)  # type: ignore[arg-type]  # click.Choice checked it
@@ -95,6 +99,7 @@ def _gpu_choice() -> click.Choice[str]:
 @click.option("--precision", "precisions", multiple=True, type=click.Choice(PRECISIONS), help="Repeatable.")
 @click.option("--gpu", "gpus", multiple=True, help="GPU from the catalog; repeatable.")
 @click.option("--method", "methods", multiple=True, type=click.Choice(METHODS), help="Repeatable.")
+@_STALE_WARNING
 def compare(
     spec: Path,
     fmt: str,
@@ -102,6 +107,7 @@ def compare(
     precisions: tuple[str, ...],
     gpus: tuple[str, ...],
     methods: tuple[str, ...],
+    stale_warning: bool,
 ) -> int:
     """Every student x precision x GPU x method, ranked by payback ([compare] or the flags
     choose the axes; default: the whole catalog)."""
@@ -116,6 +122,7 @@ def compare(
         precisions=precisions,  # type: ignore[arg-type]  # click.Choice checked it
         gpus=checked,
         methods=methods,  # type: ignore[arg-type]  # click.Choice checked it
+        stale_warning=stale_warning,
     )
 
 
@@ -130,11 +137,14 @@ def compare(
     help="Write nothing; exit 1 when a generated file is missing, stale or edited.",
 )
 @click.option("--force", is_flag=True, help="Overwrite generated files a person has edited.")
-def scaffold(spec: Path, pretend: bool, show_diff: bool, check_only: bool, force: bool) -> int:
+@_STALE_WARNING
+def scaffold(spec: Path, pretend: bool, show_diff: bool, check_only: bool, force: bool, stale_warning: bool) -> int:
     """Write the eval, training and serving configs, the proposal and the contract."""
     from distillplan.commands import scaffold as command  # deferred: start-up imports only the command that runs
 
-    return command.run(spec, pretend=pretend, diff=show_diff, check=check_only, force=force)
+    return command.run(
+        spec, pretend=pretend, diff=show_diff, check=check_only, force=force, stale_warning=stale_warning
+    )
 
 
 @cli.group("teacher-data")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -101,7 +102,7 @@ def test_stale_prices_warn_on_stderr_and_leave_the_report_unchanged(
     warning = next(ln for ln in stale_err.splitlines() if "teacher prices" in ln)
     assert "read on 2026-11-28, 7 months ago" in warning and "usd_per_mtok_input" in warning
     gpu = next(ln for ln in stale_err.splitlines() if "a100-80gb price" in ln)
-    assert "($2.70/h) is from 2026-11, 8 months ago" in gpu and "[hardware] usd_per_gpu_hour" in gpu
+    assert "($2.70/h) is from 2026-09, 10 months ago" in gpu and "[hardware] usd_per_gpu_hour" in gpu
     code, _, quiet = run_cli("plan", str(spec), "--no-stale-warning", capsys=capsys)
     assert code == 0 and quiet == ""
     monkeypatch.setenv("DISTILLPLAN_TODAY", "2027-07-01")
@@ -120,6 +121,26 @@ def test_a_retired_teacher_is_said(tmp_path: Path, capsys: pytest.CaptureFixture
     )
     _, _, err = run_cli("plan", str(spec), "--format", "json", capsys=capsys)
     assert "claude-opus-4 is retired by its vendor" in err
+
+
+@pytest.mark.parametrize(
+    ("as_of", "today", "stale"),
+    [
+        ("2026-11-28", "2027-05-28", False),  # exactly 6 calendar months
+        ("2026-11-28", "2027-05-29", True),  # more than 6
+        ("2026-08-31", "2027-02-28", False),  # a shorter month ends the span on its last day
+        ("2026-08-31", "2027-03-01", True),
+        ("2026-09", "2027-03-01", False),  # a month means its first day
+        ("2026-09", "2027-03-02", True),
+        ("not a date", "2030-01-01", False),
+    ],
+)
+def test_stale_means_more_than_the_policy_s_calendar_months(as_of: str, today: str, stale: bool) -> None:
+    import datetime as dt
+
+    from distillplan.plan.staleness import is_stale
+
+    assert is_stale(as_of, dt.date.fromisoformat(today), 6) is stale
 
 
 def _warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str) -> str:
@@ -202,3 +223,46 @@ def test_every_book_model_has_an_api_and_a_model_id_its_api_takes() -> None:
         assert api.known, name
         if entry.vendor == "Anthropic" and entry.status != "retired" and entry.as_of.year >= 2026:
             assert api.model is not None and "." not in api.model, name
+
+
+def test_a_teacher_gone_before_go_live_is_a_plan_warning() -> None:
+    """Deterministic (a function of the spec, not of the day): the report, the JSON and the
+    proposal carry it. gpt-4.1 leaves OpenAI's API on 2027-01-14; the invoice example goes
+    live on 2027-03-04 (start 2027-01-04 + 2 build months)."""
+
+    def warning(model: str) -> str | None:
+        plan = _plan(INVOICE.replace("claude-sonnet-5.5", model))
+        found = [w.message for w in plan.verdict.warnings if w.id == "teacher-retired"]
+        return found[0] if found else None
+
+    gone = warning("gpt-4.1")
+    assert gone is not None and "leaves its vendor's API on 2027-01-14, before go-live (2027-03-04)" in gone
+    assert "retired by its vendor (since 2026-06-15)" in (warning("claude-sonnet-4") or "")
+    assert warning("claude-sonnet-5.5") is None and warning("claude-opus-5") is None  # no date, or after go-live
+    later = _plan(INVOICE.replace("claude-sonnet-5.5", "gpt-4.1").replace("start = 2027-01-04", "start = 2026-10-01"))
+    assert not [w for w in later.verdict.warnings if w.id == "teacher-retired"]  # live 2026-12-01, before 2027-01-14
+
+
+def test_the_teacher_inference_line_says_it_counts_cache_hits() -> None:
+    plan = _plan(_with_workload(INVOICE, "cached_input_share = 0.6"))
+    usd, basis = _teacher_line(plan)
+    assert "batch prices (50% off), 60% of input tokens as cache hits" in basis
+    assert usd == pytest.approx(40_000 * (1400 * (0.4 * 2.0 + 0.6 * 0.10) + 250 * 10.0) / 1e6 * 0.5)
+
+
+def test_scaffold_and_compare_warn_like_plan(
+    example_repo: Callable[[str], Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = example_repo("invoice-extraction")
+    monkeypatch.setenv("DISTILLPLAN_TODAY", "2027-09-01")
+    code, _, err = run_cli("scaffold", str(repo), "--pretend", capsys=capsys)
+    assert code == 0 and "warning: the teacher prices (claude-sonnet-5.5) were read on 2026-11-28" in err
+    assert "warning: the a100-80gb price" in err
+    code, _, err = run_cli("scaffold", str(repo), "--pretend", "--no-stale-warning", capsys=capsys)
+    assert code == 0 and err == ""
+    code, _, err = run_cli("compare", str(repo), "--gpu", "h200-141gb", "--method", "qlora", capsys=capsys)
+    assert code == 0 and "the teacher prices (claude-sonnet-5.5)" in err
+    assert "the h200-141gb price ($5.40/h) is from 2026-08" in err and "the a100-80gb price" in err  # the spec's own
+    monkeypatch.setenv("DISTILLPLAN_TODAY", "2026-12-01")
+    code, _, err = run_cli("compare", str(repo), "--gpu", "h200-141gb", "--method", "qlora", capsys=capsys)
+    assert code == 0 and err == ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from distillplan.commands._io import EXIT_OK, say
-from distillplan.commands.plan import today
+from distillplan.commands._prices import today
 from distillplan.outputs.catalog import render_catalog
 
 

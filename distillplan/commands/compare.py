@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from distillplan.commands._io import EXIT_OK, say
+from distillplan.commands._prices import warn_compare_prices
 from distillplan.outputs.compare_report import Format, render
 from distillplan.plan.compare import compare_for_file
 from distillplan.spec.load import load_spec
@@ -21,8 +22,13 @@ def run(
     precisions: Sequence[Precision] = (),
     gpus: Sequence[str] = (),
     methods: Sequence[Method] = (),
+    stale_warning: bool = True,
 ) -> int:
-    """Print the ranked candidates; the flags replace the spec's ``[compare]`` axes."""
-    result = compare_for_file(load_spec(spec), students=students, precisions=precisions, gpus=gpus, methods=methods)
+    """Print the ranked candidates; the flags replace the spec's ``[compare]`` axes. The price
+    warnings of `plan` go to stderr, for the teacher and every GPU swept."""
+    sf = load_spec(spec)
+    result = compare_for_file(sf, students=students, precisions=precisions, gpus=gpus, methods=methods)
     say(render(result, fmt), end="")
+    if stale_warning:
+        warn_compare_prices(sf, dict.fromkeys([*result.axes.gpus, sf.spec.hardware.gpu]))
     return EXIT_OK

@@ -30,6 +30,18 @@ def short_hash(text: str) -> str:
     return _HASH.sub(lambda m: m.group(1) + m.group(2)[:12], text)
 
 
+def _cache_note(p: Plan) -> str:
+    te = p.teacher
+    if not te.cached_input_share:
+        return ""
+    if te.usd_per_mtok_cached_input is None:
+        return f" ({te.cached_input_share:.0%} cache hits, billed as input: no cached price for {te.model})"
+    return (
+        f" ({te.cached_input_share:.0%} cache hits at {usd(te.usd_per_mtok_cached_input, 2)},"
+        f" the rest at {usd(te.usd_per_mtok_input, 2)})"
+    )
+
+
 def frontier_rows(p: Plan) -> list[list[str]]:
     """The frontier bill's input and output lines: (line, tokens x price, amount)."""
     vol, te, c = p.volume, p.teacher, p.costs
@@ -37,13 +49,7 @@ def frontier_rows(p: Plan) -> list[list[str]]:
         [
             "Input",
             f"{tokens(vol.input_tokens_per_month)} tokens x {usd(te.usd_per_mtok_input_effective, 2)}/Mtok"
-            + (
-                f" ({te.cached_input_share:.0%} cache hits at"
-                f" {usd(te.usd_per_mtok_cached_input or te.usd_per_mtok_input, 2)},"
-                f" the rest at {usd(te.usd_per_mtok_input, 2)})"
-                if te.cached_input_share
-                else ""
-            ),
+            + _cache_note(p),
             usd(c.frontier_input_usd_per_month),
         ],
         [

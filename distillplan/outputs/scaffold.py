@@ -266,6 +266,8 @@ class ScaffoldResult:
     diff: str = ""
     starter: str | None = None  # the starter spec written (or that would be)
     problems: list[str] = field(default_factory=list)  # --check failures
+    plan: dict[str, Any] | None = None  # the plan JSON the tree was rendered from
+    spec_file: SpecFile | None = None
 
     @property
     def ok(self) -> bool:
@@ -310,7 +312,7 @@ def lock_state(spec_dir: Path, lock: LockFile | None) -> dict[str, Any]:
 
 def _render_all(
     sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None, *, force: bool = False
-) -> dict[str, bytes]:
+) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The tree; when the person's own vllm.yaml is on disk (edited and kept, or skipped), the ConfigMap the
     Deployment mounts is derived from those bytes, never from the generated ones."""
     if plan is None:
@@ -321,17 +323,17 @@ def _render_all(
     rel = posixpath.normpath(posixpath.join(sf.spec.scaffold.root.replace("\\", "/"), VLLM_YAML))
     target = sf.dir / rel
     if force or not target.is_file() or target.is_symlink():
-        return tree
+        return tree, plan
     current = target.read_bytes()
     recorded = lock.generated.files.get(rel) if lock is not None and lock.generated is not None else None
     theirs = rel not in tree or (current != tree[rel] and _sha(current) != recorded)
     if not theirs:
-        return tree
+        return tree, plan
     try:
         edited = current.decode("utf-8")
     except UnicodeDecodeError:
-        return tree  # not text: the ConfigMap keeps the generated engine config (and vllm.yaml is reported)
-    return plan_tree(sf, plan, lock_state(sf.dir, lock), vllm_yaml=edited)
+        return tree, plan  # not text: the ConfigMap keeps the generated engine config (and vllm.yaml is reported)
+    return plan_tree(sf, plan, lock_state(sf.dir, lock), vllm_yaml=edited), plan
 
 
 def scaffold(
@@ -354,10 +356,10 @@ def scaffold(
 
 
 def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dict[str, Any] | None) -> ScaffoldResult:
-    result = ScaffoldResult(mode=mode, starter=sf.display if starter else None)
+    result = ScaffoldResult(mode=mode, starter=sf.display if starter else None, spec_file=sf)
     spec_dir = sf.dir
     lock = read_lock(spec_dir) if sf.path.exists() else None
-    tree = _render_all(sf, lock, plan, force=force)
+    tree, result.plan = _render_all(sf, lock, plan, force=force)
     check_paths(spec_dir, sf.spec.scaffold.root, list(sf.spec.scaffold.skip), sorted(tree))
     old = lock.generated if lock is not None and lock.generated is not None else GeneratedManifest("")
     manifest: dict[str, str] = {}

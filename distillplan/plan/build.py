@@ -28,7 +28,7 @@ from distillplan.plan.costs import (
     project_lines,
     volume_of,
 )
-from distillplan.plan.decision import EvalState, Verdict, decide
+from distillplan.plan.decision import EvalState, TeacherState, Verdict, decide
 from distillplan.plan.model import (
     Costs,
     EvalOut,
@@ -192,6 +192,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         eval_state=inputs.eval_state,
         serving_fits=now.serving.fits,
         required_per_stratum=required,
+        teacher=TeacherState(teacher.model, teacher.status, teacher.shutdown),
     )
     return PlanCore(
         gpu=gpu,
@@ -330,6 +331,20 @@ def _required(teacher_score: float, gap_points: float) -> int | None:
     return required_examples(teacher_score=teacher_score, gap_points=gap_points)
 
 
+def _gpu_price_basis(spec: Spec, gpu: Gpu) -> str:
+    """Where the hourly GPU rate comes from, in words a CFO can check."""
+    if spec.hardware.usd_per_gpu_hour:
+        return "[hardware] usd_per_gpu_hour in distill.toml"
+    if not gpu.quotes:
+        return f"the GPU catalog ({gpu.source})"
+    rates = sorted(q.usd_per_gpu_hour for q in gpu.quotes)
+    days = sorted(q.read for q in gpu.quotes)
+    return (
+        f"median of {len(rates)} cloud providers' on-demand quotes (${rates[0]:.2f}-${rates[-1]:.2f} per GPU-hour, "
+        f"read {days[0]} to {days[-1]}; `distillplan catalog` lists them)"
+    )
+
+
 def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: TrainingSizing, tokens: float) -> SizingOut:
     """The serving and training sizings as the plan shows them (same field names)."""
     serving = {k: v for k, v in dataclasses.asdict(s).items() if k in SizingOut.model_fields and k != "gpu"}
@@ -351,6 +366,7 @@ def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: Training
         gpu_product_label=gpu.k8s_product_label,
         usd_per_gpu_hour=rate,
         gpu_price_as_of="(distill.toml)" if spec.hardware.usd_per_gpu_hour else gpu.as_of,
+        gpu_price_basis=_gpu_price_basis(spec, gpu),
         **serving,
         pod_memory_gib=math.ceil(s.weights_gib + a.serving_host_memory_overhead_gib),
         pod_cpus=a.serving_cpus,

@@ -261,6 +261,9 @@ def project_lines(
         priced = teacher.batch() if batch else teacher
         cost = priced.bill(st.training_examples * tin, st.training_examples * tout)
         tier = f"batch prices ({teacher.batch_discount:.0%} off)" if batch else "live prices"
+        if teacher.cached_input_share and teacher.usd_per_mtok_cached_input is not None:
+            # the examples share the workload's prompt prefix, so the cache hits as in production
+            tier += f", {teacher.cached_input_share:.0%} of input tokens as cache hits"
         drivers["teacher_inference"] = (
             cost,
             f"driver: {st.training_examples:,} examples x ({tin:,} in + {tout:,} out tokens) at teacher {tier}",

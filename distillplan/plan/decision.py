@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
@@ -60,15 +61,21 @@ def _revisit_words(months: int) -> str:
     return "two quarters" if months == 6 else f"{months} months"
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus ``months`` calendar months, on the month's last day when it is shorter."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+@dataclass(frozen=True)
+class TeacherState:
+    """What the verdict needs to know of the teacher model: the price book's status and any
+    shutdown date its vendor has announced."""
+
+    model: str | None = None
+    status: str = "current"
+    shutdown: dt.date | None = None
 
 
 def decide(
@@ -81,6 +88,7 @@ def decide(
     eval_state: EvalState,
     serving_fits: bool,
     required_per_stratum: int | None = None,
+    teacher: TeacherState = TeacherState(),
 ) -> Verdict:
     w = spec.workload
     checks: list[Check] = []
@@ -151,6 +159,7 @@ def decide(
     checks.append(Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg))
 
     warnings = _warnings(spec, policy, serving_fits=serving_fits, band=band)
+    warnings += _teacher_warnings(spec, teacher)
     small = [(k, n) for k, n in eval_state.examples_per_stratum if required_per_stratum and n < required_per_stratum]
     if small and required_per_stratum:
         bound = spec.eval.max_stratum_gap_points or spec.eval.max_gap_points
@@ -189,8 +198,28 @@ def decide(
     }[decision]
     if decision == "route-first" and not eval_ok:
         summary += " Lock the eval set before either (P2.3)."
-    revisit = _add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
+    revisit = add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
     return Verdict(decision=decision, summary=summary, checks=checks, warnings=warnings, revisit_on=revisit)
+
+
+def _teacher_warnings(spec: Spec, teacher: TeacherState) -> list[Warning]:
+    """A teacher its vendor retired, or shuts down before the student goes live, leaves the
+    bill the saving is measured against: the plan says so (P6.1). A pure function of the spec."""
+    go_live = add_months(spec.project.start, spec.finance.build_months)
+    if teacher.status == "retired":
+        when = f"is retired by its vendor{f' (since {teacher.shutdown.isoformat()})' if teacher.shutdown else ''}"
+    elif teacher.shutdown is not None and teacher.shutdown <= go_live:
+        when = f"leaves its vendor's API on {teacher.shutdown.isoformat()}, before go-live ({go_live.isoformat()})"
+    else:
+        return []
+    return [
+        Warning(
+            id="teacher-retired",
+            rule="P6.1",
+            message=f"the teacher {teacher.model} {when}: the frontier bill the saving is measured "
+            "against ends; plan against the model that replaces it",
+        )
+    ]
 
 
 def _warnings(spec: Spec, policy: Policy, *, serving_fits: bool, band: str) -> list[Warning]:

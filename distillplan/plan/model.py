@@ -173,6 +173,7 @@ class SizingOut(_Frozen):
     gpu_product_label: str
     usd_per_gpu_hour: float
     gpu_price_as_of: str
+    gpu_price_basis: str
     precision: str
     parameters: int
     weights_gib: float

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from distillplan.plan.model import Plan
+from distillplan.plan.decision import add_months
+from distillplan.plan.model import Plan, TeacherOut
 
-__all__ = ["is_stale", "months_between", "parse_as_of", "stale_prices"]
+__all__ = ["is_stale", "months_between", "parse_as_of", "stale_gpu", "stale_prices", "stale_teacher"]
 
 
 def parse_as_of(text: str) -> dt.date | None:
@@ -29,17 +30,27 @@ def months_between(start: dt.date, end: dt.date) -> int:
 
 
 def is_stale(as_of: str | dt.date, today: dt.date, max_months: int) -> bool:
-    """Whether a price read on ``as_of`` (a date, ``2026-01`` or ``2026-01-15``) is older than
-    ``max_months`` on ``today``; an unreadable date is not called stale."""
+    """Whether a price read on ``as_of`` (a date, ``2026-01`` or ``2026-01-15``) is more than
+    ``max_months`` calendar months old on ``today`` (read 2026-11-28, 6 months: stale from
+    2027-05-29); an unreadable date is not called stale."""
     day = as_of if isinstance(as_of, dt.date) else parse_as_of(as_of)
-    return day is not None and months_between(day, today) > max_months
+    return day is not None and add_months(day, max_months) < today
 
 
 def stale_prices(plan: Plan, today: dt.date, max_months: int) -> list[str]:
-    """One sentence per price older than ``max_months`` on ``today``, saying how to pin a current one."""
+    """One sentence per price problem of ``plan`` on ``today`` (older than ``max_months``, a
+    teacher retired or shutting down, prices from third parties only), saying what to pin."""
+    s = plan.sizing
+    return stale_teacher(plan.teacher, today, max_months) + stale_gpu(
+        s.gpu, s.usd_per_gpu_hour, s.gpu_price_as_of, today, max_months
+    )
+
+
+def stale_teacher(te: TeacherOut, today: dt.date, max_months: int) -> list[str]:
+    """The teacher's part of :func:`stale_prices`."""
     out: list[str] = []
-    te = plan.teacher
-    if te.as_of is not None and (age := months_between(te.as_of, today)) > max_months:
+    if te.as_of is not None and is_stale(te.as_of, today, max_months):
+        age = months_between(te.as_of, today)
         out.append(
             f"the teacher prices ({te.model}) were read on {te.as_of.isoformat()}, {age} months ago "
             f"(older than [policy] price_staleness_months = {max_months}): pin today's prices in "
@@ -58,11 +69,15 @@ def stale_prices(plan: Plan, today: dt.date, max_months: int) -> list[str]:
             f"the teacher prices ({te.model}) come from third parties, not the vendor's own page: confirm them "
             "and pin them in [teacher] usd_per_mtok_input / usd_per_mtok_output"
         )
-    gpu_date = parse_as_of(plan.sizing.gpu_price_as_of)
-    if gpu_date is not None and (age := months_between(gpu_date, today)) > max_months:
-        out.append(
-            f"the {plan.sizing.gpu} price (${plan.sizing.usd_per_gpu_hour:.2f}/h) is from "
-            f"{plan.sizing.gpu_price_as_of}, "
-            f"{age} months ago: pin what you pay in [hardware] usd_per_gpu_hour"
-        )
     return out
+
+
+def stale_gpu(gpu: str, usd_per_gpu_hour: float, as_of: str, today: dt.date, max_months: int) -> list[str]:
+    """The GPU's part of :func:`stale_prices` (``as_of`` "(distill.toml)": pinned, never stale)."""
+    day = parse_as_of(as_of)
+    if day is None or not is_stale(day, today, max_months):
+        return []
+    return [
+        f"the {gpu} price (${usd_per_gpu_hour:.2f}/h) is from {as_of}, {months_between(day, today)} months ago: "
+        "pin what you pay in [hardware] usd_per_gpu_hour"
+    ]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from distillplan.catalogs.prices import teacher_prices
 from distillplan.catalogs.students import is_student_name
-from distillplan.errors import Problem, SpecError
+from distillplan.errors import Problem, SpecError, quote_value
 from distillplan.files import leaves_folder
 from distillplan.git import repo_root as find_repo_root
 from distillplan.spec.models import Spec
@@ -358,7 +358,8 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
         out.append(
             (
                 ("teacher", "model"),
-                f"not in the price book{hint} Or give usd_per_mtok_input and usd_per_mtok_output",
+                f"not in the price book (got {quote_value(spec.teacher.model)}){hint} "
+                "Or give usd_per_mtok_input and usd_per_mtok_output",
                 True,
             )
         )

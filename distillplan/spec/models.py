@@ -193,6 +193,13 @@ class Teacher(_Model):
     def _priced(self, info: ValidationInfo) -> "Teacher":
         if self.model is None and (self.usd_per_mtok_input is None or self.usd_per_mtok_output is None):
             _problem(info, "teacher", "give a price-book `model`, or both usd_per_mtok_input and usd_per_mtok_output")
+        cached, given = self.usd_per_mtok_cached_input, self.usd_per_mtok_input
+        if cached is not None and given is not None and cached > given:
+            _problem(
+                info,
+                "teacher.usd_per_mtok_cached_input",
+                f"a cache hit ({cached:g}) costs more than an input token ({given:g}); give the cache-read price",
+            )
         return self
 
 
