@@ -28,7 +28,7 @@ from distillplan.plan.costs import (
     project_lines,
     volume_of,
 )
-from distillplan.plan.decision import EvalState, TeacherState, Verdict, decide
+from distillplan.plan.decision import EvalState, Verdict, decide
 from distillplan.plan.model import (
     Costs,
     EvalOut,
@@ -85,7 +85,10 @@ def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
 
 
 def teacher_of(spec: Spec) -> TeacherOut:
-    prices, entry, source = teacher_prices_of(spec)
+    return _teacher_out(spec, *teacher_prices_of(spec))
+
+
+def _teacher_out(spec: Spec, prices: Prices, entry: TeacherPrice | None, source: str) -> TeacherOut:
     input_pinned = spec.teacher.usd_per_mtok_input is not None and spec.teacher.usd_per_mtok_output is not None
     return TeacherOut(
         model=entry.name if entry else spec.teacher.model,
@@ -152,8 +155,8 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
     arch = inputs.architecture
     gpu = (gpus or load_gpus())[spec.hardware.gpu]
     rate = spec.hardware.usd_per_gpu_hour or gpu.usd_per_gpu_hour
-    teacher = teacher_of(spec)
-    prices = teacher_prices_of(spec)[0]
+    prices, entry, source = teacher_prices_of(spec)
+    teacher = _teacher_out(spec, prices, entry, source)
     vol = volume_of(spec)
     now = month(spec, arch, gpu, prices, vol, rate)
     training, training_tokens = _training(spec, arch, gpu, vol, rate)
@@ -192,7 +195,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         eval_state=inputs.eval_state,
         serving_fits=now.serving.fits,
         required_per_stratum=required,
-        teacher=TeacherState(teacher.model, teacher.status, teacher.shutdown),
+        teacher=entry,
     )
     return PlanCore(
         gpu=gpu,

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from distillplan.catalogs.prices import TeacherPrice
 from distillplan.spec.models import NARROW_TASKS, Spec
 from distillplan.spec.policy import Policy
 from distillplan.text import tokens
@@ -68,16 +69,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
-@dataclass(frozen=True)
-class TeacherState:
-    """What the verdict needs to know of the teacher model: the price book's status and any
-    shutdown date its vendor has announced."""
-
-    model: str | None = None
-    status: str = "current"
-    shutdown: dt.date | None = None
-
-
 def decide(
     spec: Spec,
     policy: Policy,
@@ -88,7 +79,7 @@ def decide(
     eval_state: EvalState,
     serving_fits: bool,
     required_per_stratum: int | None = None,
-    teacher: TeacherState = TeacherState(),
+    teacher: TeacherPrice | None = None,
 ) -> Verdict:
     w = spec.workload
     checks: list[Check] = []
@@ -202,10 +193,13 @@ def decide(
     return Verdict(decision=decision, summary=summary, checks=checks, warnings=warnings, revisit_on=revisit)
 
 
-def _teacher_warnings(spec: Spec, teacher: TeacherState) -> list[Warning]:
+def _teacher_warnings(spec: Spec, teacher: TeacherPrice | None) -> list[Warning]:
     """A teacher its vendor retired, or shuts down before the student goes live, leaves the
-    bill the saving is measured against: the plan says so (P6.1). A pure function of the spec."""
+    bill the saving is measured against: the plan says so (P6.1). ``teacher``: the price-book
+    entry (None for prices given in the spec). A pure function of the spec."""
     go_live = add_months(spec.project.start, spec.finance.build_months)
+    if teacher is None:
+        return []
     if teacher.status == "retired":
         when = f"is retired by its vendor{f' (since {teacher.shutdown.isoformat()})' if teacher.shutdown else ''}"
     elif teacher.shutdown is not None and teacher.shutdown <= go_live:
@@ -216,7 +210,7 @@ def _teacher_warnings(spec: Spec, teacher: TeacherState) -> list[Warning]:
         Warning(
             id="teacher-retired",
             rule="P6.1",
-            message=f"the teacher {teacher.model} {when}: the frontier bill the saving is measured "
+            message=f"the teacher {teacher.name} {when}: the frontier bill the saving is measured "
             "against ends; plan against the model that replaces it",
         )
     ]
