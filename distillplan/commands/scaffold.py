@@ -7,7 +7,6 @@ from pathlib import Path
 from distillplan.commands._io import say
 from distillplan.commands._prices import warn_prices
 from distillplan.outputs.scaffold import Mode, ScaffoldResult, scaffold
-from distillplan.plan.model import Plan
 
 
 def scaffold_text(
@@ -53,5 +52,5 @@ def run(spec: str | Path, *, pretend: bool, diff: bool, check: bool, force: bool
         say(text.rstrip("\n"))
     sf = result.spec_file
     if stale_warning and not check and result.plan is not None and sf is not None and not result.starter:
-        warn_prices(sf.display, Plan.model_validate(result.plan), sf.spec.policy.price_staleness_months)
+        warn_prices(sf.display, result.plan, sf.spec.policy.price_staleness_months)
     return code

@@ -43,6 +43,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 if TYPE_CHECKING:  # pragma: no cover
+    from distillplan.plan.model import Plan
     from distillplan.spec.load import SpecFile
 
 __all__ = [
@@ -266,7 +267,7 @@ class ScaffoldResult:
     diff: str = ""
     starter: str | None = None  # the starter spec written (or that would be)
     problems: list[str] = field(default_factory=list)  # --check failures
-    plan: dict[str, Any] | None = None  # the plan JSON the tree was rendered from
+    plan: Plan | None = None  # the plan the tree was rendered from, when scaffold built it
     spec_file: SpecFile | None = None
 
     @property
@@ -312,28 +313,31 @@ def lock_state(spec_dir: Path, lock: LockFile | None) -> dict[str, Any]:
 
 def _render_all(
     sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None, *, force: bool = False
-) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The tree; when the person's own vllm.yaml is on disk (edited and kept, or skipped), the ConfigMap the
-    Deployment mounts is derived from those bytes, never from the generated ones."""
+) -> tuple[dict[str, bytes], Plan | None]:
+    """The tree, and the plan when it was built here (``plan``: the caller's plan JSON); when the
+    person's own vllm.yaml is on disk (edited and kept, or skipped), the ConfigMap the Deployment
+    mounts is derived from those bytes, never from the generated ones."""
+    built = None
     if plan is None:
         from distillplan.plan.build import plan_for_file  # deferred: planning stays off the hook path
 
-        plan = plan_for_file(sf).to_json()
+        built = plan_for_file(sf)
+        plan = built.to_json()
     tree = plan_tree(sf, plan, lock_state(sf.dir, lock))
     rel = posixpath.normpath(posixpath.join(sf.spec.scaffold.root.replace("\\", "/"), VLLM_YAML))
     target = sf.dir / rel
     if force or not target.is_file() or target.is_symlink():
-        return tree, plan
+        return tree, built
     current = target.read_bytes()
     recorded = lock.generated.files.get(rel) if lock is not None and lock.generated is not None else None
     theirs = rel not in tree or (current != tree[rel] and _sha(current) != recorded)
     if not theirs:
-        return tree, plan
+        return tree, built
     try:
         edited = current.decode("utf-8")
     except UnicodeDecodeError:
-        return tree, plan  # not text: the ConfigMap keeps the generated engine config (and vllm.yaml is reported)
-    return plan_tree(sf, plan, lock_state(sf.dir, lock), vllm_yaml=edited), plan
+        return tree, built  # not text: the ConfigMap keeps the generated engine config (and vllm.yaml is reported)
+    return plan_tree(sf, plan, lock_state(sf.dir, lock), vllm_yaml=edited), built
 
 
 def scaffold(
