@@ -55,6 +55,7 @@ def test_each_gpu_price_is_the_median_of_its_dated_provider_quotes() -> None:
         median = statistics.median(q.usd_per_gpu_hour for q in gpu.quotes)
         assert abs(gpu.usd_per_gpu_hour - median) <= 0.005 + 1e-9, f"{key}: {gpu.usd_per_gpu_hour} vs median {median}"
         assert gpu.as_of == min(q.read for q in gpu.quotes if len(q.read) == 10)[:7]  # the oldest dated quote
+        assert all((q.day is None) == (len(q.read) == 4) for q in gpu.quotes)
 
 
 def test_catalog_json_lists_the_gpu_quotes(capsys: pytest.CaptureFixture[str]) -> None:

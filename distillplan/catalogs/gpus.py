@@ -5,6 +5,7 @@ A new GPU is one table in that file; the spec's ``hardware.gpu`` accepts exactly
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass
 
@@ -19,8 +20,16 @@ class GpuQuote:
 
     provider: str
     usd_per_gpu_hour: float
-    read: str
+    read: str  # YYYY-MM-DD, or YYYY when the day was not recorded
     source: str
+
+    @property
+    def day(self) -> dt.date | None:
+        """The day the quote was read; None when only the year is known."""
+        try:
+            return dt.date.fromisoformat(self.read)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -42,10 +51,14 @@ class Gpu:
 def load_gpus() -> dict[str, Gpu]:
     """The bundled GPU catalog, keyed ``a100-40gb``, ``a100-80gb``, ``h100-80gb``, ..."""
     table = tomllib.loads(data_text("gpus.toml"))
-    return {
-        key: Gpu(key=key, **{**row, "quotes": tuple(GpuQuote(**q) for q in row.get("quotes", ()))})
-        for key, row in table.items()
-    }
+    out = {}
+    for key, row in table.items():
+        quotes = tuple(GpuQuote(**q) for q in row.get("quotes", ()))
+        days = [q.day for q in quotes if q.day is not None]
+        # a row priced from quotes is as old as its oldest dated quote
+        as_of = row.get("as_of") or min(days).strftime("%Y-%m")
+        out[key] = Gpu(key=key, **{**row, "quotes": quotes, "as_of": as_of})
+    return out
 
 
 def gpu_names() -> tuple[str, ...]:

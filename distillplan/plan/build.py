@@ -341,10 +341,12 @@ def _gpu_price_basis(spec: Spec, gpu: Gpu) -> str:
     if not gpu.quotes:
         return f"the GPU catalog ({gpu.source})"
     rates = sorted(q.usd_per_gpu_hour for q in gpu.quotes)
-    days = sorted(q.read for q in gpu.quotes)
+    days = sorted(q.day for q in gpu.quotes if q.day is not None)
+    undated = len(rates) - len(days)
     return (
         f"median of {len(rates)} cloud providers' on-demand quotes (${rates[0]:.2f}-${rates[-1]:.2f} per GPU-hour, "
-        f"read {days[0]} to {days[-1]}; `distillplan catalog` lists them)"
+        f"read {days[0].isoformat()} to {days[-1].isoformat()}{f', {undated} undated' if undated else ''}; "
+        "`distillplan catalog` lists them)"
     )
 
 
