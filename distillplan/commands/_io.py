@@ -1,8 +1,13 @@
-"""Printing for the commands: one line at a time, flushed, to stdout or stderr."""
+"""Printing for the commands: one line at a time, flushed, to stdout or stderr; and the day
+the commands that look at the calendar read."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sys
+
+from distillplan.errors import DistillError
 
 EXIT_OK, EXIT_USER = 0, 1
 
@@ -11,3 +16,14 @@ def say(text: str, *, err: bool = False, end: str = "\n") -> None:
     stream = sys.stderr if err else sys.stdout
     stream.write(text + end)
     stream.flush()
+
+
+def today() -> dt.date:
+    """The day the plan is read: ``DISTILLPLAN_TODAY`` (YYYY-MM-DD) when set, else the clock."""
+    pinned = os.environ.get("DISTILLPLAN_TODAY")
+    if pinned:
+        try:
+            return dt.date.fromisoformat(pinned)
+        except ValueError:
+            raise DistillError(f"DISTILLPLAN_TODAY: not a date (got {pinned[:40]!r}); use YYYY-MM-DD") from None
+    return dt.date.today()

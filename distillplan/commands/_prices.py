@@ -4,30 +4,16 @@ same bytes whatever the day."""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from collections.abc import Iterable
 
 from distillplan.catalogs.gpus import load_gpus
-from distillplan.commands._io import say
-from distillplan.errors import DistillError
+from distillplan.commands._io import say, today
 from distillplan.plan.build import teacher_of
 from distillplan.plan.model import Plan
 from distillplan.plan.staleness import stale_gpu, stale_prices, stale_teacher
 from distillplan.spec.load import SpecFile
 
-__all__ = ["today", "warn_compare_prices", "warn_prices"]
-
-
-def today() -> dt.date:
-    """The day the plan is read: ``DISTILLPLAN_TODAY`` (YYYY-MM-DD) when set, else the clock."""
-    pinned = os.environ.get("DISTILLPLAN_TODAY")
-    if pinned:
-        try:
-            return dt.date.fromisoformat(pinned)
-        except ValueError:
-            raise DistillError(f"DISTILLPLAN_TODAY: not a date (got {pinned[:40]!r}); use YYYY-MM-DD") from None
-    return dt.date.today()
+__all__ = ["warn_compare_prices", "warn_prices"]
 
 
 def warn_prices(display: str, plan: Plan, max_months: int) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from distillplan.commands._io import EXIT_OK, say
-from distillplan.commands._prices import today
+from distillplan.commands._io import EXIT_OK, say, today
 from distillplan.outputs.catalog import render_catalog
 
 
