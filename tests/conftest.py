@@ -50,6 +50,22 @@ def example_repo(git_repo: Path) -> Callable[[str], Path]:
     return make
 
 
+#: SOURCE_DATE_EPOCH of the lock tests: 2027-01-01T00:00:00Z, so lock dates are fixed.
+LOCK_EPOCH = "1798761600"
+
+
+@pytest.fixture
+def unlocked_invoice(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The invoice example committed without its lock, as the working directory, lock dates pinned."""
+    shutil.copytree(EXAMPLES / "invoice-extraction", git_repo, dirs_exist_ok=True)
+    (git_repo / "distill.lock").unlink()
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "example")
+    monkeypatch.chdir(git_repo)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", LOCK_EPOCH)
+    return git_repo
+
+
 @pytest.fixture
 def chdir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
     def go(path: Path) -> None:

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 import tomllib
 
-from tests.conftest import EXAMPLES, GIT_ENV, git, run_cli
+from tests.conftest import EXAMPLES, GIT_ENV, LOCK_EPOCH, git, run_cli
 
 EXAMPLE = "invoice-extraction"
 EVAL = "eval/locked.jsonl"
 SEGMENTS = ("freight", "medical", "saas", "utility")
-EPOCH = "1798761600"  # 2027-01-01T00:00:00Z
+EPOCH = LOCK_EPOCH  # 2027-01-01T00:00:00Z
 EPOCH_DATE = "2027-01-01"
 
 Cap = pytest.CaptureFixture[str]
@@ -51,15 +51,9 @@ def _init_repo(repo: Path) -> Path:
 
 
 @pytest.fixture
-def repo(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def repo(unlocked_invoice: Path) -> Path:
     """The example in a real git repo (no lock), as the working directory."""
-    shutil.copytree(EXAMPLES / EXAMPLE, git_repo, dirs_exist_ok=True)
-    (git_repo / "distill.lock").unlink()
-    git(git_repo, "add", "-A")
-    git(git_repo, "commit", "-q", "-m", "example")
-    monkeypatch.chdir(git_repo)
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    return git_repo
+    return unlocked_invoice
 
 
 @pytest.fixture

@@ -27,14 +27,8 @@ AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 @pytest.fixture
-def repo(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(EXAMPLES / "invoice-extraction", git_repo, dirs_exist_ok=True)
-    (git_repo / "distill.lock").unlink()
-    git(git_repo, "add", "-A")
-    git(git_repo, "commit", "-q", "-m", "example")
-    monkeypatch.chdir(git_repo)
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1798761600")
-    return git_repo
+def repo(unlocked_invoice: Path) -> Path:
+    return unlocked_invoice
 
 
 def _one_line(code: int, err: str) -> str:

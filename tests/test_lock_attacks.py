@@ -14,25 +14,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, git, run_cli
+from tests.conftest import git, run_cli
 
 EVAL = "eval/locked.jsonl"
 Cap = pytest.CaptureFixture[str]
 
 
 @pytest.fixture
-def locked(git_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: Cap) -> Path:
-    shutil.copytree(EXAMPLES / "invoice-extraction", git_repo, dirs_exist_ok=True)
-    (git_repo / "distill.lock").unlink()
-    git(git_repo, "add", "-A")
-    git(git_repo, "commit", "-q", "-m", "example")
-    monkeypatch.chdir(git_repo)
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1798761600")
+def locked(unlocked_invoice: Path, capsys: Cap) -> Path:
+    git_repo = unlocked_invoice
     code, _, err = run_cli("lock", capsys=capsys)
     assert code == 0, err
     git(git_repo, "add", "-A")
