@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+
+def executable(name: str) -> str | None:
+    """The console script ``name`` of this Python's environment, else the one on PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
 
 
 def wall(cmd: Sequence[str], *, cwd: Path | None = None, runs: int = 11, ok_codes: tuple[int, ...] = (0,)) -> float:

@@ -15,14 +15,13 @@ Run: python bench/bench_compare.py
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import interleaved, table
+from _timing import executable, interleaved, table
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "invoice-extraction"
@@ -49,8 +48,7 @@ def _in_process() -> tuple[float, float, int]:
 
 
 def main() -> int:
-    bindir = Path(sys.executable).parent
-    dp = str(bindir / "distillplan") if (bindir / "distillplan").exists() else shutil.which("distillplan")
+    dp = executable("distillplan")
     if not dp:
         print("needs distillplan installed: pip install -e .")
         return 2

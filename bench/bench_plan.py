@@ -6,19 +6,17 @@ Run: python bench/bench_plan.py
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import table, wall
+from _timing import executable, table, wall
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    bindir = Path(sys.executable).parent
-    dp = str(bindir / "distillplan") if (bindir / "distillplan").exists() else shutil.which("distillplan")
+    dp = executable("distillplan")
     if not dp:
         print("needs distillplan installed: pip install -e .")
         return 2

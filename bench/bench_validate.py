@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import interleaved, table, wall
+from _timing import executable, interleaved, table, wall
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "examples" / "invoice-extraction" / "distill.toml"
@@ -29,11 +29,8 @@ SPEC = ROOT / "examples" / "invoice-extraction" / "distill.toml"
 def main() -> int:
     # The scripts next to this interpreter, not PATH: a version-manager shim (pyenv)
     # would add its own ~0.1 s to both commands.
-    bindir = Path(sys.executable).parent
-    dp = str(bindir / "distillplan") if (bindir / "distillplan").exists() else shutil.which("distillplan")
-    cj = (
-        str(bindir / "check-jsonschema") if (bindir / "check-jsonschema").exists() else shutil.which("check-jsonschema")
-    )
+    dp = executable("distillplan")
+    cj = executable("check-jsonschema")
     if not dp or not cj:
         print("needs distillplan and check-jsonschema on PATH: pip install -e '.[bench]'")
         return 2
