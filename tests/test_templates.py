@@ -280,6 +280,11 @@ def test_prefix_cache_sizing_is_stated_in_vllm_yaml(tmp_path: Path, trees: dict[
     assert cfg["enable-prefix-caching"] is True
     assert set(cfg) <= _names("vllm_engine_args.txt")
     assert "832 input tokens a request" in tree["distill/serving/vllm.yaml"].decode()
+    # the proposal's assumptions carry the cached price and share (a CFO rebuilds the bill from them)
+    proposal = tree["distill/docs/proposal.md"].decode()
+    assert "| teacher price, cached input | $0.10 per million tokens, for 60% of input tokens |" in proposal
+    for rows in _tables(proposal):
+        assert len(set(rows)) == 1, f"ragged table {rows}"
     for _, text in _all_files(trees, "serving/vllm.yaml"):
         assert "enable-prefix-caching" not in yaml.safe_load(text)
 
