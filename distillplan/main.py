@@ -135,9 +135,15 @@ def _main(argv: Sequence[str] | None) -> int:
         if sys.stderr is not None:
             _say("distillplan: standard output is closed; nothing can be printed")
         return EXIT_USER
+    return guarded(lambda: _dispatch(args), args)
+
+
+def _dispatch(args: list[str]) -> int:
+    """Choose and run the command. Runs inside :func:`guarded`, deferred imports included, so a
+    ^C or a broken install while a command's modules load is one line too, never a traceback."""
     fast = _fast(args)
     if fast is not None:
-        return guarded(fast, args)
+        return fast()
     from distillplan.cli import run_click  # deferred: the hook path never loads click
 
-    return guarded(lambda: run_click(args), args)
+    return run_click(args)

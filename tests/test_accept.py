@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -266,12 +265,12 @@ def test_constant_teacher_bootstrap_width_matches_binomial() -> None:
     assert half == pytest.approx(expected, rel=0.1)
 
 
-def test_field_f1_bootstrap_uses_many_values_and_is_fast() -> None:
+def test_field_f1_bootstrap_uses_many_values() -> None:
+    """5,000 rows of three fields each (its time is measured by bench/, not asserted here)."""
     n = 5000
     rows = [EvalRow(str(i), {"a": i % 7, "b": i % 11, "c": i % 13}, f"s{i % 3}", "e", i + 1) for i in range(n)]
     student = {str(i): {"a": i % 7, "b": (i * 7) % 11, "c": i % 5} for i in range(n)}
     teacher = {str(i): {"a": i % 7, "b": i % 11, "c": (i * 3) % 13} for i in range(n)}
-    start = time.perf_counter()
     res = evaluate(
         rows,
         student,
@@ -282,7 +281,6 @@ def test_field_f1_bootstrap_uses_many_values_and_is_fast() -> None:
         max_gap_points=2.0,
         max_stratum_gap_points=5.0,
     )
-    assert time.perf_counter() - start < 3.0
     p = res.overall.paired
     assert p is not None and p.ci_low_points < p.gap_points < p.ci_high_points
 

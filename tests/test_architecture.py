@@ -169,7 +169,7 @@ def test_autoconfig_fallback_for_other_model_types(tmp_path: Path) -> None:
 
 def test_imports_do_not_load_transformers() -> None:
     code = (
-        "import sys, time; t = time.perf_counter()\n"
+        "import sys\n"
         "from pathlib import Path\n"
         "import distillplan.sizing.serving as s, distillplan.sizing.finetune as tr\n"
         "import distillplan.sizing.architecture as a\n"
@@ -181,12 +181,10 @@ def test_imports_do_not_load_transformers() -> None:
         " training_tokens=1e8,"
         " assumptions=s.SizingAssumptions(), usd_per_gpu_hour=2.0)\n"
         "assert job.gpus == 1\n"
-        "print('transformers' in sys.modules, round(time.perf_counter() - t, 3))\n"
+        "print('transformers' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded, seconds = out.stdout.split()
-    assert loaded == "False"
-    assert float(seconds) < 1.0, seconds  # the plan command's whole budget is 1.5 s
+    assert out.stdout.split() == ["False"]  # its time: bench/bench_plan.py (the plan command's budget is 1.5 s)
 
 
 def test_architecture_is_frozen_and_plain_data() -> None:
