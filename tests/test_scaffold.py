@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from distillplan.commands.scaffold import scaffold_text as run_scaffold_cli
 from distillplan.errors import DistillError, ScaffoldError
 from distillplan.evalset.lockfile import read_lock
 from distillplan.outputs.scaffold import check_fresh, check_paths, scaffold
 
-from .conftest import EXAMPLES, git
+from .conftest import EXAMPLES, git, run_cli
+
+Cap = pytest.CaptureFixture[str]
 
 PROPOSAL = "distill/docs/proposal.md"
 SFT = "distill/training/sft.yaml"
@@ -336,3 +340,34 @@ def test_a_skipped_vllm_yaml_of_ones_own_feeds_the_configmap(repo: Path) -> None
     scaffold(spec)
     assert (repo / VLLM).read_text() == own and _configmap_vllm(repo) == own
     assert check_fresh(spec) == []
+
+
+def test_a_file_that_stops_and_starts_being_generated_stays_ours(unlocked_invoice: Path, capsys: Cap) -> None:
+    """Issue 20/26: an eval row added without re-locking turns the contract and the proposal obsolete
+    (the documents wait for a lock); after `lock --reason` they come back. They are still the bytes
+    scaffold wrote, so they are updated, never "user-modified, kept" (the old manifest forgot them, and
+    `check` then passed with a contract citing the old hash)."""
+    repo = unlocked_invoice
+    assert run_cli("lock", capsys=capsys)[0] == 0
+    assert run_cli("scaffold", capsys=capsys)[0] == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "locked and scaffolded")
+    rows = repo / "eval" / "locked.jsonl"
+    row = json.loads(rows.read_text("utf-8").splitlines()[0])
+    row["id"] = "added-1"
+    rows.write_text(rows.read_text("utf-8") + json.dumps(row) + "\n", "utf-8")
+    code, out, _ = run_cli("scaffold", capsys=capsys)
+    assert code == 0 and "obsolete  distill/docs/contract.md" in out, out
+    assert run_cli("lock", "--reason", "one more row", capsys=capsys)[0] == 0
+    code, out, _ = run_cli("scaffold", capsys=capsys)
+    assert code == 0 and "user-modified" not in out, out
+    assert "update  distill/docs/contract.md" in out and "update  distill/docs/proposal.md" in out, out
+    new_hash = tomllib.loads((repo / "distill.lock").read_text("utf-8"))["eval"]["hash"]
+    assert new_hash.split(":")[1][:8] in (repo / "distill/docs/contract.md").read_text("utf-8")
+    # an obsolete file a person edited is theirs: when it comes back it is kept, not overwritten
+    memo = repo / "distill/docs/decision-memo.md"
+    memo.write_text(memo.read_text("utf-8") + "\nour note\n", "utf-8")
+    rows.write_text(rows.read_text("utf-8") + json.dumps({**row, "id": "added-2"}) + "\n", "utf-8")
+    code, out, _ = run_cli("scaffold", capsys=capsys)
+    assert code == 0 and "user-modified, kept  distill/docs/decision-memo.md" in out, out
+    assert memo.read_text("utf-8").endswith("our note\n")

@@ -154,6 +154,10 @@ class GeneratedManifest:
     #: Files a person edited and scaffold kept (path -> sha256 of the kept bytes): the person's decision,
     #: which ``check`` respects while the bytes stay as kept.
     kept: dict[str, str] = field(default_factory=dict)
+    #: Files scaffold wrote that the current inputs no longer generate, left in place (path -> sha256
+    #: of the bytes it wrote). Still ours: when the inputs bring such a file back (a verdict that
+    #: flips and flips back, an eval set edited then re-locked), it is updated, not taken for an edit.
+    obsolete: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -217,9 +221,10 @@ def dumps(lock: LockFile) -> str:
                 for p in sorted(gen.files)
             ]
         )
-        if gen.pending:
-            rows = [f"path = {toml_str(p)}, sha256 = {toml_str(gen.pending[p])}" for p in sorted(gen.pending)]
-            out += ["pending = [", *(f"  {{ {row} }}," for row in rows), "]"]
+        for key, table in (("obsolete", gen.obsolete), ("pending", gen.pending)):
+            if table:
+                rows = [f"path = {toml_str(p)}, sha256 = {toml_str(table[p])}" for p in sorted(table)]
+                out += [f"{key} = [", *(f"  {{ {row} }}," for row in rows), "]"]
     return "\n".join(out) + "\n"
 
 
@@ -289,7 +294,7 @@ _BASELINE = {
 }
 _BASELINE_OPTIONAL = ("strata_field", "max_stratum_gap_points", "teacher_predictions", "teacher_predictions_sha256")
 _STRATUM = {"name": str, "examples": int, "teacher_score": float, "threshold": float}
-_GEN = {"inputs_sha256": str, "files": list, "pending": list}
+_GEN = {"inputs_sha256": str, "files": list, "pending": list, "obsolete": list}
 _GEN_ENTRY = {"path": str, "sha256": str, "kept_sha256": str}
 
 
@@ -336,19 +341,23 @@ def _parse(shown: str, data: dict[str, Any]) -> LockFile:
         base = _baseline(shown, t["baseline"]) if "baseline" in t else None
         ev = EvalLock(t["hash"], t["locked_at_commit"], t["locked_on"], tuple(files), tuple(hist), base)
     if "generated" in top:
-        t = _fields(shown, "generated", top["generated"], _GEN, ("pending",))
+        t = _fields(shown, "generated", top["generated"], _GEN, ("pending", "obsolete"))
         gfiles = [
             _fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY, ("kept_sha256",)) for i, f in enumerate(t["files"])
         ]
-        pfiles = [
-            _fields(shown, f"generated.pending[{i}]", f, _GEN_ENTRY, ("kept_sha256",))
-            for i, f in enumerate(t.get("pending", []))
-        ]
+        listed = {
+            key: [
+                _fields(shown, f"generated.{key}[{i}]", f, _GEN_ENTRY, ("kept_sha256",))
+                for i, f in enumerate(t.get(key, []))
+            ]
+            for key in ("pending", "obsolete")
+        }
         gen = GeneratedManifest(
             t["inputs_sha256"],
             {f["path"]: f["sha256"] for f in gfiles},
-            pending={f["path"]: f["sha256"] for f in pfiles},
+            pending={f["path"]: f["sha256"] for f in listed["pending"]},
             kept={f["path"]: f["kept_sha256"] for f in gfiles if "kept_sha256" in f},
+            obsolete={f["path"]: f["sha256"] for f in listed["obsolete"]},
         )
     return LockFile(ev, gen)
 

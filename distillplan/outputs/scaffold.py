@@ -376,7 +376,7 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
         target = spec_dir / rel
         current = _read_target(target, shown)
         recorded = old.files.get(rel)
-        ours = {h for h in (recorded, old.pending.get(rel)) if h is not None}  # ours: written by a run
+        ours = {h for h in (recorded, old.pending.get(rel), old.obsolete.get(rel)) if h is not None}  # a run wrote it
         if current is None:
             status, note = ("missing" if mode == "check" else "create"), ""
         elif current == data:
@@ -410,13 +410,21 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
                 f"{shown}: {status} {note}".rstrip()
                 + ("" if status == "user-modified" else "; run `distillplan scaffold`")
             )
-    for rel in sorted(set(old.files) - set(tree)):
+    obsolete: dict[str, str] = {}
+    for rel in sorted((set(old.files) | set(old.obsolete)) - set(tree)):
+        target = spec_dir / rel
+        if _absolute(rel) or leaves_folder(rel) or target.is_symlink() or not target.is_file():
+            continue  # deleted (or never a file of ours): nothing left to recognise
+        left = target.read_bytes()
         result.files.append(FileStatus(os.path.join(base, rel), "obsolete", "(no longer generated; left in place)"))
+        ours_then = old.files.get(rel, old.obsolete.get(rel))
+        if ours_then is not None and _sha(left) == ours_then:  # as we wrote it: ours if it comes back
+            obsolete[rel] = ours_then
     result.diff = "".join(diffs)
     if mode == "check":
         result.problems += _leftovers(sf, tree)
     if mode == "write":
-        _write(sf, lock, old, manifest, kept, writes, result)
+        _write(sf, lock, old, GeneratedManifest("", manifest, kept=kept, obsolete=obsolete), writes, result)
     return result
 
 
@@ -433,13 +441,13 @@ def _write(
     sf: SpecFile,
     lock: LockFile | None,
     old: GeneratedManifest,
-    manifest: dict[str, str],
-    kept: dict[str, str],
+    recording: GeneratedManifest,
     writes: list[tuple[str, bytes, bytes | None]],
     result: ScaffoldResult,
 ) -> None:
     """Journal, write (re-checking each file just before replacing it), record."""
     spec_dir = sf.dir
+    manifest = dict(recording.files)
     base = lock or LockFile()
     if writes:  # the journal: what this run is about to write, before the first write
         pending = {rel: _sha(data) for rel, data, _ in writes}
@@ -466,7 +474,7 @@ def _write(
     fingerprint = inputs_fingerprint(
         spec_dir, sf.sha256, lock, sf.spec.student.base_model, compare_students=sf.spec.compare.students or ()
     )
-    new = GeneratedManifest(fingerprint, manifest, kept=kept)
+    new = replace(recording, inputs_sha256=fingerprint, files=manifest)
     if lock is None or lock.generated != new:
         write_lock(spec_dir, replace(base, generated=new))
 
