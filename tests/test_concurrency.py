@@ -23,7 +23,7 @@ import tomllib
 
 from tests.conftest import EXAMPLES, GIT_ENV, git
 
-LOCKERS, SCAFFOLDERS, ROUNDS = 4, 4, 4
+LOCKERS, SCAFFOLDERS, ROUNDS = 4, 4, 3
 
 WORKER = r"""
 import contextlib, io, json, sys

@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import EXAMPLES, GIT_ENV, git
 
-KILLS = 16  # half during lock; half during scaffold, of which half inside its write phase
+KILLS = 8  # half during lock; half during scaffold, of which half inside its write phase
 SEED = 14
 
 
