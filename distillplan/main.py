@@ -118,10 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``distillplan`` console script and ``python -m distillplan``."""
     if argv is None:  # the console: ^C outside the command exits at once (in-process callers keep theirs)
         try:
-            signal.signal(signal.SIGINT, signal.default_int_handler)  # inside: KeyboardInterrupt, cleaned up
-            return _main(argv)
-        finally:
-            signal.signal(signal.SIGINT, _interrupted_outside_a_command)
+            try:
+                signal.signal(signal.SIGINT, signal.default_int_handler)  # inside: KeyboardInterrupt, cleaned up
+                return _main(argv)
+            finally:
+                signal.signal(signal.SIGINT, _interrupted_outside_a_command)
+        except KeyboardInterrupt:  # ^C between the handler's return and the swap above
+            _say("distillplan: interrupted")
+            return EXIT_INTERRUPT
     return _main(argv)
 
 
