@@ -180,6 +180,11 @@ def test_words_in_reports_and_documents(tmp_path: Path) -> None:
         for bad in ("(s)", "n/a a year", "no payback"):
             assert bad not in text, (name, bad)
         assert not re.search(r":\s+never\b", text), name  # a payback of "never" where the JSON means none
+        for shown in (text, render(plan, "markdown")):  # words a CFO reads (issue 30)
+            assert "$-" not in shown, name  # a negative amount is -$4,172, not $-4,172
+            assert not re.search(r"(?<![\d.,])1 (replicas|GPUs|requests|tokens)\b", shown), name
+            counted = r"(?<![\w.,])\d{5,} (tokens|requests|examples|rows|concurrent|GPU|hours|steps)\b"
+            assert not re.search(counted, shown), (name, re.search(counted, shown))  # 299,222 tokens
         dest = sys_path / name
         shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("distill"))
         scaffold(dest / "distill.toml")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from distillplan.catalogs.prices import TeacherPrice
 from distillplan.spec.models import NARROW_TASKS, Spec
 from distillplan.spec.policy import Policy
-from distillplan.text import tokens
+from distillplan.text import tokens, usd
 
 Decision = Literal["distill", "route-first", "lock-eval-first", "stay-on-frontier"]
 #: Weakest to strongest: more volume, with everything else fixed, never lowers the rank.
@@ -139,7 +139,7 @@ def decide(
     pays = payback_months is not None and payback_months <= refuse
     if payback_months is None:
         pmsg = "the student costs as much or more to run than the teacher: nothing is saved to pay the project back"
-        pfig = f"saving ${savings_usd_per_month:,.0f}/month"
+        pfig = f"saving {usd(savings_usd_per_month)}/month"
     else:
         low, high = policy.payback_typical_months
         typical = f"; typical for justified workloads: {low:g}-{high:g} months (P6.4)"

@@ -269,7 +269,7 @@ def size_serving(
     elif fits and tp == 1:
         reason = (
             f"fits on one {gpu.name}: {weights / GIB:.1f} GiB weights, {kv_gib:.1f} GiB KV "
-            f"cache for {kv_tokens} tokens ({concurrent} concurrent requests)"
+            f"cache for {kv_tokens:,} tokens ({concurrent:,} concurrent requests)"
         )
     elif fits:
         reason = (
