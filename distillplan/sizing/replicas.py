@@ -66,7 +66,8 @@ def latency_note(
         now = f"at the planned load ({at_load.rate:.2f} requests/s per replica) a replica is past capacity"
     idle_s = f"idle replica: TTFT {idle.ttft_p95_ms:,.0f} ms, TPOT {idle.tpot_p95_ms:,.1f} ms"
     if ttft_ms is None and tpot_ms is None:
-        return f"{now} ({idle_s}); no [workload] latency target, so throughput sets {replicas} replica{'' if replicas == 1 else 's'}"
+        sets = f"{replicas} replica" + ("" if replicas == 1 else "s")
+        return f"{now} ({idle_s}); no [workload] latency target, so throughput sets {sets}"
     target = " and ".join(
         t
         for t in (
