@@ -82,3 +82,16 @@ def run_cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, s
     code = main(list(args))
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+#: The files that take longest (each runs whole on one xdist worker, --dist=loadfile), started first so
+#: that the other worker drains the short files meanwhile instead of leaving one long file for the end.
+LONGEST_FIRST = ("test_pipeline_e2e.py", "test_real_tools.py", "test_kill.py", "test_concurrency.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file, and among the other files, is kept
