@@ -376,7 +376,8 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
         target = spec_dir / rel
         current = _read_target(target, shown)
         recorded = old.files.get(rel)
-        ours = {h for h in (recorded, old.pending.get(rel)) if h is not None}  # ours: written by a run
+        # ours: written by a run (recorded, journalled, or written before and not generated since)
+        ours = {h for h in (recorded, old.pending.get(rel), old.obsolete.get(rel)) if h is not None}
         if current is None:
             status, note = ("missing" if mode == "check" else "create"), ""
         elif current == data:
@@ -410,13 +411,19 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
                 f"{shown}: {status} {note}".rstrip()
                 + ("" if status == "user-modified" else "; run `distillplan scaffold`")
             )
+    obsolete: dict[str, str] = {}
     for rel in sorted(set(old.files) - set(tree)):
         result.files.append(FileStatus(os.path.join(base, rel), "obsolete", "(no longer generated; left in place)"))
+    for rel, sha in sorted({**old.obsolete, **old.files}.items()):
+        # Still ours while left in place: should it be generated again, bytes we wrote are updated, not
+        # taken for a person's edit (and kept, stale, with check passing).
+        if rel not in tree and (spec_dir / rel).is_file():
+            obsolete[rel] = sha
     result.diff = "".join(diffs)
     if mode == "check":
         result.problems += _leftovers(sf, tree)
     if mode == "write":
-        _write(sf, lock, old, manifest, kept, writes, result)
+        _write(sf, lock, old, manifest, kept, obsolete, writes, result)
     return result
 
 
@@ -435,6 +442,7 @@ def _write(
     old: GeneratedManifest,
     manifest: dict[str, str],
     kept: dict[str, str],
+    obsolete: dict[str, str],
     writes: list[tuple[str, bytes, bytes | None]],
     result: ScaffoldResult,
 ) -> None:
@@ -466,7 +474,7 @@ def _write(
     fingerprint = inputs_fingerprint(
         spec_dir, sf.sha256, lock, sf.spec.student.base_model, compare_students=sf.spec.compare.students or ()
     )
-    new = GeneratedManifest(fingerprint, manifest, kept=kept)
+    new = GeneratedManifest(fingerprint, manifest, kept=kept, obsolete=obsolete)
     if lock is None or lock.generated != new:
         write_lock(spec_dir, replace(base, generated=new))
 
