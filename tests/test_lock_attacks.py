@@ -128,20 +128,23 @@ def test_accept_prints_the_hash_of_what_it_scored(locked: Path, tmp_path: Path, 
     assert json.loads(out)["lock_hash"] == want
 
 
+def _rehash(lock: Path, text: str) -> str:
+    """``text`` (a lock) with its content hash recomputed, as an attacker with distillplan's source would."""
+    from distillplan.evalset.fingerprint import content_hash
+    from distillplan.evalset.lockfile import loads_lock
+
+    ev = loads_lock(text.encode("utf-8"), str(lock)).eval
+    assert ev is not None
+    new_hash = content_hash(ev.files, ev.baseline)
+    return re.sub(r'hash = "sha256:[0-9a-f]{64}"', f'hash = "{new_hash}"', text, count=1)
+
+
 def _hostile_entry(repo: Path, path: str) -> None:
-    """A self-consistent hostile lock: the entry renamed and the set hash recomputed."""
-    import hashlib
-
-    import tomllib
-
+    """A self-consistent hostile lock: the entry renamed and the content hash recomputed."""
     lock = repo / "distill.lock"
     text, n = re.subn(r'path = "eval/locked.jsonl"', f"path = {json.dumps(path)}", lock.read_text("utf-8"))
     assert n == 1
-    files = tomllib.loads(text)["eval"]["files"]
-    lines = "".join(f"{f['path']} {f['sha256']} {f['size']}\n" for f in sorted(files, key=lambda f: f["path"]))
-    new_hash = "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
-    text = re.sub(r'hash = "sha256:[0-9a-f]{64}"', f'hash = "{new_hash}"', text, count=1)
-    lock.write_text(text, "utf-8")
+    lock.write_text(_rehash(lock, text), "utf-8")
     spec = repo / "distill.toml"
     spec.write_text(spec.read_text("utf-8").replace(f'"{EVAL}"', json.dumps(path)), "utf-8")
 
