@@ -161,7 +161,8 @@ def test_lock_writes_lock_with_head_commit_and_git_blob(repo: Path, capsys: Cap)
     base = ev["baseline"]
     lines = ["distillplan eval lock v2", f'file "{EVAL}" {entry["sha256"]} {len(data)}']
     lines += [f"term {k} {json.dumps(v)}" for k, v in base.items() if k != "strata"]
-    lines += ["stratum " + json.dumps([s["name"], s["examples"], s["teacher_score"], s["threshold"]]) for s in base["strata"]]
+    strata = [[s["name"], s["examples"], s["teacher_score"], s["threshold"]] for s in base["strata"]]
+    lines += ["stratum " + json.dumps(s) for s in strata]
     expected = hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
     assert ev["hash"] == "sha256:" + expected
     assert "history" not in ev

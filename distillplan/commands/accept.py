@@ -18,7 +18,7 @@ from pathlib import Path
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, say
 from distillplan.commands.check import contract_path, lock_display
-from distillplan.errors import AcceptanceError, LockError, RepoError
+from distillplan.errors import AcceptanceError, RepoError
 from distillplan.evalset import accept as acc
 from distillplan.evalset.baseline import baseline_drift, measured_baseline
 from distillplan.evalset.fingerprint import (
@@ -26,6 +26,7 @@ from distillplan.evalset.fingerprint import (
     content_hash,
     entry_file,
     norm_dataset,
+    unrecorded_change,
     verify_eval,
 )
 from distillplan.evalset.lockfile import (
@@ -117,21 +118,8 @@ def committed_lock(sf: SpecFile, at: Commit) -> EvalLock:
             f"(recomputed {_short(content_hash(ev.files, ev.baseline))}); the lock was edited by hand: "
             "restore it from git"
         )
-    known = {ev.hash, *(h.hash for h in ev.history)}
-    for commit, old_bytes in git.versions_in_history(at.root, rel, limit_bytes=MAX_LOCK_BYTES):
-        try:
-            old = loads_lock(old_bytes, lock_name)
-        except LockError:
-            continue  # an unreadable lock agreed nothing
-        if old.eval is None or old.eval.baseline is None:
-            continue  # no thresholds: nothing accept could have scored against
-        past = [old.eval.hash, *(h.hash for h in old.eval.history)]
-        if missing := [h for h in past if h not in known]:
-            raise AcceptanceError(
-                f"{lock_name}: eval.hash: {_short(missing[0])}, committed in {commit[:12]}, is neither the lock's "
-                "hash nor in its eval.history: the lock was changed without `distillplan lock --reason`; "
-                "refusing to score"
-            )
+    if problem := unrecorded_change(sf.dir, ev):
+        raise AcceptanceError(f"{problem}; refusing to score")
     return ev
 
 

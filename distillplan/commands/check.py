@@ -16,7 +16,7 @@ from pathlib import Path
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
 from distillplan.errors import LockError, RepoError, SpecError
-from distillplan.evalset.fingerprint import verify_eval
+from distillplan.evalset.fingerprint import unrecorded_change, verify_eval
 from distillplan.evalset.lockfile import LOCK_NAME, LOCK_VERSION, EvalLock, read_lock
 from distillplan.spec.load import SpecFile, load_spec
 
@@ -112,6 +112,8 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
 
             for d in baseline_drift(sf.spec.eval, lk.eval.baseline):
                 problems.append(f"{lock_name}: {d}; restore it, or re-lock with `distillplan lock --reason TEXT`")
+        if problem := unrecorded_change(sf.dir, lk.eval):
+            problems.append(f"{problem}; restore it from git")
         if problem := _contract_cites(sf, lk.eval):
             problems.append(problem)
         if not problems and (note := _not_committed(sf)):

@@ -28,9 +28,10 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 
 from distillplan import git as gitfast
-from distillplan.errors import LockError, quote_value
+from distillplan.errors import LockError, RepoError, quote_value
 from distillplan.evalset.lockfile import (
     LOCK_NAME,
+    MAX_LOCK_BYTES,
     Baseline,
     Change,
     EvalEntry,
@@ -38,6 +39,7 @@ from distillplan.evalset.lockfile import (
     HistoryEntry,
     LockFile,
     display_path,
+    loads_lock,
     read_lock,
 )
 from distillplan.files import is_inside, leaves_folder
@@ -45,6 +47,7 @@ from distillplan.files import is_inside, leaves_folder
 __all__ = [
     "MAX_SCORED_BYTES",
     "check_set_hash",
+    "committed_eval",
     "content_hash",
     "entry_file",
     "git_blob_id",
@@ -54,6 +57,7 @@ __all__ = [
     "norm_dataset",
     "read_regular",
     "set_hash",
+    "unrecorded_change",
     "verify_eval",
 ]
 
@@ -410,13 +414,88 @@ def lock_hash(lock: LockFile | None, ev: EvalLock) -> str:
 
 def check_set_hash(spec_dir: Path, ev: EvalLock, lock: LockFile | None = None) -> None:
     """The hash is always recomputed from the entries and the terms: a lock whose ``hash`` does
-    not match them was edited by hand, and the contract cites ``hash``."""
+    not match them was edited by hand, and the contract cites ``hash``. The message names what
+    differs from the committed lock when git has one."""
     want = lock_hash(lock, ev)
     if ev.hash != want:
+        what = _edits(spec_dir, ev)
         raise LockError(
             f"{display_path(spec_dir / LOCK_NAME)}: eval.hash: does not match the locked file entries and terms "
-            f"(recomputed {_short(want)}); the lock was edited by hand: restore it from git"
+            f"(recomputed {_short(want)}{'; ' + what if what else ''}); the lock was edited by hand: "
+            "restore it from git"
         )
+
+
+def committed_eval(spec_dir: Path) -> tuple[str, EvalLock | None]:
+    """``(commit, [eval] of distill.lock as committed in HEAD)``; ``("", None)`` outside git, or
+    when HEAD holds no readable lock. Raw blob bytes: no filters, no work-tree state."""
+    root = gitfast.repo_root(spec_dir)
+    if root is None:
+        return "", None
+    try:
+        rel = posixpath.normpath(posixpath.join(spec_dir.resolve().relative_to(root).as_posix(), LOCK_NAME))
+        head = gitfast.head_commit(root)
+        entry = gitfast.tree_entries(root, head, [rel]).get(rel) if head else None
+        if entry is None:
+            return head, None
+        committed = loads_lock(gitfast.blob_bytes(root, entry[1], limit_bytes=MAX_LOCK_BYTES), LOCK_NAME)
+    except (ValueError, RepoError, LockError):
+        return "", None
+    return head, committed.eval
+
+
+def _edits(spec_dir: Path, ev: EvalLock) -> str:
+    """The first key of ``ev`` that differs from the committed lock's, as ``key is X, Y in the
+    committed lock``; ``""`` when there is no committed lock to compare with."""
+    head, old = committed_eval(spec_dir)
+    if old is None:
+        return ""
+    where = f"in the lock committed in {head[:12]}"
+    if old.files != ev.files:
+        return f"eval.files differ from those {where}"
+    a, b = ev.baseline, old.baseline
+    if a is None or b is None:
+        return ""
+    for f in fields(a):
+        if getattr(a, f.name) != getattr(b, f.name):
+            return f"eval.baseline.{f.name} is {_brief(getattr(a, f.name))}, {_brief(getattr(b, f.name))} {where}"
+    return ""
+
+
+def _brief(v: object) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def unrecorded_change(spec_dir: Path, ev: EvalLock) -> str:
+    """A problem when a version of distill.lock committed in ``HEAD``'s history carries a hash (or a
+    history entry) that ``ev`` neither has nor records in its history: the lock was changed, and
+    re-hashed, without ``distillplan lock --reason``. ``""`` when none, or outside git."""
+    root = gitfast.repo_root(spec_dir)
+    if root is None:
+        return ""
+    known = {ev.hash, *(h.hash for h in ev.history)}
+    try:
+        rel = posixpath.normpath(posixpath.join(spec_dir.resolve().relative_to(root).as_posix(), LOCK_NAME))
+        versions = (
+            gitfast.versions_in_history(root, rel, limit_bytes=MAX_LOCK_BYTES) if gitfast.head_commit(root) else []
+        )
+    except (ValueError, RepoError):
+        return ""
+    for commit, data in versions:
+        try:
+            old = loads_lock(data, LOCK_NAME).eval
+        except LockError:
+            continue  # an unreadable lock agreed nothing
+        if old is None or old.baseline is None:
+            continue  # no thresholds: nothing accept could have scored against
+        if missing := [h for h in (old.hash, *(h.hash for h in old.history)) if h not in known]:
+            return (
+                f"{display_path(spec_dir / LOCK_NAME)}: eval.hash: {_short(missing[0])}, committed in {commit[:12]}, "
+                "is neither the lock's hash nor in its eval.history: the lock was changed without "
+                "`distillplan lock --reason`"
+            )
+    return ""
 
 
 def verify_eval(spec_dir: Path, lock: LockFile | None, dataset_paths: list[str]) -> list[Change]:
