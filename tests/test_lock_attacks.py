@@ -242,9 +242,17 @@ def _check_fails(capsys: Cap) -> str:
     return err
 
 
+def _zero_thresholds(text: str) -> str:
+    """Every threshold of a lock (overall and per stratum) set to 0.0."""
+    out, n = re.subn(r"(?m)^threshold = .*$", "threshold = 0.0", text)
+    assert n == 5
+    return out
+
+
 def test_threshold_edited_in_the_lock_is_refused(locked: Path, tmp_path: Path, capsys: Cap) -> None:
     """The student scoring 0.00 passed against `threshold = 0.0`, exit 0."""
-    _edit(locked / "distill.lock", "threshold = 0.905", "threshold = 0.0")
+    lock = locked / "distill.lock"
+    lock.write_text(_zero_thresholds(lock.read_text("utf-8")), "utf-8")
     zero = _zero_predictions(locked, tmp_path / "zero.jsonl")
     line = _accept_refuses(locked, zero, capsys)
     assert line.startswith("distill.lock: eval.hash: does not match the locked file entries and terms"), line
@@ -254,14 +262,14 @@ def test_threshold_edited_in_the_lock_is_refused(locked: Path, tmp_path: Path, c
 
 def test_threshold_edited_and_rehashed_is_refused(locked: Path, tmp_path: Path, capsys: Cap) -> None:
     lock = locked / "distill.lock"
-    text = lock.read_text("utf-8").replace("threshold = 0.905", "threshold = 0.0", 1)
-    lock.write_text(_rehash(lock, text), "utf-8")
+    lock.write_text(_rehash(lock, _zero_thresholds(lock.read_text("utf-8"))), "utf-8")
     line = _accept_refuses(locked, _zero_predictions(locked, tmp_path / "zero.jsonl"), capsys)
-    assert line == (
+    assert line.startswith(
         "distill.lock: the contract terms differ from the locked ones (eval.baseline.threshold is 0.0 in the lock, "
-        "but teacher score 0.93 minus 2.5 points is 0.905); restore them, or re-lock with "
+        "but teacher score 0.93 minus 2.5 points is 0.905; eval.baseline.strata[0].threshold is 0.0 in the lock "
+        "for stratum 'freight', but its teacher score and the stratum gap give 0.9); restore them, or re-lock with "
         "`distillplan lock --reason TEXT`"
-    )
+    ), line
     assert "eval.baseline.threshold is 0.0 in the lock" in _check_fails(capsys)
 
 
@@ -269,13 +277,10 @@ def test_forged_measured_baseline_without_a_teacher_file(locked: Path, tmp_path:
     """`source = "teacher-predictions"`, `teacher_score = 0.02`, no teacher file, scaffolded and
     committed: check was 0 and accept PASSed."""
     lock = locked / "distill.lock"
-    text = lock.read_text("utf-8")
-    for old, new in (
-        ('source = "spec"', 'source = "teacher-predictions"'),
-        ("teacher_score = 0.93\nthreshold = 0.905", "teacher_score = 0.02\nthreshold = -0.005"),
-    ):
-        assert old in text
-        text = text.replace(old, new, 1)
+    text = _zero_thresholds(lock.read_text("utf-8"))  # thresholds that follow from the forged scores:
+    text = text.replace("threshold = 0.0", "threshold = -0.005", 1).replace("threshold = 0.0", "threshold = -0.03")
+    text = re.sub(r"(?m)^teacher_score = .*$", "teacher_score = 0.02", text)
+    text = text.replace('source = "spec"', 'source = "teacher-predictions"', 1)
     lock.write_text(text, "utf-8")
     zero = _zero_predictions(locked, tmp_path / "zero.jsonl")
     line = _accept_refuses(locked, zero, capsys)  # as edited: the hash no longer covers the terms
@@ -330,9 +335,11 @@ def test_a_spec_term_changed_without_a_reason_is_refused(
     """`reference_field = "id"` with each row's id predicted PASSed at 100.00, the lock unchanged."""
     spec = locked / "distill.toml"
     _edit(spec, 'metric = "field-f1"\n', f'metric = "field-f1"\n{term} = {value}\n')
-    preds = tmp_path / "ids.jsonl"
+    key = json.loads(value) if term == "id_field" else "id"
+    ref = json.loads(value) if term == "reference_field" else "reference"
+    preds = tmp_path / "preds.jsonl"
     rows = [json.loads(x) for x in (locked / EVAL).read_text("utf-8").splitlines() if x.strip()]
-    preds.write_text("".join(json.dumps({"id": r["id"], "prediction": r["id"]}) + "\n" for r in rows), "utf-8")
+    preds.write_text("".join(json.dumps({key: r[key], "prediction": r[ref]}) + "\n" for r in rows), "utf-8")
     line = _accept_refuses(locked, preds, capsys)
     assert line.startswith(f"distill.lock: the contract terms differ from the locked ones (eval.{term} is "), line
     assert "in the spec" in line and "--reason" in line
@@ -341,6 +348,34 @@ def test_a_spec_term_changed_without_a_reason_is_refused(
     code, _, err = run_cli("lock", capsys=capsys)
     assert code == 1 and "Traceback" not in err
     assert (locked / "distill.lock").read_bytes() == before  # no new hash without a reason
+
+
+def test_reference_field_id_predicting_the_ids_is_refused(
+    git_repo: Path, tmp_path: Path, capsys: Cap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case, on an accuracy eval: `reference_field = "id"` added to the spec and each
+    row's id predicted PASSed at 100.00 with the lock's hash unchanged and no --reason."""
+    import shutil
+
+    from tests.conftest import EXAMPLES
+
+    shutil.copytree(EXAMPLES / "ticket-triage", git_repo, dirs_exist_ok=True)
+    monkeypatch.chdir(git_repo)
+    assert run_cli("lock", capsys=capsys)[0] == 0
+    _commit_all(git_repo, "ticket triage, locked")
+    _edit(git_repo / "distill.toml", 'metric = "accuracy"\n', 'metric = "accuracy"\nreference_field = "id"\n')
+    rows = [json.loads(x) for x in (git_repo / EVAL).read_text("utf-8").splitlines() if x.strip()]
+    preds = tmp_path / "ids.jsonl"
+    preds.write_text("".join(json.dumps({"id": r["id"], "prediction": r["id"]}) + "\n" for r in rows), "utf-8")
+    line = _accept_refuses(git_repo, preds, capsys)
+    assert line == (
+        "distill.lock: the contract terms differ from the locked ones (eval.reference_field is 'id' in the spec, "
+        "'reference' in the lock); restore them, or re-lock with `distillplan lock --reason TEXT`"
+    )
+    before = (git_repo / "distill.lock").read_bytes()
+    code, _, err = run_cli("lock", capsys=capsys)
+    assert code == 1 and "reference_field 'reference' -> 'id'" in _one_line(err)
+    assert (git_repo / "distill.lock").read_bytes() == before
 
 
 def test_every_baseline_field_is_bound_and_compared() -> None:
