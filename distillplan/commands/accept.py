@@ -2,6 +2,13 @@
 (P9.2) against the thresholds fixed in ``distill.lock``. Refuses unless the eval lock
 verifies and the spec's contract terms match the locked baseline.
 
+The agreed terms are the committed ones: ``distill.lock`` is read from ``HEAD`` (and must equal
+the work tree's), its content hash is recomputed from its entries and terms, every earlier
+committed version's hash must be in its history (no change without ``lock --reason``), the
+committed contract.md must cite that hash, the eval bytes scored are ``HEAD``'s raw blobs (no
+filters), hashed as they are read, and a measured baseline is re-measured from the committed
+teacher file.
+
 Exit codes: 0 PASS, 4 FAIL, 1 cannot score (the lock, the spec or a predictions file is
 unusable: one located line), 2 usage, 3 internal error, 130 interrupted."""
 
