@@ -178,9 +178,9 @@ def tree_entries(root: Path, rev: str, paths: Iterable[str]) -> dict[str, tuple[
             if not record:
                 continue
             meta, _, name = record.partition(b"\t")
-            mode, kind, blob, size = meta.decode("ascii").split()
-            if kind == "blob" and size.isdigit():
-                out[name.decode("utf-8", "surrogateescape")] = (mode, blob, int(size))
+            parts = meta.decode("ascii", "replace").split()
+            if len(parts) == 4 and parts[1] == "blob" and parts[3].isdigit():
+                out[name.decode("utf-8", "surrogateescape")] = (parts[0], parts[2], int(parts[3]))
     return out
 
 

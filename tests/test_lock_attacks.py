@@ -578,3 +578,30 @@ def test_check_fails_when_a_kept_contract_cites_another_hash(scaffolded: Path, c
     assert code == 0 and "user-modified, kept" in out
     err = _check_fails(capsys)
     assert re.search(rf"{re.escape(CONTRACT)}:\d+: cites eval hash sha256:", err), err
+
+
+def test_a_lock_downgraded_to_format_1_binds_nothing(locked: Path, tmp_path: Path, capsys: Cap) -> None:
+    """Format 1 hashed the files only: a lock rewritten as version 1 with zeroed thresholds keeps a
+    valid format-1 hash. check and accept refuse it; `lock` upgrades it only with a reason."""
+    lock = locked / "distill.lock"
+    text = _zero_thresholds(lock.read_text("utf-8")).replace("version = 2", "version = 1", 1)
+    text = re.sub(r"(?m)^(id_field|input_field|reference_field) = .*\n", "", text)
+    import hashlib
+
+    import tomllib
+
+    files = tomllib.loads(text)["eval"]["files"]
+    lines = "".join(f"{f['path']} {f['sha256']} {f['size']}\n" for f in files)
+    v1_hash = "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
+    lock.write_text(re.sub(r'hash = "sha256:[0-9a-f]{64}"', f'hash = "{v1_hash}"', text, count=1), "utf-8")
+    assert "version: a version 1 lock does not bind the contract's terms" in _check_fails(capsys)
+    line = _accept_refuses(locked, _zero_predictions(locked, tmp_path / "zero.jsonl"), capsys)
+    assert line.startswith("distill.lock: version: a version 1 lock does not bind the contract's terms"), line
+    code, _, err = run_cli("lock", capsys=capsys)
+    assert code == 1 and "--reason" in _one_line(err)
+    code, _, err = run_cli("lock", "--reason", "lock format 2", capsys=capsys)
+    assert code == 0, err
+    relocked = tomllib.loads(lock.read_text("utf-8"))
+    assert relocked["version"] == 2
+    assert relocked["eval"]["baseline"]["threshold"] == 0.905  # from the spec, not the forged lock
+    assert relocked["eval"]["history"][-1]["hash"] == v1_hash
