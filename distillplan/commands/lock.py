@@ -51,7 +51,9 @@ def _teacher_file(path: Path, sf: SpecFile, root: Path | None) -> str:
     It must lie in the repository (or, outside git, the spec's folder): ``accept`` reads it from
     the commit to check its sha256 and re-measure the baseline the contract cites."""
     top = root or sf.dir.resolve()
-    if not path.is_file() or not is_inside(path, top):
+    if not path.is_file():
+        raise LockError(f"{path}: --teacher-predictions: not found, or not a regular file")
+    if not is_inside(path, top):
         where = "the repository" if root is not None else "the spec's folder"
         raise LockError(
             f"{path}: --teacher-predictions: must be a file in {where} (accept re-measures the locked "
