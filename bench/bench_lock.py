@@ -4,7 +4,8 @@ Run: ``python bench/bench_lock.py [--mib 1024] [--runs 3]``. Creates a temporary
 repository, commits a large file, locks it, then reports medians over the runs:
 
 * ``verify (clean, tracked)``: ``verify_eval`` in process; target <= 0.5 s (the file
-  must not be read: git's index says it is clean and its blob id matches the lock).
+  must not be read: this machine hashed it when locking and it has not been written since,
+  per the verification cache; written within ``RACY_NS`` of the lock, it is read once more).
 * ``verify in a fresh process``: the same, including interpreter start and imports.
 * ``hash untracked: ours`` vs ``sha256sum``: the same bytes outside git (a hard link
   in a folder that is not a repository), page cache warm; target ratio <= 1.3.

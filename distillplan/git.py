@@ -8,8 +8,11 @@ so importing this module stays cheap: all git access lives here.
 
 Design notes:
 
-* Every call runs ``git -C ROOT --literal-pathspecs ...`` so a dataset named
-  ``eval/[a].jsonl`` is a path, never a glob.
+* Every call runs ``git -C ROOT --literal-pathspecs -c core.fsmonitor= ...`` so a dataset
+  named ``eval/[a].jsonl`` is a path, never a glob, and no fsmonitor hook the repository
+  configures runs or tells git which files changed. Eval bytes are never judged by git's
+  view of the work tree (clean filters, the index's stat cache): the lock verifies by
+  hashing them in Python, and ``accept`` reads committed bytes as raw blobs (no filters).
 * ``GIT_OPTIONAL_LOCKS=0``: nothing here may write ``.git/index``.
 * We deliberately do **not** run ``git update-index --refresh`` before
   ``git diff-files``. ``diff-files`` already compares the stat data cached in the
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     import git  # deferred: gitpython stays off the hook path
 
 __all__ = [
+    "blob_bytes",
     "commit_holding",
     "dirty_paths",
     "file_at",
@@ -47,18 +51,23 @@ __all__ = [
     "relpath_in_repo",
     "repo_root",
     "resolve_commit",
+    "tree_entries",
     "uncommitted",
+    "versions_in_history",
 ]
 
 _REGULAR_MODES = frozenset({"100644", "100755"})
 _CHUNK = 500  # pathspecs per git invocation (stay far below ARG_MAX)
 
 
-def _run(root: Path, args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+def _run(
+    root: Path, args: Sequence[str], *, check: bool = True, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, GIT_OPTIONAL_LOCKS="0")
     try:
         proc = subprocess.run(
-            ["git", "-C", str(root), "--literal-pathspecs", *args],
+            ["git", "-C", str(root), "--literal-pathspecs", "-c", "core.fsmonitor=", *args],
+            input=stdin,
             capture_output=True,
             env=env,
             check=False,
@@ -154,6 +163,75 @@ def uncommitted(root: Path, path: str) -> bool:
     modified in the work tree (``git status --porcelain``)."""
     proc = _run(root, ["status", "--porcelain", "-z", "--untracked-files=all", "--", path], check=False)
     return proc.returncode != 0 or bool(proc.stdout.strip(b"\0"))
+
+
+def tree_entries(root: Path, rev: str, paths: Iterable[str]) -> dict[str, tuple[str, str, int]]:
+    """``path -> (mode, blob id, size)`` of ``paths`` (POSIX, relative to root) in the tree of
+    ``rev`` (``git ls-tree -l``); a path absent there, or not a blob, is left out."""
+    wanted = sorted(set(paths))
+    out: dict[str, tuple[str, str, int]] = {}
+    for chunk in _chunks(wanted):
+        proc = _run(root, ["ls-tree", "-z", "-l", "--full-tree", rev, "--", *chunk], check=False)
+        if proc.returncode != 0:
+            return {}
+        for record in proc.stdout.split(b"\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            parts = meta.decode("ascii", "replace").split()
+            if len(parts) == 4 and parts[1] == "blob" and parts[3].isdigit():
+                out[name.decode("utf-8", "surrogateescape")] = (parts[0], parts[2], int(parts[3]))
+    return out
+
+
+def blob_bytes(root: Path, blob: str, *, limit_bytes: int) -> bytes:
+    """The raw bytes of a blob (``git cat-file blob``: no filters, no attributes), refused above
+    ``limit_bytes`` before it is read."""
+    if not blob or any(c not in "0123456789abcdef" for c in blob):
+        raise RepoError(f"{root}: not a blob id: {blob[:80]!r}")
+    size = _run(root, ["cat-file", "-s", blob]).stdout.decode("ascii", "replace").strip()
+    if not size.isdigit() or int(size) > limit_bytes:
+        raise RepoError(f"{root}: blob {blob[:12]} is {size} bytes, above the {limit_bytes}-byte limit")
+    data = _run(root, ["cat-file", "blob", blob]).stdout
+    if len(data) != int(size):
+        raise RepoError(f"{root}: blob {blob[:12]}: read {len(data)} bytes of {size}")
+    return data
+
+
+def versions_in_history(root: Path, path: str, *, limit_bytes: int, limit: int = 10000) -> list[tuple[str, bytes]]:
+    """Every distinct version of ``path`` committed in ``HEAD``'s history, newest first, as
+    (first commit seen holding it, raw bytes); versions above ``limit_bytes`` are left out.
+    Two processes whatever the history's length: ``git log --raw`` and ``git cat-file --batch``."""
+    log = _run(root, ["log", f"--max-count={limit}", "--format=commit %H", "--raw", "--no-abbrev", "HEAD", "--", path])
+    found: dict[str, str] = {}
+    commit = ""
+    for line in log.stdout.decode("utf-8", "surrogateescape").splitlines():
+        if line.startswith("commit "):
+            commit = line[len("commit ") :]
+        elif line.startswith(":"):
+            meta = line.split("\t", 1)[0].split()
+            if len(meta) >= 5 and meta[1] in _REGULAR_MODES and set(meta[3]) != {"0"}:
+                found.setdefault(meta[3], commit)
+    if not found:
+        return []
+    sizes = _run(root, ["cat-file", "--batch-check"], stdin="".join(f"{b}\n" for b in found).encode()).stdout
+    small = []
+    for row in sizes.decode("ascii", "replace").splitlines():
+        parts = row.split()
+        if len(parts) == 3 and parts[1] == "blob" and parts[2].isdigit() and int(parts[2]) <= limit_bytes:
+            small.append(parts[0])
+    if not small:
+        return []
+    out = _run(root, ["cat-file", "--batch"], stdin="".join(f"{b}\n" for b in small).encode()).stdout
+    versions: list[tuple[str, bytes]] = []
+    pos = 0
+    for _ in small:
+        header_end = out.index(b"\n", pos)
+        oid, _kind, size = out[pos:header_end].decode("ascii").split()
+        start = header_end + 1
+        versions.append((found[oid], out[start : start + int(size)]))
+        pos = start + int(size) + 1
+    return versions
 
 
 def commit_holding(root: Path, blobs: dict[str, str]) -> str:

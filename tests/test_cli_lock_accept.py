@@ -58,9 +58,16 @@ def repo(unlocked_invoice: Path) -> Path:
 
 @pytest.fixture
 def locked(repo: Path, capsys: Cap) -> Path:
+    """Locked and committed: accept scores against the committed lock and eval bytes."""
     code, _out, err = run_cli("lock", capsys=capsys)
     assert code == 0, err
+    _commit(repo, "lock")
     return repo
+
+
+def _commit(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
 
 
 def _lock_toml(repo: Path) -> dict[str, Any]:
@@ -150,7 +157,13 @@ def test_lock_writes_lock_with_head_commit_and_git_blob(repo: Path, capsys: Cap)
     assert entry["size"] == len(data)
     assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     assert entry["git_blob"] == git(repo, "rev-parse", f"HEAD:{EVAL}").strip()
-    expected = hashlib.sha256(f"{EVAL} {entry['sha256']} {len(data)}\n".encode()).hexdigest()
+    # the content hash (lock format 2): the file entries, then every term accept decides by
+    base = ev["baseline"]
+    lines = ["distillplan eval lock v2", f'file "{EVAL}" {entry["sha256"]} {len(data)}']
+    lines += [f"term {k} {json.dumps(v)}" for k, v in base.items() if k != "strata"]
+    strata = [[s["name"], s["examples"], s["teacher_score"], s["threshold"]] for s in base["strata"]]
+    lines += ["stratum " + json.dumps(s) for s in strata]
+    expected = hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
     assert ev["hash"] == "sha256:" + expected
     assert "history" not in ev
 
@@ -486,6 +499,7 @@ def test_lock_teacher_predictions_fixes_the_baseline(locked: Path, tmp_path: Pat
         (name, 10, 1.0, 0.95) for name in SEGMENTS
     ]
     assert _lock_toml(locked)["eval"]["history"][-1]["reason"] == "measured"
+    _commit(locked, "re-locked on the measured teacher baseline")
     # medical 9.25/10 < 0.95: FAIL (it passed against the spec's 0.89 - 0.05)
     student = _write_preds(tmp_path / "student.jsonl", _predictions(locked, _medical_one_field_right))
     code, out, _ = _accept(capsys, student)
@@ -600,6 +614,7 @@ def test_console_script_lock_check_accept(repo: Path, tmp_path: Path) -> None:
     ev = _lock_toml(repo)["eval"]
     assert ev["locked_at_commit"] == git(repo, "rev-parse", "HEAD").strip()
     assert str(ev["locked_on"]) == EPOCH_DATE
+    _commit(repo, "lock")
 
     p = run("check")
     assert p.returncode == 0, p.stderr

@@ -72,6 +72,8 @@ def test_absurd_source_date_epoch(repo: Path, capsys: Cap, monkeypatch: pytest.M
 )
 def test_hostile_predictions(repo: Path, tmp_path: Path, capsys: Cap, line: str, message: str) -> None:
     assert run_cli("lock", capsys=capsys)[0] == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "lock")  # accept scores against the committed lock
     preds = tmp_path / "preds.jsonl"
     preds.write_text(line + "\n", "utf-8")
     code, _, err = run_cli("accept", "--predictions", str(preds), capsys=capsys)

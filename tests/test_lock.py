@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,13 @@ def eval_repo(git_repo: Path) -> Path:
 DATASETS = ["eval/a.jsonl", "eval/b.jsonl"]
 
 
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written a moment ago count as settled (no write can share their timestamps): the
+    cache may vouch for them without the test waiting out RACY_NS."""
+    monkeypatch.setattr(lock, "RACY_NS", -(10**12))
+
+
 def locked(root: Path, datasets: list[str] = DATASETS) -> LockFile:
     new, _ = lock_eval(root, datasets, reason=None, today=DAY1, commit=gitfast.head_commit(root))
     write_lock(root, new)
@@ -101,13 +109,14 @@ def test_head_commit_empty_without_commits(tmp_path: Path) -> None:
 def test_lock_records_entries_and_verifies_clean(eval_repo: Path) -> None:
     new, summary = lock_eval(eval_repo, DATASETS, reason=None, today=DAY1, commit=gitfast.head_commit(eval_repo))
     assert new.eval is not None
-    assert summary.startswith("locked 2 eval files, sha256:")
+    assert summary == "locked 2 eval files"
     assert [e.path for e in new.eval.files] == DATASETS
     a = new.eval.files[0]
     assert a.git_blob == git(eval_repo, "hash-object", "eval/a.jsonl")
     assert a.size == (eval_repo / "eval/a.jsonl").stat().st_size
-    lines = "".join(f"{e.path} {e.sha256} {e.size}\n" for e in new.eval.files)
-    assert new.eval.hash == "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
+    lines = "".join(f'file "{e.path}" {e.sha256} {e.size}\n' for e in new.eval.files)
+    text = "distillplan eval lock v2\n" + lines  # no baseline yet: `distillplan lock` binds the terms in
+    assert new.eval.hash == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     write_lock(eval_repo, new)
     assert verify_eval(eval_repo, read_lock(eval_repo), DATASETS) == []
 
@@ -128,10 +137,12 @@ def test_one_byte_change_is_modified(eval_repo: Path) -> None:
     assert "sha256" in changes[0].detail
 
 
-def test_size_change_is_modified_without_hashing(eval_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_size_change_is_modified_without_hashing(
+    eval_repo: Path, monkeypatch: pytest.MonkeyPatch, settled: None
+) -> None:
     locked(eval_repo)
     (eval_repo / "eval" / "a.jsonl").write_text("longer content than before\n")
-    monkeypatch.setattr(lock, "hash_file", _explode)
+    monkeypatch.setattr(lock, "_hash_checked", _explode)
     changes = verify_eval(eval_repo, read_lock(eval_repo), DATASETS)
     assert [(c.kind, c.detail.startswith("size")) for c in changes] == [("modified", True)]
 
@@ -185,24 +196,24 @@ def _explode(*_a: object, **_k: object) -> tuple[str, int]:
     raise AssertionError("hash_file must not be called")
 
 
-def test_clean_tracked_file_is_not_read(eval_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clean_tracked_file_is_not_read(eval_repo: Path, monkeypatch: pytest.MonkeyPatch, settled: None) -> None:
     locked(eval_repo)
-    monkeypatch.setattr(lock, "hash_file", _explode)
+    monkeypatch.setattr(lock, "_hash_checked", _explode)
     assert verify_eval(eval_repo, read_lock(eval_repo), DATASETS) == []
 
 
-def test_dirty_tracked_file_is_hashed(eval_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dirty_tracked_file_is_hashed(eval_repo: Path, monkeypatch: pytest.MonkeyPatch, settled: None) -> None:
     locked(eval_repo)
     p = eval_repo / "eval" / "a.jsonl"
     p.write_bytes(p.read_bytes().replace(b"yes", b"YES"))  # same size
     calls: list[Path] = []
-    real = lock.hash_file
+    real = lock._hash_checked
 
-    def spy(path: Path, **kw: object) -> tuple[str, int]:
+    def spy(path: Path, **kw: Any) -> Any:
         calls.append(path)
-        return real(path)
+        return real(path, **kw)
 
-    monkeypatch.setattr(lock, "hash_file", spy)
+    monkeypatch.setattr(lock, "_hash_checked", spy)
     changes = verify_eval(eval_repo, read_lock(eval_repo), DATASETS)
     assert calls == [eval_repo / "eval" / "a.jsonl"]
     assert [c.kind for c in changes] == ["modified"]
@@ -211,7 +222,7 @@ def test_dirty_tracked_file_is_hashed(eval_repo: Path, monkeypatch: pytest.Monke
 def test_untracked_or_unblobbed_files_are_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "e.jsonl").write_text("{}\n")
     new, _ = lock_eval(tmp_path, ["e.jsonl"], reason=None, today=DAY1, commit="")
-    monkeypatch.setattr(lock, "hash_file", _explode)
+    monkeypatch.setattr(lock, "_hash_checked", _explode)
     with pytest.raises(AssertionError, match="must not be called"):
         verify_eval(tmp_path, new, ["e.jsonl"])
 
@@ -248,7 +259,7 @@ def test_relock_changed_needs_reason_then_keeps_history(eval_repo: Path, monkeyp
         "re-locking changes the contract: pass --reason TEXT"
     )
     new, summary = lock_eval(eval_repo, DATASETS, reason="fixed a label", today=DAY2, commit="c" * 40)
-    assert summary.startswith("re-locked 2 eval files, sha256:")
+    assert summary.startswith("re-locked 2 eval files (was sha256:")
     assert new.eval is not None
     assert new.eval.hash != first.eval.hash
     assert new.eval.files[1] == first.eval.files[1]  # b untouched, reused
@@ -302,7 +313,7 @@ def test_dumps_shape_and_round_trip(tmp_path: Path) -> None:
     text = dumps(sample())
     lines = text.splitlines()
     assert lines[0] == HEADER
-    assert lines[2] == "version = 1"
+    assert lines[2] == "version = 2"
     assert "locked_on = 2026-11-27" in lines
     # sorted: the weird name sorts before z; generated a before b
     weird = next(i for i, ln in enumerate(lines) if "we" in ln and "path" in ln)
@@ -329,7 +340,7 @@ def test_read_lock_absent(tmp_path: Path) -> None:
     ("text", "pattern"),
     [
         ("version = 1\n[eval\n", r"distill.lock:2:\d+: malformed lock: "),
-        ("version = 2\n", r"distill.lock: version: unsupported lock version 2"),
+        ("version = 3\n", r"distill.lock: version: unsupported lock version 3"),
         ("version = 1\n[eval]\nhash = 'x'\n", r"distill.lock: eval.locked_at_commit: missing"),
         ("version = 1\nbogus = 1\n", r"distill.lock: bogus: unknown key"),
         (
@@ -369,7 +380,9 @@ def test_progress_line_on_a_tty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert err.getvalue() == ""
 
 
-def test_dataset_above_the_spec_folder_uses_the_fast_path(eval_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dataset_above_the_spec_folder_uses_the_fast_path(
+    eval_repo: Path, monkeypatch: pytest.MonkeyPatch, settled: None
+) -> None:
     spec_dir = eval_repo / "team" / "spec"
     spec_dir.mkdir(parents=True)
     datasets = ["../../eval/a.jsonl", "./../../eval/b.jsonl"]
@@ -377,5 +390,5 @@ def test_dataset_above_the_spec_folder_uses_the_fast_path(eval_repo: Path, monke
     assert new.eval is not None
     assert [e.path for e in new.eval.files] == ["../../eval/a.jsonl", "../../eval/b.jsonl"]
     assert new.eval.files[0].git_blob == git(eval_repo, "hash-object", "eval/a.jsonl")
-    monkeypatch.setattr(lock, "hash_file", _explode)
+    monkeypatch.setattr(lock, "_hash_checked", _explode)
     assert verify_eval(spec_dir, new, datasets) == []

@@ -109,16 +109,19 @@ def test_readme_walkthrough_is_this_test(git_repo: Path) -> None:
     """Every walk-through command is run by test_teacher_results_to_accept, except the kubectl ones,
     whose paths must be the generated tree's (the manifests themselves pass kubernetes-validate)."""
     commands = walkthrough()
-    runners = ("distillplan ", "trl sft ", "python distill/training/merge.py ", "lm_eval ", "kubectl ")
+    runners = ("distillplan ", "git ", "trl sft ", "python distill/training/merge.py ", "lm_eval ", "kubectl ")
     assert commands and all(c.startswith(runners) for c in commands), commands
     assert [c.split()[0] for c in commands if not c.startswith("kubectl")] == [
-        "distillplan", "distillplan", "distillplan", "distillplan", "trl", "python", "python", "lm_eval", "distillplan"
+        "distillplan", "distillplan", "git", "distillplan", "distillplan", "trl", "python", "python", "lm_eval",
+        "distillplan",
     ]  # fmt: skip
 
 
 def _resolve(command: str, repo: Path, samples: Path | None) -> list[str] | None:
     """The argv that runs a walk-through line here, with the substitutions this module's docstring lists."""
     argv = command.split()
+    if argv[0] == "git":
+        return ["sh", "-c", command]  # `git add -A && git commit -m "..."`
     if argv[0] == "distillplan":
         if samples is not None:
             argv = [str(samples) if a.endswith("_TIME.jsonl") else a for a in argv]
@@ -209,6 +212,9 @@ def test_teacher_results_to_accept(git_repo: Path) -> None:
     (repo / "distill.toml").write_text(SPEC.format(teacher_score="0.0"))
     # The teacher baseline is part of the lock: a changed contract is re-locked, with its reason.
     assert _distillplan(repo, "lock", "--reason", "contract the random student meets").returncode == 0
+    assert _distillplan(repo, "scaffold").returncode == 0  # the contract cites the new hash: an amendment
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "amended contract")
     passed = _distillplan(repo, "accept", "--predictions", str(samples))
     assert passed.returncode == 0 and "PASS" in passed.stdout
 

@@ -271,7 +271,7 @@ def test_locking_the_eval_makes_the_contract_stale_until_rescaffolded(repo: Path
     the tree stale (the contract is now due) until scaffold runs again."""
     from datetime import date
 
-    from distillplan.evalset.fingerprint import lock_eval
+    from distillplan.evalset.fingerprint import content_hash, lock_eval
     from distillplan.evalset.lockfile import write_lock
 
     spec = repo / "distill.toml"
@@ -284,7 +284,8 @@ def test_locking_the_eval_makes_the_contract_stale_until_rescaffolded(repo: Path
     assert "## Decision: lock-eval-first" in (repo / "distill/docs/decision-memo.md").read_text()
     head = git(repo, "rev-parse", "HEAD").strip()
     new, _ = lock_eval(repo, ["eval/locked.jsonl"], reason=None, today=date(2027, 1, 4), commit=head)
-    new = dataclasses.replace(new, eval=dataclasses.replace(new.eval, baseline=locked.eval.baseline))
+    ev = dataclasses.replace(new.eval, baseline=locked.eval.baseline)
+    new = dataclasses.replace(new, eval=dataclasses.replace(ev, hash=content_hash(ev.files, ev.baseline)))
     write_lock(repo, new)
     assert any("contract.md: missing" in p for p in check_fresh(spec))
     scaffold(spec)

@@ -173,7 +173,7 @@ def test_chart_lines_cross_at_the_payback_the_text_states(tmp_path: Path) -> Non
 
 def test_contract_states_the_acceptance_test(trees: dict[str, dict[str, bytes]]) -> None:
     text = trees["invoice-extraction"]["distill/docs/contract.md"].decode()
-    assert "content hash sha256:888220e9" in text and "not yet committed" in text
+    assert "content hash sha256:97f0d3e4" in text and "not yet committed" in text
     assert "| overall | 40 | 93.00 | 90.50 |" in text
     assert "| medical | 10 | 89.00 | 84.00 |" in text
     assert "`distillplan accept --predictions predictions.jsonl`" in text

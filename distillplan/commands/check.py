@@ -6,6 +6,9 @@ binary helpers only."""
 
 from __future__ import annotations
 
+import os
+import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +16,44 @@ from pathlib import Path
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
 from distillplan.errors import LockError, RepoError, SpecError
-from distillplan.evalset.fingerprint import verify_eval
-from distillplan.evalset.lockfile import LOCK_NAME, read_lock
+from distillplan.evalset.fingerprint import unrecorded_change, verify_eval
+from distillplan.evalset.lockfile import LOCK_NAME, LOCK_VERSION, EvalLock, read_lock
 from distillplan.spec.load import SpecFile, load_spec
 
 
 def lock_display(sf: SpecFile) -> str:
     """``distill.lock`` beside the spec, as the user named the spec."""
     return str(Path(sf.display).parent / LOCK_NAME)
+
+
+CONTRACT = "docs/contract.md"
+_CITED = re.compile(rb"content hash (sha256:[0-9a-f]{64})")
+_CONTRACT_MAX_BYTES = 16 << 20
+
+
+def contract_path(sf: SpecFile) -> tuple[str, str]:
+    """The generated contract: (POSIX path relative to the spec's folder, the path as shown)."""
+    rel = posixpath.normpath(posixpath.join(sf.spec.scaffold.root.replace("\\", "/"), CONTRACT))
+    return rel, os.path.normpath(os.path.join(os.path.dirname(sf.display), rel))
+
+
+def _contract_cites(sf: SpecFile, ev: EvalLock) -> str:
+    """A problem when the contract.md on disk cites another eval hash than the lock's (whatever
+    scaffold thinks of the file: a kept edit still cites the contract's terms); ``""`` otherwise."""
+    rel, shown = contract_path(sf)
+    try:
+        with open(sf.dir / rel, "rb") as f:
+            data = f.read(_CONTRACT_MAX_BYTES)
+    except OSError:
+        return ""
+    m = _CITED.search(data)
+    if m is None or m.group(1).decode("ascii") == ev.hash:
+        return ""
+    line = data[: m.start()].count(b"\n") + 1
+    return (
+        f"{shown}:{line}: cites eval hash {m.group(1).decode('ascii')[:15]}…, but {lock_display(sf)}'s is "
+        f"{ev.hash[:15]}…; run `distillplan scaffold` (a re-lock is an amendment both parties sign)"
+    )
 
 
 @dataclass(frozen=True)
@@ -61,6 +94,11 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
         notes.append(f"{lock_name}: note: the eval set is not locked yet (run `distillplan lock`, P2.3)")
         if problem := _unscorable(sf):
             problems.append(problem)
+    elif lk.version < LOCK_VERSION:
+        problems.append(
+            f"{lock_name}: version: a version {lk.version} lock does not bind the contract's terms into its hash; "
+            "re-lock with `distillplan lock --reason TEXT`"
+        )
     else:
         base = Path(sf.display).parent
         for c in verify_eval(sf.dir, lk, list(sf.spec.eval.datasets)):
@@ -74,6 +112,10 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
 
             for d in baseline_drift(sf.spec.eval, lk.eval.baseline):
                 problems.append(f"{lock_name}: {d}; restore it, or re-lock with `distillplan lock --reason TEXT`")
+        if problem := unrecorded_change(sf.dir, lk.eval):
+            problems.append(f"{problem}; restore it from git")
+        if problem := _contract_cites(sf, lk.eval):
+            problems.append(problem)
         if not problems and (note := _not_committed(sf)):
             notes.append(note)
     if lk is not None and lk.generated is not None:

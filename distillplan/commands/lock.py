@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from distillplan import git
@@ -18,9 +18,17 @@ from distillplan.commands.check import lock_display
 from distillplan.errors import LockError, RepoError
 from distillplan.evalset import accept as acc
 from distillplan.evalset.baseline import build_baseline, remeasure_terms
-from distillplan.evalset.fingerprint import lock_eval
-from distillplan.evalset.lockfile import LOCK_NAME, MALFORMED_SUFFIX, HistoryEntry, display_path, read_lock, write_lock
-from distillplan.files import exclusive, stale_temp_files
+from distillplan.evalset.fingerprint import content_hash, lock_eval
+from distillplan.evalset.lockfile import (
+    LOCK_NAME,
+    LOCK_VERSION,
+    MALFORMED_SUFFIX,
+    Baseline,
+    HistoryEntry,
+    read_lock,
+    write_lock,
+)
+from distillplan.files import exclusive, is_inside, stale_temp_files
 from distillplan.spec.load import SpecFile, load_spec
 
 
@@ -38,11 +46,20 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
-def _shown(path: Path, spec_dir: Path) -> str:
-    try:
-        return path.resolve().relative_to(spec_dir.resolve()).as_posix()
-    except ValueError:
-        return display_path(path)
+def _teacher_file(path: Path, sf: SpecFile, root: Path | None) -> str:
+    """The teacher predictions' path as the lock records it: POSIX, relative to the spec's folder.
+    It must lie in the repository (or, outside git, the spec's folder): ``accept`` reads it from
+    the commit to check its sha256 and re-measure the baseline the contract cites."""
+    top = root or sf.dir.resolve()
+    if not path.is_file():
+        raise LockError(f"{path}: --teacher-predictions: not found, or not a regular file")
+    if not is_inside(path, top):
+        where = "the repository" if root is not None else "the spec's folder"
+        raise LockError(
+            f"{path}: --teacher-predictions: must be a file in {where} (accept re-measures the locked "
+            "teacher baseline from its committed bytes)"
+        )
+    return Path(os.path.relpath(path.resolve(), sf.dir.resolve())).as_posix()
 
 
 def lock(sf: SpecFile, *, reason: str | None, teacher_predictions: Path | None = None) -> str:
@@ -67,6 +84,13 @@ def _lock_locked(sf: SpecFile, *, reason: str | None, teacher_predictions: Path 
     e = sf.spec.eval
     today = _today()
     old = read_lock(sf.dir)
+    has_reason = bool(reason and reason.strip())
+    upgrading = old is not None and old.eval is not None and old.version < LOCK_VERSION
+    if upgrading and not has_reason:
+        raise LockError(
+            f"{lock_display(sf)}: version: a version {old.version if old else 1} lock does not bind the contract's "
+            "terms into its hash; re-lock with `distillplan lock --reason TEXT` (the new hash goes in the contract)"
+        )
     prev = old.eval.baseline if old is not None and old.eval is not None else None
     new, summary = lock_eval(sf.dir, list(e.datasets), reason=reason, today=today, commit=commit)
     rows = acc.load_spec_eval(e, sf.dir)
@@ -86,25 +110,50 @@ def _lock_locked(sf: SpecFile, *, reason: str | None, teacher_predictions: Path 
             e,
             spec_display=sf.display,
             teacher_predictions=teacher_predictions,
-            predictions_display=_shown(teacher_predictions, sf.dir) if teacher_predictions else "",
+            predictions_display=_teacher_file(teacher_predictions, sf, git.repo_root(sf.dir))
+            if teacher_predictions
+            else "",
         )
-    if prev is not None and prev != baseline and unchanged:
-        if not reason or not reason.strip():
+    if prev is not None and unchanged and (prev != baseline or upgrading):
+        if not has_reason:
             raise LockError(
-                f"{lock_display(sf)}: the teacher baseline changed since it was locked (overall threshold "
-                f"{prev.threshold:.4f} -> {baseline.threshold:.4f}); re-locking changes the contract: "
-                "pass --reason TEXT"
+                f"{lock_display(sf)}: the contract terms changed since they were locked ({_changed(prev, baseline)}); "
+                "re-locking changes the contract: pass --reason TEXT"
             )
-        past = HistoryEntry(ev.hash, ev.locked_on, ev.locked_at_commit, today, " ".join(reason.split()))
+        past = HistoryEntry(ev.hash, ev.locked_on, ev.locked_at_commit, today, " ".join((reason or "").split()))
         ev = replace(ev, locked_on=today, locked_at_commit=commit, history=(*ev.history, past))
-        summary = "eval set unchanged, teacher baseline re-locked"
+        summary = "eval set unchanged, terms re-locked" if prev != baseline else "eval set unchanged, re-locked"
     elif prev is None and unchanged:
         summary = "eval set unchanged, teacher baseline recorded"
-    new = replace(new, eval=replace(ev, baseline=baseline))
-    write_lock(sf.dir, new)
+    ev = replace(ev, baseline=baseline)
+    ev = replace(ev, hash=content_hash(ev.files, baseline))
+    if summary.startswith(("locked ", "re-locked ")):
+        head, sep, tail = summary.partition(" (was")
+        summary = f"{head}, {_short(ev.hash)}{sep}{tail}"
+    write_lock(sf.dir, replace(new, eval=ev, version=LOCK_VERSION))
     how = "measured from " + baseline.teacher_predictions if baseline.source != "spec" else "from the spec"
     teacher, threshold = baseline.teacher_score * 100, baseline.threshold * 100
     return f"{lock_display(sf)}: {summary}; teacher {teacher:.2f} ({how}), threshold {threshold:.2f}"
+
+
+def _short(h: str) -> str:
+    return h[: len("sha256:") + 8] + "…"
+
+
+def _changed(prev: Baseline, new: Baseline) -> str:
+    """The first terms that differ, ``key old -> new``; the overall threshold when it moved."""
+    diffs = [
+        f"{f.name} {getattr(prev, f.name)!r} -> {getattr(new, f.name)!r}"
+        for f in fields(Baseline)
+        if f.name != "strata" and getattr(prev, f.name) != getattr(new, f.name)
+    ]
+    if prev.strata != new.strata:
+        diffs.append("the per-stratum baseline")
+    if prev.threshold != new.threshold:
+        diffs = [f"overall threshold {prev.threshold:.4f} -> {new.threshold:.4f}"] + [
+            d for d in diffs if not d.startswith("threshold ")
+        ]
+    return ", ".join(diffs[:3]) or "unchanged"
 
 
 def _recover(sf: SpecFile, reason: str | None, root: Path | None) -> str:

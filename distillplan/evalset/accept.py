@@ -239,8 +239,10 @@ def load_predictions(
     id_field: str = "id",
     prediction_field: str = "prediction",
     display_path: str | None = None,
+    data: bytes | None = None,
 ) -> dict[str, Any]:
-    """``{id: prediction}``, exactly one per eval id; anything else is an error.
+    """``{id: prediction}``, exactly one per eval id; anything else is an error. ``data``: the
+    file's bytes when the caller has read (and hashed) them already.
 
     Two line formats, told apart line by line: distillplan's own ``{"<id_field>": ..., "prediction": ...}``,
     and a line of lm-evaluation-harness's ``--log_samples`` file (``samples_<task>_<time>.jsonl``), read as
@@ -256,7 +258,7 @@ def load_predictions(
     preds: dict[str, Any] = {}
     first: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
-    for line, obj in read_jsonl(path, display_path=shown):
+    for line, obj in read_jsonl(path, display_path=shown, data=data):
         if _is_harness_sample(obj):
             obj = _from_harness_sample(obj, id_field, prediction_field, shown, line)
         pid = _id(obj, id_field, shown, line)

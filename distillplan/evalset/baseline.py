@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from distillplan.errors import LockError
 from distillplan.evalset.accept import EvalRow, load_predictions
@@ -28,7 +29,52 @@ from distillplan.evalset.lockfile import Baseline, StratumBaseline
 from distillplan.evalset.metrics import METRICS
 from distillplan.spec.models import Eval
 
-__all__ = ["baseline_drift", "build_baseline", "remeasure_terms", "spec_baseline", "threshold"]
+__all__ = [
+    "LOCK_FIGURES",
+    "SPEC_TERMS",
+    "baseline_drift",
+    "build_baseline",
+    "measured_baseline",
+    "remeasure_terms",
+    "spec_baseline",
+    "threshold",
+]
+
+#: Baseline fields copied from the spec's ``[eval]`` as they are: a change to any needs a re-lock.
+SPEC_TERMS = (
+    "metric",
+    "decide_by",
+    "max_gap_points",
+    "max_stratum_gap_points",
+    "strata_field",
+    "id_field",
+    "input_field",
+    "reference_field",
+)
+
+
+#: Baseline fields fixed by ``lock`` from the eval set (and the teacher's predictions), checked
+#: above for consistency and at ``accept`` against the bytes. With SPEC_TERMS: every field (a test
+#: holds the two lists to :class:`Baseline`'s fields, so a new field must be placed in one).
+LOCK_FIGURES = (
+    "source",
+    "teacher_score",
+    "threshold",
+    "examples",
+    "teacher_predictions",
+    "teacher_predictions_sha256",
+    "strata",
+)
+
+
+class _Fields(TypedDict):
+    id_field: str
+    input_field: str
+    reference_field: str
+
+
+def _fields_of(e: Eval) -> _Fields:
+    return {"id_field": e.id_field, "input_field": e.input_field, "reference_field": e.reference_field}
 
 
 def threshold(teacher_score: float, gap_points: float) -> float:
@@ -118,6 +164,7 @@ def measured_baseline(
         max_stratum_gap_points=None if e.max_stratum_gap_points is None else float(e.max_stratum_gap_points),
         teacher_predictions=predictions_path,
         teacher_predictions_sha256=predictions_sha256,
+        **_fields_of(e),
         strata=tuple(strata),
     )
 
@@ -132,7 +179,7 @@ def build_baseline(
 ) -> Baseline:
     """The baseline ``lock`` writes: measured from ``teacher_predictions`` or stated in the spec."""
     if teacher_predictions is None:
-        return spec_baseline(
+        stated = spec_baseline(
             rows,
             metric=e.metric,
             teacher_score=e.teacher_score,
@@ -143,6 +190,7 @@ def build_baseline(
             decide_by=e.decide_by,
             where=spec_display,
         )
+        return replace(stated, **_fields_of(e))
     shown = predictions_display or str(teacher_predictions)
     preds = load_predictions(
         teacher_predictions, eval_ids=[r.id for r in rows], id_field=e.id_field, display_path=shown
@@ -182,31 +230,64 @@ def remeasure_terms(prev: Baseline, e: Eval, *, where: str) -> Baseline:
         max_stratum_gap_points=None if bound is None else float(bound),
         teacher_predictions=prev.teacher_predictions,
         teacher_predictions_sha256=prev.teacher_predictions_sha256,
+        **_fields_of(e),
         strata=strata,
     )
 
 
 def baseline_drift(e: Eval, b: Baseline) -> list[str]:
-    """How the spec's ``[eval]`` contract terms differ from the locked baseline (``[]``: in step).
+    """How the locked baseline differs from what the spec's ``[eval]`` and the lock's own figures
+    imply (``[]``: in step), one ``key: what`` string each.
 
-    Terms the lock fixed from the spec: metric, decision rule, gaps, strata field, and (for
-    a spec baseline) the teacher scores. A change needs a re-lock with ``--reason``.
-    """
+    Every field is compared (a field added to :class:`Baseline` is compared by construction):
+    the terms copied from the spec (:data:`SPEC_TERMS`, and for a spec baseline the teacher
+    scores), and the figures derived from them (each threshold is the teacher score minus the
+    gap; a spec baseline names no teacher file, a measured one names the file and its sha256).
+    A change needs a re-lock with ``--reason``; a derived figure that does not follow was
+    edited by hand."""
     out: list[str] = []
-
-    def diff(key: str, spec_value: object, locked: object) -> None:
-        if spec_value != locked:
-            out.append(f"eval.{key} is {spec_value!r} in the spec, {locked!r} in the lock")
-
-    diff("metric", e.metric, b.metric)
-    diff("decide_by", e.decide_by, b.decide_by)
-    diff("max_gap_points", float(e.max_gap_points), b.max_gap_points)
-    stratum_gap = None if e.max_stratum_gap_points is None else float(e.max_stratum_gap_points)
-    diff("max_stratum_gap_points", stratum_gap, b.max_stratum_gap_points)
-    diff("strata_field", e.strata_field or "", b.strata_field)
+    by = {k: float(v) for k, v in (e.teacher_score_by_stratum or {}).items()}
+    gap = None if e.max_stratum_gap_points is None else float(e.max_stratum_gap_points)
+    spec_vals: dict[str, object] = {
+        "metric": e.metric,
+        "decide_by": e.decide_by,
+        "max_gap_points": float(e.max_gap_points),
+        "max_stratum_gap_points": gap,
+        "strata_field": e.strata_field or "",
+        **_fields_of(e),
+    }
+    for key in SPEC_TERMS:
+        if spec_vals[key] != getattr(b, key):
+            out.append(f"eval.{key} is {spec_vals[key]!r} in the spec, {getattr(b, key)!r} in the lock")
     if b.source == "spec":
-        diff("teacher_score", float(e.teacher_score), b.teacher_score)
-        stated = {k: float(v) for k, v in (e.teacher_score_by_stratum or {}).items()}
+        if float(e.teacher_score) != b.teacher_score:
+            out.append(f"eval.teacher_score is {float(e.teacher_score)!r} in the spec, {b.teacher_score!r} in the lock")
         locked = {s.name: s.teacher_score for s in b.strata if s.teacher_score is not None}
-        diff("teacher_score_by_stratum", stated, locked)
+        if by != locked:
+            out.append(f"eval.teacher_score_by_stratum is {by!r} in the spec, {locked!r} in the lock")
+        if b.teacher_predictions or b.teacher_predictions_sha256:
+            out.append('eval.baseline.teacher_predictions is set in the lock, but its source is "spec"')
+    elif not b.teacher_predictions or len(b.teacher_predictions_sha256) != 64:
+        out.append(
+            'eval.baseline.source is "teacher-predictions" in the lock, but it names no teacher predictions '
+            "file and sha256"
+        )
+    want = threshold(b.teacher_score, b.max_gap_points)
+    if b.threshold != want:
+        out.append(
+            f"eval.baseline.threshold is {b.threshold!r} in the lock, but teacher score {b.teacher_score!r} "
+            f"minus {b.max_gap_points!r} points is {want!r}"
+        )
+    for i, st in enumerate(b.strata):
+        bound = None if st.teacher_score is None or b.max_stratum_gap_points is None else b.max_stratum_gap_points
+        want_st = None if bound is None or st.teacher_score is None else threshold(st.teacher_score, bound)
+        if st.threshold != want_st:
+            out.append(
+                f"eval.baseline.strata[{i}].threshold is {st.threshold!r} in the lock for stratum {st.name!r}, "
+                f"but its teacher score and the stratum gap give {want_st!r}"
+            )
+    if b.strata and not b.strata_field:
+        out.append("eval.baseline.strata are listed in the lock, but it names no strata_field")
+    if sum(st.examples for st in b.strata) not in (0, b.examples) or b.examples < 1:
+        out.append(f"eval.baseline.examples is {b.examples} in the lock, which its strata do not add up to")
     return out

@@ -3,17 +3,19 @@
 The lock is generated TOML, deterministic (same inputs, same bytes), one entry a
 line so it merges cleanly. Paths are POSIX, relative to the spec's folder::
 
-    version = 1
+    version = 2
     [eval]
-    hash = "sha256:<H>"            # H = sha256 of "".join(f"{path} {sha256} {size}\\n"
-    locked_at_commit = "<40-hex>"  #      for every entry sorted by path), UTF-8; HEAD when `lock` ran:
-                                   #      it may not hold the locked bytes (the contract cites the
-                                   #      first commit that does, found from the git_blob ids)
+    hash = "sha256:<H>"            # the content hash the contract cites: the files' bytes AND the
+                                   #      terms accept decides by (every [eval.baseline] key), see
+                                   #      fingerprint.content_hash; a lock of version 1 hashed the files only
+    locked_at_commit = "<40-hex>"  # HEAD when `lock` ran: it may not hold the locked bytes (the contract
+                                   #      cites the first commit that does, found from the git_blob ids)
     locked_on = 2026-11-27
     files = [ { path = "...", sha256 = "...", size = 1, git_blob = "..." }, ]
     [eval.baseline]                # the teacher baseline and the thresholds accept compares with
     source = "spec"                # or "teacher-predictions" (then teacher_predictions + its sha256)
     metric = "field-f1"; decide_by = "point-estimate"; strata_field = "segment"
+    id_field = "id"; input_field = "input"; reference_field = "reference"
     max_gap_points = 2.5; max_stratum_gap_points = 5.0   # the latter omitted when not contracted
     teacher_score = 0.93; threshold = 0.905; examples = 40
     [[eval.baseline.strata]]       # one per stratum: name, examples, teacher_score, threshold (omitted: report only)
@@ -21,6 +23,7 @@ line so it merges cleanly. Paths are POSIX, relative to the spec's folder::
     [generated]                    # owned by scaffold; lock_eval never touches it
     inputs_sha256 = "inputs-v1:<H>"
     files = [ { path = "...", sha256 = "..." }, ]
+    obsolete = [ { path = "...", sha256 = "..." }, ]   # written by an earlier run, no longer generated
 
 ``git_blob`` is git's blob id of the file (sha1 of ``b"blob <size>\\0" + bytes``), or
 ``""`` outside git. Locking and verifying the eval set are in :mod:`distillplan.evalset.fingerprint`.
@@ -52,6 +55,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 __all__ = [
     "HEADER",
     "LOCK_NAME",
+    "LOCK_VERSION",
     "Baseline",
     "Change",
     "EvalEntry",
@@ -62,11 +66,15 @@ __all__ = [
     "StratumBaseline",
     "display_path",
     "dumps",
+    "loads_lock",
     "read_lock",
     "write_lock",
 ]
 
 LOCK_NAME = "distill.lock"
+#: The lock format written. Version 2 binds the contract's terms into ``[eval].hash``; a version 1
+#: lock is read only so that ``lock --reason`` can carry its history over.
+LOCK_VERSION = 2
 MALFORMED_SUFFIX = ".malformed"
 #: The advice every malformed-lock message ends with: re-locking is a change of contract, so
 #: it needs a reason; the unreadable file is kept beside the new one, history and all.
@@ -127,6 +135,9 @@ class Baseline:
     max_stratum_gap_points: float | None = None
     teacher_predictions: str = ""
     teacher_predictions_sha256: str = ""
+    id_field: str = "id"
+    input_field: str = "input"
+    reference_field: str = "reference"
     strata: tuple[StratumBaseline, ...] = ()
 
 
@@ -154,9 +165,8 @@ class GeneratedManifest:
     #: Files a person edited and scaffold kept (path -> sha256 of the kept bytes): the person's decision,
     #: which ``check`` respects while the bytes stay as kept.
     kept: dict[str, str] = field(default_factory=dict)
-    #: Files scaffold wrote that the current inputs no longer generate, left in place (path -> sha256
-    #: of the bytes it wrote). Still ours: when the inputs bring such a file back (a verdict that
-    #: flips and flips back, an eval set edited then re-locked), it is updated, not taken for an edit.
+    #: Files an earlier run wrote that are no longer generated (path -> sha256 of the bytes written),
+    #: left in place: should they be generated again, bytes still matching are ours, not a person's.
     obsolete: dict[str, str] = field(default_factory=dict)
 
 
@@ -164,6 +174,7 @@ class GeneratedManifest:
 class LockFile:
     eval: EvalLock | None = None
     generated: GeneratedManifest | None = None
+    version: int = LOCK_VERSION
 
 
 @dataclass(frozen=True, order=True)
@@ -202,7 +213,7 @@ def _array(rows: list[str]) -> list[str]:
 
 def dumps(lock: LockFile) -> str:
     """The lock as TOML text: sorted, one entry a line, ``\\n`` line ends."""
-    out = [HEADER, "", "version = 1"]
+    out = [HEADER, "", f"version = {lock.version}"]
     if (ev := lock.eval) is not None:
         out += ["", "[eval]", *_pairs(ev, skip=("files", "history", "baseline"))]
         out += _array([", ".join(_pairs(e)) for e in sorted(ev.files, key=lambda e: e.path)])
@@ -221,10 +232,10 @@ def dumps(lock: LockFile) -> str:
                 for p in sorted(gen.files)
             ]
         )
-        for key, table in (("obsolete", gen.obsolete), ("pending", gen.pending)):
+        for name, table in (("obsolete", gen.obsolete), ("pending", gen.pending)):
             if table:
                 rows = [f"path = {toml_str(p)}, sha256 = {toml_str(table[p])}" for p in sorted(table)]
-                out += [f"{key} = [", *(f"  {{ {row} }}," for row in rows), "]"]
+                out += [f"{name} = [", *(f"  {{ {row} }}," for row in rows), "]"]
     return "\n".join(out) + "\n"
 
 
@@ -239,14 +250,27 @@ def write_lock(spec_dir: Path, lock: LockFile) -> None:
 _AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
+MAX_LOCK_BYTES = 16 << 20
+
+
 def read_lock(spec_dir: Path) -> LockFile | None:
     """The parsed ``distill.lock`` beside the spec, or None when there is none."""
     path = spec_dir / LOCK_NAME
     shown = display_path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_LOCK_BYTES + 1)
     except FileNotFoundError:
         return None
+    except OSError as e:
+        raise LockError(f"{shown}: cannot read: {e.strerror or e}") from None
+    if len(raw) > MAX_LOCK_BYTES:
+        raise LockError(f"{shown}: above the {MAX_LOCK_BYTES}-byte limit of a lock file{RECOVER}")
+    return loads_lock(raw, shown)
+
+
+def loads_lock(raw: bytes, shown: str) -> LockFile:
+    """A lock parsed from its bytes (``shown`` names it in messages): the work tree's or a commit's."""
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
@@ -290,9 +314,14 @@ _BASELINE = {
     "max_stratum_gap_points": float,
     "teacher_predictions": str,
     "teacher_predictions_sha256": str,
+    "id_field": str,
+    "input_field": str,
+    "reference_field": str,
     "strata": list,
 }
 _BASELINE_OPTIONAL = ("strata_field", "max_stratum_gap_points", "teacher_predictions", "teacher_predictions_sha256")
+#: keys a version 1 lock did not write (version 2 writes every key; the content hash covers them)
+_BASELINE_V1_ABSENT = ("id_field", "input_field", "reference_field")
 _STRATUM = {"name": str, "examples": int, "teacher_score": float, "threshold": float}
 _GEN = {"inputs_sha256": str, "files": list, "pending": list, "obsolete": list}
 _GEN_ENTRY = {"path": str, "sha256": str, "kept_sha256": str}
@@ -328,8 +357,9 @@ def _fields(
 
 def _parse(shown: str, data: dict[str, Any]) -> LockFile:
     top = _fields(shown, "", data, {"version": int, "eval": dict, "generated": dict}, ("eval", "generated"))
-    if top.get("version") != 1:
-        raise LockError(f"{shown}: version: unsupported lock version {top.get('version')}{RECOVER}")
+    version = top.get("version")
+    if version not in (1, LOCK_VERSION):
+        raise LockError(f"{shown}: version: unsupported lock version {version}{RECOVER}")
     ev = gen = None
     if "eval" in top:
         t = _fields(shown, "eval", top["eval"], _EVAL, ("history", "baseline"))
@@ -338,32 +368,34 @@ def _parse(shown: str, data: dict[str, Any]) -> LockFile:
             HistoryEntry(**_fields(shown, f"eval.history[{i}]", h, _HISTORY))
             for i, h in enumerate(t.get("history", []))
         ]
-        base = _baseline(shown, t["baseline"]) if "baseline" in t else None
+        base = _baseline(shown, t["baseline"], version) if "baseline" in t else None
         ev = EvalLock(t["hash"], t["locked_at_commit"], t["locked_on"], tuple(files), tuple(hist), base)
     if "generated" in top:
         t = _fields(shown, "generated", top["generated"], _GEN, ("pending", "obsolete"))
         gfiles = [
             _fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY, ("kept_sha256",)) for i, f in enumerate(t["files"])
         ]
-        listed = {
-            key: [
-                _fields(shown, f"generated.{key}[{i}]", f, _GEN_ENTRY, ("kept_sha256",))
-                for i, f in enumerate(t.get(key, []))
-            ]
-            for key in ("pending", "obsolete")
-        }
+        pfiles = [
+            _fields(shown, f"generated.pending[{i}]", f, _GEN_ENTRY, ("kept_sha256",))
+            for i, f in enumerate(t.get("pending", []))
+        ]
+        ofiles = [
+            _fields(shown, f"generated.obsolete[{i}]", f, _GEN_ENTRY, ("kept_sha256",))
+            for i, f in enumerate(t.get("obsolete", []))
+        ]
         gen = GeneratedManifest(
             t["inputs_sha256"],
             {f["path"]: f["sha256"] for f in gfiles},
-            pending={f["path"]: f["sha256"] for f in listed["pending"]},
+            pending={f["path"]: f["sha256"] for f in pfiles},
             kept={f["path"]: f["kept_sha256"] for f in gfiles if "kept_sha256" in f},
-            obsolete={f["path"]: f["sha256"] for f in listed["obsolete"]},
+            obsolete={f["path"]: f["sha256"] for f in ofiles},
         )
-    return LockFile(ev, gen)
+    return LockFile(ev, gen, version)
 
 
-def _baseline(shown: str, raw: Any) -> Baseline:
-    b = _fields(shown, "eval.baseline", raw, _BASELINE, (*_BASELINE_OPTIONAL, "strata"))
+def _baseline(shown: str, raw: Any, version: int) -> Baseline:
+    optional = (*_BASELINE_OPTIONAL, "strata", *(_BASELINE_V1_ABSENT if version == 1 else ()))
+    b = _fields(shown, "eval.baseline", raw, _BASELINE, optional)
     if b["source"] not in ("spec", "teacher-predictions"):
         raise LockError(f"{shown}: eval.baseline.source: unknown source {b['source']!r}; run `distillplan lock`")
     strata = tuple(

@@ -376,7 +376,8 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
         target = spec_dir / rel
         current = _read_target(target, shown)
         recorded = old.files.get(rel)
-        ours = {h for h in (recorded, old.pending.get(rel), old.obsolete.get(rel)) if h is not None}  # a run wrote it
+        # ours: written by a run (recorded, journalled, or written before and not generated since)
+        ours = {h for h in (recorded, old.pending.get(rel), old.obsolete.get(rel)) if h is not None}
         if current is None:
             status, note = ("missing" if mode == "check" else "create"), ""
         elif current == data:
@@ -411,20 +412,18 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
                 + ("" if status == "user-modified" else "; run `distillplan scaffold`")
             )
     obsolete: dict[str, str] = {}
-    for rel in sorted((set(old.files) | set(old.obsolete)) - set(tree)):
-        target = spec_dir / rel
-        if _absolute(rel) or leaves_folder(rel) or target.is_symlink() or not target.is_file():
-            continue  # deleted (or never a file of ours): nothing left to recognise
-        left = target.read_bytes()
+    for rel in sorted(set(old.files) - set(tree)):
         result.files.append(FileStatus(os.path.join(base, rel), "obsolete", "(no longer generated; left in place)"))
-        ours_then = old.files.get(rel, old.obsolete.get(rel))
-        if ours_then is not None and _sha(left) == ours_then:  # as we wrote it: ours if it comes back
-            obsolete[rel] = ours_then
+    for rel, sha in sorted({**old.obsolete, **old.files}.items()):
+        # Still ours while left in place: should it be generated again, bytes we wrote are updated, not
+        # taken for a person's edit (and kept, stale, with check passing).
+        if rel not in tree and (spec_dir / rel).is_file():
+            obsolete[rel] = sha
     result.diff = "".join(diffs)
     if mode == "check":
         result.problems += _leftovers(sf, tree)
     if mode == "write":
-        _write(sf, lock, old, GeneratedManifest("", manifest, kept=kept, obsolete=obsolete), writes, result)
+        _write(sf, lock, old, manifest, kept, obsolete, writes, result)
     return result
 
 
@@ -441,13 +440,14 @@ def _write(
     sf: SpecFile,
     lock: LockFile | None,
     old: GeneratedManifest,
-    recording: GeneratedManifest,
+    manifest: dict[str, str],
+    kept: dict[str, str],
+    obsolete: dict[str, str],
     writes: list[tuple[str, bytes, bytes | None]],
     result: ScaffoldResult,
 ) -> None:
     """Journal, write (re-checking each file just before replacing it), record."""
     spec_dir = sf.dir
-    manifest = dict(recording.files)
     base = lock or LockFile()
     if writes:  # the journal: what this run is about to write, before the first write
         pending = {rel: _sha(data) for rel, data, _ in writes}
@@ -474,7 +474,7 @@ def _write(
     fingerprint = inputs_fingerprint(
         spec_dir, sf.sha256, lock, sf.spec.student.base_model, compare_students=sf.spec.compare.students or ()
     )
-    new = replace(recording, inputs_sha256=fingerprint, files=manifest)
+    new = GeneratedManifest(fingerprint, manifest, kept=kept, obsolete=obsolete)
     if lock is None or lock.generated != new:
         write_lock(spec_dir, replace(base, generated=new))
 

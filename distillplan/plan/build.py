@@ -18,7 +18,7 @@ from distillplan.errors import DistillError, LockError
 from distillplan.evalset.accept import load_spec_eval
 from distillplan.evalset.baseline import baseline_drift
 from distillplan.evalset.fingerprint import verify_eval
-from distillplan.evalset.lockfile import read_lock
+from distillplan.evalset.lockfile import LOCK_VERSION, read_lock
 from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
 from distillplan.plan import economics as eco
 from distillplan.plan.costs import (
@@ -406,6 +406,8 @@ def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
         if lock.eval.baseline is None
         else [f"{d} (re-lock with --reason)" for d in baseline_drift(spec.eval, lock.eval.baseline)]
     )
+    if lock.version < LOCK_VERSION:
+        terms.append(f"a version {lock.version} lock does not bind the contract's terms (re-lock with --reason)")
     return EvalState(
         files_missing=missing,
         locked=True,
