@@ -308,6 +308,7 @@ def test_json_has_the_documented_keys(plan: Plan) -> None:
         "volume",
         "eval-locked",
         "payback",
+        "feasible",
     }
     assert all(isinstance(c["ok"], bool) for c in doc["verdict"]["checks"])
     assert len(doc["costs"]["project_lines"]) == 6

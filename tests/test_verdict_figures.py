@@ -187,3 +187,96 @@ def test_examples_keep_their_documented_verdicts() -> None:
         "open-chat": "stay-on-frontier",
         "ticket-triage": "stay-on-frontier",
     }
+
+
+# ------------------------------------------------------------------ issue 21: feasibility decides
+
+
+def _bundled_context(hub_id: str) -> int:
+    """The context window read straight from the bundled config.json (not through the reader)."""
+    import json
+
+    from distillplan.catalogs.students import STUDENT_FILES
+
+    path = ROOT / "distillplan" / "data" / "architectures" / f"{STUDENT_FILES[hub_id]}.json"
+    return int(json.loads(path.read_text())["max_position_embeddings"])
+
+
+def test_a_student_whose_context_the_requests_overflow_is_refused_not_distilled() -> None:
+    """Issue 21: Llama-2-7B (4,096 tokens) with 5,150-token requests got DISTILL at 0.0 req/s."""
+    spec = _at(_spec("invoice-extraction"), input_tokens_per_request=4_900)
+    student = spec.student.model_copy(update={"base_model": "meta-llama/Llama-2-7b-hf"})
+    spec = spec.model_copy(update={"student": student})
+    context = _bundled_context("meta-llama/Llama-2-7b-hf")
+    assert 4_900 + 250 > context == 4_096
+    plan = _plan(spec)
+    assert plan.verdict.decision == "stay-on-frontier"
+    check = next(c for c in plan.verdict.checks if c.id == "feasible")
+    assert not check.ok and check.rule == "P7"
+    assert f"{4_900 + 250} tokens" in check.message and f"{context} tokens" in check.message
+    assert "feasible: " in plan.verdict.summary and "Distill" not in plan.verdict.summary
+    # the same money with the 8B's 131,072-token context is a distill
+    assert _plan(_at(_spec("invoice-extraction"), input_tokens_per_request=4_900)).verdict.decision == "distill"
+
+
+def test_a_student_that_does_not_fit_the_gpu_or_its_latency_target_is_refused() -> None:
+    spec = _spec("invoice-extraction")
+    small = spec.model_copy(update={"hardware": spec.hardware.model_copy(update={"gpu": "a100-40gb"})})
+    student = spec.student.model_copy(update={"base_model": "Qwen/Qwen2.5-14B", "serving_precision": "bf16"})
+    plan = _plan(small.model_copy(update={"student": student}))
+    check = next(c for c in plan.verdict.checks if c.id == "feasible")
+    assert check.ok == (plan.sizing.fits and plan.sizing.training.fits)
+    slow = _plan(_at(spec, p95_tpot_ms=0.5))  # half a millisecond per token: no GPU decodes that fast
+    assert slow.sizing.latency_target_met is False
+    assert slow.verdict.decision == "stay-on-frontier"
+    assert slow.sizing.latency_note in next(c for c in slow.verdict.checks if c.id == "feasible").message
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        (
+            {
+                "architectures": ["T5ForConditionalGeneration"],
+                "d_model": 1024,
+                "d_ff": 2816,
+                "num_heads": 16,
+                "num_layers": 24,
+                "vocab_size": 32128,
+                "model_type": "t5",
+                "is_encoder_decoder": True,
+            },
+            "encoder-decoder",
+        ),
+        ({"model_type": "bart", "d_model": 1024}, "encoder-decoder"),
+        ({"model_type": "bert", "hidden_size": 768, "architectures": ["BertForMaskedLM"]}, "encoder-only"),
+        ({"model_type": "llama", "architectures": ["LlavaForConditionalGeneration"]}, "causal-LM"),
+        ({"model_type": "llama", "max_position_embeddings": 0}, "context length"),
+    ],
+)
+def test_an_architecture_the_sizing_cannot_size_is_a_located_error(
+    config: dict[str, object], words: str, example_repo: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21: T5 was sized as 0.44B parameters with context 0 and got DISTILL, exit 0."""
+    import json
+    from pathlib import Path
+
+    from distillplan.errors import ArchitectureError
+    from tests.conftest import git, run_cli
+
+    assert callable(example_repo)
+    repo: Path = example_repo("invoice-extraction")
+    (repo / "student").mkdir()
+    (repo / "student" / "config.json").write_text(json.dumps(config))
+    spec = repo / "distill.toml"
+    text = spec.read_text().replace('base_model = "meta-llama/Llama-3.1-8B"', 'base_model = "student"')
+    spec.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "student")
+    code, out, err = run_cli("plan", str(spec), capsys=capsys)
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith("base_model"))
+    assert code == 1 and out == ""
+    assert err.startswith(f"{spec}:{line}:") and "student.base_model: config.json: " in err and words in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(ArchitectureError, match=words):
+        load_architecture("student", base_dir=repo)

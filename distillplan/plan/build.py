@@ -28,7 +28,7 @@ from distillplan.plan.costs import (
     project_lines,
     volume_of,
 )
-from distillplan.plan.decision import EvalState, Verdict, decide
+from distillplan.plan.decision import EvalState, Verdict, decide, infeasible_reason
 from distillplan.plan.model import (
     Costs,
     EvalOut,
@@ -146,6 +146,7 @@ class PlanCore:
     npv: float
     required: int | None
     verdict: Verdict
+    entry: TeacherPrice | None
 
 
 def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None = None) -> PlanCore:
@@ -193,7 +194,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         savings_usd_per_month=saving,
         payback_months=payback,
         eval_state=inputs.eval_state,
-        serving_fits=now.serving.fits,
+        infeasible=infeasible_reason(now.serving, training),
         required_per_stratum=required,
         teacher=entry,
     )
@@ -214,6 +215,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         npv=eco.npv(eco.monthly_rate(fin.discount_rate_annual), flows),
         required=required,
         verdict=verdict,
+        entry=entry,
     )
 
 
@@ -239,7 +241,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     irr = eco.irr_annual(flows)
     refuse = policy.payback_refuse_over_months
     e = spec.eval
-    what = Scenario(spec, arch, gpu, prices, vol, rate, project_at, inputs.eval_state, required)
+    what = Scenario(spec, arch, gpu, prices, vol, rate, project_at, inputs.eval_state, required, training, core.entry)
     hosting = next((line.usd for line in now.student_lines if line.name == "gpu_hosting"), 0.0)
     mtok = vol.tokens_per_month / 1e6
     return Plan(

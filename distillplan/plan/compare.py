@@ -26,7 +26,7 @@ from distillplan.catalogs.students import STUDENT_FILES
 from distillplan.errors import DistillError
 from distillplan.git import repo_root
 from distillplan.plan.build import PlanCore, PlanInputs, eval_state_for, plan_core
-from distillplan.plan.decision import EvalState
+from distillplan.plan.decision import EvalState, infeasible_reason
 from distillplan.plan.model import SpecInfo
 from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.spec.load import student_problem
@@ -168,21 +168,10 @@ class Comparison(BaseModel):
         return next(r for r in self.rows if r.is_spec)
 
 
-def _infeasible_reason(core: PlanCore) -> str:
-    s, t = core.now.serving, core.training
-    if not s.fits:
-        return s.fit_reason
-    if not t.fits:
-        return t.fit_note
-    if s.latency_target_met is False:
-        return s.latency_note
-    return ""
-
-
 def row_of(c: Candidate, core: PlanCore, *, is_spec: bool) -> CompareRow:
     """The row of one candidate from its plan core (rank 0 until ranked)."""
     s = core.now.serving
-    reason = _infeasible_reason(core)
+    reason = infeasible_reason(core.now.serving, core.training)
     return CompareRow(
         rank=0,
         student=c.student,

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from distillplan.catalogs.prices import TeacherPrice
+from distillplan.sizing.finetune import TrainingSizing
+from distillplan.sizing.serving import ServingSizing
 from distillplan.spec.models import NARROW_TASKS, Spec
 from distillplan.spec.policy import Policy
 from distillplan.text import tokens
@@ -69,6 +71,20 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
+def infeasible_reason(serving: ServingSizing, training: TrainingSizing) -> str:
+    """Why the student cannot run the workload as configured, ``""`` when it can (P7): the
+    request does not fit its context window, the weights and KV cache do not fit the GPUs,
+    training does not fit, or the latency target cannot be met at any replica count. The one
+    feasibility rule: ``plan`` decides by it and ``compare`` marks its rows by it."""
+    if not serving.fits:
+        return serving.fit_reason
+    if not training.fits:
+        return "training " + training.fit_note
+    if serving.latency_target_met is False:
+        return serving.latency_note
+    return ""
+
+
 def decide(
     spec: Spec,
     policy: Policy,
@@ -77,7 +93,7 @@ def decide(
     savings_usd_per_month: float,
     payback_months: float | None,
     eval_state: EvalState,
-    serving_fits: bool,
+    infeasible: str,
     required_per_stratum: int | None = None,
     teacher: TeacherPrice | None = None,
 ) -> Verdict:
@@ -149,7 +165,20 @@ def decide(
         pfig = f"{payback_months:.1f} months"
     checks.append(Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg))
 
-    warnings = _warnings(spec, policy, serving_fits=serving_fits, band=band)
+    feasible = not infeasible
+    checks.append(
+        Check(
+            id="feasible",
+            rule="P7",
+            ok=feasible,
+            figure="serves the workload" if feasible else "cannot serve the workload",
+            message="the student fits its context window, the GPU and the latency target"
+            if feasible
+            else f"{infeasible}; `distillplan compare` lists the students and GPUs that can",
+        )
+    )
+
+    warnings = _warnings(spec, policy, band=band)
     warnings += _teacher_warnings(spec, teacher)
     small = [(k, n) for k, n in eval_state.examples_per_stratum if required_per_stratum and n < required_per_stratum]
     if small and required_per_stratum:
@@ -168,7 +197,9 @@ def decide(
     # with everything else fixed: a refused payback stays on the frontier in every volume band
     # (payback only improves with volume), and routing to another frontier model is no answer
     # for regulated data (P3.5), so a regulated workload never gets route-first.
-    if not narrow or not volume_ok or not pays:
+    # A student that cannot serve the workload (P7) is no answer at any volume: the verdict
+    # refuses it, whatever the money says.
+    if not narrow or not volume_ok or not pays or not feasible:
         decision: Decision = "stay-on-frontier"
     elif band != "above" and not w.regulated:
         decision = "route-first"
@@ -216,7 +247,7 @@ def _teacher_warnings(spec: Spec, teacher: TeacherPrice | None) -> list[Warning]
     ]
 
 
-def _warnings(spec: Spec, policy: Policy, *, serving_fits: bool, band: str) -> list[Warning]:
+def _warnings(spec: Spec, policy: Policy, *, band: str) -> list[Warning]:
     w, gap = spec.workload, spec.eval.max_gap_points
     out: list[Warning] = []
     shapes = {
@@ -280,10 +311,6 @@ def _warnings(spec: Spec, policy: Policy, *, serving_fits: bool, band: str) -> l
                     message=f"student share {spec.routing.student_share:.0%} is outside {slo:.0%}-{shi:.0%}",
                 )
             )
-    if not serving_fits:
-        out.append(
-            Warning(id="does-not-fit", rule="P7", message="the student does not fit the GPU as configured (see sizing)")
-        )
     if band == "within" and not w.regulated:
         out.append(Warning(id="routing", rule="P2.2", message="weigh model routing first: it ships faster"))
     return out

@@ -7,6 +7,7 @@ The happy path is ``tomllib`` plus one pydantic validation; positions are comput
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import posixpath
 import re
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from distillplan.catalogs.prices import teacher_prices
-from distillplan.catalogs.students import is_student_name
+from distillplan.catalogs.students import config_problem, is_student_name
 from distillplan.errors import Problem, SpecError, quote_value
 from distillplan.files import leaves_folder
 from distillplan.git import repo_root as find_repo_root
@@ -402,9 +403,24 @@ def student_problem(name: str, base_dir: Path, root: Path) -> str | None:
     if is_student_name(name):
         return None
     why = _inside(base_dir, root, name)
-    if why is None and not (base_dir / name / "config.json").is_file():
+    config = base_dir / name / "config.json"
+    if why is None and not config.is_file():
         why = (
             f"not a catalog model and not a folder holding config.json (got {_got(name)}); "
             "see `distillplan catalog` or give a local folder"
         )
+    if why is None:
+        why = _architecture_problem(config)
     return why
+
+
+def _architecture_problem(config: Path) -> str | None:
+    """Why the student's config.json is a model the sizing cannot size (an encoder-decoder
+    such as T5, an encoder, no context length), or None; an unreadable file is left to the
+    architecture reader, which says why at the file."""
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    why = config_problem(data) if isinstance(data, dict) else None
+    return f"{config.name}: {why}" if why else None
