@@ -280,3 +280,71 @@ def test_an_architecture_the_sizing_cannot_size_is_a_located_error(
     assert len(err.strip().splitlines()) == 1
     with pytest.raises(ArchitectureError, match=words):
         load_architecture("student", base_dir=repo)
+
+
+# ------------------------------------------------------------------ issue 21: a teacher retired before go-live
+
+
+def _teacher(spec: Spec, **teacher: object) -> Spec:
+    return spec.model_copy(update={"teacher": spec.teacher.model_copy(update=teacher)})
+
+
+def test_a_teacher_gone_before_go_live_is_not_distilled_against_its_ended_bill() -> None:
+    """gpt-4.1 leaves OpenAI's API on 2027-01-14; the invoice example goes live 2027-03-04."""
+    spec = _teacher(_spec("invoice-extraction"), model="gpt-4.1")
+    plan = _plan(spec)
+    payback = next(c for c in plan.verdict.checks if c.id == "payback")
+    assert not payback.ok and "not computable" in payback.figure and "2027-01-14" in payback.message
+    assert plan.verdict.decision == "stay-on-frontier"
+    assert plan.teacher.successor is None
+    # live before the shutdown (kickoff 2026-10-01 + 2 months): the bill is there, the money decides
+    early = spec.model_copy(
+        update={"project": spec.project.model_copy(update={"start": __import__("datetime").date(2026, 10, 1)})}
+    )
+    assert _plan(early).verdict.decision == "distill"
+
+
+def test_a_named_successor_prices_the_bill() -> None:
+    spec = _teacher(_spec("invoice-extraction"), model="gpt-4.1", successor="gpt-6.1-terra")
+    plan = _plan(spec)
+    assert plan.teacher.model == "gpt-4.1" and plan.teacher.successor == "gpt-6.1-terra"
+    w = spec.workload
+    assert w.requests_per_month and w.input_tokens_per_request and w.output_tokens_per_request
+    # gpt-6.1-terra: $1 in / $5 out per MTok (data/teachers.toml), no cache share in this workload
+    bill = w.requests_per_month * (w.input_tokens_per_request * 1.00 + w.output_tokens_per_request * 5.00) / 1e6
+    assert plan.costs.frontier_usd_per_month == pytest.approx(bill)
+    assert next(c for c in plan.verdict.checks if c.id == "payback").ok
+    assert plan.verdict.decision == "distill"
+    assert any(x.id == "teacher-retired" and "successor gpt-6.1-terra" in x.message for x in plan.verdict.warnings)
+    # a successor for a teacher still live at go-live changes nothing
+    live = _teacher(_spec("invoice-extraction"), successor="gpt-6.1-terra")
+    assert _plan(live).costs.frontier_usd_per_month == _plan(_spec("invoice-extraction")).costs.frontier_usd_per_month
+
+
+def test_a_successor_outside_the_price_book_is_a_located_error() -> None:
+    from distillplan.errors import SpecError
+    from distillplan.spec.load import parse_spec
+
+    text = (EXAMPLES / "invoice-extraction" / "distill.toml").read_text()
+    text = text.replace('model = "claude-sonnet-5.5"', 'model = "gpt-4.1"\nsuccessor = "gpt-9"')
+    with pytest.raises(SpecError) as e:
+        parse_spec(text, display="distill.toml")
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith("successor"))
+    assert str(e.value).startswith(f"distill.toml:{line}:") and "teacher.successor: not in the price book" in str(
+        e.value
+    )
+
+
+@pytest.mark.parametrize("build", [0, 1, 2, 6])
+def test_payback_from_kickoff_is_build_months_plus_payback_never_shorter(build: int) -> None:
+    """Issue 21: with build_months = 0 the netted month-0 flow made "from kickoff" 0.0."""
+    for name in ("invoice-extraction", "clinical-coding"):
+        spec = _spec(name)
+        spec = spec.model_copy(update={"finance": spec.finance.model_copy(update={"build_months": build})})
+        f = _plan(spec).finance
+        assert f.payback_months is not None
+        project = _plan(spec).costs.project_usd
+        saving = _plan(spec).costs.savings_usd_per_month
+        assert f.payback_months == pytest.approx(project / saving)
+        assert f.payback_months_from_kickoff == pytest.approx(build + project / saving)
+        assert f.payback_months_from_kickoff >= f.payback_months

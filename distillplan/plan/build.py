@@ -28,7 +28,14 @@ from distillplan.plan.costs import (
     project_lines,
     volume_of,
 )
-from distillplan.plan.decision import EvalState, Verdict, decide, infeasible_reason
+from distillplan.plan.decision import (
+    EvalState,
+    Verdict,
+    decide,
+    go_live_of,
+    infeasible_reason,
+    retires_before_go_live,
+)
 from distillplan.plan.model import (
     Costs,
     EvalOut,
@@ -61,10 +68,15 @@ class PlanInputs:
 
 
 def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
-    """(prices as billed, the price book's entry or None, source): the spec's pins win over the book."""
+    """(prices as billed, the price book's entry they come from or None, source): the spec's
+    pins win over the book; the entry is the teacher's, or its successor's when the teacher
+    leaves its vendor's API before go-live (:func:`successor_of`)."""
     t = spec.teacher
-    entry = teacher_prices().get(t.model) if t.model else None
+    entry = teacher_entry(spec)
     share = spec.workload.cached_input_share
+    successor = successor_of(spec, entry)
+    if successor is not None:  # the teacher leaves the API before go-live: the bill is its successor's (P6.1)
+        entry = successor
     if entry is None:
         assert t.usd_per_mtok_input is not None and t.usd_per_mtok_output is not None
         prices = Prices(
@@ -81,7 +93,24 @@ def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
     )
     pinned = any(v is not None for v in pins)
     source = ("[teacher] prices in distill.toml over " if pinned else "") + f"{entry.vendor}: {entry.source}"
+    if successor is not None:
+        source = f"{t.model} leaves its API before go-live; priced at its successor {entry.name}: " + source
     return prices, entry, source
+
+
+def teacher_entry(spec: Spec) -> TeacherPrice | None:
+    """The teacher's own price-book entry (None for prices given only in the spec)."""
+    return teacher_prices().get(spec.teacher.model) if spec.teacher.model else None
+
+
+def successor_of(spec: Spec, entry: TeacherPrice | None) -> TeacherPrice | None:
+    """The price-book model that bills the workload instead of the teacher, when the teacher
+    leaves its vendor's API by go-live and ``[teacher] successor`` (or the price book) names
+    one; None otherwise (P6.1)."""
+    if entry is None or not retires_before_go_live(entry, go_live_of(spec)):
+        return None
+    name = spec.teacher.successor or entry.successor
+    return teacher_prices().get(name) if name else None
 
 
 def teacher_of(spec: Spec) -> TeacherOut:
@@ -90,16 +119,18 @@ def teacher_of(spec: Spec) -> TeacherOut:
 
 def _teacher_out(spec: Spec, prices: Prices, entry: TeacherPrice | None, source: str) -> TeacherOut:
     input_pinned = spec.teacher.usd_per_mtok_input is not None and spec.teacher.usd_per_mtok_output is not None
+    own = teacher_entry(spec)
     return TeacherOut(
-        model=entry.name if entry else spec.teacher.model,
+        model=own.name if own else spec.teacher.model,
+        successor=entry.name if entry is not None and own is not None and entry is not own else None,
         usd_per_mtok_input=prices.usd_per_mtok_input,
         usd_per_mtok_output=prices.usd_per_mtok_output,
         usd_per_mtok_cached_input=prices.usd_per_mtok_cached_input,
         cached_input_share=prices.cached_input_share,
         usd_per_mtok_input_effective=prices.usd_per_mtok_input_effective,
         batch_discount=prices.batch_discount,
-        status=entry.status if entry else "current",
-        shutdown=entry.shutdown if entry else None,
+        status=own.status if own else "current",
+        shutdown=own.shutdown if own else None,
         price_source_kind="distill.toml" if entry is None or input_pinned else entry.source_kind,
         source=source,
         as_of=entry.as_of if entry else None,
@@ -147,6 +178,7 @@ class PlanCore:
     required: int | None
     verdict: Verdict
     entry: TeacherPrice | None
+    successor: TeacherPrice | None
 
 
 def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None = None) -> PlanCore:
@@ -196,7 +228,8 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         eval_state=inputs.eval_state,
         infeasible=infeasible_reason(now.serving, training),
         required_per_stratum=required,
-        teacher=entry,
+        teacher=teacher_entry(spec),
+        successor=entry if teacher.successor else None,
     )
     return PlanCore(
         gpu=gpu,
@@ -215,7 +248,8 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         npv=eco.npv(eco.monthly_rate(fin.discount_rate_annual), flows),
         required=required,
         verdict=verdict,
-        entry=entry,
+        entry=teacher_entry(spec),
+        successor=entry if teacher.successor else None,
     )
 
 
@@ -241,7 +275,20 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     irr = eco.irr_annual(flows)
     refuse = policy.payback_refuse_over_months
     e = spec.eval
-    what = Scenario(spec, arch, gpu, prices, vol, rate, project_at, inputs.eval_state, required, training, core.entry)
+    what = Scenario(
+        spec,
+        arch,
+        gpu,
+        prices,
+        vol,
+        rate,
+        project_at,
+        inputs.eval_state,
+        required,
+        training,
+        core.entry,
+        core.successor,
+    )
     hosting = next((line.usd for line in now.student_lines if line.name == "gpu_hosting"), 0.0)
     mtok = vol.tokens_per_month / 1e6
     return Plan(
@@ -291,7 +338,12 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             frontier_cumulative_usd=frontier_cum,
             distilled_cumulative_usd=eco.cumulative(distilled),
             payback_months=payback,
-            payback_months_from_kickoff=eco.payback_from_kickoff(flows),
+            payback_months_from_kickoff=eco.payback_from_kickoff_of(
+                project_usd=project,
+                build_months=fin.build_months,
+                monthly_saving_usd=saving,
+                horizon_months=fin.horizon_months,
+            ),
             npv_usd=core.npv,
             irr_annual=irr,
             discount_rate_annual=fin.discount_rate_annual,

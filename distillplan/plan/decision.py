@@ -71,6 +71,17 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
+def go_live_of(spec: Spec) -> dt.date:
+    """The day the student goes live: kickoff plus the build months."""
+    return add_months(spec.project.start, spec.finance.build_months)
+
+
+def retires_before_go_live(teacher: TeacherPrice, go_live: dt.date) -> bool:
+    """The vendor's announced shutdown of ``teacher`` falls on or before ``go_live``: the
+    frontier bill the saving is measured against will have ended by the time there is one."""
+    return teacher.shutdown is not None and teacher.shutdown <= go_live
+
+
 def infeasible_reason(serving: ServingSizing, training: TrainingSizing) -> str:
     """Why the student cannot run the workload as configured, ``""`` when it can (P7): the
     request does not fit its context window, the weights and KV cache do not fit the GPUs,
@@ -96,6 +107,7 @@ def decide(
     infeasible: str,
     required_per_stratum: int | None = None,
     teacher: TeacherPrice | None = None,
+    successor: TeacherPrice | None = None,
 ) -> Verdict:
     w = spec.workload
     checks: list[Check] = []
@@ -152,8 +164,18 @@ def decide(
     )
 
     refuse = policy.payback_refuse_over_months
-    pays = payback_months is not None and payback_months <= refuse
-    if payback_months is None:
+    go_live = go_live_of(spec)
+    bill_ends = teacher is not None and successor is None and retires_before_go_live(teacher, go_live)
+    pays = payback_months is not None and payback_months <= refuse and not bill_ends
+    if bill_ends:
+        assert teacher is not None and teacher.shutdown is not None
+        pmsg = (
+            f"the teacher {teacher.name} leaves its vendor's API on {teacher.shutdown.isoformat()}, before go-live "
+            f"({go_live.isoformat()}): the bill the saving is measured against will have ended, so payback is not "
+            "computable (P6.1); name the price-book model that replaces it in [teacher] successor"
+        )
+        pfig = "not computable: the teacher retires before go-live"
+    elif payback_months is None:
         pmsg = "the student costs as much or more to run than the teacher: nothing is saved to pay the project back"
         pfig = f"saving ${savings_usd_per_month:,.0f}/month"
     else:
@@ -179,7 +201,7 @@ def decide(
     )
 
     warnings = _warnings(spec, policy, band=band)
-    warnings += _teacher_warnings(spec, teacher)
+    warnings += _teacher_warnings(spec, teacher, successor)
     small = [(k, n) for k, n in eval_state.examples_per_stratum if required_per_stratum and n < required_per_stratum]
     if small and required_per_stratum:
         bound = spec.eval.max_stratum_gap_points or spec.eval.max_gap_points
@@ -224,27 +246,29 @@ def decide(
     return Verdict(decision=decision, summary=summary, checks=checks, warnings=warnings, revisit_on=revisit)
 
 
-def _teacher_warnings(spec: Spec, teacher: TeacherPrice | None) -> list[Warning]:
+def _teacher_warnings(spec: Spec, teacher: TeacherPrice | None, successor: TeacherPrice | None) -> list[Warning]:
     """A teacher its vendor retired, or shuts down before the student goes live, leaves the
-    bill the saving is measured against: the plan says so (P6.1). ``teacher``: the price-book
-    entry (None for prices given in the spec). A pure function of the spec."""
-    go_live = add_months(spec.project.start, spec.finance.build_months)
+    bill the saving is measured against (P6.1): the plan says what it priced instead (the
+    successor), or that its payback is refused. ``teacher``: the price-book entry (None for
+    prices given in the spec). A pure function of the spec."""
+    go_live = go_live_of(spec)
     if teacher is None:
         return []
-    if teacher.status == "retired":
-        when = f"is retired by its vendor{f' (since {teacher.shutdown.isoformat()})' if teacher.shutdown else ''}"
-    elif teacher.shutdown is not None and teacher.shutdown <= go_live:
+    if retires_before_go_live(teacher, go_live):
+        assert teacher.shutdown is not None
         when = f"leaves its vendor's API on {teacher.shutdown.isoformat()}, before go-live ({go_live.isoformat()})"
+    elif teacher.status == "retired":
+        when = "is retired by its vendor (still billed where a cloud hosts it)"
     else:
         return []
-    return [
-        Warning(
-            id="teacher-retired",
-            rule="P6.1",
-            message=f"the teacher {teacher.name} {when}: the frontier bill the saving is measured "
-            "against ends; plan against the model that replaces it",
-        )
-    ]
+    then = (
+        f"the bill is priced at its successor {successor.name} (${successor.usd_per_mtok_input:g} / "
+        f"${successor.usd_per_mtok_output:g} per MTok)"
+        if successor is not None
+        else "the frontier bill the saving is measured against ends; plan against the model that replaces it "
+        "([teacher] successor)"
+    )
+    return [Warning(id="teacher-retired", rule="P6.1", message=f"the teacher {teacher.name} {when}: {then}")]
 
 
 def _warnings(spec: Spec, policy: Policy, *, band: str) -> list[Warning]:

@@ -58,6 +58,7 @@ class VolumeOut(_Frozen):
 
 class TeacherOut(_Frozen):
     model: str | None
+    successor: str | None
     usd_per_mtok_input: float
     usd_per_mtok_output: float
     usd_per_mtok_cached_input: float | None

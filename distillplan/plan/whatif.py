@@ -86,6 +86,7 @@ class Scenario:
     required_per_stratum: int | None
     training: TrainingSizing
     teacher: TeacherPrice | None
+    successor: TeacherPrice | None
 
     def month(self, *, volume: float = 1.0, price: float = 1.0, spec: Spec | None = None) -> Month:
         p = self.prices.scaled(price)
@@ -176,6 +177,7 @@ class Scenario:
             infeasible=infeasible_reason(m.serving, self.training),
             required_per_stratum=self.required_per_stratum,
             teacher=self.teacher,
+            successor=self.successor,
         ).decision
 
     def flips(self, now: Decision, project_usd: float, saving: float) -> list[Flip]:

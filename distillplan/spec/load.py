@@ -364,6 +364,11 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
                 True,
             )
         )
+    successor = spec.teacher.successor
+    if successor is not None and successor not in book:
+        close = difflib.get_close_matches(successor, list(book), n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
+        out.append((("teacher", "successor"), f"not in the price book (got {quote_value(successor)}){hint}", True))
     if base_dir is None:
         return out
     root = find_repo_root(base_dir) or base_dir

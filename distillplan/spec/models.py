@@ -178,6 +178,12 @@ class Teacher(_Model):
     batch_discount: float | None = Field(
         default=None, ge=0, lt=1, description="Share the batch API takes off (default: the price book's)."
     )
+    successor: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Price-book model that replaces `model` when it leaves its vendor's API before go-live: "
+        "the frontier bill is priced at it (P6.1); without one such a plan cannot compute payback.",
+    )
     api: Literal["openai", "anthropic", "gemini"] | None = Field(
         default=None,
         description="Vendor API the teacher is called through (batch files, router); default: the price book's vendor.",
