@@ -156,15 +156,20 @@ def test_verdict_never_weakens_with_volume(name: str, regulated: bool, low: floa
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
-@pytest.mark.parametrize("regulated", [False, True])
-def test_summary_never_contradicts_a_failed_check(name: str, regulated: bool) -> None:
+@pytest.mark.parametrize(("regulated", "not_permitted"), [(False, None), (True, None), (False, "privacy")])
+def test_summary_never_contradicts_a_failed_check(name: str, regulated: bool, not_permitted: str | None) -> None:
     spec = _spec(name)
-    spec = spec.model_copy(update={"workload": spec.workload.model_copy(update={"regulated": regulated})})
+    w = spec.workload.model_copy(update={"regulated": regulated, "teacher_not_permitted": not_permitted})
+    spec = spec.model_copy(update={"workload": w})
     for plan in _sweep(spec, [10e6, 49e6, 51e6, 120e6, 199e6, 201e6, 800e6, 5e9]):
         v = plan.verdict
         failed = {c.id for c in v.checks if not c.ok}
+        # a non-cost driver decides against the money checks, and the summary says so
+        money = {"volume", "payback"} & failed if v.drivers else set()
+        for c in money if v.decision != "stay-on-frontier" else ():
+            assert f"{c}: " in v.summary and "non-cost grounds" in v.summary
         if v.decision in ("distill", "route-first", "lock-eval-first"):
-            assert not failed - {"eval-locked"}, (plan.volume.tokens_per_month, v.decision, failed)
+            assert not failed - {"eval-locked"} - money, (plan.volume.tokens_per_month, v.decision, failed)
         if v.decision != "distill":  # today's main: a ✔ "the structural answer" beside stay-on-frontier
             assert "structural answer" not in " ".join(c.message for c in v.checks if c.ok)
 
@@ -182,9 +187,12 @@ def test_route_first_never_beside_a_refused_payback() -> None:
 def test_examples_keep_their_documented_verdicts() -> None:
     got = {n: plan_for_file(load_spec(EXAMPLES / n)).verdict.decision for n in EXAMPLE_NAMES}
     assert got == {
+        "claims-extraction": "lock-eval-first",
         "clinical-coding": "distill",
         "invoice-extraction": "distill",
         "open-chat": "stay-on-frontier",
+        "patient-intake": "distill",
+        "product-descriptions": "route-first",
         "ticket-triage": "stay-on-frontier",
     }
 
@@ -348,3 +356,88 @@ def test_payback_from_kickoff_is_build_months_plus_payback_never_shorter(build: 
         assert f.payback_months == pytest.approx(project / saving)
         assert f.payback_months_from_kickoff == pytest.approx(build + project / saving)
         assert f.payback_months_from_kickoff >= f.payback_months
+
+
+# ------------------------------------------------------------------ issue 21: non-cost drivers
+
+
+def _refused_by_money() -> Spec:
+    """ticket-triage: narrow, locked, but the student costs as much as the teacher (no payback)."""
+    return _spec("ticket-triage")
+
+
+def _with_section(spec: Spec, section: str, **values: object) -> Spec:
+    return spec.model_copy(update={section: getattr(spec, section).model_copy(update=values)})
+
+
+@pytest.mark.parametrize(
+    ("section", "values", "driver"),
+    [
+        ("workload", {"teacher_not_permitted": "privacy"}, "teacher-not-permitted"),
+        ("workload", {"teacher_not_permitted": "data-residency"}, "teacher-not-permitted"),
+        ("eval", {"min_score": 0.95}, "teacher-below-bar"),
+    ],
+)
+def test_a_non_cost_driver_carries_a_case_the_money_refuses(
+    section: str, values: dict[str, object], driver: str
+) -> None:
+    spec = _refused_by_money()
+    money = _plan(spec)
+    assert money.verdict.decision == "stay-on-frontier" and money.verdict.drivers == []
+    plan = _plan(_with_section(spec, section, **values))
+    assert [d.id for d in plan.verdict.drivers] == [driver]
+    assert plan.verdict.decision == "distill"
+    assert plan.verdict.summary.startswith("Distill on non-cost grounds: ")
+    assert "The money alone says stay on the frontier (payback: " in plan.verdict.summary
+    # the failed money checks stay failed and visible: the verdict says it decides against them
+    assert not next(c for c in plan.verdict.checks if c.id == "payback").ok
+    # unlocked: lock the eval first, still on non-cost grounds
+    unlocked = _plan(_with_section(spec, section, **values), EvalState())
+    assert unlocked.verdict.decision == "lock-eval-first" and "non-cost grounds" in unlocked.verdict.summary
+
+
+def test_a_teacher_slower_than_the_latency_target_is_a_driver_and_a_faster_one_is_not() -> None:
+    spec = _with_section(_refused_by_money(), "workload", p95_ttft_ms=800.0)
+    slow = _plan(_with_section(spec, "teacher", p95_ttft_ms=1_900.0))
+    assert [d.id for d in slow.verdict.drivers] == ["teacher-too-slow"]
+    assert "p95 TTFT 1900 ms over the 800 ms target" in slow.verdict.drivers[0].message
+    assert slow.sizing.latency_target_met is not False
+    assert slow.verdict.decision == "distill"
+    fast = _plan(_with_section(spec, "teacher", p95_ttft_ms=600.0))
+    assert fast.verdict.drivers == [] and fast.verdict.decision == "stay-on-frontier"
+
+
+def test_drivers_never_override_the_shape_or_feasibility() -> None:
+    spec = _with_section(_spec("open-chat"), "workload", teacher_not_permitted="privacy")
+    plan = _plan(spec)
+    assert plan.verdict.drivers and plan.verdict.decision == "stay-on-frontier"  # P3.1 open-ended: still loses
+    long = _at(_spec("invoice-extraction"), input_tokens_per_request=4_900, teacher_not_permitted="audit")
+    long = _with_section(long, "student", base_model="meta-llama/Llama-2-7b-hf")
+    assert _plan(long).verdict.decision == "stay-on-frontier"  # cannot serve the workload at all
+
+
+def test_drivers_skip_route_first_and_below_the_floor() -> None:
+    spec = _with_section(_spec("invoice-extraction"), "workload", teacher_not_permitted="privacy")
+    for plan in _sweep(spec, [10e6, 120e6, 5e9]):
+        assert plan.verdict.decision == "distill", (plan.volume.tokens_per_month, plan.verdict.summary)
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "words"),
+    [
+        ('[routing]\nmode = "cache"\nstudent_share = 0.9\n', "routing.mode", "teacher_not_permitted"),
+        ("", "teacher.p95_ttft_ms", "workload.p95_ttft_ms"),
+    ],
+)
+def test_driver_fields_are_validated_at_their_line(extra: str, key: str, words: str) -> None:
+    from distillplan.errors import SpecError
+    from distillplan.spec.load import parse_spec
+
+    text = (EXAMPLES / "invoice-extraction" / "distill.toml").read_text()
+    text = text.replace('task = "extraction"', 'task = "extraction"\nteacher_not_permitted = "privacy"')
+    if key.startswith("teacher."):
+        text = text.replace('model = "claude-sonnet-5.5"', 'model = "claude-sonnet-5.5"\np95_ttft_ms = 900')
+    text += "\n" + extra
+    with pytest.raises(SpecError) as e:
+        parse_spec(text, display="distill.toml")
+    assert f" {key}: " in str(e.value) and words in str(e.value) and len(str(e.value).splitlines()) == 1

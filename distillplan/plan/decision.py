@@ -39,11 +39,20 @@ class Warning(_Frozen):
     message: str
 
 
+class Driver(_Frozen):
+    """A reason to distill that is not money: it can carry the case when the money alone refuses it."""
+
+    id: str
+    rule: str
+    message: str
+
+
 class Verdict(_Frozen):
     decision: Decision
     summary: str
     checks: list[Check]
     warnings: list[Warning]
+    drivers: list[Driver]
     revisit_on: dt.date | None
 
 
@@ -127,7 +136,7 @@ def decide(
     )
 
     floor, structural = policy.volume_floor_tokens_per_month, policy.volume_structural_tokens_per_month
-    band = "below" if tokens_per_month < floor else ("within" if tokens_per_month < structural else "above")
+    band = "below" if tokens_per_month < floor else ("within" if tokens_per_month <= structural else "above")
     volume_ok = tokens_per_month >= floor or w.regulated
     vmsg = {
         "below": f"below the {tokens(floor)} tokens/month floor: does not amortize within "
@@ -220,10 +229,14 @@ def decide(
     # (payback only improves with volume), and routing to another frontier model is no answer
     # for regulated data (P3.5), so a regulated workload never gets route-first.
     # A student that cannot serve the workload (P7) is no answer at any volume: the verdict
-    # refuses it, whatever the money says.
-    if not narrow or not volume_ok or not pays or not feasible:
+    # refuses it, whatever the money says. A non-cost driver (the frontier model not permitted,
+    # too slow, or below the business bar) carries the case when the money alone refuses it, and
+    # routing to another frontier model answers none of them.
+    drivers = non_cost_drivers(spec)
+    money_ok = volume_ok and pays
+    if not narrow or not feasible or not (money_ok or drivers):
         decision: Decision = "stay-on-frontier"
-    elif band != "above" and not w.regulated:
+    elif band != "above" and not w.regulated and not drivers:
         decision = "route-first"
     elif not eval_ok:
         decision = "lock-eval-first"
@@ -231,19 +244,81 @@ def decide(
         decision = "distill"
     failed = [c for c in checks if not c.ok]
     revisit_words = _revisit_words(policy.revisit_months)
+    money_failed = "; ".join(f"{c.id}: {c.message}" for c in failed if c.id in ("volume", "payback"))
+    grounds = "; ".join(d.message for d in drivers)
     summary = {
-        "distill": "Distill: every condition holds (P2).",
+        "distill": "Distill: every condition holds (P2)."
+        if money_ok
+        else f"Distill on non-cost grounds: {grounds}. The money alone says stay on the frontier ({money_failed}).",
         "route-first": f"Route first: at {tokens(tokens_per_month)} tokens/month model routing saves "
         f"{policy.routing_savings_share[0]:.0%}-{policy.routing_savings_share[1]:.0%} of spend sooner; "
         "distillation is defensible later (P2.2).",
-        "lock-eval-first": "Lock the eval set first, distill second (P2.3).",
+        "lock-eval-first": "Lock the eval set first, distill second (P2.3)."
+        + ("" if money_ok else f" Distilling rests on non-cost grounds: {grounds}; the money alone refuses it."),
         "stay-on-frontier": f"Stay on the frontier model and revisit in {revisit_words} (P2.4): "
         + "; ".join(f"{c.id}: {c.message}" for c in failed if c.id != "eval-locked"),
     }[decision]
     if decision == "route-first" and not eval_ok:
         summary += " Lock the eval set before either (P2.3)."
+    if decision == "distill" and money_ok and drivers:
+        summary += f" Besides the money: {grounds}."
+    if decision == "stay-on-frontier" and drivers:
+        summary += f". Non-cost grounds do not carry a case that fails these: {grounds}."
+        if w.teacher_not_permitted is not None:
+            summary = "Do not distill" + summary.removeprefix("Stay on the frontier model")
+            summary += " Neither path serves this workload as specified."
     revisit = add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
-    return Verdict(decision=decision, summary=summary, checks=checks, warnings=warnings, revisit_on=revisit)
+    return Verdict(
+        decision=decision, summary=summary, checks=checks, warnings=warnings, drivers=drivers, revisit_on=revisit
+    )
+
+
+def non_cost_drivers(spec: Spec) -> list[Driver]:
+    """The reasons to distill that are not money, from the spec (a pure function of it):
+
+    * ``teacher-not-permitted`` (P3.5): ``[workload] teacher_not_permitted`` says the frontier
+      model may not serve the traffic (privacy, data residency, audit, vendor terms);
+    * ``teacher-too-slow`` (P7): the teacher's measured p95 latency (``[teacher] p95_ttft_ms`` /
+      ``p95_tpot_ms``) is above the workload's target; the student is sized to meet it;
+    * ``teacher-below-bar`` (P1.1): the teacher scores below the business bar ``[eval] min_score``;
+      human-validated examples on the segments it gets wrong are how the student reaches the bar.
+    """
+    w, t, e = spec.workload, spec.teacher, spec.eval
+    out: list[Driver] = []
+    if w.teacher_not_permitted is not None:
+        out.append(
+            Driver(
+                id="teacher-not-permitted",
+                rule="P3.5",
+                message=f"the frontier model is not permitted for this workload ({w.teacher_not_permitted}): "
+                "staying on it is no option",
+            )
+        )
+    slow = [
+        f"p95 {what} {mine:g} ms over the {target:g} ms target"
+        for what, mine, target in (("TTFT", t.p95_ttft_ms, w.p95_ttft_ms), ("TPOT", t.p95_tpot_ms, w.p95_tpot_ms))
+        if mine is not None and target is not None and mine > target
+    ]
+    if slow:
+        out.append(
+            Driver(
+                id="teacher-too-slow",
+                rule="P7",
+                message=f"the teacher misses the product's latency target ({', '.join(slow)}); the self-hosted "
+                "student is sized to meet it",
+            )
+        )
+    if e.min_score is not None and e.teacher_score < e.min_score:
+        out.append(
+            Driver(
+                id="teacher-below-bar",
+                rule="P1.1",
+                message=f"the teacher scores {e.teacher_score:.1%}, below the business bar of {e.min_score:.1%} "
+                "([eval] min_score): a student trained with human-validated examples on the segments the teacher "
+                "gets wrong is the way to the bar",
+            )
+        )
+    return out
 
 
 def _teacher_warnings(spec: Spec, teacher: TeacherPrice | None, successor: TeacherPrice | None) -> list[Warning]:
