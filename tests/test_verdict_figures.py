@@ -441,3 +441,68 @@ def test_driver_fields_are_validated_at_their_line(extra: str, key: str, words: 
     with pytest.raises(SpecError) as e:
         parse_spec(text, display="distill.toml")
     assert f" {key}: " in str(e.value) and words in str(e.value) and len(str(e.value).splitlines()) == 1
+
+
+# ------------------------------------------------------------------ issue 21: sample size by its stated method
+
+
+def _scipy_power(n: int, p0: float, p1: float, alpha: float = 0.025) -> float:
+    """Exact power by scipy: reject when the student's successes are at most the largest c with
+    P0(X <= c) <= alpha."""
+    from scipy.stats import binom
+
+    c = int(binom.ppf(alpha, n, p0))
+    while c >= 0 and binom.cdf(c, n, p0) > alpha:
+        c -= 1
+    while c + 1 <= n and binom.cdf(c + 1, n, p0) <= alpha:
+        c += 1
+    return float(binom.cdf(c, n, p1)) if c >= 0 else 0.0
+
+
+@pytest.mark.parametrize(
+    ("p0", "gap", "expected"),
+    # by scipy over every n up to 3x the answer: the smallest n from which the power stays >= 80%
+    [(0.93, 5.0, 285), (0.98, 5.0, 145), (0.80, 5.0, 578), (0.96, 2.0, None), (0.89, 5.0, None), (0.91, 3.0, None)],
+)
+def test_sample_size_is_the_smallest_from_which_exact_power_stays_at_80(
+    p0: float, gap: float, expected: int | None
+) -> None:
+    """Issue 21: the invoice figure was 267 where 258 is the first size reaching 80% and 268-284 fall
+    below it again; the stated method is now the size from which the power stays at or above 80%."""
+    import numpy as np
+    from scipy.stats import binom
+
+    from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
+
+    n = required_examples(teacher_score=p0, gap_points=gap)
+    ns = np.arange(1, 3 * n + 1)
+    # vectorised: the critical value per n, then the power
+    c = binom.ppf(0.025, ns, p0).astype(int)
+    c = np.where(binom.cdf(c, ns, p0) > 0.025, c - 1, c)
+    power = np.where(c >= 0, binom.cdf(c, ns, p0 - gap / 100), 0.0)
+    for i in (0, len(ns) // 2, len(ns) - 1, n - 1, n - 2):  # the vectorised critical value agrees with the scalar one
+        assert power[i] == pytest.approx(_scipy_power(int(ns[i]), p0, p0 - gap / 100), abs=1e-12)
+    below = ns[power < 0.8]
+    assert n == int(below.max()) + 1
+    if expected is not None:
+        assert n == expected
+    assert "stays at or above 80% for every larger size" in SAMPLE_SIZE_METHOD
+
+
+def test_each_stratum_is_sized_with_its_own_teacher_score() -> None:
+    """Issue 21: 98/98/80 strata were all sized with the overall teacher score (296); the 80%
+    stratum needs 578 by the stated method."""
+    from distillplan.evalset.samplesize import required_examples
+
+    spec = _spec("invoice-extraction")
+    e = spec.eval.model_copy(update={"teacher_score_by_stratum": {"a": 0.98, "b": 0.98, "c": 0.80}})
+    plan = _plan(spec.model_copy(update={"eval": e}))
+    by = plan.eval.required_examples_by_stratum
+    assert by == {"a": 145, "b": 145, "c": 578}
+    assert by["c"] == required_examples(teacher_score=0.80, gap_points=5.0)
+    assert plan.eval.required_examples_per_stratum == required_examples(teacher_score=0.93, gap_points=5.0)
+    # the example's own strata, each against its own figure in the warning
+    plan = _plan(spec, EvalState(locked=True, lock_hash="x", examples_per_stratum=(("medical", 10), ("saas", 10))))
+    warning = next(w for w in plan.verdict.warnings if w.id == "eval-strata")
+    medical = required_examples(teacher_score=0.89, gap_points=5.0)
+    assert f"medical 10 of {medical:,}" in warning.message and medical > plan.eval.required_examples_by_stratum["saas"]

@@ -54,7 +54,7 @@ from distillplan.plan.whatif import VOLUME_FACTORS, Month, Scenario, month, shar
 from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.sizing.finetune import TrainingSizing, size_training, training_recipe
 from distillplan.sizing.serving import ServingSizing
-from distillplan.spec.models import Spec
+from distillplan.spec.models import Eval, Spec
 
 FORMAT_VERSION = 2  # 2: break_even_tokens_per_month became zero_saving_ and refuse_line_tokens_per_month
 
@@ -176,6 +176,7 @@ class PlanCore:
     flows: list[float]
     npv: float
     required: int | None
+    required_by: dict[str, int]
     verdict: Verdict
     entry: TeacherPrice | None
     successor: TeacherPrice | None
@@ -219,6 +220,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
     )
     e = spec.eval
     required = _required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points)
+    required_by = required_by_stratum(e)
     verdict = decide(
         spec,
         policy,
@@ -228,6 +230,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         eval_state=inputs.eval_state,
         infeasible=infeasible_reason(now.serving, training),
         required_per_stratum=required,
+        required_by_stratum=required_by,
         teacher=teacher_entry(spec),
         successor=entry if teacher.successor else None,
     )
@@ -247,6 +250,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         flows=flows,
         npv=eco.npv(eco.monthly_rate(fin.discount_rate_annual), flows),
         required=required,
+        required_by=required_by,
         verdict=verdict,
         entry=teacher_entry(spec),
         successor=entry if teacher.successor else None,
@@ -372,11 +376,21 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             locked=inputs.eval_state.locked,
             lock_hash=inputs.eval_state.lock_hash,
             required_examples_per_stratum=required,
+            required_examples_by_stratum=core.required_by,
             sample_size_method=SAMPLE_SIZE_METHOD,
             examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
         ),
         flips=what.flips(verdict.decision, project, saving),
     )
+
+
+def required_by_stratum(e: Eval) -> dict[str, int]:
+    """Examples each stratum needs, sized with that stratum's own teacher score and the stratum
+    bound (P2.3): a stratum the teacher scores lower needs more. Empty without both."""
+    if e.teacher_score_by_stratum is None or e.max_stratum_gap_points is None:
+        return {}
+    out = {k: _required(score, e.max_stratum_gap_points) for k, score in sorted(e.teacher_score_by_stratum.items())}
+    return {k: n for k, n in out.items() if n is not None}
 
 
 @functools.lru_cache(maxsize=64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -115,6 +116,7 @@ def decide(
     eval_state: EvalState,
     infeasible: str,
     required_per_stratum: int | None = None,
+    required_by_stratum: Mapping[str, int] | None = None,
     teacher: TeacherPrice | None = None,
     successor: TeacherPrice | None = None,
 ) -> Verdict:
@@ -211,17 +213,20 @@ def decide(
 
     warnings = _warnings(spec, policy, band=band)
     warnings += _teacher_warnings(spec, teacher, successor)
-    small = [(k, n) for k, n in eval_state.examples_per_stratum if required_per_stratum and n < required_per_stratum]
-    if small and required_per_stratum:
+    by = required_by_stratum or {}
+    need = {k: by.get(k, required_per_stratum) for k, _ in eval_state.examples_per_stratum}
+    small = [(k, n, need[k]) for k, n in eval_state.examples_per_stratum if need[k] and n < (need[k] or 0)]
+    if small:
         bound = spec.eval.max_stratum_gap_points or spec.eval.max_gap_points
-        listed = ", ".join(f"{k} {n:,}" for k, n in small)
+        listed = ", ".join(f"{k} {n:,} of {m:,}" for k, n, m in small)
+        own = "; each stratum sized with its own teacher score" if by else ""
         warnings.append(
             Warning(
                 id="eval-strata",
                 rule="P2.3",
-                message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the "
-                f"{required_per_stratum:,} examples needed to detect a student {bound:g} points below the "
-                f"teacher with 80% power (one-sided exact binomial test at 2.5%): {listed}",
+                message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the examples needed to detect "
+                f"a student {bound:g} points below the teacher with 80% power (one-sided exact binomial test at "
+                f"2.5%{own}): {listed}",
             )
         )
     # Ordered stay-on-frontier < route-first < lock-eval-first < distill, and monotone in volume

@@ -218,6 +218,7 @@ class EvalOut(_Frozen):
     locked: bool
     lock_hash: str | None
     required_examples_per_stratum: int | None
+    required_examples_by_stratum: dict[str, int]
     sample_size_method: str
     examples_per_stratum: dict[str, int]
 
