@@ -4,6 +4,8 @@ volumes, sizing over the billed hours)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -267,7 +269,6 @@ def test_an_architecture_the_sizing_cannot_size_is_a_located_error(
 ) -> None:
     """Issue 21: T5 was sized as 0.44B parameters with context 0 and got DISTILL, exit 0."""
     import json
-    from pathlib import Path
 
     from distillplan.errors import ArchitectureError
     from tests.conftest import git, run_cli
@@ -506,3 +507,97 @@ def test_each_stratum_is_sized_with_its_own_teacher_score() -> None:
     warning = next(w for w in plan.verdict.warnings if w.id == "eval-strata")
     medical = required_examples(teacher_score=0.89, gap_points=5.0)
     assert f"medical 10 of {medical:,}" in warning.message and medical > plan.eval.required_examples_by_stratum["saas"]
+
+
+# ------------------------------------------------------------------ issue 21: the contract's floor and minimum n
+
+
+def _accept_repo(example_repo: object, edit: dict[str, str]) -> Path:
+    """patient-intake (30 examples, three labels) committed without its lock and with ``edit``
+    applied to its spec, then locked with the real CLI."""
+    from tests.conftest import git
+
+    assert callable(example_repo)
+    repo: Path = example_repo("patient-intake")
+    (repo / "distill.lock").unlink()
+    spec = repo / "distill.toml"
+    text = spec.read_text()
+    for old, new in edit.items():
+        assert old in text
+        text = text.replace(old, new)
+    spec.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "spec")
+    return repo
+
+
+def _predictions(repo: Path, right: int) -> Path:
+    """The first ``right`` examples answered correctly, the rest wrongly."""
+    import json
+
+    rows = [json.loads(x) for x in (repo / "eval" / "locked.jsonl").read_text().splitlines() if x.strip()]
+    out = repo / "predictions.jsonl"
+    out.write_text(
+        "".join(
+            json.dumps({"id": r["id"], "prediction": r["reference"] if i < right else "wrong"}) + "\n"
+            for i, r in enumerate(rows)
+        )
+    )
+    return out
+
+
+def test_accept_fails_on_fewer_examples_than_the_plan_needs(
+    example_repo: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: accept PASSed on 6 examples (CI 16.7-83.3) where the plan said 2,094 are needed."""
+    import json
+
+    from tests.conftest import run_cli
+
+    repo = _accept_repo(example_repo, {})
+    monkeypatch.chdir(repo)
+    assert run_cli("lock", capsys=capsys)[0] == 0
+    plan = json.loads(run_cli("plan", "--format", "json", capsys=capsys)[1])
+    # independently: the smallest n from which exact power stays >= 80% (0.94 teacher, 2-point gap)
+    ns = list(range(1, 4001))
+    power = [_scipy_power(n, 0.94, 0.92) for n in ns[1200:1500]]
+    below = [n for n, p in zip(ns[1200:1500], power, strict=True) if p < 0.8]
+    assert plan["eval"]["min_examples"] == below[-1] + 1 == 1337
+    code, out, _ = run_cli("accept", "--predictions", str(_predictions(repo, 30)), capsys=capsys)
+    assert code == 4
+    assert "FAIL: overall has 30 examples, fewer than the 1,337 the contract decides on" in out
+    data = json.loads(run_cli("accept", "--predictions", "predictions.jsonl", "--format", "json", capsys=capsys)[1])
+    assert (
+        data["result"] == "FAIL" and data["overall"]["min_examples"] == 1337 and data["overall"]["student_score"] == 1
+    )
+
+
+def test_accept_holds_the_absolute_floor_besides_the_gap(
+    example_repo: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: with a 47% teacher a 50% student PASSed where the business needed about 90%."""
+    import json
+
+    from tests.conftest import run_cli
+
+    edit = {
+        "teacher_score = 0.94": "teacher_score = 0.47",
+        "max_gap_points = 2.0": "max_gap_points = 3.0\nmin_examples = 0",
+        "min_score = 0.90": "min_score = 0.90",
+    }
+    repo = _accept_repo(example_repo, edit)
+    monkeypatch.chdir(repo)
+    assert run_cli("lock", capsys=capsys)[0] == 0
+    plan = json.loads(run_cli("plan", "--format", "json", capsys=capsys)[1])
+    assert plan["gap"]["acceptance_threshold"] == pytest.approx(0.44)
+    assert plan["gap"]["contract_threshold"] == pytest.approx(0.90)
+    assert [d["id"] for d in plan["verdict"]["drivers"]] == ["teacher-not-permitted", "teacher-below-bar"]
+    code, out, _ = run_cli("accept", "--predictions", str(_predictions(repo, 15)), capsys=capsys)  # 50%
+    assert code == 4 and "below the contract's floor ([eval] min_score) 90.00" in out
+    code, out, _ = run_cli("accept", "--predictions", str(_predictions(repo, 27)), capsys=capsys)  # 90%
+    assert code == 0, out
+    # the floor is a locked term: moving it in the spec alone does not verify
+    spec = repo / "distill.toml"
+    spec.write_text(spec.read_text().replace("min_score = 0.90", "min_score = 0.60"))
+    code, _, err = run_cli("accept", "--predictions", "predictions.jsonl", capsys=capsys)
+    assert code == 1 and "eval.min_score is 0.6 in the spec, 0.9 in the lock" in err

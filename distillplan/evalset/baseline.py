@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,10 @@ from distillplan.errors import LockError
 from distillplan.evalset.accept import EvalRow, load_predictions
 from distillplan.evalset.lockfile import Baseline, StratumBaseline
 from distillplan.evalset.metrics import METRICS
+from distillplan.evalset.samplesize import required_examples
 from distillplan.spec.models import Eval
 
-__all__ = ["baseline_drift", "build_baseline", "remeasure_terms", "spec_baseline", "threshold"]
+__all__ = ["baseline_drift", "build_baseline", "least_examples", "remeasure_terms", "spec_baseline", "threshold"]
 
 
 def threshold(teacher_score: float, gap_points: float) -> float:
@@ -131,6 +133,40 @@ def build_baseline(
     predictions_display: str = "",
 ) -> Baseline:
     """The baseline ``lock`` writes: measured from ``teacher_predictions`` or stated in the spec."""
+    built = _build(
+        rows,
+        e,
+        spec_display=spec_display,
+        teacher_predictions=teacher_predictions,
+        predictions_display=predictions_display,
+    )
+    return replace(built, **_floors(e, built))
+
+
+def least_examples(e: Eval, b: Baseline) -> int:
+    """The fewest examples ``accept`` decides on under ``b``'s terms: ``[eval] min_examples`` when
+    given, else the sample size the overall teacher score and contracted gap need
+    (:data:`~distillplan.evalset.samplesize.SAMPLE_SIZE_METHOD`, the plan's figure; P2.3)."""
+    if e.min_examples is not None:
+        return e.min_examples
+    if not 0 < b.max_gap_points <= b.teacher_score * 100 or b.teacher_score >= 1:
+        return 0
+    return required_examples(teacher_score=b.teacher_score, gap_points=b.max_gap_points)
+
+
+def _floors(e: Eval, b: Baseline) -> dict[str, Any]:
+    """The contract's absolute terms the lock fixes besides the gap: the score floor and the fewest examples."""
+    return {"min_score": None if e.min_score is None else float(e.min_score), "min_examples": least_examples(e, b)}
+
+
+def _build(
+    rows: Sequence[EvalRow],
+    e: Eval,
+    *,
+    spec_display: str,
+    teacher_predictions: Path | None,
+    predictions_display: str,
+) -> Baseline:
     if teacher_predictions is None:
         return spec_baseline(
             rows,
@@ -170,7 +206,7 @@ def remeasure_terms(prev: Baseline, e: Eval, *, where: str) -> Baseline:
         )
         for st in prev.strata
     )
-    return Baseline(
+    kept = Baseline(
         source=prev.source,
         metric=prev.metric,
         decide_by=e.decide_by,
@@ -184,6 +220,7 @@ def remeasure_terms(prev: Baseline, e: Eval, *, where: str) -> Baseline:
         teacher_predictions_sha256=prev.teacher_predictions_sha256,
         strata=strata,
     )
+    return replace(kept, **_floors(e, kept))
 
 
 def baseline_drift(e: Eval, b: Baseline) -> list[str]:
@@ -204,6 +241,9 @@ def baseline_drift(e: Eval, b: Baseline) -> list[str]:
     stratum_gap = None if e.max_stratum_gap_points is None else float(e.max_stratum_gap_points)
     diff("max_stratum_gap_points", stratum_gap, b.max_stratum_gap_points)
     diff("strata_field", e.strata_field or "", b.strata_field)
+    diff("min_score", None if e.min_score is None else float(e.min_score), b.min_score)
+    if b.min_examples is not None or e.min_examples is not None:  # None in the lock: locked before the term
+        diff("min_examples", least_examples(e, b), b.min_examples)
     if b.source == "spec":
         diff("teacher_score", float(e.teacher_score), b.teacher_score)
         stated = {k: float(v) for k, v in (e.teacher_score_by_stratum or {}).items()}

@@ -127,6 +127,12 @@ class Baseline:
     max_stratum_gap_points: float | None = None
     teacher_predictions: str = ""
     teacher_predictions_sha256: str = ""
+    #: The contract's absolute floor on the overall score (``[eval] min_score``), besides ``threshold``.
+    min_score: float | None = None
+    #: The fewest examples ``accept`` decides on: ``[eval] min_examples``, else the sample size the
+    #: overall terms need (P2.3, :func:`~distillplan.evalset.baseline.least_examples`); 0: none;
+    #: None: a lock written before the term existed (no minimum).
+    min_examples: int | None = None
     strata: tuple[StratumBaseline, ...] = ()
 
 
@@ -285,9 +291,18 @@ _BASELINE = {
     "max_stratum_gap_points": float,
     "teacher_predictions": str,
     "teacher_predictions_sha256": str,
+    "min_score": float,
+    "min_examples": int,
     "strata": list,
 }
-_BASELINE_OPTIONAL = ("strata_field", "max_stratum_gap_points", "teacher_predictions", "teacher_predictions_sha256")
+_BASELINE_OPTIONAL = (
+    "strata_field",
+    "max_stratum_gap_points",
+    "teacher_predictions",
+    "teacher_predictions_sha256",
+    "min_score",
+    "min_examples",
+)
 _STRATUM = {"name": str, "examples": int, "teacher_score": float, "threshold": float}
 _GEN = {"inputs_sha256": str, "files": list, "pending": list}
 _GEN_ENTRY = {"path": str, "sha256": str, "kept_sha256": str}

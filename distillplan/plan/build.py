@@ -367,6 +367,8 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             teacher_score=e.teacher_score,
             allowed_points=e.max_gap_points,
             acceptance_threshold=round(e.teacher_score - e.max_gap_points / 100, 10),
+            min_score=e.min_score,
+            contract_threshold=max(round(e.teacher_score - e.max_gap_points / 100, 10), e.min_score or 0.0),
             stratum_bound_points=e.max_stratum_gap_points,
             system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points,
         ),
@@ -377,6 +379,9 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             lock_hash=inputs.eval_state.lock_hash,
             required_examples_per_stratum=required,
             required_examples_by_stratum=core.required_by,
+            min_examples=e.min_examples
+            if e.min_examples is not None
+            else _required(e.teacher_score, e.max_gap_points) or 0,
             sample_size_method=SAMPLE_SIZE_METHOD,
             examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
         ),

@@ -136,6 +136,8 @@ class Gap(_Frozen):
     teacher_score: float
     allowed_points: float
     acceptance_threshold: float
+    min_score: float | None
+    contract_threshold: float
     stratum_bound_points: float | None
     system_gap_points: float  # 0 in cache routing (P5.3)
 
@@ -219,6 +221,7 @@ class EvalOut(_Frozen):
     lock_hash: str | None
     required_examples_per_stratum: int | None
     required_examples_by_stratum: dict[str, int]
+    min_examples: int
     sample_size_method: str
     examples_per_stratum: dict[str, int]
 

@@ -269,6 +269,13 @@ class Eval(_Model):
         "teacher (the contract's threshold is the higher of the two); a teacher below it can justify "
         "distilling with human-validated examples (P1.1).",
     )
+    min_examples: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000_000,
+        description="Fewest examples `accept` decides on; default: the sample size the locked terms need "
+        "(eval.required_examples_*: overall, and each stratum with a bound); 0: none (an underpowered test).",
+    )
     decide_by: Literal["point-estimate", "confidence-bound"] = Field(
         default="point-estimate",
         description="What must clear each locked threshold: the student's score, or the lower end of its 95% CI.",
