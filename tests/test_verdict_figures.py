@@ -601,3 +601,88 @@ def test_accept_holds_the_absolute_floor_besides_the_gap(
     spec.write_text(spec.read_text().replace("min_score = 0.90", "min_score = 0.60"))
     code, _, err = run_cli("accept", "--predictions", "predictions.jsonl", capsys=capsys)
     assert code == 1 and "eval.min_score is 0.6 in the spec, 0.9 in the lock" in err
+
+
+# ------------------------------------------------------------------ issue 21: a pilot decides quality
+
+
+def _pilot_repo(example_repo: object, right: int | None, *, stated: float | None = None) -> Path:
+    import json
+
+    from tests.conftest import git
+
+    assert callable(example_repo)
+    repo: Path = example_repo("patient-intake")
+    spec = repo / "distill.toml"
+    text = spec.read_text()
+    if right is not None:
+        rows = [json.loads(x) for x in (repo / "eval" / "locked.jsonl").read_text().splitlines() if x.strip()]
+        (repo / "pilot.jsonl").write_text(
+            "".join(
+                json.dumps({"id": r["id"], "prediction": r["reference"] if i < right else "other"}) + "\n"
+                for i, r in enumerate(rows[:25])
+            )
+        )
+        text = text.replace("min_score = 0.90\n", 'min_score = 0.90\npilot_predictions = "pilot.jsonl"\n')
+    if stated is not None:
+        text = text.replace("min_score = 0.90\n", f"min_score = 0.90\nexpected_gap_points = {stated}\n")
+    spec.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pilot")
+    return repo
+
+
+@pytest.mark.parametrize(("right", "decision"), [(11, "stay-on-frontier"), (24, "distill")])
+def test_a_pilot_gap_wider_than_the_contract_refuses_the_case(
+    right: int, decision: str, example_repo: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21: a code-generation task relabelled formatted-generation got DISTILL with a 3-point
+    gap where the published gap is 49 points: a pilot (or a stated gap) now reaches the verdict."""
+    import json
+
+    from tests.conftest import run_cli
+
+    repo = _pilot_repo(example_repo, right)
+    code, out, err = run_cli("plan", str(repo), "--format", "json", capsys=capsys)
+    assert code == 0, err
+    plan = json.loads(out)
+    gap = (0.94 - right / 25) * 100  # the teacher's 94% minus the pilot's share right of its 25 answers
+    assert plan["eval"]["expected_gap_points"] == pytest.approx(gap)
+    assert plan["eval"]["expected_gap_source"] == f"pilot: 25 predictions scoring {right / 25:.1%}"
+    check = next(c for c in plan["verdict"]["checks"] if c["id"] == "quality")
+    assert check["ok"] is (gap <= 2.0) and check["rule"] == "P5.1"
+    assert plan["verdict"]["decision"] == decision  # the data-residency driver does not carry a failed pilot
+
+
+def test_a_stated_expected_gap_decides_and_compare_keeps_it_to_its_base(
+    example_repo: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    repo = _pilot_repo(example_repo, None, stated=49.0)
+    plan = json.loads(run_cli("plan", str(repo), "--format", "json", capsys=capsys)[1])
+    assert plan["verdict"]["decision"] == "stay-on-frontier" and plan["eval"]["expected_gap_points"] == 49.0
+    code, out, err = run_cli(
+        "compare", str(repo), "--format", "json", "--gpu", "a100-40gb", "--method", "qlora", capsys=capsys
+    )
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    own = [r for r in rows if r["student"] == "meta-llama/Llama-3.1-8B"]
+    other = [r for r in rows if r["student"] != "meta-llama/Llama-3.1-8B"]
+    assert own and all(r["expected_gap_points"] == 49.0 and r["decision"] == "stay-on-frontier" for r in own)
+    assert other and all(r["expected_gap_points"] is None for r in other)
+
+
+def test_a_pilot_line_that_is_not_in_the_eval_set_is_located(
+    example_repo: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import run_cli
+
+    repo = _pilot_repo(example_repo, 24)
+    with (repo / "pilot.jsonl").open("a") as f:
+        f.write('{"id": "nope", "prediction": "urgent"}\n')
+    code, out, err = run_cli("plan", str(repo), capsys=capsys)
+    assert code == 1 and out == ""
+    assert err.strip() == "pilot.jsonl:26:1: id: id 'nope' is not in the eval set"

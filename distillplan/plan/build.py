@@ -19,6 +19,7 @@ from distillplan.evalset.accept import load_spec_eval
 from distillplan.evalset.baseline import baseline_drift
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import read_lock
+from distillplan.evalset.pilot import score_pilot
 from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
 from distillplan.plan import economics as eco
 from distillplan.plan.costs import (
@@ -32,6 +33,7 @@ from distillplan.plan.decision import (
     EvalState,
     Verdict,
     decide,
+    expected_gap,
     go_live_of,
     infeasible_reason,
     retires_before_go_live,
@@ -379,6 +381,8 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             lock_hash=inputs.eval_state.lock_hash,
             required_examples_per_stratum=required,
             required_examples_by_stratum=core.required_by,
+            expected_gap_points=None if (gap := expected_gap(spec, inputs.eval_state)) is None else gap[0],
+            expected_gap_source=None if gap is None else gap[1],
             min_examples=e.min_examples
             if e.min_examples is not None
             else _required(e.teacher_score, e.max_gap_points) or 0,
@@ -463,17 +467,17 @@ def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
     """Read the eval set's lock state from disk (the only I/O of planning). The set is read with
     the loader ``accept`` uses, so a set it would refuse is reported here, at its file and line."""
     missing = tuple(d for d in spec.eval.datasets if not (spec_dir / d).is_file())
-    counts, problem = ((), "") if missing else _read_set(spec, spec_dir)
+    counts, problem, pilot = ((), "", None) if missing else _read_set(spec, spec_dir)
     try:
         lock = read_lock(spec_dir)
     except LockError as e:
-        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem)
+        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem, pilot=pilot)
     if lock is None or lock.eval is None:
-        return EvalState(files_missing=missing, data_problem=problem)
+        return EvalState(files_missing=missing, data_problem=problem, pilot=pilot)
     try:
         changes = verify_eval(spec_dir, lock, list(spec.eval.datasets))
     except LockError as e:
-        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem)
+        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem, pilot=pilot)
     terms = (
         ["the lock records no teacher baseline (run `distillplan lock`)"]
         if lock.eval.baseline is None
@@ -486,28 +490,43 @@ def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
         changes=tuple(f"{c.kind} {c.path}" for c in changes) + tuple(terms),
         examples_per_stratum=counts,
         data_problem=problem,
+        pilot=pilot,
     )
 
 
 _COUNT_LIMIT_BYTES = 64 * 2**20
 
 
-def _read_set(spec: Spec, spec_dir: Path) -> tuple[tuple[tuple[str, int], ...], str]:
-    """Examples per stratum and the first problem ``accept`` would refuse the set for (``""``:
-    none). Skipped above 64 MiB to keep `plan` fast (``lock`` always reads the whole set)."""
+def _read_set(spec: Spec, spec_dir: Path) -> tuple[tuple[tuple[str, int], ...], str, tuple[int, float] | None]:
+    """Examples per stratum, the first problem ``accept`` would refuse the set for (``""``:
+    none), and the pilot's (examples, score) when ``[eval] pilot_predictions`` is given. The
+    counts are skipped above 64 MiB to keep `plan` fast (``lock`` always reads the whole set);
+    a pilot is always scored. A pilot that cannot be read is an error at its file and line."""
     e = spec.eval
     paths = [spec_dir / d for d in e.datasets]
-    if sum(p.stat().st_size for p in paths) > _COUNT_LIMIT_BYTES:
-        return (), ""
+    big = sum(p.stat().st_size for p in paths) > _COUNT_LIMIT_BYTES
+    if big and e.pilot_predictions is None:
+        return (), "", None
     try:
         rows = load_spec_eval(e, spec_dir)
     except DistillError as err:
-        return (), str(err)
+        return (), str(err), None
+    pilot = None
+    if e.pilot_predictions is not None:
+        pilot = score_pilot(
+            rows,
+            spec_dir / e.pilot_predictions,
+            display_path=e.pilot_predictions,
+            metric=e.metric,
+            id_field=e.id_field,
+        )
+    if big:
+        return (), "", pilot
     counts: dict[str, int] = {}
     for r in rows:
         key = r.stratum if e.strata_field and r.stratum is not None else "all"
         counts[key] = counts.get(key, 0) + 1
-    return tuple(sorted(counts.items())), ""
+    return tuple(sorted(counts.items())), "", pilot
 
 
 def plan_for_file(sf: Any, *, eval_state: EvalState | None = None) -> Plan:

@@ -67,6 +67,7 @@ class EvalState:
     changes: tuple[str, ...] = ()  # "modified eval/x.jsonl", ...
     examples_per_stratum: tuple[tuple[str, int], ...] = ()
     data_problem: str = ""  # the first problem `accept` would refuse the set for (file:line)
+    pilot: tuple[int, float] | None = None  # (examples, mean score) of [eval] pilot_predictions
 
 
 def _revisit_words(months: int) -> str:
@@ -198,6 +199,22 @@ def decide(
         pfig = f"{payback_months:.1f} months"
     checks.append(Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg))
 
+    gap = expected_gap(spec, eval_state)
+    quality_ok = gap is None or gap[0] <= spec.eval.max_gap_points + 1e-9
+    if gap is not None:
+        allowed = spec.eval.max_gap_points
+        checks.append(
+            Check(
+                id="quality",
+                rule="P5.1",
+                ok=quality_ok,
+                figure=f"{gap[0]:.1f} points ({gap[1]})",
+                message=f"within the contracted {allowed:g}-point gap"
+                if quality_ok
+                else f"wider than the contracted {allowed:g}-point gap: the student is not expected to pass the "
+                "locked eval, and past 3 points trust impact outweighs the savings (P5.1)",
+            )
+        )
     feasible = not infeasible
     checks.append(
         Check(
@@ -239,7 +256,7 @@ def decide(
     # routing to another frontier model answers none of them.
     drivers = non_cost_drivers(spec)
     money_ok = volume_ok and pays
-    if not narrow or not feasible or not (money_ok or drivers):
+    if not narrow or not feasible or not quality_ok or not (money_ok or drivers):
         decision: Decision = "stay-on-frontier"
     elif band != "above" and not w.regulated and not drivers:
         decision = "route-first"
@@ -276,6 +293,18 @@ def decide(
     return Verdict(
         decision=decision, summary=summary, checks=checks, warnings=warnings, drivers=drivers, revisit_on=revisit
     )
+
+
+def expected_gap(spec: Spec, state: EvalState) -> tuple[float, str] | None:
+    """(points, source) of the gap the student is expected to show: the pilot's measured gap
+    (teacher score minus the pilot's score on the eval rows it answered), else the stated
+    ``[eval] expected_gap_points``; None when neither is given."""
+    if state.pilot is not None:
+        n, score = state.pilot
+        return (spec.eval.teacher_score - score) * 100, f"pilot: {n:,} predictions scoring {score:.1%}"
+    if spec.eval.expected_gap_points is not None:
+        return spec.eval.expected_gap_points, "stated: [eval] expected_gap_points"
+    return None
 
 
 def non_cost_drivers(spec: Spec) -> list[Driver]:

@@ -221,6 +221,8 @@ class EvalOut(_Frozen):
     lock_hash: str | None
     required_examples_per_stratum: int | None
     required_examples_by_stratum: dict[str, int]
+    expected_gap_points: float | None
+    expected_gap_source: str | None
     min_examples: int
     sample_size_method: str
     examples_per_stratum: dict[str, int]

@@ -383,6 +383,13 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
         seen.setdefault(norm, i)
         if why:
             out.append((("eval", "datasets", i), why, True))
+    if spec.eval.pilot_predictions is not None:
+        pilot = spec.eval.pilot_predictions
+        why = _inside(base_dir, root, pilot)
+        if why is None and not (base_dir / pilot).is_file():
+            why = f"no such file (got {_got(pilot)})"
+        if why:
+            out.append((("eval", "pilot_predictions"), why, True))
     for i, path in enumerate(spec.teacher_data.inputs):
         why = _inside(base_dir, root, path)
         if why:

@@ -276,6 +276,18 @@ class Eval(_Model):
         description="Fewest examples `accept` decides on; default: the sample size the locked terms need "
         "(eval.required_examples_*: overall, and each stratum with a bound); 0: none (an underpowered test).",
     )
+    pilot_predictions: str | None = Field(
+        default=None,
+        min_length=1,
+        description="JSONL of a pilot student's predictions on part of the eval set (a few hundred, `accept`'s "
+        "line format), relative to the spec: `plan` scores them, and a gap wider than max_gap_points refuses "
+        "the case (P5.1).",
+    )
+    expected_gap_points: Points | None = Field(
+        default=None,
+        description="Without a pilot: the gap to the teacher a student of this base is expected to show, in "
+        "points (a published result, an earlier project); wider than max_gap_points refuses the case (P5.1).",
+    )
     decide_by: Literal["point-estimate", "confidence-bound"] = Field(
         default="point-estimate",
         description="What must clear each locked threshold: the student's score, or the lower end of its 95% CI.",
