@@ -686,3 +686,25 @@ def test_a_pilot_line_that_is_not_in_the_eval_set_is_located(
     code, out, err = run_cli("plan", str(repo), capsys=capsys)
     assert code == 1 and out == ""
     assert err.strip() == "pilot.jsonl:26:1: id: id 'nope' is not in the eval set"
+
+
+def test_an_infeasible_student_gets_a_decision_memo_and_no_serving_files(
+    example_repo: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21: the 4,096-token student got a vllm.yaml that vLLM would reject every request with."""
+    from tests.conftest import git, run_cli
+
+    assert callable(example_repo)
+    repo: Path = example_repo("invoice-extraction")
+    spec = repo / "distill.toml"
+    text = spec.read_text().replace("input_tokens_per_request = 1_400", "input_tokens_per_request = 4_900")
+    spec.write_text(text.replace('base_model = "meta-llama/Llama-3.1-8B"', 'base_model = "meta-llama/Llama-2-7b-hf"'))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "long requests on a 4k student")
+    code, _, err = run_cli("scaffold", str(repo), capsys=capsys)
+    assert code == 0, err
+    tree = repo / "distill"
+    assert (tree / "docs" / "decision-memo.md").is_file() and (tree / "eval" / "eval.yaml").is_file()
+    assert not (tree / "serving").exists() and not (tree / "training").exists()
+    assert not (tree / "docs" / "contract.md").exists()
+    assert "4096 tokens" in (tree / "docs" / "decision-memo.md").read_text()
