@@ -89,10 +89,15 @@ def assert_row_is_the_plan(row: dict[str, Any], plan: dict[str, Any], context: s
     if not s["fits"]:
         assert row["reason"] == s["fit_reason"], context
     elif not training_fits:
-        assert row["reason"] == s["training"]["fit_note"], context
+        assert row["reason"] == "training " + s["training"]["fit_note"], context
     elif s["latency_target_met"] is False:
         assert row["reason"] == s["latency_note"], context
     assert (row["reason"] == "") == feasible, context
+    # one source of truth for feasibility: the plan's verdict refuses exactly the rows compare marks infeasible
+    check = next(ch for ch in plan["verdict"]["checks"] if ch["id"] == "feasible")
+    assert check["ok"] == feasible, context
+    if not feasible:
+        assert row["reason"] in check["message"] and plan["verdict"]["decision"] != "distill", context
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)

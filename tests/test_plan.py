@@ -125,14 +125,20 @@ def test_with_sizing_only_the_hosting_step_can_cut_savings(tokens: float, factor
     ("tokens", "decision"),
     [
         (49_000_000, "stay-on-frontier"),
+        (50_000_000, "route-first"),  # P2.2: 50M-200M, both ends in
         (51_000_000, "route-first"),
         (199_000_000, "route-first"),
+        (200_000_000, "route-first"),  # exactly 200M is not "above 200M" (issue 21)
+        (200_000_001, "distill"),
         (201_000_000, "distill"),
     ],
 )
 def test_verdicts_around_the_p22_thresholds(tokens: int, decision: str) -> None:
     plan = _plan(_with(BASE, tokens_per_month=tokens))
     assert plan.finance.payback_months is not None  # the money is fine; only volume decides
+    message = next(c.message for c in plan.verdict.checks if c.id == "volume")
+    assert message.startswith("above 200M") == (tokens > 200_000_000)
+    assert message.startswith("between 50M and 200M") == (50_000_000 <= tokens <= 200_000_000)
     assert plan.verdict.decision == decision
     volume = next(c for c in plan.verdict.checks if c.id == "volume")
     assert volume.ok is (tokens >= 50_000_000)
@@ -258,6 +264,10 @@ def test_the_examples_cover_the_four_stories() -> None:
     assert verdicts["ticket-triage"] == "stay-on-frontier"  # 190M, but a 53-month payback (P6.3)
     assert verdicts["open-chat"] == "stay-on-frontier"
     assert verdicts["clinical-coding"] == "distill"
+    assert verdicts["product-descriptions"] == "route-first"
+    assert verdicts["claims-extraction"] == "lock-eval-first"  # the gap changed after the lock
+    assert verdicts["patient-intake"] == "distill"  # on non-cost grounds: data residency (P3.5)
+    assert set(verdicts.values()) == {"distill", "route-first", "lock-eval-first", "stay-on-frontier"}
     clinical = load_spec(EXAMPLES / "clinical-coding").spec
     assert (clinical.workload.stakes, clinical.routing.mode, clinical.eval.max_gap_points) == ("high", "cache", 1.0)
 

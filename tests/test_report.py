@@ -111,7 +111,7 @@ def test_text_warns_on_small_strata_and_shortens_hashes() -> None:
     text = render(p, "text")
     req = p.eval.required_examples_per_stratum
     assert req is not None and 3 < req < 5000
-    assert re.search(rf"1 stratum below the {req:,} examples .*tiny 3", text)
+    assert re.search(rf"1 stratum below the examples needed .*tiny 3 of {req:,}", text)
     assert "big 5,000" not in text
     assert "Stratum tiny:" in text and "(too few)" in text
     checks = text[text.index("Checks") : text.index("Frontier bill")]
@@ -269,7 +269,7 @@ def key_paths(v: Any, prefix: str = "") -> set[str]:
     out: set[str] = {prefix} if prefix else set()
     if isinstance(v, dict):
         for k, x in v.items():
-            if prefix.endswith("examples_per_stratum"):
+            if prefix.endswith(("examples_per_stratum", "examples_by_stratum")):
                 continue  # keys are data (stratum names), not schema
             out |= key_paths(x, f"{prefix}.{k}" if prefix else k)
     elif isinstance(v, list) and v and isinstance(v[0], dict):
@@ -308,6 +308,7 @@ def test_json_has_the_documented_keys(plan: Plan) -> None:
         "volume",
         "eval-locked",
         "payback",
+        "feasible",
     }
     assert all(isinstance(c["ok"], bool) for c in doc["verdict"]["checks"])
     assert len(doc["costs"]["project_lines"]) == 6

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 import yaml
 from markdown_it import MarkdownIt
 
@@ -173,7 +174,8 @@ def test_chart_lines_cross_at_the_payback_the_text_states(tmp_path: Path) -> Non
 
 def test_contract_states_the_acceptance_test(trees: dict[str, dict[str, bytes]]) -> None:
     text = trees["invoice-extraction"]["distill/docs/contract.md"].decode()
-    assert "content hash sha256:97f0d3e4" in text and "not yet committed" in text
+    locked = tomllib.loads((EXAMPLES / "invoice-extraction" / "distill.lock").read_text("utf-8"))["eval"]["hash"]
+    assert f"content hash {locked[:15]}" in text and "not yet committed" in text
     assert "| overall | 40 | 93.00 | 90.50 |" in text
     assert "| medical | 10 | 89.00 | 84.00 |" in text
     assert "`distillplan accept --predictions predictions.jsonl`" in text

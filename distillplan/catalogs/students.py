@@ -6,7 +6,7 @@ A new student is one ``config.json`` under ``data/architectures`` plus one entry
 
 from __future__ import annotations
 
-__all__ = ["STUDENT_FILES", "is_student_name"]
+__all__ = ["STUDENT_FILES", "config_problem", "is_student_name"]
 
 #: Bundled student architectures: hub id -> file under data/architectures (without .json).
 STUDENT_FILES: dict[str, str] = {
@@ -25,3 +25,70 @@ _STUDENTS_LOWER = {name.lower(): name for name in STUDENT_FILES}
 def is_student_name(name: str) -> bool:
     """True when ``name`` is a bundled student hub id (case-insensitive). Reads no file."""
     return name.lower() in _STUDENTS_LOWER
+
+
+#: ``model_type`` values of encoder-decoder (seq2seq) and encoder-only families: the sizing
+#: model (a decoder-only transformer serving one request in one context window) cannot size them.
+ENCODER_DECODER_TYPES: frozenset[str] = frozenset(
+    {
+        "t5",
+        "mt5",
+        "umt5",
+        "longt5",
+        "switch_transformers",
+        "bart",
+        "mbart",
+        "pegasus",
+        "pegasus_x",
+        "marian",
+        "led",
+        "prophetnet",
+        "m2m_100",
+        "nllb-moe",
+        "fsmt",
+        "blenderbot",
+        "blenderbot-small",
+        "plbart",
+        "bigbird_pegasus",
+        "encoder-decoder",
+        "whisper",
+    }
+)
+ENCODER_ONLY_TYPES: frozenset[str] = frozenset(
+    {"bert", "roberta", "xlm-roberta", "deberta", "deberta-v2", "distilbert", "electra", "albert", "modernbert"}
+)
+#: Keys a decoder's config.json states its context window under (transformers' attribute maps).
+CONTEXT_KEYS: tuple[str, ...] = ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length", "seq_length")
+
+
+def config_problem(config: dict[str, object]) -> str | None:
+    """Why a ``config.json`` describes a model the sizing cannot size, or None.
+
+    The sizing (serving memory, KV cache, throughput, training) models a decoder-only causal
+    language model with a stated context window. An encoder-decoder (T5, BART) or encoder-only
+    (BERT) model, a config whose ``architectures`` name no causal-LM class, or one that states
+    no context length is refused here rather than sized with wrong figures."""
+    model_type = config.get("model_type")
+    kind = model_type if isinstance(model_type, str) else "?"
+    if config.get("is_encoder_decoder") is True or kind in ENCODER_DECODER_TYPES:
+        return (
+            f"model_type {kind!r} is an encoder-decoder model; distillplan sizes decoder-only causal language "
+            "models (Llama, Mistral, Qwen, Gemma, Phi): pick one of those"
+        )
+    if kind in ENCODER_ONLY_TYPES:
+        return f"model_type {kind!r} is an encoder-only model: it does not generate text; pick a decoder-only base"
+    archs = config.get("architectures")
+    if (
+        isinstance(archs, list)
+        and archs
+        and not any(isinstance(a, str) and (a.endswith("ForCausalLM") or a.endswith("LMHeadModel")) for a in archs)
+    ):
+        named = ", ".join(str(a) for a in archs)
+        return (
+            f"architectures {named} name no causal-LM class (…ForCausalLM); distillplan sizes decoder-only "
+            "causal language models"
+        )
+    ctx = [config.get(k) for k in CONTEXT_KEYS if k in config]
+    if ctx and not any(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in ctx):
+        return f"model_type {kind!r} states no positive context length ({', '.join(CONTEXT_KEYS)})"
+    return None

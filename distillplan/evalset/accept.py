@@ -87,6 +87,14 @@ class GroupResult:
     bound_points: float | None
     ok: bool | None
     paired: PairedGap | None = None
+    #: the fewest examples this group decides on (None: no minimum); fewer fail the group
+    min_examples: int | None = None
+    #: the contract's absolute floor (overall only; ``threshold`` is then the higher of it and the gap's)
+    min_score: float | None = None
+
+    @property
+    def too_few(self) -> bool:
+        return self.min_examples is not None and self.examples < self.min_examples
 
 
 @dataclass(frozen=True)
@@ -423,6 +431,7 @@ def evaluate(
     paired = {} if t is None else {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
     n = len(s)
     bound_rule = baseline.decide_by
+    least = baseline.min_examples or None  # None: a lock from before the term existed; 0: none contracted
 
     def group(
         name: str,
@@ -432,18 +441,22 @@ def evaluate(
         teacher: float | None,
         thr: float | None,
         bound: float | None,
+        least_n: int | None = None,
+        floor: float | None = None,
     ) -> GroupResult:
         st = math.fsum(s[i] for i in idx) / len(idx)
         lo, hi = _ci([x / len(idx) for x in sums], 0.95)
         figure = lo if bound_rule == "confidence-bound" else st
-        ok = None if thr is None else figure >= thr - _EPS
+        if floor is not None and thr is not None:
+            thr = max(thr, floor)
+        ok = None if thr is None else figure >= thr - _EPS and not (least_n is not None and len(idx) < least_n)
         pg = None
         if t is not None and psums is not None:
             te = math.fsum(t[i] for i in idx) / len(idx)
             plo, phi = _ci([x / len(idx) * 100 for x in psums], 0.95)
             pg = PairedGap(te, (te - st) * 100, plo, phi)
         gap = None if teacher is None else (teacher - st) * 100
-        return GroupResult(name, len(idx), st, lo, hi, teacher, thr, gap, bound, ok, pg)
+        return GroupResult(name, len(idx), st, lo, hi, teacher, thr, gap, bound, ok, pg, least_n, floor)
 
     def total(d: dict[str, list[float]]) -> list[float] | None:
         return [sum(col) for col in zip(*(d[g] for g in names), strict=True)] if d else None
@@ -458,6 +471,8 @@ def evaluate(
         baseline.teacher_score,
         baseline.threshold,
         baseline.max_gap_points,
+        least,
+        baseline.min_score,
     )
     strata = (
         tuple(

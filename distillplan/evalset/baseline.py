@@ -27,6 +27,7 @@ from distillplan.errors import LockError
 from distillplan.evalset.accept import EvalRow, load_predictions
 from distillplan.evalset.lockfile import Baseline, StratumBaseline
 from distillplan.evalset.metrics import METRICS
+from distillplan.evalset.samplesize import required_examples
 from distillplan.spec.models import Eval
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "SPEC_TERMS",
     "baseline_drift",
     "build_baseline",
+    "least_examples",
     "measured_baseline",
     "remeasure_terms",
     "spec_baseline",
@@ -50,6 +52,7 @@ SPEC_TERMS = (
     "id_field",
     "input_field",
     "reference_field",
+    "min_score",
 )
 
 
@@ -63,6 +66,7 @@ LOCK_FIGURES = (
     "examples",
     "teacher_predictions",
     "teacher_predictions_sha256",
+    "min_examples",
     "strata",
 )
 
@@ -178,6 +182,40 @@ def build_baseline(
     predictions_display: str = "",
 ) -> Baseline:
     """The baseline ``lock`` writes: measured from ``teacher_predictions`` or stated in the spec."""
+    built = _build(
+        rows,
+        e,
+        spec_display=spec_display,
+        teacher_predictions=teacher_predictions,
+        predictions_display=predictions_display,
+    )
+    return replace(built, **_floors(e, built))
+
+
+def least_examples(e: Eval, b: Baseline) -> int:
+    """The fewest examples ``accept`` decides on under ``b``'s terms: ``[eval] min_examples`` when
+    given, else the sample size the overall teacher score and contracted gap need
+    (:data:`~distillplan.evalset.samplesize.SAMPLE_SIZE_METHOD`, the plan's figure; P2.3)."""
+    if e.min_examples is not None:
+        return e.min_examples
+    if not 0 < b.max_gap_points <= b.teacher_score * 100 or b.teacher_score >= 1:
+        return 0
+    return required_examples(teacher_score=b.teacher_score, gap_points=b.max_gap_points)
+
+
+def _floors(e: Eval, b: Baseline) -> dict[str, Any]:
+    """The contract's absolute terms the lock fixes besides the gap: the score floor and the fewest examples."""
+    return {"min_score": None if e.min_score is None else float(e.min_score), "min_examples": least_examples(e, b)}
+
+
+def _build(
+    rows: Sequence[EvalRow],
+    e: Eval,
+    *,
+    spec_display: str,
+    teacher_predictions: Path | None,
+    predictions_display: str,
+) -> Baseline:
     if teacher_predictions is None:
         stated = spec_baseline(
             rows,
@@ -218,7 +256,7 @@ def remeasure_terms(prev: Baseline, e: Eval, *, where: str) -> Baseline:
         )
         for st in prev.strata
     )
-    return Baseline(
+    kept = Baseline(
         source=prev.source,
         metric=prev.metric,
         decide_by=e.decide_by,
@@ -233,6 +271,7 @@ def remeasure_terms(prev: Baseline, e: Eval, *, where: str) -> Baseline:
         **_fields_of(e),
         strata=strata,
     )
+    return replace(kept, **_floors(e, kept))
 
 
 def baseline_drift(e: Eval, b: Baseline) -> list[str]:
@@ -255,10 +294,14 @@ def baseline_drift(e: Eval, b: Baseline) -> list[str]:
         "max_stratum_gap_points": gap,
         "strata_field": e.strata_field or "",
         **_fields_of(e),
+        "min_score": None if e.min_score is None else float(e.min_score),
     }
     for key in SPEC_TERMS:
         if spec_vals[key] != getattr(b, key):
             out.append(f"eval.{key} is {spec_vals[key]!r} in the spec, {getattr(b, key)!r} in the lock")
+    locked_before = b.min_examples is None and e.min_examples is None  # a lock written before the term
+    if not locked_before and least_examples(e, b) != b.min_examples:
+        out.append(f"eval.min_examples is {least_examples(e, b)!r} by the spec, {b.min_examples!r} in the lock")
     if b.source == "spec":
         if float(e.teacher_score) != b.teacher_score:
             out.append(f"eval.teacher_score is {float(e.teacher_score)!r} in the spec, {b.teacher_score!r} in the lock")

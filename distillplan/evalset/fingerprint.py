@@ -32,6 +32,7 @@ from distillplan.errors import LockError, RepoError, quote_value
 from distillplan.evalset.lockfile import (
     LOCK_NAME,
     MAX_LOCK_BYTES,
+    TERMS_ADDED_IN_FORMAT_2,
     Baseline,
     Change,
     EvalEntry,
@@ -392,15 +393,18 @@ def content_hash(entries: Iterable[EvalEntry], baseline: Baseline | None) -> str
 
     ``"sha256:" + sha256`` of the UTF-8 lines ``"distillplan eval lock v2"``, then
     ``file <json path> <sha256> <size>`` sorted by path, then ``term <key> <json value>`` for every
-    :class:`Baseline` field but ``strata`` in declaration order, then ``stratum <json [name,
+    :class:`Baseline` field but ``strata`` in declaration order (a term added to format 2 later,
+    :data:`TERMS_ADDED_IN_FORMAT_2`, only when set), then ``stratum <json [name,
     examples, teacher_score, threshold]>`` in lock order. A field added to the baseline is bound
     by construction."""
     lines = ["distillplan eval lock v2"]
     lines += [f"file {json.dumps(e.path)} {e.sha256} {e.size}" for e in sorted(entries, key=_path_key)]
     if baseline is not None:
         for f in fields(baseline):
-            if f.name != "strata":
-                lines.append(f"term {f.name} {json.dumps(getattr(baseline, f.name), sort_keys=True)}")
+            value = getattr(baseline, f.name)
+            if f.name == "strata" or (value is None and f.name in TERMS_ADDED_IN_FORMAT_2):
+                continue  # a term added later is bound once set: locks written before it keep their hash
+            lines.append(f"term {f.name} {json.dumps(value, sort_keys=True)}")
         lines += ["stratum " + json.dumps([s.name, s.examples, s.teacher_score, s.threshold]) for s in baseline.strata]
     return "sha256:" + hashlib.sha256(("\n".join(lines) + "\n").encode("utf-8")).hexdigest()
 

@@ -56,6 +56,7 @@ __all__ = [
     "HEADER",
     "LOCK_NAME",
     "LOCK_VERSION",
+    "TERMS_ADDED_IN_FORMAT_2",
     "Baseline",
     "Change",
     "EvalEntry",
@@ -138,7 +139,18 @@ class Baseline:
     id_field: str = "id"
     input_field: str = "input"
     reference_field: str = "reference"
+    #: The contract's absolute floor on the overall score (``[eval] min_score``), besides ``threshold``.
+    min_score: float | None = None
+    #: The fewest examples ``accept`` decides on: ``[eval] min_examples``, else the sample size the
+    #: overall terms need (P2.3, :func:`~distillplan.evalset.baseline.least_examples`); 0: none;
+    #: None: a lock written before the term existed (no minimum).
+    min_examples: int | None = None
     strata: tuple[StratumBaseline, ...] = ()
+
+
+#: Baseline terms added after lock format 2 was first written (None: not in that lock). The content
+#: hash binds them once set, and leaves them out while None, so earlier format 2 locks still verify.
+TERMS_ADDED_IN_FORMAT_2 = ("min_score", "min_examples")
 
 
 @dataclass(frozen=True)
@@ -317,9 +329,18 @@ _BASELINE = {
     "id_field": str,
     "input_field": str,
     "reference_field": str,
+    "min_score": float,
+    "min_examples": int,
     "strata": list,
 }
-_BASELINE_OPTIONAL = ("strata_field", "max_stratum_gap_points", "teacher_predictions", "teacher_predictions_sha256")
+_BASELINE_OPTIONAL = (
+    "strata_field",
+    "max_stratum_gap_points",
+    "teacher_predictions",
+    "teacher_predictions_sha256",
+    "min_score",
+    "min_examples",
+)
 #: keys a version 1 lock did not write (version 2 writes every key; the content hash covers them)
 _BASELINE_V1_ABSENT = ("id_field", "input_field", "reference_field")
 _STRATUM = {"name": str, "examples": int, "teacher_score": float, "threshold": float}

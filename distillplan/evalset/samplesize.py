@@ -6,14 +6,15 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-__all__ = ["SAMPLE_SIZE_METHOD", "exact_power", "required_examples"]
+__all__ = ["SAMPLE_SIZE_METHOD", "exact_power", "powers", "required_examples"]
 
 
 SAMPLE_SIZE_METHOD = (
     "one-sided exact binomial test of the student's score against the teacher's, the teacher score "
     "treated as known (it is fixed in the lock), at significance 2.5% (the lower half of a two-sided "
-    "95% test), 80% power to detect a student exactly the bound below the teacher; the size is the "
-    "smallest at which the exact power reaches 80%"
+    "95% test), 80% power to detect a student exactly the bound below the teacher; the exact power is "
+    "saw-toothed in the size, so the size is the smallest from which the exact power stays at or above "
+    "80% for every larger size (the smallest size that reaches 80% once can be followed by sizes below it)"
 )
 
 
@@ -61,12 +62,57 @@ def _normal_examples(p0: float, delta: float, confidence: float, power: float) -
     return max(1, math.ceil((spread / delta) ** 2 - 1e-9))
 
 
+def _pmf(n: int, k: int, p: float) -> float:
+    return math.exp(_log_pmf(n, k, p)) if 0 <= k <= n else 0.0
+
+
+def _critical(n: int, p0: float, alpha: float) -> int:
+    """The largest ``c`` with ``P(X <= c) <= alpha`` under ``Binomial(n, p0)`` (-1: none)."""
+    sd = math.sqrt(n * p0 * (1 - p0))
+    c = max(-1, math.floor(n * p0 - NormalDist().inv_cdf(1 - alpha) * sd))
+    while c >= 0 and _lower_tail(n, c, p0) > alpha:
+        c -= 1
+    while c + 1 <= n and _lower_tail(n, c + 1, p0) <= alpha:
+        c += 1
+    return c
+
+
+def powers(p0: float, p1: float, alpha: float, start: int, stop: int) -> list[float]:
+    """The exact power at every size ``start..stop-1``, each in O(1) on average: the tails at ``n + 1``
+    follow from those at ``n`` (``P(X' <= c) = P(X <= c) - p P(X = c)``) and the critical value moves
+    by single steps; the tails are recomputed directly every 256 sizes so rounding cannot build up."""
+    out: list[float] = []
+    n = start
+    c = -1
+    f0 = f1 = 0.0
+    for i in range(stop - start):
+        if i % 256 == 0:
+            c = _critical(n, p0, alpha)
+            f0, f1 = _lower_tail(n, c, p0), _lower_tail(n, c, p1)
+        else:  # n - 1 -> n: one more Bernoulli trial
+            f0 -= p0 * _pmf(n - 1, c, p0)
+            f1 -= p1 * _pmf(n - 1, c, p1)
+            while c + 1 <= n and f0 + _pmf(n, c + 1, p0) <= alpha:
+                c += 1
+                f0 += _pmf(n, c, p0)
+                f1 += _pmf(n, c, p1)
+            while c >= 0 and f0 > alpha:
+                f0 -= _pmf(n, c, p0)
+                f1 -= _pmf(n, c, p1)
+                c -= 1
+        out.append(max(0.0, min(1.0, f1)) if c >= 0 else 0.0)
+        n += 1
+    return out
+
+
 def required_examples(*, teacher_score: float, gap_points: float, confidence: float = 0.95, power: float = 0.8) -> int:
     """Eval examples (per stratum) to resolve a gap of ``gap_points`` (:data:`SAMPLE_SIZE_METHOD`).
 
-    Starts from the normal approximation ``n ≈ ((z_{1-a}·√(p0·q0) + z_power·√(p1·q1)) / δ)²``
-    with ``a = (1 - confidence)/2``, then finds by bisection a size whose exact binomial power
-    reaches ``power`` and scans down to the smallest such size (exact power is saw-toothed in n).
+    The exact power is computed at every size up to well past the normal approximation
+    ``n ≈ ((z_{1-a}·√(p0·q0) + z_power·√(p1·q1)) / δ)²`` (``a = (1 - confidence)/2``): the answer is one
+    more than the last size below ``power``. The scan runs from half the approximation (from 1 when
+    the power there already reaches ``power``) to twice it, and on until its last tenth clears
+    ``power`` by 5 points, beyond which the saw teeth no longer reach down to it.
     """
     if not 0 <= teacher_score <= 1:
         raise ValueError(f"teacher_score must be in [0, 1] (got {teacher_score})")
@@ -79,24 +125,15 @@ def required_examples(*, teacher_score: float, gap_points: float, confidence: fl
     if p0 >= 1 or p0 - delta <= 0:
         return guess  # degenerate: no exact test to run
     alpha = (1 - confidence) / 2
-
-    def ok(n: int) -> bool:
-        return exact_power(n, teacher_score=p0, gap_points=gap_points, alpha=alpha) >= power
-
-    hi = guess
-    while not ok(hi):
-        hi = hi * 2
-    lo = max(1, hi // 2)
-    while lo < hi:  # power is increasing apart from small teeth: bisect, then scan down
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    n = hi
-    for _ in range(64):
-        if n > 1 and ok(n - 1):
-            n -= 1
-        else:
+    start, stop = max(1, guess // 2), 2 * guess + 64
+    while True:
+        scanned = powers(p0, p0 - delta, alpha, start, stop)
+        tail = scanned[-max(1, len(scanned) // 10) :]
+        if scanned[0] >= power and start > 1:
+            start = 1  # the power at half the approximation already reaches it: scan from the start
+        elif min(tail) >= power + 0.05:
             break
-    return n
+        else:
+            stop *= 2
+    below = [n for n, x in enumerate(scanned, start=start) if x < power]
+    return below[-1] + 1 if below else start

@@ -63,12 +63,18 @@ def _verdict(r: AcceptanceResult) -> str:
     def fig(g: GroupResult) -> float:
         return g.student_ci_low if r.decide_by == "confidence-bound" else g.student_score
 
-    why = "; ".join(
-        f"{'overall' if g is o else f'stratum {g.name!r}'} {which} {_pts(fig(g))} is below the locked threshold "
-        f"{_pts(g.threshold)}"
-        for g in failing
-    )
-    return f"FAIL: {why}"
+    def reason(g: GroupResult) -> str:
+        name = "overall" if g is o else f"stratum {g.name!r}"
+        if g.too_few:
+            return (
+                f"{name} has {g.examples:,} examples, fewer than the {g.min_examples:,} the contract decides on "
+                "(80% power to detect the contracted gap, P2.3)"
+            )
+        floor = g.min_score is not None and g.threshold is not None and g.min_score >= g.threshold
+        what = "the contract's floor ([eval] min_score)" if floor else "the locked threshold"
+        return f"{name} {which} {_pts(fig(g))} is below {what} {_pts(g.threshold)}"
+
+    return "FAIL: " + "; ".join(reason(g) for g in failing)
 
 
 def _method(r: AcceptanceResult, esc: Callable[[str], str] = str) -> str:

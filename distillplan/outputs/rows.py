@@ -250,8 +250,10 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
             )
         )
     for name, n in e.examples_per_stratum.items():
-        short = req is not None and n < req
-        rows.append((f"Stratum {name}", f"{n:,} examples" + (" (too few)" if short else "")))
+        need = e.required_examples_by_stratum.get(name, req)
+        short = need is not None and n < need
+        own = f" of {need:,} for its teacher score" if name in e.required_examples_by_stratum else ""
+        rows.append((f"Stratum {name}", f"{n:,} examples{own}" + (" (too few)" if short else "")))
     return rows
 
 

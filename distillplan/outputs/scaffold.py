@@ -71,37 +71,44 @@ def _distill(ctx: Ctx) -> bool:
     return bool(ctx["plan"]["verdict"]["decision"] == "distill")
 
 
+def _feasible(ctx: Ctx) -> bool:
+    """Training and serving files follow a student that can run the workload (the verdict's P7
+    ``feasible`` check): a student whose requests overflow its context window, or that does not fit
+    the GPU, gets no vllm.yaml that vLLM would reject every request with."""
+    return all(c["ok"] for c in ctx["plan"]["verdict"]["checks"] if c["id"] == "feasible")
+
+
 #: (template under templates/, output path under [scaffold].root, when it is generated)
 TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
     ("eval/eval.yaml.j2", "eval/eval.yaml", _always),
-    ("training/sft.yaml.j2", "training/sft.yaml", _always),
+    ("training/sft.yaml.j2", "training/sft.yaml", _feasible),
     (
         "training/accelerate.yaml.j2",
         "training/accelerate.yaml",
-        lambda c: c["plan"]["sizing"]["training"]["gpus"] > 1,
+        lambda c: _feasible(c) and c["plan"]["sizing"]["training"]["gpus"] > 1,
     ),
-    ("training/merge.py.j2", "training/merge.py", _always),
+    ("training/merge.py.j2", "training/merge.py", _feasible),
     (
         "training/recipe.yaml.j2",
         "training/recipe.yaml",
-        lambda c: c["plan"]["sizing"]["precision"] != "bf16",
+        lambda c: _feasible(c) and c["plan"]["sizing"]["precision"] != "bf16",
     ),
-    ("serving/vllm.yaml.j2", "serving/vllm.yaml", _always),
+    ("serving/vllm.yaml.j2", "serving/vllm.yaml", _feasible),
     (
         "serving/router/config.yaml.j2",
         "serving/router/config.yaml",
-        lambda c: c["spec"]["routing"]["mode"] == "cache",
+        lambda c: _feasible(c) and c["spec"]["routing"]["mode"] == "cache",
     ),
     (
         "serving/router/confidence_hook.py.j2",
         "serving/router/confidence_hook.py",
-        lambda c: c["spec"]["routing"]["mode"] == "cache",
+        lambda c: _feasible(c) and c["spec"]["routing"]["mode"] == "cache",
     ),
-    ("serving/k8s/configmap.yaml.j2", "serving/k8s/configmap.yaml", _always),
-    ("serving/k8s/deployment.yaml.j2", "serving/k8s/deployment.yaml", _always),
-    ("serving/k8s/service.yaml.j2", "serving/k8s/service.yaml", _always),
-    ("serving/k8s/pvc.yaml.j2", "serving/k8s/pvc.yaml", _always),
-    ("serving/k8s/load/model-loader.yaml.j2", "serving/k8s/load/model-loader.yaml", _always),
+    ("serving/k8s/configmap.yaml.j2", "serving/k8s/configmap.yaml", _feasible),
+    ("serving/k8s/deployment.yaml.j2", "serving/k8s/deployment.yaml", _feasible),
+    ("serving/k8s/service.yaml.j2", "serving/k8s/service.yaml", _feasible),
+    ("serving/k8s/pvc.yaml.j2", "serving/k8s/pvc.yaml", _feasible),
+    ("serving/k8s/load/model-loader.yaml.j2", "serving/k8s/load/model-loader.yaml", _feasible),
     ("docs/proposal.md.j2", "docs/proposal.md", lambda c: _distill(c)),
     ("docs/contract.md.j2", "docs/contract.md", lambda c: _distill(c)),
     ("docs/operations.md.j2", "docs/operations.md", lambda c: _distill(c)),

@@ -19,6 +19,7 @@ from distillplan.evalset.accept import load_spec_eval
 from distillplan.evalset.baseline import baseline_drift
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import LOCK_VERSION, read_lock
+from distillplan.evalset.pilot import score_pilot
 from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
 from distillplan.plan import economics as eco
 from distillplan.plan.costs import (
@@ -28,7 +29,15 @@ from distillplan.plan.costs import (
     project_lines,
     volume_of,
 )
-from distillplan.plan.decision import EvalState, Verdict, decide
+from distillplan.plan.decision import (
+    EvalState,
+    Verdict,
+    decide,
+    expected_gap,
+    go_live_of,
+    infeasible_reason,
+    retires_before_go_live,
+)
 from distillplan.plan.model import (
     Costs,
     EvalOut,
@@ -47,7 +56,7 @@ from distillplan.plan.whatif import VOLUME_FACTORS, Month, Scenario, month, shar
 from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.sizing.finetune import TrainingSizing, size_training, training_recipe
 from distillplan.sizing.serving import ServingSizing
-from distillplan.spec.models import Spec
+from distillplan.spec.models import Eval, Spec
 
 FORMAT_VERSION = 2  # 2: break_even_tokens_per_month became zero_saving_ and refuse_line_tokens_per_month
 
@@ -61,10 +70,15 @@ class PlanInputs:
 
 
 def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
-    """(prices as billed, the price book's entry or None, source): the spec's pins win over the book."""
+    """(prices as billed, the price book's entry they come from or None, source): the spec's
+    pins win over the book; the entry is the teacher's, or its successor's when the teacher
+    leaves its vendor's API before go-live (:func:`successor_of`)."""
     t = spec.teacher
-    entry = teacher_prices().get(t.model) if t.model else None
+    entry = teacher_entry(spec)
     share = spec.workload.cached_input_share
+    successor = successor_of(spec, entry)
+    if successor is not None:  # the teacher leaves the API before go-live: the bill is its successor's (P6.1)
+        entry = successor
     if entry is None:
         assert t.usd_per_mtok_input is not None and t.usd_per_mtok_output is not None
         prices = Prices(
@@ -81,7 +95,24 @@ def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
     )
     pinned = any(v is not None for v in pins)
     source = ("[teacher] prices in distill.toml over " if pinned else "") + f"{entry.vendor}: {entry.source}"
+    if successor is not None:
+        source = f"{t.model} leaves its API before go-live; priced at its successor {entry.name}: " + source
     return prices, entry, source
+
+
+def teacher_entry(spec: Spec) -> TeacherPrice | None:
+    """The teacher's own price-book entry (None for prices given only in the spec)."""
+    return teacher_prices().get(spec.teacher.model) if spec.teacher.model else None
+
+
+def successor_of(spec: Spec, entry: TeacherPrice | None) -> TeacherPrice | None:
+    """The price-book model that bills the workload instead of the teacher, when the teacher
+    leaves its vendor's API by go-live and ``[teacher] successor`` (or the price book) names
+    one; None otherwise (P6.1)."""
+    if entry is None or not retires_before_go_live(entry, go_live_of(spec)):
+        return None
+    name = spec.teacher.successor or entry.successor
+    return teacher_prices().get(name) if name else None
 
 
 def teacher_of(spec: Spec) -> TeacherOut:
@@ -90,16 +121,18 @@ def teacher_of(spec: Spec) -> TeacherOut:
 
 def _teacher_out(spec: Spec, prices: Prices, entry: TeacherPrice | None, source: str) -> TeacherOut:
     input_pinned = spec.teacher.usd_per_mtok_input is not None and spec.teacher.usd_per_mtok_output is not None
+    own = teacher_entry(spec)
     return TeacherOut(
-        model=entry.name if entry else spec.teacher.model,
+        model=own.name if own else spec.teacher.model,
+        successor=entry.name if entry is not None and own is not None and entry is not own else None,
         usd_per_mtok_input=prices.usd_per_mtok_input,
         usd_per_mtok_output=prices.usd_per_mtok_output,
         usd_per_mtok_cached_input=prices.usd_per_mtok_cached_input,
         cached_input_share=prices.cached_input_share,
         usd_per_mtok_input_effective=prices.usd_per_mtok_input_effective,
         batch_discount=prices.batch_discount,
-        status=entry.status if entry else "current",
-        shutdown=entry.shutdown if entry else None,
+        status=own.status if own else "current",
+        shutdown=own.shutdown if own else None,
         price_source_kind="distill.toml" if entry is None or input_pinned else entry.source_kind,
         source=source,
         as_of=entry.as_of if entry else None,
@@ -145,7 +178,10 @@ class PlanCore:
     flows: list[float]
     npv: float
     required: int | None
+    required_by: dict[str, int]
     verdict: Verdict
+    entry: TeacherPrice | None
+    successor: TeacherPrice | None
 
 
 def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None = None) -> PlanCore:
@@ -186,6 +222,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
     )
     e = spec.eval
     required = _required(e.teacher_score, e.max_stratum_gap_points or e.max_gap_points)
+    required_by = required_by_stratum(e)
     verdict = decide(
         spec,
         policy,
@@ -193,9 +230,11 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         savings_usd_per_month=saving,
         payback_months=payback,
         eval_state=inputs.eval_state,
-        serving_fits=now.serving.fits,
+        infeasible=infeasible_reason(now.serving, training),
         required_per_stratum=required,
-        teacher=entry,
+        required_by_stratum=required_by,
+        teacher=teacher_entry(spec),
+        successor=entry if teacher.successor else None,
     )
     return PlanCore(
         gpu=gpu,
@@ -213,7 +252,10 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         flows=flows,
         npv=eco.npv(eco.monthly_rate(fin.discount_rate_annual), flows),
         required=required,
+        required_by=required_by,
         verdict=verdict,
+        entry=teacher_entry(spec),
+        successor=entry if teacher.successor else None,
     )
 
 
@@ -239,7 +281,20 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
     irr = eco.irr_annual(flows)
     refuse = policy.payback_refuse_over_months
     e = spec.eval
-    what = Scenario(spec, arch, gpu, prices, vol, rate, project_at, inputs.eval_state, required)
+    what = Scenario(
+        spec,
+        arch,
+        gpu,
+        prices,
+        vol,
+        rate,
+        project_at,
+        inputs.eval_state,
+        required,
+        training,
+        core.entry,
+        core.successor,
+    )
     hosting = next((line.usd for line in now.student_lines if line.name == "gpu_hosting"), 0.0)
     mtok = vol.tokens_per_month / 1e6
     return Plan(
@@ -289,7 +344,12 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             frontier_cumulative_usd=frontier_cum,
             distilled_cumulative_usd=eco.cumulative(distilled),
             payback_months=payback,
-            payback_months_from_kickoff=eco.payback_from_kickoff(flows),
+            payback_months_from_kickoff=eco.payback_from_kickoff_of(
+                project_usd=project,
+                build_months=fin.build_months,
+                monthly_saving_usd=saving,
+                horizon_months=fin.horizon_months,
+            ),
             npv_usd=core.npv,
             irr_annual=irr,
             discount_rate_annual=fin.discount_rate_annual,
@@ -309,6 +369,8 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             teacher_score=e.teacher_score,
             allowed_points=e.max_gap_points,
             acceptance_threshold=round(e.teacher_score - e.max_gap_points / 100, 10),
+            min_score=e.min_score,
+            contract_threshold=max(round(e.teacher_score - e.max_gap_points / 100, 10), e.min_score or 0.0),
             stratum_bound_points=e.max_stratum_gap_points,
             system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points,
         ),
@@ -318,11 +380,26 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             locked=inputs.eval_state.locked,
             lock_hash=inputs.eval_state.lock_hash,
             required_examples_per_stratum=required,
+            required_examples_by_stratum=core.required_by,
+            expected_gap_points=None if (gap := expected_gap(spec, inputs.eval_state)) is None else gap[0],
+            expected_gap_source=None if gap is None else gap[1],
+            min_examples=e.min_examples
+            if e.min_examples is not None
+            else _required(e.teacher_score, e.max_gap_points) or 0,
             sample_size_method=SAMPLE_SIZE_METHOD,
             examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
         ),
         flips=what.flips(verdict.decision, project, saving),
     )
+
+
+def required_by_stratum(e: Eval) -> dict[str, int]:
+    """Examples each stratum needs, sized with that stratum's own teacher score and the stratum
+    bound (P2.3): a stratum the teacher scores lower needs more. Empty without both."""
+    if e.teacher_score_by_stratum is None or e.max_stratum_gap_points is None:
+        return {}
+    out = {k: _required(score, e.max_stratum_gap_points) for k, score in sorted(e.teacher_score_by_stratum.items())}
+    return {k: n for k, n in out.items() if n is not None}
 
 
 @functools.lru_cache(maxsize=64)
@@ -390,17 +467,17 @@ def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
     """Read the eval set's lock state from disk (the only I/O of planning). The set is read with
     the loader ``accept`` uses, so a set it would refuse is reported here, at its file and line."""
     missing = tuple(d for d in spec.eval.datasets if not (spec_dir / d).is_file())
-    counts, problem = ((), "") if missing else _read_set(spec, spec_dir)
+    counts, problem, pilot = ((), "", None) if missing else _read_set(spec, spec_dir)
     try:
         lock = read_lock(spec_dir)
     except LockError as e:
-        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem)
+        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem, pilot=pilot)
     if lock is None or lock.eval is None:
-        return EvalState(files_missing=missing, data_problem=problem)
+        return EvalState(files_missing=missing, data_problem=problem, pilot=pilot)
     try:
         changes = verify_eval(spec_dir, lock, list(spec.eval.datasets))
     except LockError as e:
-        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem)
+        return EvalState(files_missing=missing, changes=(str(e),), data_problem=problem, pilot=pilot)
     terms = (
         ["the lock records no teacher baseline (run `distillplan lock`)"]
         if lock.eval.baseline is None
@@ -415,28 +492,43 @@ def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
         changes=tuple(f"{c.kind} {c.path}" for c in changes) + tuple(terms),
         examples_per_stratum=counts,
         data_problem=problem,
+        pilot=pilot,
     )
 
 
 _COUNT_LIMIT_BYTES = 64 * 2**20
 
 
-def _read_set(spec: Spec, spec_dir: Path) -> tuple[tuple[tuple[str, int], ...], str]:
-    """Examples per stratum and the first problem ``accept`` would refuse the set for (``""``:
-    none). Skipped above 64 MiB to keep `plan` fast (``lock`` always reads the whole set)."""
+def _read_set(spec: Spec, spec_dir: Path) -> tuple[tuple[tuple[str, int], ...], str, tuple[int, float] | None]:
+    """Examples per stratum, the first problem ``accept`` would refuse the set for (``""``:
+    none), and the pilot's (examples, score) when ``[eval] pilot_predictions`` is given. The
+    counts are skipped above 64 MiB to keep `plan` fast (``lock`` always reads the whole set);
+    a pilot is always scored. A pilot that cannot be read is an error at its file and line."""
     e = spec.eval
     paths = [spec_dir / d for d in e.datasets]
-    if sum(p.stat().st_size for p in paths) > _COUNT_LIMIT_BYTES:
-        return (), ""
+    big = sum(p.stat().st_size for p in paths) > _COUNT_LIMIT_BYTES
+    if big and e.pilot_predictions is None:
+        return (), "", None
     try:
         rows = load_spec_eval(e, spec_dir)
     except DistillError as err:
-        return (), str(err)
+        return (), str(err), None
+    pilot = None
+    if e.pilot_predictions is not None:
+        pilot = score_pilot(
+            rows,
+            spec_dir / e.pilot_predictions,
+            display_path=e.pilot_predictions,
+            metric=e.metric,
+            id_field=e.id_field,
+        )
+    if big:
+        return (), "", pilot
     counts: dict[str, int] = {}
     for r in rows:
         key = r.stratum if e.strata_field and r.stratum is not None else "all"
         counts[key] = counts.get(key, 0) + 1
-    return tuple(sorted(counts.items())), ""
+    return tuple(sorted(counts.items())), "", pilot
 
 
 def plan_for_file(sf: Any, *, eval_state: EvalState | None = None) -> Plan:

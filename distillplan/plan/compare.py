@@ -14,6 +14,7 @@ or the latency target cannot be met) last, with the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from distillplan.catalogs.students import STUDENT_FILES
 from distillplan.errors import DistillError
 from distillplan.git import repo_root
 from distillplan.plan.build import PlanCore, PlanInputs, eval_state_for, plan_core
-from distillplan.plan.decision import EvalState
+from distillplan.plan.decision import EvalState, expected_gap, infeasible_reason
 from distillplan.plan.model import SpecInfo
 from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.spec.load import student_problem
@@ -143,6 +144,7 @@ class CompareRow(BaseModel):
     payback_months: float | None
     npv_usd: float
     decision: str
+    expected_gap_points: float | None
 
 
 class Comparison(BaseModel):
@@ -168,21 +170,10 @@ class Comparison(BaseModel):
         return next(r for r in self.rows if r.is_spec)
 
 
-def _infeasible_reason(core: PlanCore) -> str:
-    s, t = core.now.serving, core.training
-    if not s.fits:
-        return s.fit_reason
-    if not t.fits:
-        return t.fit_note
-    if s.latency_target_met is False:
-        return s.latency_note
-    return ""
-
-
-def row_of(c: Candidate, core: PlanCore, *, is_spec: bool) -> CompareRow:
+def row_of(c: Candidate, core: PlanCore, *, is_spec: bool, expected_gap: tuple[float, str] | None = None) -> CompareRow:
     """The row of one candidate from its plan core (rank 0 until ranked)."""
     s = core.now.serving
-    reason = _infeasible_reason(core)
+    reason = infeasible_reason(core.now.serving, core.training)
     return CompareRow(
         rank=0,
         student=c.student,
@@ -206,6 +197,7 @@ def row_of(c: Candidate, core: PlanCore, *, is_spec: bool) -> CompareRow:
         payback_months=core.payback,
         npv_usd=core.npv,
         decision=core.verdict.decision,
+        expected_gap_points=None if expected_gap is None else expected_gap[0],
     )
 
 
@@ -245,9 +237,17 @@ def compare(
     gpus = load_gpus()
     own = own_candidate(spec)
     rows = []
+    # A pilot (or a stated expected gap) measures the spec's own base model: other bases do not inherit it.
+    other_state = dataclasses.replace(eval_state, pilot=None)
     for c in candidates(spec, axes):
-        inputs = PlanInputs(architecture=architectures[c.student], eval_state=eval_state)
-        rows.append(row_of(c, plan_core(candidate_spec(spec, c), inputs, gpus=gpus), is_spec=c == own))
+        same_base = c.student == own.student
+        cspec = candidate_spec(spec, c)
+        if not same_base and spec.eval.expected_gap_points is not None:
+            cspec = cspec.model_copy(update={"eval": cspec.eval.model_copy(update={"expected_gap_points": None})})
+        state = eval_state if same_base else other_state
+        inputs = PlanInputs(architecture=architectures[c.student], eval_state=state)
+        core = plan_core(cspec, inputs, gpus=gpus)
+        rows.append(row_of(c, core, is_spec=c == own, expected_gap=expected_gap(cspec, state)))
     ranked = [r for _, r in sorted(enumerate(rows), key=_rank_key)]
     p = spec.project
     return Comparison(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from distillplan.catalogs.prices import TeacherPrice
+from distillplan.sizing.finetune import TrainingSizing
+from distillplan.sizing.serving import ServingSizing
 from distillplan.spec.models import NARROW_TASKS, Spec
 from distillplan.spec.policy import Policy
 from distillplan.text import tokens, usd
@@ -37,11 +40,20 @@ class Warning(_Frozen):
     message: str
 
 
+class Driver(_Frozen):
+    """A reason to distill that is not money: it can carry the case when the money alone refuses it."""
+
+    id: str
+    rule: str
+    message: str
+
+
 class Verdict(_Frozen):
     decision: Decision
     summary: str
     checks: list[Check]
     warnings: list[Warning]
+    drivers: list[Driver]
     revisit_on: dt.date | None
 
 
@@ -55,6 +67,7 @@ class EvalState:
     changes: tuple[str, ...] = ()  # "modified eval/x.jsonl", ...
     examples_per_stratum: tuple[tuple[str, int], ...] = ()
     data_problem: str = ""  # the first problem `accept` would refuse the set for (file:line)
+    pilot: tuple[int, float] | None = None  # (examples, mean score) of [eval] pilot_predictions
 
 
 def _revisit_words(months: int) -> str:
@@ -69,6 +82,31 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
+def go_live_of(spec: Spec) -> dt.date:
+    """The day the student goes live: kickoff plus the build months."""
+    return add_months(spec.project.start, spec.finance.build_months)
+
+
+def retires_before_go_live(teacher: TeacherPrice, go_live: dt.date) -> bool:
+    """The vendor's announced shutdown of ``teacher`` falls on or before ``go_live``: the
+    frontier bill the saving is measured against will have ended by the time there is one."""
+    return teacher.shutdown is not None and teacher.shutdown <= go_live
+
+
+def infeasible_reason(serving: ServingSizing, training: TrainingSizing) -> str:
+    """Why the student cannot run the workload as configured, ``""`` when it can (P7): the
+    request does not fit its context window, the weights and KV cache do not fit the GPUs,
+    training does not fit, or the latency target cannot be met at any replica count. The one
+    feasibility rule: ``plan`` decides by it and ``compare`` marks its rows by it."""
+    if not serving.fits:
+        return serving.fit_reason
+    if not training.fits:
+        return "training " + training.fit_note
+    if serving.latency_target_met is False:
+        return serving.latency_note
+    return ""
+
+
 def decide(
     spec: Spec,
     policy: Policy,
@@ -77,9 +115,11 @@ def decide(
     savings_usd_per_month: float,
     payback_months: float | None,
     eval_state: EvalState,
-    serving_fits: bool,
+    infeasible: str,
     required_per_stratum: int | None = None,
+    required_by_stratum: Mapping[str, int] | None = None,
     teacher: TeacherPrice | None = None,
+    successor: TeacherPrice | None = None,
 ) -> Verdict:
     w = spec.workload
     checks: list[Check] = []
@@ -99,7 +139,7 @@ def decide(
     )
 
     floor, structural = policy.volume_floor_tokens_per_month, policy.volume_structural_tokens_per_month
-    band = "below" if tokens_per_month < floor else ("within" if tokens_per_month < structural else "above")
+    band = "below" if tokens_per_month < floor else ("within" if tokens_per_month <= structural else "above")
     volume_ok = tokens_per_month >= floor or w.regulated
     vmsg = {
         "below": f"below the {tokens(floor)} tokens/month floor: does not amortize within "
@@ -136,8 +176,18 @@ def decide(
     )
 
     refuse = policy.payback_refuse_over_months
-    pays = payback_months is not None and payback_months <= refuse
-    if payback_months is None:
+    go_live = go_live_of(spec)
+    bill_ends = teacher is not None and successor is None and retires_before_go_live(teacher, go_live)
+    pays = payback_months is not None and payback_months <= refuse and not bill_ends
+    if bill_ends:
+        assert teacher is not None and teacher.shutdown is not None
+        pmsg = (
+            f"the teacher {teacher.name} leaves its vendor's API on {teacher.shutdown.isoformat()}, before go-live "
+            f"({go_live.isoformat()}): the bill the saving is measured against will have ended, so payback is not "
+            "computable (P6.1); name the price-book model that replaces it in [teacher] successor"
+        )
+        pfig = "not computable: the teacher retires before go-live"
+    elif payback_months is None:
         pmsg = "the student costs as much or more to run than the teacher: nothing is saved to pay the project back"
         pfig = f"saving {usd(savings_usd_per_month)}/month"
     else:
@@ -149,28 +199,66 @@ def decide(
         pfig = f"{payback_months:.1f} months"
     checks.append(Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg))
 
-    warnings = _warnings(spec, policy, serving_fits=serving_fits, band=band)
-    warnings += _teacher_warnings(spec, teacher)
-    small = [(k, n) for k, n in eval_state.examples_per_stratum if required_per_stratum and n < required_per_stratum]
-    if small and required_per_stratum:
+    gap = expected_gap(spec, eval_state)
+    quality_ok = gap is None or gap[0] <= spec.eval.max_gap_points + 1e-9
+    if gap is not None:
+        allowed = spec.eval.max_gap_points
+        checks.append(
+            Check(
+                id="quality",
+                rule="P5.1",
+                ok=quality_ok,
+                figure=f"{gap[0]:.1f} points ({gap[1]})",
+                message=f"within the contracted {allowed:g}-point gap"
+                if quality_ok
+                else f"wider than the contracted {allowed:g}-point gap: the student is not expected to pass the "
+                "locked eval, and past 3 points trust impact outweighs the savings (P5.1)",
+            )
+        )
+    feasible = not infeasible
+    checks.append(
+        Check(
+            id="feasible",
+            rule="P7",
+            ok=feasible,
+            figure="serves the workload" if feasible else "cannot serve the workload",
+            message="the student fits its context window, the GPU and the latency target"
+            if feasible
+            else f"{infeasible}; `distillplan compare` lists the students and GPUs that can",
+        )
+    )
+
+    warnings = _warnings(spec, policy, band=band)
+    warnings += _teacher_warnings(spec, teacher, successor)
+    by = required_by_stratum or {}
+    need = {k: by.get(k, required_per_stratum) for k, _ in eval_state.examples_per_stratum}
+    small = [(k, n, need[k]) for k, n in eval_state.examples_per_stratum if need[k] and n < (need[k] or 0)]
+    if small:
         bound = spec.eval.max_stratum_gap_points or spec.eval.max_gap_points
-        listed = ", ".join(f"{k} {n:,}" for k, n in small)
+        listed = ", ".join(f"{k} {n:,} of {m:,}" for k, n, m in small)
+        own = "; each stratum sized with its own teacher score" if by else ""
         warnings.append(
             Warning(
                 id="eval-strata",
                 rule="P2.3",
-                message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the "
-                f"{required_per_stratum:,} examples needed to detect a student {bound:g} points below the "
-                f"teacher with 80% power (one-sided exact binomial test at 2.5%): {listed}",
+                message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the examples needed to detect "
+                f"a student {bound:g} points below the teacher with 80% power (one-sided exact binomial test at "
+                f"2.5%{own}): {listed}",
             )
         )
     # Ordered stay-on-frontier < route-first < lock-eval-first < distill, and monotone in volume
     # with everything else fixed: a refused payback stays on the frontier in every volume band
     # (payback only improves with volume), and routing to another frontier model is no answer
     # for regulated data (P3.5), so a regulated workload never gets route-first.
-    if not narrow or not volume_ok or not pays:
+    # A student that cannot serve the workload (P7) is no answer at any volume: the verdict
+    # refuses it, whatever the money says. A non-cost driver (the frontier model not permitted,
+    # too slow, or below the business bar) carries the case when the money alone refuses it, and
+    # routing to another frontier model answers none of them.
+    drivers = non_cost_drivers(spec)
+    money_ok = volume_ok and pays
+    if not narrow or not feasible or not quality_ok or not (money_ok or drivers):
         decision: Decision = "stay-on-frontier"
-    elif band != "above" and not w.regulated:
+    elif band != "above" and not w.regulated and not drivers:
         decision = "route-first"
     elif not eval_ok:
         decision = "lock-eval-first"
@@ -178,45 +266,121 @@ def decide(
         decision = "distill"
     failed = [c for c in checks if not c.ok]
     revisit_words = _revisit_words(policy.revisit_months)
+    money_failed = "; ".join(f"{c.id}: {c.message}" for c in failed if c.id in ("volume", "payback"))
+    grounds = "; ".join(d.message for d in drivers)
     summary = {
-        "distill": "Distill: every condition holds (P2).",
+        "distill": "Distill: every condition holds (P2)."
+        if money_ok
+        else f"Distill on non-cost grounds: {grounds}. The money alone says stay on the frontier ({money_failed}).",
         "route-first": f"Route first: at {tokens(tokens_per_month)} tokens/month model routing saves "
         f"{policy.routing_savings_share[0]:.0%}-{policy.routing_savings_share[1]:.0%} of spend sooner; "
         "distillation is defensible later (P2.2).",
-        "lock-eval-first": "Lock the eval set first, distill second (P2.3).",
+        "lock-eval-first": "Lock the eval set first, distill second (P2.3)."
+        + ("" if money_ok else f" Distilling rests on non-cost grounds: {grounds}; the money alone refuses it."),
         "stay-on-frontier": f"Stay on the frontier model and revisit in {revisit_words} (P2.4): "
         + "; ".join(f"{c.id}: {c.message}" for c in failed if c.id != "eval-locked"),
     }[decision]
     if decision == "route-first" and not eval_ok:
         summary += " Lock the eval set before either (P2.3)."
+    if decision == "distill" and money_ok and drivers:
+        summary += f" Besides the money: {grounds}."
+    if decision == "stay-on-frontier" and drivers:
+        summary += f". Non-cost grounds do not carry a case that fails these: {grounds}."
+        if w.teacher_not_permitted is not None:
+            summary = "Do not distill" + summary.removeprefix("Stay on the frontier model")
+            summary += " Neither path serves this workload as specified."
     revisit = add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
-    return Verdict(decision=decision, summary=summary, checks=checks, warnings=warnings, revisit_on=revisit)
+    return Verdict(
+        decision=decision, summary=summary, checks=checks, warnings=warnings, drivers=drivers, revisit_on=revisit
+    )
 
 
-def _teacher_warnings(spec: Spec, teacher: TeacherPrice | None) -> list[Warning]:
+def expected_gap(spec: Spec, state: EvalState) -> tuple[float, str] | None:
+    """(points, source) of the gap the student is expected to show: the pilot's measured gap
+    (teacher score minus the pilot's score on the eval rows it answered), else the stated
+    ``[eval] expected_gap_points``; None when neither is given."""
+    if state.pilot is not None:
+        n, score = state.pilot
+        return (spec.eval.teacher_score - score) * 100, f"pilot: {n:,} predictions scoring {score:.1%}"
+    if spec.eval.expected_gap_points is not None:
+        return spec.eval.expected_gap_points, "stated: [eval] expected_gap_points"
+    return None
+
+
+def non_cost_drivers(spec: Spec) -> list[Driver]:
+    """The reasons to distill that are not money, from the spec (a pure function of it):
+
+    * ``teacher-not-permitted`` (P3.5): ``[workload] teacher_not_permitted`` says the frontier
+      model may not serve the traffic (privacy, data residency, audit, vendor terms);
+    * ``teacher-too-slow`` (P7): the teacher's measured p95 latency (``[teacher] p95_ttft_ms`` /
+      ``p95_tpot_ms``) is above the workload's target; the student is sized to meet it;
+    * ``teacher-below-bar`` (P1.1): the teacher scores below the business bar ``[eval] min_score``;
+      human-validated examples on the segments it gets wrong are how the student reaches the bar.
+    """
+    w, t, e = spec.workload, spec.teacher, spec.eval
+    out: list[Driver] = []
+    if w.teacher_not_permitted is not None:
+        out.append(
+            Driver(
+                id="teacher-not-permitted",
+                rule="P3.5",
+                message=f"the frontier model is not permitted for this workload ({w.teacher_not_permitted}): "
+                "staying on it is no option",
+            )
+        )
+    slow = [
+        f"p95 {what} {mine:g} ms over the {target:g} ms target"
+        for what, mine, target in (("TTFT", t.p95_ttft_ms, w.p95_ttft_ms), ("TPOT", t.p95_tpot_ms, w.p95_tpot_ms))
+        if mine is not None and target is not None and mine > target
+    ]
+    if slow:
+        out.append(
+            Driver(
+                id="teacher-too-slow",
+                rule="P7",
+                message=f"the teacher misses the product's latency target ({', '.join(slow)}); the self-hosted "
+                "student is sized to meet it",
+            )
+        )
+    if e.min_score is not None and e.teacher_score < e.min_score:
+        out.append(
+            Driver(
+                id="teacher-below-bar",
+                rule="P1.1",
+                message=f"the teacher scores {e.teacher_score:.1%}, below the business bar of {e.min_score:.1%} "
+                "([eval] min_score): a student trained with human-validated examples on the segments the teacher "
+                "gets wrong is the way to the bar",
+            )
+        )
+    return out
+
+
+def _teacher_warnings(spec: Spec, teacher: TeacherPrice | None, successor: TeacherPrice | None) -> list[Warning]:
     """A teacher its vendor retired, or shuts down before the student goes live, leaves the
-    bill the saving is measured against: the plan says so (P6.1). ``teacher``: the price-book
-    entry (None for prices given in the spec). A pure function of the spec."""
-    go_live = add_months(spec.project.start, spec.finance.build_months)
+    bill the saving is measured against (P6.1): the plan says what it priced instead (the
+    successor), or that its payback is refused. ``teacher``: the price-book entry (None for
+    prices given in the spec). A pure function of the spec."""
+    go_live = go_live_of(spec)
     if teacher is None:
         return []
-    if teacher.status == "retired":
-        when = f"is retired by its vendor{f' (since {teacher.shutdown.isoformat()})' if teacher.shutdown else ''}"
-    elif teacher.shutdown is not None and teacher.shutdown <= go_live:
+    if retires_before_go_live(teacher, go_live):
+        assert teacher.shutdown is not None
         when = f"leaves its vendor's API on {teacher.shutdown.isoformat()}, before go-live ({go_live.isoformat()})"
+    elif teacher.status == "retired":
+        when = "is retired by its vendor (still billed where a cloud hosts it)"
     else:
         return []
-    return [
-        Warning(
-            id="teacher-retired",
-            rule="P6.1",
-            message=f"the teacher {teacher.name} {when}: the frontier bill the saving is measured "
-            "against ends; plan against the model that replaces it",
-        )
-    ]
+    then = (
+        f"the bill is priced at its successor {successor.name} (${successor.usd_per_mtok_input:g} / "
+        f"${successor.usd_per_mtok_output:g} per MTok)"
+        if successor is not None
+        else "the frontier bill the saving is measured against ends; plan against the model that replaces it "
+        "([teacher] successor)"
+    )
+    return [Warning(id="teacher-retired", rule="P6.1", message=f"the teacher {teacher.name} {when}: {then}")]
 
 
-def _warnings(spec: Spec, policy: Policy, *, serving_fits: bool, band: str) -> list[Warning]:
+def _warnings(spec: Spec, policy: Policy, *, band: str) -> list[Warning]:
     w, gap = spec.workload, spec.eval.max_gap_points
     out: list[Warning] = []
     shapes = {
@@ -280,10 +444,6 @@ def _warnings(spec: Spec, policy: Policy, *, serving_fits: bool, band: str) -> l
                     message=f"student share {spec.routing.student_share:.0%} is outside {slo:.0%}-{shi:.0%}",
                 )
             )
-    if not serving_fits:
-        out.append(
-            Warning(id="does-not-fit", rule="P7", message="the student does not fit the GPU as configured (see sizing)")
-        )
     if band == "within" and not w.regulated:
         out.append(Warning(id="routing", rule="P2.2", message="weigh model routing first: it ships faster"))
     return out

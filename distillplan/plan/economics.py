@@ -121,6 +121,20 @@ def payback_from_kickoff(flows: Sequence[float]) -> float | None:
     return None if gone_negative else 0.0
 
 
+def payback_from_kickoff_of(
+    *, project_usd: float, build_months: int, monthly_saving_usd: float, horizon_months: int
+) -> float | None:
+    """Months from kickoff to payback of :func:`cash_flows` with these terms: ``b + P/S``, so never
+    shorter than the payback from go-live (``P/S``); None when ``S <= 0`` or beyond the horizon.
+
+    Equal to ``payback_from_kickoff(cash_flows(...))`` except ``b == 0`` with ``P <= S``, where the
+    netted month-0 flow hides the cost (that function then gives 0.0)."""
+    payback = payback_months(project_usd, monthly_saving_usd)
+    if payback is None or build_months + payback > horizon_months:
+        return None
+    return build_months + payback
+
+
 def npv(rate_monthly: float, flows: Sequence[float]) -> float:
     """Net present value at a monthly rate: ``sum_t flows[t] / (1 + rate)^t``, t from 0."""
     _rate("rate_monthly", rate_monthly)

@@ -58,6 +58,7 @@ class VolumeOut(_Frozen):
 
 class TeacherOut(_Frozen):
     model: str | None
+    successor: str | None
     usd_per_mtok_input: float
     usd_per_mtok_output: float
     usd_per_mtok_cached_input: float | None
@@ -135,6 +136,8 @@ class Gap(_Frozen):
     teacher_score: float
     allowed_points: float
     acceptance_threshold: float
+    min_score: float | None
+    contract_threshold: float
     stratum_bound_points: float | None
     system_gap_points: float  # 0 in cache routing (P5.3)
 
@@ -217,6 +220,10 @@ class EvalOut(_Frozen):
     locked: bool
     lock_hash: str | None
     required_examples_per_stratum: int | None
+    required_examples_by_stratum: dict[str, int]
+    expected_gap_points: float | None
+    expected_gap_source: str | None
+    min_examples: int
     sample_size_method: str
     examples_per_stratum: dict[str, int]
 

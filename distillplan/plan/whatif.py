@@ -11,11 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from distillplan.catalogs.gpus import Gpu
+from distillplan.catalogs.prices import TeacherPrice
 from distillplan.plan import economics as eco
 from distillplan.plan.costs import CostLine, Prices, ProjectLine, Volume, student_lines
-from distillplan.plan.decision import RANK, Decision, EvalState, decide
+from distillplan.plan.decision import RANK, Decision, EvalState, decide, infeasible_reason
 from distillplan.plan.model import Flip, SensitivityRow
 from distillplan.sizing.architecture import Architecture
+from distillplan.sizing.finetune import TrainingSizing
 from distillplan.sizing.serving import ServingSizing, size_serving
 from distillplan.spec.models import Spec
 
@@ -82,6 +84,9 @@ class Scenario:
     project_at: Callable[[str | None, Prices], list[ProjectLine]]
     eval_state: EvalState
     required_per_stratum: int | None
+    training: TrainingSizing
+    teacher: TeacherPrice | None
+    successor: TeacherPrice | None
 
     def month(self, *, volume: float = 1.0, price: float = 1.0, spec: Spec | None = None) -> Month:
         p = self.prices.scaled(price)
@@ -169,8 +174,10 @@ class Scenario:
             savings_usd_per_month=m.saving,
             payback_months=eco.payback_months(project_usd, m.saving),
             eval_state=self.eval_state,
-            serving_fits=m.serving.fits,
+            infeasible=infeasible_reason(m.serving, self.training),
             required_per_stratum=self.required_per_stratum,
+            teacher=self.teacher,
+            successor=self.successor,
         ).decision
 
     def flips(self, now: Decision, project_usd: float, saving: float) -> list[Flip]:

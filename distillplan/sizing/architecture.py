@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distillplan.catalogs.students import STUDENT_FILES
+from distillplan.catalogs.students import STUDENT_FILES, config_problem
 from distillplan.errors import ArchitectureError
 from distillplan.files import data_path
 
@@ -251,6 +251,9 @@ def _from_config(config: dict[str, Any], *, name: str, source: str, folder: Path
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not model_type:
         raise ArchitectureError(f"{config_path}: config.json has no 'model_type'")
+    why = config_problem(config)
+    if why:
+        raise ArchitectureError(f"{config_path}: {why}")
     family = _FAMILIES.get(model_type)
     if family is None:
         return _from_autoconfig(folder, name=name, source=source, config_path=config_path)
@@ -313,6 +316,15 @@ def _from_autoconfig(folder: Path, *, name: str, source: str, config_path: Path)
         cfg = transformers.AutoConfig.from_pretrained(str(folder), local_files_only=True)
     except Exception as e:  # transformers raises ValueError, OSError, KeyError...
         raise ArchitectureError(f"{config_path}: transformers cannot read it ({e})") from e
+    if getattr(cfg, "is_encoder_decoder", False):
+        raise ArchitectureError(
+            f"{config_path}: {config_problem({'model_type': cfg.model_type, 'is_encoder_decoder': True})}"
+        )
+    if not int(getattr(cfg, "max_position_embeddings", 0) or 0) > 0:
+        raise ArchitectureError(
+            f"{config_path}: model_type {cfg.model_type!r} states no context length (max_position_embeddings): "
+            "the serving sizing needs the context window"
+        )
     try:
         heads = int(cfg.num_attention_heads)
         hidden = int(cfg.hidden_size)
@@ -331,7 +343,7 @@ def _from_autoconfig(folder: Path, *, name: str, source: str, config_path: Path)
             vocab_size=int(cfg.vocab_size),
             tie_word_embeddings=bool(getattr(cfg, "tie_word_embeddings", False)),
             qkv_bias=bool(getattr(cfg, "attention_bias", False)),
-            max_position_embeddings=int(getattr(cfg, "max_position_embeddings", 0) or 0),
+            max_position_embeddings=int(cfg.max_position_embeddings),
             source=source,
         )
     except (AttributeError, TypeError, ValueError, ZeroDivisionError) as e:

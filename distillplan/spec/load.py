@@ -7,6 +7,7 @@ The happy path is ``tomllib`` plus one pydantic validation; positions are comput
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import posixpath
 import re
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from distillplan.catalogs.prices import teacher_prices
-from distillplan.catalogs.students import is_student_name
+from distillplan.catalogs.students import config_problem, is_student_name
 from distillplan.errors import Problem, SpecError, quote_value
 from distillplan.files import leaves_folder
 from distillplan.git import repo_root as find_repo_root
@@ -363,6 +364,11 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
                 True,
             )
         )
+    successor = spec.teacher.successor
+    if successor is not None and successor not in book:
+        close = difflib.get_close_matches(successor, list(book), n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
+        out.append((("teacher", "successor"), f"not in the price book (got {quote_value(successor)}){hint}", True))
     if base_dir is None:
         return out
     root = find_repo_root(base_dir) or base_dir
@@ -377,6 +383,13 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
         seen.setdefault(norm, i)
         if why:
             out.append((("eval", "datasets", i), why, True))
+    if spec.eval.pilot_predictions is not None:
+        pilot = spec.eval.pilot_predictions
+        why = _inside(base_dir, root, pilot)
+        if why is None and not (base_dir / pilot).is_file():
+            why = f"no such file (got {_got(pilot)})"
+        if why:
+            out.append((("eval", "pilot_predictions"), why, True))
     for i, path in enumerate(spec.teacher_data.inputs):
         why = _inside(base_dir, root, path)
         if why:
@@ -402,9 +415,24 @@ def student_problem(name: str, base_dir: Path, root: Path) -> str | None:
     if is_student_name(name):
         return None
     why = _inside(base_dir, root, name)
-    if why is None and not (base_dir / name / "config.json").is_file():
+    config = base_dir / name / "config.json"
+    if why is None and not config.is_file():
         why = (
             f"not a catalog model and not a folder holding config.json (got {_got(name)}); "
             "see `distillplan catalog` or give a local folder"
         )
+    if why is None:
+        why = _architecture_problem(config)
     return why
+
+
+def _architecture_problem(config: Path) -> str | None:
+    """Why the student's config.json is a model the sizing cannot size (an encoder-decoder
+    such as T5, an encoder, no context length), or None; an unreadable file is left to the
+    architecture reader, which says why at the file."""
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    why = config_problem(data) if isinstance(data, dict) else None
+    return f"{config.name}: {why}" if why else None

@@ -91,6 +91,11 @@ class Workload(_Model):
         default="stable", description="Whether the task pattern is stable (P2.1) or evolving (P3.2)."
     )
     regulated: bool = Field(default=False, description="Data residency or audit needs (P3.5).")
+    teacher_not_permitted: Literal["privacy", "data-residency", "audit", "vendor-terms"] | None = Field(
+        default=None,
+        description="Why the frontier model may not serve this workload's production traffic (P3.5): staying on "
+        "it is no option, so a refused payback or a volume below the floor does not refuse the case.",
+    )
     requests_per_month: int | None = Field(
         default=None, gt=0, le=_MAX_TOKENS, description="Volume form 1: requests a month."
     )
@@ -178,6 +183,25 @@ class Teacher(_Model):
     batch_discount: float | None = Field(
         default=None, ge=0, lt=1, description="Share the batch API takes off (default: the price book's)."
     )
+    successor: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Price-book model that replaces `model` when it leaves its vendor's API before go-live: "
+        "the frontier bill is priced at it (P6.1); without one such a plan cannot compute payback.",
+    )
+    p95_ttft_ms: float | None = Field(
+        default=None,
+        gt=0,
+        le=3_600_000,
+        description="The teacher's measured p95 time to first token, ms; above [workload] p95_ttft_ms it misses "
+        "the product's latency target, which can justify distilling (P7).",
+    )
+    p95_tpot_ms: float | None = Field(
+        default=None,
+        gt=0,
+        le=3_600_000,
+        description="The teacher's measured p95 time per output token, ms; compared with [workload] p95_tpot_ms.",
+    )
     api: Literal["openai", "anthropic", "gemini"] | None = Field(
         default=None,
         description="Vendor API the teacher is called through (batch files, router); default: the price book's vendor.",
@@ -238,6 +262,31 @@ class Eval(_Model):
         default=None,
         description="The teacher's score on each stratum, 0-1: the per-stratum baseline `lock` fixes "
         "(or measure it: `lock --teacher-predictions FILE`).",
+    )
+    min_score: Score | None = Field(
+        default=None,
+        description="The business bar, 0-1: the absolute score the student must reach besides the gap to the "
+        "teacher (the contract's threshold is the higher of the two); a teacher below it can justify "
+        "distilling with human-validated examples (P1.1).",
+    )
+    min_examples: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000_000,
+        description="Fewest examples `accept` decides on; default: the sample size the locked terms need "
+        "(eval.required_examples_*: overall, and each stratum with a bound); 0: none (an underpowered test).",
+    )
+    pilot_predictions: str | None = Field(
+        default=None,
+        min_length=1,
+        description="JSONL of a pilot student's predictions on part of the eval set (a few hundred, `accept`'s "
+        "line format), relative to the spec: `plan` scores them, and a gap wider than max_gap_points refuses "
+        "the case (P5.1).",
+    )
+    expected_gap_points: Points | None = Field(
+        default=None,
+        description="Without a pilot: the gap to the teacher a student of this base is expected to show, in "
+        "points (a published result, an earlier project); wider than max_gap_points refuses the case (P5.1).",
     )
     decide_by: Literal["point-estimate", "confidence-bound"] = Field(
         default="point-estimate",
@@ -525,6 +574,16 @@ class Spec(_Model):
             _problem(info, "eval.max_stratum_gap_points", "needs eval.strata_field")
         if self.eval.teacher_score_by_stratum is not None and self.eval.strata_field is None:
             _problem(info, "eval.teacher_score_by_stratum", "needs eval.strata_field")
+        if self.workload.teacher_not_permitted is not None and self.routing.mode == "cache":
+            _problem(
+                info,
+                "routing.mode",
+                f'"cache" sends traffic the student is unsure of to the teacher, which '
+                f"workload.teacher_not_permitted ({self.workload.teacher_not_permitted}) forbids",
+            )
+        for key in ("p95_ttft_ms", "p95_tpot_ms"):
+            if getattr(self.teacher, key) is not None and getattr(self.workload, key) is None:
+                _problem(info, f"teacher.{key}", f"needs the target it is compared with: workload.{key}")
         pol = self.policy
         if pol.payback_accept_under_months > pol.payback_refuse_over_months:
             _problem(
