@@ -515,11 +515,9 @@ def test_each_stratum_is_sized_with_its_own_teacher_score() -> None:
 def _accept_repo(tmp_path: Path, edit: dict[str, str]) -> Path:
     """patient-intake (30 examples, three labels) committed without its lock and with ``edit``
     applied to its spec, then locked with the real CLI."""
-    from tests.conftest import git
-
     import shutil
 
-    from tests.conftest import EXAMPLES
+    from tests.conftest import EXAMPLES, git
 
     repo = tmp_path / "patient-intake"  # never committed with a lock: `lock` makes the first
     shutil.copytree(EXAMPLES / "patient-intake", repo, ignore=shutil.ignore_patterns("distill.lock"))
