@@ -36,10 +36,20 @@ from distillplan.spec.registry import PRECISION_FORMATS, Precision
 GIB = 1024**3
 TP_CHOICES = (1, 2, 4, 8)
 
+
+def eval_generation_budget(output_tokens: int) -> int:
+    """Tokens the eval lets the student generate per request (eval.yaml's ``max_gen_toks``):
+    room for the longest answer, twice the average output, at least 16. The one source of
+    the number: ``max_model_len`` (vllm.yaml) holds the prompt plus this budget, else vLLM
+    refuses the eval's requests."""
+    return max(16, 2 * output_tokens)
+
+
 __all__ = [
     "Gpu",
     "ServingSizing",
     "SizingAssumptions",
+    "eval_generation_budget",
     "kv_bytes_per_token",
     "linear_shapes",
     "load_gpus",
@@ -244,9 +254,10 @@ def size_serving(
         raise ValueError("input_tokens and output_tokens must be >= 1 and peak load >= 0")
     weights, note = weight_bytes(arch, precision, a)
     request_len = input_tokens + output_tokens
+    longest = input_tokens + max(output_tokens, eval_generation_budget(output_tokens))
     mult = a.max_model_len_multiple
-    max_model_len = min(math.ceil(request_len / mult) * mult, arch.max_position_embeddings)
-    too_long = request_len > arch.max_position_embeddings
+    max_model_len = min(math.ceil(longest / mult) * mult, arch.max_position_embeddings)
+    too_long = longest > arch.max_position_embeddings
     tp_sizes = [t for t in TP_CHOICES if arch.num_attention_heads % t == 0]
     chosen = None
     for tp in tp_sizes:
@@ -263,8 +274,9 @@ def size_serving(
     one_gpu_kv, _ = _kv_capacity_tokens(arch, gpu, weights, 1, a)
     if too_long:
         reason = (
-            f"a request of {request_len} tokens exceeds {arch.name}'s context of "
-            f"{arch.max_position_embeddings} tokens; shorten inputs or pick a longer-context base"
+            f"a request of {input_tokens} input + {longest - input_tokens} generated tokens (the eval's budget) "
+            f"exceeds {arch.name}'s context of {arch.max_position_embeddings} tokens; shorten inputs or pick "
+            "a longer-context base"
         )
     elif fits and tp == 1:
         reason = (
