@@ -166,7 +166,11 @@ def _eval_task(spec: dict[str, Any], plan: dict[str, Any]) -> Ctx:
         "doc_to_text": "{{" + ev["input_field"] + "}}",
         "doc_to_target": target,
         # Room for the longest answer; vllm.yaml's max-model-len holds the prompt plus this (one source).
-        "max_gen_toks": eval_generation_budget(plan["volume"]["output_tokens_per_request"]),
+        "max_gen_toks": eval_generation_budget(
+            plan["volume"]["input_tokens_per_request"],
+            plan["volume"]["output_tokens_per_request"],
+            plan["sizing"]["max_model_len"],
+        ),
     }
 
 
