@@ -59,7 +59,7 @@ class SizingAssumptions(BaseModel):
         0.77,
         gt=0,
         le=1,
-        description="Fraction of dense bf16 peak sustained on prompt tokens at bf16 (fitted: reference_points.toml).",
+        description="Fraction of dense bf16 peak on prompt tokens at bf16 (idle TTFTs imply 0.77: issue 22).",
     )
     prefill_efficiency_int8: float = Field(
         0.77,
