@@ -127,7 +127,9 @@ class SizingAssumptions(BaseModel):
         description="Achieved TP all-reduce bandwidth per GPU for vLLM's small messages (fitted: TP 8 speedup).",
     )
     max_model_len_multiple: int = Field(
-        256, ge=1, description="max_model_len = input + output rounded up to this multiple, capped at the context."
+        256,
+        ge=1,
+        description="max_model_len = input + the eval's budget (2 x output) rounded up to this, capped at the context.",
     )
     int8_scale_bytes_per_channel: int = Field(
         2, ge=0, description="int8 (W8A16) weights: one fp16 scale per output channel of each linear layer."
