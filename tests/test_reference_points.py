@@ -87,9 +87,11 @@ def test_every_point_is_a_fit_or_a_check_never_both() -> None:
 
 def test_held_out_error_is_reported_per_quantity() -> None:
     """The README's held-out error per quantity (median and worst factor over the check points)."""
-    from distillplan.sizing.calibration import held_out_by_quantity
+    from distillplan.sizing.calibration import held_out_by_quantity, held_out_report
 
     figures = held_out_by_quantity(ROWS)
+    report = held_out_report(ROWS)
+    assert "all checks: " in report and "bounded checks: " in report
     checks = [r for r in ROWS if not r.fit]
     assert sum(n for n, _, _ in figures.values()) == len(checks)
     for _, med, worst in figures.values():
