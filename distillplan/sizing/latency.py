@@ -12,9 +12,12 @@ bytes per token, L layers, d the hidden size and q the query width (heads x head
     c_tok   = 2 N / (tp x P x e_pre)                  linear-layer compute per token
     c_att   = 2 L q i^2 / (tp x P x e_pre)            causal attention of one i-token prompt
     m_seq   = kv x (i + o/2) / (tp x BW x e_bf16)     KV read per running request per step (KV is 16-bit)
-    x_tok   = L x 2 x 2d x 2 (tp - 1)/tp / AR         all-reduce per token: two bf16 all-reduces of
-                                                      the hidden state per layer, ring volume, at AR
-                                                      (``allreduce_gb_per_s``); 0 at TP 1
+    x_tok   = s x 2 (tp - 1)/tp x tp c_tok            all-reduce per token: two all-reduces of the hidden
+                                                      state per layer, ring volume 2 (tp - 1)/tp, each
+                                                      unit costing s (``tp_allreduce_share``) of the
+                                                      token's compute on one GPU; 0 at TP 1. With
+                                                      s <= 1/2 a pod's step never grows with tp and its
+                                                      throughput grows less than tp-fold
 
 A step with b decodes and prompt compute p (tokens n) reads ``M = a0 + b m_seq`` and computes
 ``C = b c_tok + p``; reads and compute overlap in part (``step_overlap`` = w)::
@@ -30,7 +33,7 @@ of the two branches' own (infinite when either branch's slope reaches 1: past ca
 
 Capacity is the rate at which b reaches the concurrency cap B (``max_num_seqs`` or the
 KV cache, whichever is smaller): ``B / (o x step_B)``, step_B the step with B decodes and the
-prompts of B / o requests. With w = 0 and AR infinite this is the additive model
+prompts of B / o requests. With w = 0 and s = 0 this is the additive model
 ``B / (o a0 + B K)``, K = ``c_tok (i + o) + c_att + o m_seq``.
 
 TPOT percentiles (prefill/decode interference): a request's TPOT is the mean of its o
@@ -268,9 +271,10 @@ def replica(
     kv_bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * min(1.0, a.decode_efficiency("bf16") * dec)  # KV stays 16-bit
     compute = tp * gpu.bf16_tflops * 1e12 * min(1.0, a.prefill_efficiency(precision) * pre)
     q_width = arch.num_attention_heads * arch.head_dim
-    # Two all-reduces of the hidden state (bf16) per layer per token; a ring moves 2 (tp - 1) / tp of it.
+    # Two all-reduces of the hidden state per layer per token; a ring moves 2 (tp - 1) / tp of it, in a
+    # time stated as a share of the token's compute on one GPU (NVLink generations scale with the GPU's).
     ring = 2 * (tp - 1) / tp
-    x_tok = arch.num_hidden_layers * 2 * arch.hidden_size * 2 * ring / (a.allreduce_gb_per_s * 1e9)
+    x_tok = a.tp_allreduce_share * ring * 2 * parameter_count(arch) / (compute / tp)
     return Replica(
         input_tokens=input_tokens,
         output_tokens=output_tokens,

@@ -121,10 +121,11 @@ class SizingAssumptions(BaseModel):
         lt=1,
         description="Share of the smaller of a step's reads and its compute hidden under the larger (fitted: V1 run).",
     )
-    allreduce_gb_per_s: float = Field(
-        34.0,
-        gt=0,
-        description="Achieved TP all-reduce bandwidth per GPU for vLLM's small messages (fitted: TP 8 speedup).",
+    tp_allreduce_share: float = Field(
+        0.23,
+        ge=0,
+        le=0.5,
+        description="TP all-reduce time per token and unit of ring volume / a GPU's compute per token (fitted: TP 8).",
     )
     max_model_len_multiple: int = Field(
         256,
