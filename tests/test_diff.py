@@ -64,7 +64,7 @@ def test_volume_up_raises_frontier_savings_and_hosting(example_repo: MakeRepo) -
     assert d.get("student", "observability").kind == "="
     text = render_diff(d, "text")
     assert re.search(r"~ frontier spend\s+Amount: \+\$63,600 \(\$31,800 -> \$95,400\)", text)
-    assert re.search(r"~ GPU hosting\s+Amount: \+\$[\d,]+ \(\$5,913 -> \$[\d,]+\)", text)
+    assert re.search(r"~ GPU hosting\s+Amount: \+\$[\d,]+ \(\$3,942 -> \$[\d,]+\)", text)
     assert "observability" not in text  # unchanged lines are not listed
 
 
@@ -140,7 +140,7 @@ def test_spec_absent_at_rev_is_all_new(git_repo: Path) -> None:
     assert delta(d, "totals", "frontier_usd_per_month") == pytest.approx(31_800)
     text = render_diff(d, "text")
     assert "no spec at HEAD~1:distill.toml" in text and "(new)" in text
-    assert re.search(r"\+ GPU hosting\s+Amount: \+\$5,913$", text, flags=re.M)
+    assert re.search(r"\+ GPU hosting\s+Amount: \+\$3,942$", text, flags=re.M)
     doc = json.loads(render_diff(d, "json"))
     assert doc["old_absent"] is True and doc["verdict"]["old"] is None
     assert all(c["old"] is None and c["change"] == "+" for c in doc["changes"])

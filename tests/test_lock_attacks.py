@@ -309,7 +309,8 @@ def test_committed_measured_baseline_must_be_re_measurable(locked: Path, tmp_pat
     assert run_cli(*args, capsys=capsys)[0] == 0
     _commit_all(locked, "measured baseline")
     preds = _perfect_predictions(locked, tmp_path / "p.jsonl")
-    assert run_cli("accept", "--predictions", str(preds), capsys=capsys)[0] == 0
+    code, _, err = run_cli("accept", "--predictions", str(preds), capsys=capsys)
+    assert code == 0, err
     teacher.write_text(teacher.read_text("utf-8").replace('"prediction": {', '"prediction": {"x": 1, ', 1), "utf-8")
     _commit_all(locked, "the teacher file edited after the lock")
     line = _accept_refuses(locked, preds, capsys)

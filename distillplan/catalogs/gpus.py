@@ -45,6 +45,11 @@ class Gpu:
     source: str
     as_of: str
     quotes: tuple[GpuQuote, ...] = ()
+    #: The sizing's decode-bandwidth and prefill-compute efficiencies (fitted on A100) are
+    #: multiplied by these on this GPU kind; ``efficiency_source`` says why (gpus.toml).
+    decode_efficiency_factor: float = 1.0
+    prefill_efficiency_factor: float = 1.0
+    efficiency_source: str = ""
 
 
 @functools.cache

@@ -156,7 +156,7 @@ def measured_baseline(
         s = math.fsum(t[i] for i in idx) / len(idx)
         bound = None if e.max_stratum_gap_points is None else threshold(s, e.max_stratum_gap_points)
         strata.append(StratumBaseline(name, len(idx), s, bound))
-    return Baseline(
+    measured = Baseline(
         source="teacher-predictions",
         metric=e.metric,
         decide_by=e.decide_by,
@@ -171,6 +171,7 @@ def measured_baseline(
         **_fields_of(e),
         strata=tuple(strata),
     )
+    return replace(measured, **_floors(e, measured))  # as `lock` fixes it, so `accept` re-measures the same
 
 
 def build_baseline(

@@ -23,6 +23,8 @@ from distillplan import __version__
 from distillplan.evalset.baseline import threshold
 from distillplan.evalset.metrics import METRIC_RULES
 from distillplan.files import templates_dir
+from distillplan.sizing.finetune import machines_for
+from distillplan.sizing.serving import eval_generation_budget
 from distillplan.spec.registry import PROJECT_LINE_NAMES
 from distillplan.text import md_cell, md_text, num, pct, tokens, toml_str, usd, yaml_comment, yaml_str, yaml_value
 
@@ -90,6 +92,10 @@ def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str])
     command = f"trl sft --config {paths['sft_config']}"
     if training["gpus"] > 1:
         command += f" --accelerate_config {paths['accelerate_config']}"
+    machines = machines_for(training["gpus"])
+    if machines > 1:
+        # Arguments trl does not know go to `accelerate launch`: each machine its own rank.
+        command += f" --machine_rank <0..{machines - 1}> --main_process_ip <address of machine 0>"
     return {
         "method": st["method"],
         "lora_r": st["lora_rank"],
@@ -100,6 +106,9 @@ def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str])
         # More than one training GPU: FSDP for every method (a LoRA base too large for one GPU
         # is too large for each GPU of plain data parallelism).
         "fsdp": training["gpus"] > 1,
+        # accelerate: num_processes counts every process of every machine.
+        "machines": machines,
+        "gpus_per_machine": training["gpus"] // machines,
     }
 
 
@@ -156,8 +165,12 @@ def _eval_task(spec: dict[str, Any], plan: dict[str, Any]) -> Ctx:
         "name": spec["project"]["name"].replace("-", "_") + "_locked",
         "doc_to_text": "{{" + ev["input_field"] + "}}",
         "doc_to_target": target,
-        # Room for the longest answer: twice the average output of a request.
-        "max_gen_toks": max(16, 2 * plan["volume"]["output_tokens_per_request"]),
+        # Room for the longest answer; vllm.yaml's max-model-len holds the prompt plus this (one source).
+        "max_gen_toks": eval_generation_budget(
+            plan["volume"]["input_tokens_per_request"],
+            plan["volume"]["output_tokens_per_request"],
+            plan["sizing"]["max_model_len"],
+        ),
     }
 
 

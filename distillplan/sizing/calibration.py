@@ -21,10 +21,11 @@ from distillplan.catalogs.gpus import load_gpus
 from distillplan.files import data_text, tomllib
 from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.sizing.finetune import memory_breakdown
+from distillplan.sizing.latency import Replica
 from distillplan.sizing.serving import GIB, _kv_capacity_tokens, pod_replica, weight_bytes
 from distillplan.spec.policy import SizingAssumptions
 
-__all__ = ["BOUNDS", "Comparison", "compare_all", "load_points", "summary"]
+__all__ = ["BOUNDS", "Comparison", "compare_all", "held_out_by_quantity", "load_points", "summary"]
 
 #: (low, high) of model / published for bounded points, by kind.
 BOUNDS = {"serving": (0.8, 1.25), "weights": (0.97, 1.03), "training": (0.8, 1.2)}
@@ -62,6 +63,11 @@ class Comparison:
         return bool(self.point["bounded"])
 
     @property
+    def fit(self) -> bool:
+        """True for a point that set a policy default (``role = "fit"``), false for a check."""
+        return bool(self.point["role"] == "fit")
+
+    @property
     def within(self) -> bool:
         low, high = BOUNDS[self.kind]
         return low <= self.ratio <= high
@@ -81,13 +87,12 @@ def _arch(name: str) -> Architecture:
     return load_architecture(name, base_dir=Path("."))
 
 
-def _serving(p: dict[str, Any], a: SizingAssumptions) -> float:
+def _serving_replica(p: dict[str, Any], a: SizingAssumptions, tp: int) -> tuple[Replica, int]:
     arch, gpu = _arch(p["model"]), load_gpus()[p["gpu"]]
-    a = a.model_copy(update={"max_num_batched_tokens": p.get("max_num_batched_tokens", a.max_num_batched_tokens)})
-    i, o, tp = int(p["input_tokens"]), int(p["output_tokens"]), int(p["tensor_parallel_size"])
+    i, o = int(p["input_tokens"]), int(p["output_tokens"])
     precision = p["precision"]
     load = p["load"]
-    if load == "saturated":
+    if load in ("saturated", "rate"):
         weights = weight_bytes(arch, precision, a)[0]
         _, kv_tokens = _kv_capacity_tokens(arch, gpu, weights, tp, a)
         running = min(a.max_num_seqs, kv_tokens // (i + o))
@@ -103,10 +108,24 @@ def _serving(p: dict[str, Any], a: SizingAssumptions) -> float:
         tensor_parallel_size=tp,
         assumptions=a,
     )
-    idle = rep.at(0.0)
+    return rep, running
+
+
+def _serving(p: dict[str, Any], a: SizingAssumptions) -> float:
+    a = a.model_copy(update={"max_num_batched_tokens": p.get("max_num_batched_tokens", a.max_num_batched_tokens)})
+    tp, o = int(p["tensor_parallel_size"]), int(p["output_tokens"])
+    rep, running = _serving_replica(p, a, tp)
     metric = p["metric"]
+    if metric == "tp_speedup":  # saturated pod throughput at TP tp over the same at TP 1
+        return rep.capacity / _serving_replica(p, a, 1)[0].capacity
+    if p["load"] == "rate":  # open loop, Poisson arrivals at request_rate
+        lat = rep.at(float(p["request_rate"]))
+        return lat.tpot_p50_ms if metric == "tpot_ms" else lat.ttft_p50_ms
+    idle = rep.at(0.0)
     if metric == "tpot_ms":
         return idle.tpot_p50_ms
+    if metric == "ttft_ms":
+        return idle.ttft_p50_ms
     if metric == "e2e_output_tokens_per_s":
         return o / ((idle.ttft_p50_ms + (o - 1) * idle.tpot_p50_ms) / 1e3)
     if metric == "requests_per_s":
@@ -152,6 +171,20 @@ def summary(rows: list[Comparison]) -> tuple[float, float]:
     return statistics.median(logs), max(logs)
 
 
+def held_out_by_quantity(rows: list[Comparison] | None = None) -> dict[str, tuple[int, float, float]]:
+    """Per metric of the held-out (``role = "check"``) points, bounded or not: (points, median
+    error factor, worst error factor), a factor being ``exp(|log(model / published)|)`` (1.10 =
+    10% off either way)."""
+    rows = rows if rows is not None else compare_all()
+    out: dict[str, tuple[int, float, float]] = {}
+    for metric in dict.fromkeys(r.point["metric"] for r in rows):
+        chosen = [r for r in rows if not r.fit and r.point["metric"] == metric]
+        if chosen:
+            med, worst = summary(chosen)
+            out[metric] = (len(chosen), math.exp(med), math.exp(worst))
+    return out
+
+
 START = "<!-- reference-points:start (generated: python -m distillplan.sizing.calibration README.md) -->"
 END = "<!-- reference-points:end -->"
 
@@ -160,6 +193,8 @@ _METRIC = {
     "output_tokens_per_s": "output tok/s",
     "requests_per_s": "requests/s",
     "tpot_ms": "TPOT p50, ms",
+    "ttft_ms": "TTFT p50, ms",
+    "tp_speedup": "pod throughput / TP 1",
     "weights_gib": "weights, GiB",
     "memory_gb": "peak memory, GB",
 }
@@ -168,7 +203,9 @@ _METRIC = {
 def _shape(c: Comparison) -> str:
     p = c.point
     if c.kind == "serving":
-        load = "saturated" if p["load"] == "saturated" else f"concurrency {p['load']}"
+        load = {"saturated": "saturated", "rate": f"{p.get('request_rate', 0):g} req/s"}.get(
+            p["load"], f"concurrency {p['load']}"
+        )
         return f"{p['input_tokens']:,} in / {p['output_tokens']:,} out, {load}, TP {p['tensor_parallel_size']}"
     if c.kind == "training":
         ckpt = "checkpointing" if p["gradient_checkpointing"] else "no checkpointing"
@@ -200,7 +237,7 @@ def reference_table(rows: list[Comparison] | None = None) -> str:
     body = []
     for c in rows:
         p = c.point
-        status = "fit" if p["fit"] else "held out"
+        status = f"fit ({p['fits']})" if c.fit else "held out"
         if not c.bounded:
             status += ", unbounded"
         body.append(
@@ -221,13 +258,24 @@ def reference_table(rows: list[Comparison] | None = None) -> str:
     lines = md_table(head, body, right=(7, 8, 9))
     sets = []
     for label, chosen in (
-        ("fitting set", [c for c in rows if c.point["fit"]]),
-        ("held out, bounded", [c for c in rows if not c.point["fit"] and c.bounded]),
+        ("fitting set", [c for c in rows if c.fit]),
+        ("held out, bounded", [c for c in rows if not c.fit and c.bounded]),
         ("unbounded", [c for c in rows if not c.bounded]),
     ):
         if chosen:
             med, worst = summary(chosen)
             sets.append(f"- {label}: {len(chosen)} points, median |log ratio| {med:.3f}, worst {worst:.3f}")
+    sets.append("")
+    sets.append("Held-out error per quantity (every `check` point, bounded or not; factor = exp(|log ratio|)):")
+    sets.append("")
+    for metric, (n, med_x, worst_x) in held_out_by_quantity(rows).items():
+        sets.append(f"- {_METRIC[metric]}: {n} points, median x{med_x:.2f}, worst x{worst_x:.2f}")
+    for label, chosen in (
+        ("all checks", [c for c in rows if not c.fit]),
+        ("bounded checks (2024-2026 vLLM, known shapes)", [c for c in rows if not c.fit and c.bounded]),
+    ):
+        med, worst = summary(chosen)
+        sets.append(f"- {label}: {len(chosen)} points, median x{math.exp(med):.2f}, worst x{math.exp(worst):.2f}")
     return "\n".join([*lines, *sets]) + "\n"
 
 
@@ -242,7 +290,26 @@ def update(readme: Path) -> bool:
     return new != text
 
 
+def held_out_report(rows: list[Comparison] | None = None) -> str:
+    """The held-out error per quantity and over all check points, bounded and not (plain text)."""
+    rows = rows if rows is not None else compare_all()
+    lines = [
+        f"{_METRIC[m]}: {n} points, median x{med:.3f}, worst x{worst:.3f}"
+        for m, (n, med, worst) in held_out_by_quantity(rows).items()
+    ]
+    for label, chosen in (
+        ("all checks", [r for r in rows if not r.fit]),
+        ("bounded checks", [r for r in rows if not r.fit and r.bounded]),
+    ):
+        med, worst = summary(chosen)
+        lines.append(f"{label}: {len(chosen)} points, median x{math.exp(med):.3f}, worst x{math.exp(worst):.3f}")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     import sys
 
-    print("updated" if update(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")) else "up to date")
+    if sys.argv[1:] == ["--held-out"]:
+        print(held_out_report())
+    else:
+        print("updated" if update(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")) else "up to date")

@@ -16,9 +16,11 @@ from distillplan.sizing.serving import GIB, SizingAssumptions, linear_shapes, we
 from distillplan.spec.registry import Method
 
 __all__ = [
+    "GPUS_PER_MACHINE",
     "LORA_TARGETS",
     "TrainingRecipe",
     "TrainingSizing",
+    "machines_for",
     "memory_breakdown",
     "size_training",
     "trainable_parameters",
@@ -41,6 +43,17 @@ class TrainingSizing:
     gpu_hours: float
     usd: float
     notes: tuple[str, ...]
+
+
+#: GPUs per machine of a multi-GPU job: every multi-GPU machine quoted in data/gpus.toml (AWS
+#: p4d/p4de/p5/p5en, Azure ND96, CoreWeave and Lambda HGX) has 8, and NVLink stops at the machine.
+GPUS_PER_MACHINE = 8
+
+
+def machines_for(gpus: int) -> int:
+    """Machines of :data:`GPUS_PER_MACHINE` GPUs a job of ``gpus`` GPUs spans (each full when more
+    than one: the job sizes are powers of two)."""
+    return max(1, -(-gpus // GPUS_PER_MACHINE))
 
 
 #: LoRA target sets: indices into :func:`linear_shapes` (q, k, v, o, gate, up, down).
@@ -168,11 +181,15 @@ def size_training(
     fits = per_gpu <= capacity
     ckpt = "with" if a.gradient_checkpointing else "without"
     shape = f"micro-batch {a.train_micro_batch_size} x {a.train_sequence_length} tokens, {ckpt} gradient checkpointing"
+    machines = machines_for(gpus)
+    where = f"{gpus} x {gpu.name}" + (
+        f" ({machines} machines of {GPUS_PER_MACHINE}, multi-node FSDP)" if machines > 1 else ""
+    )
     if fits:
-        fit_note = f"{per_gpu / GIB:.1f} GiB per GPU of {gpu.memory_gib:g} GiB on {gpus} x {gpu.name} ({shape})"
+        fit_note = f"{per_gpu / GIB:.1f} GiB per GPU of {gpu.memory_gib:g} GiB on {where} ({shape})"
     else:
         fit_note = (
-            f"{per_gpu / GIB:.1f} GiB per GPU even on {gpus} x {gpu.name} ({shape}); "
+            f"{per_gpu / GIB:.1f} GiB per GPU even on {where} ({shape}); "
             "shorten sequences, lower the micro-batch or pick a bigger GPU"
         )
     notes: list[str] = []

@@ -5,26 +5,36 @@ One replica (a pod of ``tp`` GPUs) runs vLLM's continuous batching with chunked 
 request and spends the rest of the step's token budget (``max_num_batched_tokens``) on
 prompt chunks of waiting requests. Per pod, with W the weight bytes, N the parameters,
 BW and P the GPU's HBM bandwidth and dense bf16 peak, e_dec / e_pre the per-precision
-decode-bandwidth and prefill-compute efficiencies, kv the KV bytes per token, L layers
-and q the query width (heads x head_dim)::
+decode-bandwidth and prefill-compute efficiencies (times the GPU row's factors), kv the KV
+bytes per token, L layers, d the hidden size and q the query width (heads x head_dim)::
 
     a0      = W / (tp x BW x e_dec)                   weight read: the floor of every step
     c_tok   = 2 N / (tp x P x e_pre)                  linear-layer compute per token
     c_att   = 2 L q i^2 / (tp x P x e_pre)            causal attention of one i-token prompt
     m_seq   = kv x (i + o/2) / (tp x BW x e_bf16)     KV read per running request per step (KV is 16-bit)
-    K       = c_tok (i + o) + c_att + o x m_seq       busy seconds one request adds to steps
+    x_tok   = s x 2 (tp - 1)/tp x tp c_tok            all-reduce per token: two all-reduces of the hidden
+                                                      state per layer, ring volume 2 (tp - 1)/tp, each
+                                                      unit costing s (``tp_allreduce_share``) of the
+                                                      token's compute on one GPU; 0 at TP 1. With
+                                                      s <= 1/2 a pod's step never grows with tp and its
+                                                      throughput grows less than tp-fold
 
-Steps are additive (weights, then the batch's compute and KV reads): a step with b
-decodes and p prompt tokens lasts ``a0 + (b + p) c_tok + b m_seq (+ attention)``.
+A step with b decodes and prompt compute p (tokens n) reads ``M = a0 + b m_seq`` and computes
+``C = b c_tok + p``; reads and compute overlap in part (``step_overlap`` = w)::
 
-Open loop, Poisson arrivals at ``rate`` requests/s per replica (fluid steady state):
+    step    = max(M, C) + (1 - w) min(M, C) + x_tok (b + n)
 
-    rho     = rate x K                                (must stay < 1)
-    t       = a0 / (1 - rho)                          mean step = mean TPOT
+Open loop, Poisson arrivals at ``rate`` requests/s per replica (fluid steady state): in a
+step of t seconds ``rate o t`` requests decode and ``rate t`` prompts are computed, so M and
+C are linear in t and the mean step t is the least fixed point of ``t = step(t)``, the larger
+of the two branches' own (infinite when either branch's slope reaches 1: past capacity)::
+
     b       = rate x o x t                            running decodes (Little's law)
 
 Capacity is the rate at which b reaches the concurrency cap B (``max_num_seqs`` or the
-KV cache, whichever is smaller): ``B / (o a0 + B K)`` requests/s.
+KV cache, whichever is smaller): ``B / (o x step_B)``, step_B the step with B decodes and the
+prompts of B / o requests. With w = 0 and s = 0 this is the additive model
+``B / (o a0 + B K)``, K = ``c_tok (i + o) + c_att + o m_seq``.
 
 TPOT percentiles (prefill/decode interference): a request's TPOT is the mean of its o
 steps; the prompts that arrive during its decode (Poisson, mean n = b) each add
@@ -32,10 +42,11 @@ steps; the prompts that arrive during its decode (Poisson, mean n = b) each add
 (an M/G/inf population; the request itself runs on top of it). With z = 0 (p50) or
 1.645 (p95)::
 
-    TPOT_z  = a0 + (1 + b + z sqrt(b)) (c_tok + m_seq) + (c_tok i + c_att) (n + z sqrt(n)) / o
+    TPOT_z  = step(decodes 1 + b + z sqrt(b), prompt compute (c_tok i + c_att) (n + z sqrt(n)) / o)
 
 TTFT percentiles: a prompt is prefilled in k = ceil(i / (budget - b)) steps, each also
-carrying the running decodes: ``S = k (a0 + b (c_tok + m_seq)) + c_tok i + c_att``.
+carrying the running decodes: ``S = k step(b decodes, (c_tok i + c_att) / k)``, non-decreasing
+in i (k h(x / k) grows with k for h the step as a function of its prompt compute).
 Prompts queue for the prefill budget as an M/D/1 queue with load rho_p = rate x S:
 mean wait ``Wq = rho_p S / (2 (1 - rho_p))`` and the exponential tail
 ``P(wait > x) = rho_p exp(-rho_p x / Wq)``; a request arriving while a step runs also waits
@@ -61,7 +72,7 @@ read per step is unchanged (attention still reads the whole context) and so is t
 memory per request (shared blocks would let more requests run at once: not counted, the
 conservative side).
 
-Not modelled: tensor-parallel all-reduce time, CPU scheduling gaps, speculative decoding,
+Not modelled: API-server time (tokenisation, HTTP), CPU scheduling gaps, speculative decoding,
 preemption when the KV cache overflows (the concurrency cap keeps the model below it), and
 request-length variance (every request has the planned shape).
 """
@@ -120,6 +131,8 @@ class Replica:
     max_running: int
     max_num_batched_tokens: int
     cached_tokens: int = 0
+    x_tok_s: float = 0.0
+    overlap: float = 0.0
 
     @property
     def prefill_tokens(self) -> int:
@@ -127,16 +140,48 @@ class Replica:
         return self.input_tokens - self.cached_tokens
 
     @property
+    def prompt_s(self) -> float:
+        """Compute of one request's prompt: linear layers and causal attention."""
+        return self.c_tok_s * self.prefill_tokens + self.c_att_s
+
+    def step_s(self, decodes: float, prompt_s: float, prompt_tokens: float) -> float:
+        """One engine step with ``decodes`` running requests and ``prompt_s`` of prompt compute
+        (``prompt_tokens`` tokens): the larger of memory and compute, plus the share of the
+        smaller that does not overlap, plus the tensor-parallel all-reduces."""
+        memory = self.a0_s + decodes * self.m_seq_s
+        compute = decodes * self.c_tok_s + prompt_s
+        comm = self.x_tok_s * (decodes + prompt_tokens)
+        return max(memory, compute) + (1 - self.overlap) * min(memory, compute) + comm
+
+    def _mean_step(self, rate: float) -> float:
+        """The fluid steady-state step at ``rate``: the least t with t = step(t) (inf if none).
+
+        Per step of t seconds, ``rate x o x t`` decodes and ``rate x t`` prompts; both branches of
+        the max are linear in t, so the fixed point is the larger of the two branches' own."""
+        o = self.output_tokens
+        am = rate * o * self.m_seq_s
+        ac = rate * (o * self.c_tok_s + self.prompt_s)
+        ax = rate * self.x_tok_s * (o + self.prefill_tokens)
+        keep = 1 - self.overlap
+        d1 = 1 - am - keep * ac - ax
+        d2 = 1 - ac - keep * am - ax
+        if rate < 0 or d1 <= 0 or d2 <= 0:
+            return math.inf
+        return max(self.a0_s / d1, keep * self.a0_s / d2)
+
+    @property
     def busy_s(self) -> float:
-        """K: step-seconds one request adds beyond the weight reads."""
+        """K: step-seconds one request adds beyond the weight reads (no overlap, no all-reduce)."""
         o = self.output_tokens
         return self.c_tok_s * (self.prefill_tokens + o) + self.c_att_s + o * self.m_seq_s
 
     @property
     def capacity(self) -> float:
-        """Requests/s at which the running batch reaches ``max_running``."""
-        b = self.max_running
-        return b / (self.output_tokens * self.a0_s + b * self.busy_s)
+        """Requests/s at which the running batch reaches ``max_running``: ``B / (o x step_B)``,
+        step_B the step with B decodes and the prompts of B / o requests."""
+        b, o = self.max_running, self.output_tokens
+        step = self.step_s(b, b * self.prompt_s / o, b * self.prefill_tokens / o)
+        return b / (o * step)
 
     def at(self, rate: float) -> Latency:
         """TTFT and TPOT percentiles at ``rate`` requests/s (open loop, Poisson)."""
@@ -144,24 +189,22 @@ class Replica:
 
     def _latency(self, rate: float, *, tail: bool) -> Latency:
         i, o = self.prefill_tokens, self.output_tokens
-        rho = rate * self.busy_s
-        if rate < 0 or rho >= 1:
+        step = self._mean_step(rate)
+        if not math.isfinite(step):
             return _unstable(rate)
-        step = self.a0_s / (1 - rho)
         running = rate * o * step
-        per_running = self.c_tok_s + self.m_seq_s
-        prompt = self.c_tok_s * i + self.c_att_s
+        prompt = self.prompt_s
         stable = running <= self.max_running * (1 + 1e-9)
 
         def tpot(z: float) -> float:
             spread = running + z * math.sqrt(running)
-            return self.a0_s + (1 + spread) * per_running + prompt * spread / o
+            return self.step_s(1 + spread, prompt * spread / o, i * spread / o)
 
         budget = self.max_num_batched_tokens - running
         if budget < 1:
             return _unstable(rate)
         chunks = math.ceil(i / budget)
-        service = chunks * (self.a0_s + running * per_running) + prompt
+        service = chunks * self.step_s(running, prompt / chunks, i / chunks)
         rho_p = rate * service
         if rho_p >= 1:
             return _unstable(rate)
@@ -223,10 +266,15 @@ def replica(
     if not 0 <= cached_tokens < input_tokens:
         raise ValueError("cached_tokens must be >= 0 and below input_tokens")
     a, tp = assumptions, tensor_parallel_size
-    bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * a.decode_efficiency(precision)
-    kv_bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * a.decode_efficiency("bf16")  # the KV cache stays 16-bit
-    compute = tp * gpu.bf16_tflops * 1e12 * a.prefill_efficiency(precision)
+    dec, pre = gpu.decode_efficiency_factor, gpu.prefill_efficiency_factor
+    bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * min(1.0, a.decode_efficiency(precision) * dec)
+    kv_bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * min(1.0, a.decode_efficiency("bf16") * dec)  # KV stays 16-bit
+    compute = tp * gpu.bf16_tflops * 1e12 * min(1.0, a.prefill_efficiency(precision) * pre)
     q_width = arch.num_attention_heads * arch.head_dim
+    # Two all-reduces of the hidden state per layer per token; a ring moves 2 (tp - 1) / tp of it, in a
+    # time stated as a share of the token's compute on one GPU (NVLink generations scale with the GPU's).
+    ring = 2 * (tp - 1) / tp
+    x_tok = a.tp_allreduce_share * ring * 2 * parameter_count(arch) / (compute / tp)
     return Replica(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -237,4 +285,6 @@ def replica(
         max_running=max(1, max_running),
         max_num_batched_tokens=a.max_num_batched_tokens,
         cached_tokens=cached_tokens,
+        x_tok_s=x_tok,
+        overlap=a.step_overlap,
     )

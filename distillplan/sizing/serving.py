@@ -36,10 +36,22 @@ from distillplan.spec.registry import PRECISION_FORMATS, Precision
 GIB = 1024**3
 TP_CHOICES = (1, 2, 4, 8)
 
+
+def eval_generation_budget(input_tokens: int, output_tokens: int, context: int) -> int:
+    """Tokens the eval lets the student generate per request (eval.yaml's ``max_gen_toks``):
+    room for the longest answer, twice the average output (at least 16), less where the prompt
+    plus that would pass ``context`` (the base's context, or the planned ``max_model_len``),
+    never below the output itself. The one source of the number: ``max_model_len``
+    (vllm.yaml) holds the prompt plus this budget, else vLLM refuses the eval's requests."""
+    wanted = max(16, 2 * output_tokens)
+    return max(output_tokens, min(wanted, context - input_tokens))
+
+
 __all__ = [
     "Gpu",
     "ServingSizing",
     "SizingAssumptions",
+    "eval_generation_budget",
     "kv_bytes_per_token",
     "linear_shapes",
     "load_gpus",
@@ -185,8 +197,9 @@ def pod_throughput(
         assumptions=assumptions,
         cached_tokens=cached_tokens,
     )
-    compute = r.c_tok_s * (r.prefill_tokens + output_tokens) + r.c_att_s
-    memory = output_tokens * (r.a0_s / r.max_running + r.m_seq_s)
+    b, o = r.max_running, output_tokens
+    memory = r.a0_s + b * r.m_seq_s  # the saturated step's reads ...
+    compute = b * (r.c_tok_s * o + r.prompt_s) / o  # ... and its compute
     return r.capacity, "compute" if compute >= memory else "memory"
 
 
@@ -244,14 +257,17 @@ def size_serving(
         raise ValueError("input_tokens and output_tokens must be >= 1 and peak load >= 0")
     weights, note = weight_bytes(arch, precision, a)
     request_len = input_tokens + output_tokens
+    longest = input_tokens + eval_generation_budget(input_tokens, output_tokens, arch.max_position_embeddings)
     mult = a.max_model_len_multiple
-    max_model_len = min(math.ceil(request_len / mult) * mult, arch.max_position_embeddings)
+    max_model_len = min(math.ceil(longest / mult) * mult, arch.max_position_embeddings)
     too_long = request_len > arch.max_position_embeddings
     tp_sizes = [t for t in TP_CHOICES if arch.num_attention_heads % t == 0]
+    # KV for min_concurrent_sequences requests, or min_kv_cache_tokens when fewer (long prompts), and one request.
+    kv_floor = max(max_model_len, min(max_model_len * a.min_concurrent_sequences, a.min_kv_cache_tokens))
     chosen = None
     for tp in tp_sizes:
         kv_gib, kv_tokens = _kv_capacity_tokens(arch, gpu, weights, tp, a)
-        if not too_long and kv_tokens >= max_model_len * a.min_concurrent_sequences:
+        if not too_long and kv_tokens >= kv_floor:
             chosen = (tp, kv_gib, kv_tokens)
             break
     fits = chosen is not None
@@ -274,14 +290,15 @@ def size_serving(
     elif fits:
         reason = (
             f"does not fit on one {gpu.name}: {weights / GIB:.1f} GiB weights leave "
-            f"{max(one_gpu_kv, 0.0):.1f} GiB for KV, under {a.min_concurrent_sequences} "
-            f"requests of {max_model_len} tokens; tensor parallelism over {tp} GPUs fits, "
+            f"{max(one_gpu_kv, 0.0):.1f} GiB for KV, under {kv_floor:,} tokens ({a.min_concurrent_sequences} "
+            f"requests of {max_model_len} tokens, at most {a.min_kv_cache_tokens:,}); "
+            f"tensor parallelism over {tp} GPUs fits, "
             f"and a lower precision (int8/int4) or a bigger GPU may fit on one"
         )
     else:
         reason = (
             f"does not fit even on {tp} x {gpu.name} at {precision} ({weights / GIB:.1f} GiB "
-            f"weights, {a.min_concurrent_sequences} requests of {max_model_len} tokens); use "
+            f"weights, KV for {kv_floor:,} tokens); use "
             f"a lower precision (int8/int4), a bigger GPU, shorter requests or a smaller base"
         )
     batch = max(concurrent, 1)

@@ -56,19 +56,19 @@ class SizingAssumptions(BaseModel):
         2, ge=1, le=4, description="KV cache element size; 2 = bf16/fp16, vLLM's default --kv-cache-dtype auto."
     )
     prefill_efficiency_bf16: float = Field(
-        0.5,
+        0.77,
         gt=0,
         le=1,
-        description="Fraction of dense bf16 peak sustained on prompt tokens at bf16 (fitted: reference_points.toml).",
+        description="Fraction of dense bf16 peak on prompt tokens at bf16 (idle TTFTs imply 0.77: issue 22).",
     )
     prefill_efficiency_int8: float = Field(
-        0.5,
+        0.77,
         gt=0,
         le=1,
         description="Same at int8: W8A16 kernels dequantise to bf16, so the bf16 peak is the roof.",
     )
     prefill_efficiency_int4: float = Field(
-        0.5,
+        0.77,
         gt=0,
         le=1,
         description="Same at int4 (W4A16, Marlin kernels on Ampere/Hopper).",
@@ -110,8 +110,27 @@ class SizingAssumptions(BaseModel):
     min_concurrent_sequences: int = Field(
         16, ge=1, description="A replica must hold this many max_model_len requests in KV, else decode is wasted."
     )
+    min_kv_cache_tokens: int = Field(
+        131072,
+        ge=1,
+        description="...or this many KV tokens when that is fewer (long prompts): one GPU serves them, no forced TP.",
+    )
+    step_overlap: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="Share of the smaller of a step's reads and its compute hidden under the larger (fitted: V1 run).",
+    )
+    tp_allreduce_share: float = Field(
+        0.23,
+        ge=0,
+        le=0.5,
+        description="TP all-reduce time per token and unit of ring volume / a GPU's compute per token (fitted: TP 8).",
+    )
     max_model_len_multiple: int = Field(
-        256, ge=1, description="max_model_len = input + output rounded up to this multiple, capped at the context."
+        256,
+        ge=1,
+        description="max_model_len = input + the eval's budget (2 x output) rounded up to this, capped at the context.",
     )
     int8_scale_bytes_per_channel: int = Field(
         2, ge=0, description="int8 (W8A16) weights: one fp16 scale per output channel of each linear layer."
