@@ -8,8 +8,11 @@
 * :func:`collect`: the vendor's result lines joined to the requests on ``custom_id`` (results carry no
   prompt), written as TRL conversational prompt-completion rows
   ``{"prompt": [messages], "completion": [{"role": "assistant", "content": ...}]}``. Failed rows
-  (an error, a non-200 status, canceled, expired) and truncated rows (``finish_reason`` "length",
-  ``stop_reason`` "max_tokens") are counted, listed by custom_id, and left out.
+  (an error, a non-200 status, canceled, expired), truncated rows (``finish_reason`` "length",
+  ``stop_reason`` "max_tokens" or "model_context_window_exceeded") and refused rows (OpenAI
+  ``message.refusal`` set or ``finish_reason`` "content_filter"; Anthropic ``stop_reason`` "refusal")
+  are counted, listed by custom_id, and left out: never train on a refusal. A custom_id answered in
+  any results file (a retry file after a failed batch) is written, and not counted as left out.
 """
 
 from __future__ import annotations
@@ -94,40 +97,58 @@ class CollectResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # custom_id: reason
     truncated: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # a refusal or a content filter: never trained on
     missing: list[str] = field(default_factory=list)  # requested, no result
 
     def summary(self) -> str:
         parts = [f"{len(self.rows)} examples written"]
-        for label, ids in (("failed", self.failed), ("truncated", self.truncated), ("without a result", self.missing)):
+        for label, ids in (
+            ("failed", self.failed),
+            ("truncated", self.truncated),
+            ("refused or filtered", self.refused),
+            ("without a result", self.missing),
+        ):
             if ids:
                 shown = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
                 parts.append(f"{len(ids)} {label} (left out: {shown})")
         return "; ".join(parts)
 
 
-def _answer(obj: dict[str, Any]) -> tuple[str | None, str | None, bool]:
-    """(text, failure reason, truncated) of one result line, OpenAI's or Anthropic's."""
+def _answer(obj: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(text, failure reason, "truncated" | "refused" | None) of one result line, OpenAI's or Anthropic's."""
     if "result" in obj:  # Anthropic Message Batches
         result = obj["result"] or {}
         kind = result.get("type")
         if kind != "succeeded":
             err = (result.get("error") or {}).get("error", {}) if kind == "errored" else {}
-            return None, f"{kind}{': ' + str(err.get('message')) if err.get('message') else ''}", False
+            return None, f"{kind}{': ' + str(err.get('message')) if err.get('message') else ''}", None
         message = result.get("message") or {}
         text = "".join(b.get("text", "") for b in message.get("content") or [] if b.get("type") == "text")
-        return text, None, message.get("stop_reason") == "max_tokens"
+        return text, None, _ANTHROPIC_STOP.get(message.get("stop_reason"))
     if obj.get("error"):  # OpenAI Batch API error line
-        return None, f"error: {obj['error'].get('message') or obj['error'].get('code')}", False
+        return None, f"error: {obj['error'].get('message') or obj['error'].get('code')}", None
     response = obj.get("response") or {}
     if response.get("status_code") != 200:
-        return None, f"HTTP {response.get('status_code')}", False
+        return None, f"HTTP {response.get('status_code')}", None
     choice = ((response.get("body") or {}).get("choices") or [{}])[0]
-    return (choice.get("message") or {}).get("content") or "", None, choice.get("finish_reason") == "length"
+    message = choice.get("message") or {}
+    if message.get("refusal"):
+        return None, None, "refused"
+    return message.get("content") or "", None, _OPENAI_FINISH.get(choice.get("finish_reason"))
+
+
+#: Stop and finish reasons whose answer is not trained on (the SDKs' StopReason and finish_reason literals).
+_ANTHROPIC_STOP = {"max_tokens": "truncated", "model_context_window_exceeded": "truncated", "refusal": "refused"}
+_OPENAI_FINISH = {"length": "truncated", "content_filter": "refused"}
 
 
 def collect(requests: dict[str, Request], results: Iterable[tuple[str, int, dict[str, Any]]]) -> CollectResult:
-    """TRL prompt-completion rows, in request order, from ``(path, line, result object)`` triples."""
+    """TRL prompt-completion rows, in request order, from ``(path, line, result object)`` triples.
+
+    A custom_id with an answer in any line is written (the last answer wins: a retry file comes later);
+    one without is reported once, by the last reason it was left out."""
     answers: dict[str, str] = {}
+    left_out: dict[str, tuple[str, str]] = {}  # custom_id -> (failed | truncated | refused, shown)
     out = CollectResult()
     for path, line, obj in results:
         cid = obj.get("custom_id")
@@ -137,19 +158,22 @@ def collect(requests: dict[str, Request], results: Iterable[tuple[str, int, dict
             raise LocatedError(
                 path=path, line=line, key="custom_id", message=f"{cid!r} is in no request file of this project"
             )
-        text, failure, truncated = _answer(obj)
+        text, failure, why = _answer(obj)
         if failure is not None:
-            out.failed.append(f"{cid} ({failure})")
-        elif truncated:
-            out.truncated.append(cid)
+            left_out[cid] = ("failed", f"{cid} ({failure})")
+        elif why is not None:
+            left_out[cid] = (why, cid)
         elif text is not None:
             answers[cid] = text
-    reported = {x.split(" ", 1)[0] for x in out.failed} | set(out.truncated)
+    lists = {"failed": out.failed, "truncated": out.truncated, "refused": out.refused}
     for cid, request in requests.items():
         if cid in answers:
             out.rows.append(
                 {"prompt": list(request.messages), "completion": [{"role": "assistant", "content": answers[cid]}]}
             )
-        elif cid not in reported:
+        elif cid in left_out:
+            kind, shown = left_out[cid]
+            lists[kind].append(shown)
+        else:
             out.missing.append(cid)
     return out
