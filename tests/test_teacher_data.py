@@ -226,3 +226,44 @@ def test_refusals_are_left_out_and_a_retry_is_not_named_left_out(
     assert code == 0, err
     assert "2 examples written; 2 refused or filtered (left out: " in out
     assert [r["completion"][0]["content"] for r in _lines(repo / "distill/training/data/train.jsonl")] == ["ok", "fine"]
+
+
+def test_a_reasoning_teacher_gets_no_temperature(repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any) -> None:
+    """o3 is marked `reasoning` in the price book: OpenAI rejects `temperature` for it, so none is sent."""
+    from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
+
+    from distillplan.catalogs.prices import teacher_prices
+
+    assert teacher_prices()["o3"].reasoning and not teacher_prices()["gpt-4.1"].reasoning
+    spec = repo / "distill.toml"
+    for model, reasoning in (("o3", True), ("gpt-4.1", False)):
+        spec.write_text(spec.read_text().replace('model = "claude-sonnet-5.5"', f'model = "{model}"'))
+        spec.write_text(spec.read_text().replace('model = "o3"', f'model = "{model}"'))
+        chdir(repo)
+        code, out, err = run_cli("teacher-data", "requests", capsys=capsys)
+        assert code == 0 and f"openai/{model}" in out, err
+        for line in _lines(repo / "distill/training/batch/openai-requests-001.jsonl"):
+            TypeAdapter(CompletionCreateParamsNonStreaming).validate_python(line["body"])
+            assert ("temperature" in line["body"]) is not reasoning
+            assert "max_completion_tokens" in line["body"] and "max_tokens" not in line["body"]
+
+
+def test_batch_files_split_at_the_byte_limit_and_the_count_limit() -> None:
+    """Whichever vendor limit comes first cuts a file; one request above the byte limit is a located error."""
+    from distillplan.errors import TeacherDataError
+    from distillplan.outputs.teacher_batch import BATCH_LIMITS, BatchLimit, build_requests, request_lines, split
+
+    assert BATCH_LIMITS["openai"] == BatchLimit(50_000, 200_000_000)
+    assert BATCH_LIMITS["anthropic"] == BatchLimit(100_000, 256_000_000)
+    inputs = [("data/in.jsonl", n + 1, f"input {n} " + "x" * (100 + n % 7)) for n in range(40)]
+    reqs, _, _ = build_requests(inputs, eval_inputs=[], system_prompt=None)
+    lines = request_lines(reqs, api="openai", model="gpt-4.1", max_tokens=256)
+    sizes = [len(x.encode()) + 1 for x in lines]
+    limit = BatchLimit(requests=1000, bytes=sum(sizes[:10]))  # bytes bind: 10 requests a file
+    files = split(reqs, lines, limit)
+    assert [x for f in files for x in f] == lines  # nothing lost, order kept
+    assert all(sum(len(x.encode()) + 1 for x in f) <= limit.bytes for f in files)
+    assert len(files[0]) == 10 and len(files) >= 4
+    assert [len(f) for f in split(reqs, lines, BatchLimit(requests=15, bytes=10**9))] == [15, 15, 10]
+    with pytest.raises(TeacherDataError, match=r"^data/in\.jsonl:3: input: the request is .* above the batch limit"):
+        split(reqs, lines, BatchLimit(requests=1000, bytes=sizes[2] - 1))

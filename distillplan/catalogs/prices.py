@@ -20,7 +20,9 @@ class TeacherPrice:
     the share the vendor's batch API takes off input and output; ``status``: ``retired`` models
     stay listed because users may still be billed for them; ``shutdown``: the day the vendor
     has announced the model leaves its API; ``source_kind``: whether the input and output
-    prices were read on the vendor's page, a third party's copy of it, or third parties only."""
+    prices were read on the vendor's page, a third party's copy of it, or third parties only;
+    ``reasoning``: a reasoning model (OpenAI's o-series): its API refuses ``temperature`` and
+    counts its reasoning tokens in ``max_completion_tokens``, so its requests are written without one."""
 
     name: str
     vendor: str
@@ -33,6 +35,7 @@ class TeacherPrice:
     status: Status = "current"
     shutdown: dt.date | None = None
     source_kind: SourceKind = "vendor-page"
+    reasoning: bool = False
 
 
 @functools.cache

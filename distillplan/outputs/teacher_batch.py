@@ -2,9 +2,11 @@
 
 * :func:`build_requests`: one request per training input, in the teacher API's batch format:
   OpenAI Batch API input lines ``{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}``
-  (at most 50,000 a file), or Anthropic Message Batches requests ``{"custom_id", "params"}`` one a line
-  (at most 100,000 a batch; the create call takes them as its ``requests`` list). Inputs equal to an
-  eval input are left out (never train on the locked eval), and so are repeated inputs.
+  (at most 50,000 requests and 200 MB a file), or Anthropic Message Batches requests
+  ``{"custom_id", "params"}`` one a line (at most 100,000 requests and 256 MB a batch; the create call
+  takes them as its ``requests`` list): :func:`split` cuts files at whichever limit comes first. Inputs
+  equal to an eval input are left out (never train on the locked eval), and so are repeated inputs.
+  A reasoning model (the price book's ``reasoning``) gets no ``temperature`` (OpenAI rejects one).
 * :func:`collect`: the vendor's result lines joined to the requests on ``custom_id`` (results carry no
   prompt), written as TRL conversational prompt-completion rows
   ``{"prompt": [messages], "completion": [{"role": "assistant", "content": ...}]}``. Failed rows
@@ -25,16 +27,39 @@ from typing import Any
 
 from distillplan.errors import LocatedError, TeacherDataError
 
-__all__ = ["BATCH_LIMITS", "CollectResult", "Request", "build_requests", "collect", "request_lines"]
+__all__ = [
+    "BATCH_LIMITS",
+    "BatchLimit",
+    "CollectResult",
+    "Request",
+    "build_requests",
+    "collect",
+    "request_lines",
+    "split",
+]
 
-#: Requests per batch file each API accepts.
-BATCH_LIMITS = {"openai": 50_000, "anthropic": 100_000}
+
+@dataclass(frozen=True)
+class BatchLimit:
+    requests: int
+    bytes: int
+
+
+#: What one batch file (OpenAI) or one batch (Anthropic) may hold, whichever limit comes first. OpenAI:
+#: "The file can contain up to 50,000 requests, and can be up to 200 MB in size" (openai SDK,
+#: batch_create_params.py); Anthropic: "limited to either 100,000 Message requests or 256 MB in size"
+#: (docs.anthropic.com, Message Batches). MB read as 10**6 bytes, the smaller reading.
+BATCH_LIMITS = {
+    "openai": BatchLimit(50_000, 200 * 10**6),
+    "anthropic": BatchLimit(100_000, 256 * 10**6),
+}
 
 
 @dataclass(frozen=True)
 class Request:
     custom_id: str
     messages: tuple[dict[str, str], ...]  # system (if any) and user, in OpenAI's chat form
+    origin: str = ""  # "path:line" of the training input
 
 
 def _key(text: str) -> str:
@@ -49,7 +74,7 @@ def build_requests(
     seen: set[str] = set()
     out: list[Request] = []
     in_eval = repeats = 0
-    for _path, _line, text in inputs:
+    for path, line, text in inputs:
         key = _key(text)
         if key in held_out:
             in_eval += 1
@@ -60,16 +85,22 @@ def build_requests(
         seen.add(key)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
         messages = ({"role": "system", "content": system_prompt},) if system_prompt else ()
-        out.append(Request(f"r{len(out):07d}-{digest}", (*messages, {"role": "user", "content": text})))
+        user = {"role": "user", "content": text}
+        out.append(Request(f"r{len(out):07d}-{digest}", (*messages, user), f"{path}:{line}"))
     return out, in_eval, repeats
 
 
-def request_lines(requests: Sequence[Request], *, api: str, model: str, max_tokens: int) -> list[str]:
-    """The JSONL lines of one batch file (same order as ``requests``)."""
+def request_lines(
+    requests: Sequence[Request], *, api: str, model: str, max_tokens: int, reasoning: bool = False
+) -> list[str]:
+    """The JSONL lines of the batch files (same order as ``requests``); ``reasoning``: no temperature."""
     lines = []
     for r in requests:
         if api == "openai":
-            body = {"model": model, "messages": list(r.messages), "max_completion_tokens": max_tokens, "temperature": 0}
+            # max_completion_tokens: the only bound reasoning models take (it counts their reasoning tokens).
+            body: dict[str, Any] = {"model": model, "messages": list(r.messages), "max_completion_tokens": max_tokens}
+            if not reasoning:
+                body["temperature"] = 0
             obj: dict[str, Any] = {
                 "custom_id": r.custom_id,
                 "method": "POST",
@@ -90,6 +121,25 @@ def request_lines(requests: Sequence[Request], *, api: str, model: str, max_toke
             )
         lines.append(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
     return lines
+
+
+def split(requests: Sequence[Request], lines: Sequence[str], limit: BatchLimit) -> list[list[str]]:
+    """``lines`` (one per request) cut into files of at most ``limit.requests`` lines and ``limit.bytes``
+    bytes (each line with its newline); a single request above the byte limit is an error naming its input."""
+    files: list[list[str]] = []
+    size = 0
+    for request, line in zip(requests, lines, strict=True):
+        n = len(line.encode("utf-8")) + 1
+        if n > limit.bytes:
+            raise TeacherDataError(
+                f"{request.origin}: input: the request is {n:,} bytes, above the batch limit of {limit.bytes:,}"
+            )
+        if not files or len(files[-1]) >= limit.requests or size + n > limit.bytes:
+            files.append([])
+            size = 0
+        files[-1].append(line)
+        size += n
+    return files
 
 
 @dataclass
@@ -124,7 +174,7 @@ def _answer(obj: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
             return None, f"{kind}{': ' + str(err.get('message')) if err.get('message') else ''}", None
         message = result.get("message") or {}
         text = "".join(b.get("text", "") for b in message.get("content") or [] if b.get("type") == "text")
-        return text, None, _ANTHROPIC_STOP.get(message.get("stop_reason"))
+        return text, None, _ANTHROPIC_STOP.get(str(message.get("stop_reason")))
     if obj.get("error"):  # OpenAI Batch API error line
         return None, f"error: {obj['error'].get('message') or obj['error'].get('code')}", None
     response = obj.get("response") or {}
@@ -134,7 +184,7 @@ def _answer(obj: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     message = choice.get("message") or {}
     if message.get("refusal"):
         return None, None, "refused"
-    return message.get("content") or "", None, _OPENAI_FINISH.get(choice.get("finish_reason"))
+    return message.get("content") or "", None, _OPENAI_FINISH.get(str(choice.get("finish_reason")))
 
 
 #: Stop and finish reasons whose answer is not trained on (the SDKs' StopReason and finish_reason literals).
