@@ -239,12 +239,16 @@ def test_kubectl_lines_name_the_generated_files(tmp_path: Path) -> None:
     loader = yaml.safe_load(tree["distill/serving/k8s/load/model-loader.yaml"])
     vllm = yaml.safe_load(tree["distill/serving/vllm.yaml"])
     kubectl = [c for c in walkthrough() if c.startswith("kubectl")]
+    # The claim the loader pod mounts exists before the pod; the copy comes after both.
     assert kubectl == [
+        "kubectl apply -f distill/serving/k8s/pvc.yaml",
         "kubectl apply -f distill/serving/k8s/load/",
         f"kubectl cp distill/training/output/served {loader['metadata']['name']}:{vllm['model']}",
         "kubectl apply -f distill/serving/k8s/",
     ]
     assert any(rel.startswith("distill/serving/k8s/load/") for rel in tree)
+    claim = yaml.safe_load(tree["distill/serving/k8s/pvc.yaml"])["metadata"]["name"]
+    assert {v["persistentVolumeClaim"]["claimName"] for v in loader["spec"]["volumes"]} == {claim}
     lm_eval = next(c for c in walkthrough() if c.startswith("lm_eval"))
     task = yaml.safe_load(tree["distill/eval/eval.yaml"])
     assert f"--tasks {task['task']} " in lm_eval and "model=ticket-router," in lm_eval
