@@ -10,14 +10,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from .tiny_model import make_tiny_llama
 from .variants import render_variant
-
-pytestmark = pytest.mark.slow
 
 WEIGHTS_ONLY = {
     "config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
@@ -30,6 +29,7 @@ def _value(script: str, name: str) -> str:
     return str(yaml.safe_load(line.split(" = ", 1)[1].split("  #", 1)[0]))
 
 
+@pytest.mark.slow  # torch and transformers, in a subprocess
 def test_full_fine_tuning_serves_a_clean_folder(tmp_path: Path) -> None:
     for precision in ("bf16", "int8"):
         tree = render_variant(
@@ -59,3 +59,26 @@ def test_full_fine_tuning_serves_a_clean_folder(tmp_path: Path) -> None:
     written = {p.name for p in (work / merged).iterdir()}
     assert "model.safetensors" in written and "config.json" in written
     assert written <= WEIGHTS_ONLY, written - WEIGHTS_ONLY
+
+
+def test_the_generated_cluster_steps_create_the_claim_first(tmp_path: Path) -> None:
+    """docs/operations.md: the claim, then the loader pod that mounts it, then the copy of the served folder."""
+
+    def distill(plan: dict[str, Any]) -> None:
+        plan["verdict"]["decision"] = "distill"  # docs/operations.md comes with a distill verdict
+
+    tree = render_variant(tmp_path, "clinical-coding", plan_edit=distill)
+    steps = [ln for ln in tree["distill/docs/operations.md"].decode().splitlines() if ln.startswith("kubectl ")]
+    claim = yaml.safe_load(tree["distill/serving/k8s/pvc.yaml"])["metadata"]["name"]
+    loader = yaml.safe_load(tree["distill/serving/k8s/load/model-loader.yaml"])
+    assert {v["persistentVolumeClaim"]["claimName"] for v in loader["spec"]["volumes"]} == {claim}
+    served = _value(tree["distill/training/merge.py"].decode(), "SERVED")
+    assert steps == [
+        "kubectl apply -f distill/serving/k8s/pvc.yaml",
+        "kubectl apply -f distill/serving/k8s/load/",
+        f"kubectl wait --for=condition=Ready pod/{loader['metadata']['name']}",
+        f"kubectl cp {served} {loader['metadata']['name']}:/models/clinical-coding",
+        f"kubectl delete pod {loader['metadata']['name']}",
+        "kubectl apply -f distill/serving/k8s/",
+    ]
+    assert "LITELLM_MASTER_KEY" in tree["distill/docs/operations.md"].decode()  # cache routing: the router's key
