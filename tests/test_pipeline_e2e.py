@@ -50,7 +50,8 @@ served, out = sys.argv[1], sys.argv[2]
 model = AutoModelForCausalLM.from_pretrained(
     served, quantization_config=CompressedTensorsConfig(run_compressed=False), dtype=torch.float32
 )
-del model.config.quantization_config
+if hasattr(model.config, "quantization_config"):
+    del model.config.quantization_config  # a float model now: no compressed-tensors needed to load it
 model.hf_quantizer = None
 model.save_pretrained(out)
 AutoTokenizer.from_pretrained(served).save_pretrained(out)
