@@ -118,7 +118,9 @@ class ConfidenceRouter(CustomLogger):  # type: ignore[misc]
     async def async_post_call_success_hook(self, data: dict[str, Any], user_api_key_dict: Any, response: Any) -> Any:
         if data.get("model") != STUDENT or not needs_teacher(response):
             return response
-        return await self._router().acompletion(**teacher_request(data), stream=False)
+        request = teacher_request(data)
+        request.pop("stream_options", None)  # only valid with stream: true
+        return await self._router().acompletion(**request, stream=False)
 
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: Any, response: AsyncIterator[Any], request_data: dict[str, Any]
