@@ -161,3 +161,109 @@ def test_requests_need_inputs(git_repo: Path, capsys: pytest.CaptureFixture[str]
     chdir(git_repo)
     code, _, err = run_cli("teacher-data", "requests", capsys=capsys)
     assert code == 1 and "teacher_data.inputs" in err and len(err.strip().splitlines()) == 1
+
+
+def test_refusals_are_left_out_and_a_retry_is_not_named_left_out(
+    repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any
+) -> None:
+    """OpenAI refusals (message.refusal, finish_reason "content_filter") and Anthropic stop_reason "refusal"
+    never become training rows; a custom_id answered by a retry file is written and not named as left out."""
+    from anthropic.types.messages import MessageBatchIndividualResponse
+    from openai.types.chat import ChatCompletion
+
+    chdir(repo)
+    assert run_cli("teacher-data", "requests", capsys=capsys)[0] == 0
+    ids = [r["custom_id"] for r in _lines(repo / "distill/training/batch/anthropic-requests-001.jsonl")]
+
+    def anthropic(cid: str, text: str, stop: str) -> dict[str, Any]:
+        message = {
+            "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
+            "content": [{"type": "text", "text": text}], "stop_reason": stop, "stop_sequence": None,
+            "usage": {"input_tokens": 20, "output_tokens": 12},
+        }  # fmt: skip
+        line = {"custom_id": cid, "result": {"type": "succeeded", "message": message}}
+        MessageBatchIndividualResponse.model_validate(line)
+        return line
+
+    first = [
+        anthropic(ids[0], '{"total": 10.0}', "end_turn"),
+        anthropic(ids[1], "I can't help with that.", "refusal"),
+        {"custom_id": ids[2], "result": {"type": "expired"}},
+        {"custom_id": ids[3], "result": {"type": "expired"}},
+    ]
+    retry = [anthropic(ids[2], '{"total": 30.0}', "end_turn")]
+    (repo / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in first))
+    (repo / "retry.jsonl").write_text("".join(json.dumps(r) + "\n" for r in retry))
+    code, out, err = run_cli("teacher-data", "collect", "results.jsonl", "retry.jsonl", capsys=capsys)
+    assert code == 0, err
+    assert "2 examples written" in out and "1 refused or filtered (left out: " + ids[1] in out
+    assert "1 failed (left out: " + ids[3] + " (expired))" in out and ids[2] not in out
+    rows = _lines(repo / "distill/training/data/train.jsonl")
+    assert [r["completion"][0]["content"] for r in rows] == ['{"total": 10.0}', '{"total": 30.0}']
+
+    # OpenAI: a refusal message and a filtered reply are left out too.
+    spec = repo / "distill.toml"
+    spec.write_text(spec.read_text().replace('model = "claude-sonnet-5.5"', 'model = "gpt-4.1"'))
+    assert run_cli("teacher-data", "requests", capsys=capsys)[0] == 0
+    ids = [r["custom_id"] for r in _lines(repo / "distill/training/batch/openai-requests-001.jsonl")]
+
+    def openai(cid: str, message: dict[str, Any], finish: str) -> dict[str, Any]:
+        body = {
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1711475054, "model": "gpt-4.1",
+            "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
+        }  # fmt: skip
+        ChatCompletion.model_validate(body)
+        return {"id": "b", "custom_id": cid, "response": {"status_code": 200, "request_id": "q", "body": body}}
+
+    lines = [
+        openai(ids[0], {"content": "ok"}, "stop"),
+        openai(ids[1], {"content": None, "refusal": "I can't help with that."}, "stop"),
+        openai(ids[2], {"content": "partial"}, "content_filter"),
+        openai(ids[3], {"content": "fine"}, "stop"),
+    ]
+    (repo / "output.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    code, out, err = run_cli("teacher-data", "collect", "output.jsonl", capsys=capsys)
+    assert code == 0, err
+    assert "2 examples written; 2 refused or filtered (left out: " in out
+    assert [r["completion"][0]["content"] for r in _lines(repo / "distill/training/data/train.jsonl")] == ["ok", "fine"]
+
+
+def test_a_reasoning_teacher_gets_no_temperature(repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any) -> None:
+    """o3 is marked `reasoning` in the price book: OpenAI rejects `temperature` for it, so none is sent."""
+    from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming
+
+    from distillplan.catalogs.prices import teacher_prices
+
+    assert teacher_prices()["o3"].reasoning and not teacher_prices()["gpt-4.1"].reasoning
+    spec = repo / "distill.toml"
+    for model, reasoning in (("o3", True), ("gpt-4.1", False)):
+        spec.write_text(spec.read_text().replace('model = "claude-sonnet-5.5"', f'model = "{model}"'))
+        spec.write_text(spec.read_text().replace('model = "o3"', f'model = "{model}"'))
+        chdir(repo)
+        code, out, err = run_cli("teacher-data", "requests", capsys=capsys)
+        assert code == 0 and f"openai/{model}" in out, err
+        for line in _lines(repo / "distill/training/batch/openai-requests-001.jsonl"):
+            TypeAdapter(CompletionCreateParamsNonStreaming).validate_python(line["body"])
+            assert ("temperature" in line["body"]) is not reasoning
+            assert "max_completion_tokens" in line["body"] and "max_tokens" not in line["body"]
+
+
+def test_batch_files_split_at_the_byte_limit_and_the_count_limit() -> None:
+    """Whichever vendor limit comes first cuts a file; one request above the byte limit is a located error."""
+    from distillplan.errors import TeacherDataError
+    from distillplan.outputs.teacher_batch import BATCH_LIMITS, BatchLimit, build_requests, request_lines, split
+
+    assert BATCH_LIMITS["openai"] == BatchLimit(50_000, 200_000_000)
+    assert BATCH_LIMITS["anthropic"] == BatchLimit(100_000, 256_000_000)
+    inputs = [("data/in.jsonl", n + 1, f"input {n} " + "x" * (100 + n % 7)) for n in range(40)]
+    reqs, _, _ = build_requests(inputs, eval_inputs=[], system_prompt=None)
+    lines = request_lines(reqs, api="openai", model="gpt-4.1", max_tokens=256)
+    sizes = [len(x.encode()) + 1 for x in lines]
+    limit = BatchLimit(requests=1000, bytes=sum(sizes[:10]))  # bytes bind: 10 requests a file
+    files = split(reqs, lines, limit)
+    assert [x for f in files for x in f] == lines  # nothing lost, order kept
+    assert all(sum(len(x.encode()) + 1 for x in f) <= limit.bytes for f in files)
+    assert len(files[0]) == 10 and len(files) >= 4
+    assert [len(f) for f in split(reqs, lines, BatchLimit(requests=15, bytes=10**9))] == [15, 15, 10]
+    with pytest.raises(TeacherDataError, match=r"^data/in\.jsonl:3: input: the request is .* above the batch limit"):
+        split(reqs, lines, BatchLimit(requests=1000, bytes=sizes[2] - 1))

@@ -22,7 +22,9 @@ class TeacherPrice:
     has announced the model leaves its API; ``source_kind``: whether the input and output
     prices were read on the vendor's page, a third party's copy of it, or third parties only;
     ``successor``: the price-book model the vendor names as the replacement, which prices the
-    bill when the model leaves the API before the student goes live."""
+    bill when the model leaves the API before the student goes live;
+    ``reasoning``: a reasoning model (OpenAI's o-series): its API refuses ``temperature`` and
+    counts its reasoning tokens in ``max_completion_tokens``, so its requests are written without one."""
 
     name: str
     vendor: str
@@ -36,6 +38,7 @@ class TeacherPrice:
     shutdown: dt.date | None = None
     source_kind: SourceKind = "vendor-page"
     successor: str | None = None
+    reasoning: bool = False
 
 
 @functools.cache

@@ -40,6 +40,7 @@ API_KEY_ENV: dict[Api, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROP
 class TeacherApi:
     api: Api | None  # None: neither the spec nor the price book says
     model: str | None
+    reasoning: bool = False  # the price book marks the model as a reasoning model (no temperature)
 
     @property
     def known(self) -> bool:
@@ -53,4 +54,4 @@ def teacher_api(model: str | None, api: Api | None, api_model: str | None) -> Te
         api = VENDOR_API.get(entry.vendor)
     if api_model is None and model is not None:
         api_model = API_MODEL_IDS.get(model, model)
-    return TeacherApi(api, api_model)
+    return TeacherApi(api, api_model, entry.reasoning if entry is not None else False)

@@ -20,7 +20,7 @@ from distillplan.commands._io import EXIT_OK, EXIT_USER, say
 from distillplan.errors import TeacherDataError
 from distillplan.evalset.accept import read_jsonl
 from distillplan.files import atomic_write, is_inside
-from distillplan.outputs.teacher_batch import BATCH_LIMITS, Request, build_requests, collect, request_lines
+from distillplan.outputs.teacher_batch import BATCH_LIMITS, Request, build_requests, collect, request_lines, split
 from distillplan.spec.load import SpecFile, load_spec
 
 BATCH_DIR = "training/batch"
@@ -70,12 +70,11 @@ def requests(sf: SpecFile) -> str:
     out_tokens = sf.spec.workload.output_tokens_per_request or 256
     max_tokens = spec.teacher_data.max_output_tokens or max(256, 4 * out_tokens)
     folder = _at(sf, BATCH_DIR)
-    limit = BATCH_LIMITS[api.api]
+    lines = request_lines(reqs, api=api.api, model=api.model, max_tokens=max_tokens, reasoning=api.reasoning)
     written = []
-    for n, start in enumerate(range(0, len(reqs), limit), 1):
-        lines = request_lines(reqs[start : start + limit], api=api.api, model=api.model, max_tokens=max_tokens)
+    for n, chunk in enumerate(split(reqs, lines, BATCH_LIMITS[api.api]), 1):
         path = folder / f"{api.api}-requests-{n:03d}.jsonl"
-        atomic_write(path, "\n".join(lines) + "\n")
+        atomic_write(path, "\n".join(chunk) + "\n")
         written.append(_shown(sf, path))
     for stale in sorted(folder.glob("*-requests-*.jsonl")):
         if _shown(sf, stale) not in written:

@@ -262,11 +262,11 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
         "train_data": at("training/data/train.jsonl"),
         "train_output": at("training/output"),
         "predictions": "predictions.jsonl",
-        "merged_model": at("training/output") if spec["student"]["method"] == "full" else at("training/output/merged"),
-        "served_model": (
-            at("training/output/merged" if spec["student"]["method"] != "full" else "training/output")
-            if plan["sizing"]["precision"] == "bf16"
-            else at("training/output/served")
+        # merge.py writes the weights alone here (config, tokenizer, safetensors; for full fine-tuning too:
+        # the training output also holds optimizer checkpoints, which never reach the model volume).
+        "merged_model": at("training/output/merged"),
+        "served_model": at(
+            "training/output/merged" if plan["sizing"]["precision"] == "bf16" else "training/output/served"
         ),
         "recipe": at("training/recipe.yaml"),
         "merge_script": at("training/merge.py"),

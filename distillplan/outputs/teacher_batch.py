@@ -2,14 +2,19 @@
 
 * :func:`build_requests`: one request per training input, in the teacher API's batch format:
   OpenAI Batch API input lines ``{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}``
-  (at most 50,000 a file), or Anthropic Message Batches requests ``{"custom_id", "params"}`` one a line
-  (at most 100,000 a batch; the create call takes them as its ``requests`` list). Inputs equal to an
-  eval input are left out (never train on the locked eval), and so are repeated inputs.
+  (at most 50,000 requests and 200 MB a file), or Anthropic Message Batches requests
+  ``{"custom_id", "params"}`` one a line (at most 100,000 requests and 256 MB a batch; the create call
+  takes them as its ``requests`` list): :func:`split` cuts files at whichever limit comes first. Inputs
+  equal to an eval input are left out (never train on the locked eval), and so are repeated inputs.
+  A reasoning model (the price book's ``reasoning``) gets no ``temperature`` (OpenAI rejects one).
 * :func:`collect`: the vendor's result lines joined to the requests on ``custom_id`` (results carry no
   prompt), written as TRL conversational prompt-completion rows
   ``{"prompt": [messages], "completion": [{"role": "assistant", "content": ...}]}``. Failed rows
-  (an error, a non-200 status, canceled, expired) and truncated rows (``finish_reason`` "length",
-  ``stop_reason`` "max_tokens") are counted, listed by custom_id, and left out.
+  (an error, a non-200 status, canceled, expired), truncated rows (``finish_reason`` "length",
+  ``stop_reason`` "max_tokens" or "model_context_window_exceeded") and refused rows (OpenAI
+  ``message.refusal`` set or ``finish_reason`` "content_filter"; Anthropic ``stop_reason`` "refusal")
+  are counted, listed by custom_id, and left out: never train on a refusal. A custom_id answered in
+  any results file (a retry file after a failed batch) is written, and not counted as left out.
 """
 
 from __future__ import annotations
@@ -22,16 +27,39 @@ from typing import Any
 
 from distillplan.errors import LocatedError, TeacherDataError
 
-__all__ = ["BATCH_LIMITS", "CollectResult", "Request", "build_requests", "collect", "request_lines"]
+__all__ = [
+    "BATCH_LIMITS",
+    "BatchLimit",
+    "CollectResult",
+    "Request",
+    "build_requests",
+    "collect",
+    "request_lines",
+    "split",
+]
 
-#: Requests per batch file each API accepts.
-BATCH_LIMITS = {"openai": 50_000, "anthropic": 100_000}
+
+@dataclass(frozen=True)
+class BatchLimit:
+    requests: int
+    bytes: int
+
+
+#: What one batch file (OpenAI) or one batch (Anthropic) may hold, whichever limit comes first. OpenAI:
+#: "The file can contain up to 50,000 requests, and can be up to 200 MB in size" (openai SDK,
+#: batch_create_params.py); Anthropic: "limited to either 100,000 Message requests or 256 MB in size"
+#: (docs.anthropic.com, Message Batches). MB read as 10**6 bytes, the smaller reading.
+BATCH_LIMITS = {
+    "openai": BatchLimit(50_000, 200 * 10**6),
+    "anthropic": BatchLimit(100_000, 256 * 10**6),
+}
 
 
 @dataclass(frozen=True)
 class Request:
     custom_id: str
     messages: tuple[dict[str, str], ...]  # system (if any) and user, in OpenAI's chat form
+    origin: str = ""  # "path:line" of the training input
 
 
 def _key(text: str) -> str:
@@ -46,7 +74,7 @@ def build_requests(
     seen: set[str] = set()
     out: list[Request] = []
     in_eval = repeats = 0
-    for _path, _line, text in inputs:
+    for path, line, text in inputs:
         key = _key(text)
         if key in held_out:
             in_eval += 1
@@ -57,16 +85,22 @@ def build_requests(
         seen.add(key)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
         messages = ({"role": "system", "content": system_prompt},) if system_prompt else ()
-        out.append(Request(f"r{len(out):07d}-{digest}", (*messages, {"role": "user", "content": text})))
+        user = {"role": "user", "content": text}
+        out.append(Request(f"r{len(out):07d}-{digest}", (*messages, user), f"{path}:{line}"))
     return out, in_eval, repeats
 
 
-def request_lines(requests: Sequence[Request], *, api: str, model: str, max_tokens: int) -> list[str]:
-    """The JSONL lines of one batch file (same order as ``requests``)."""
+def request_lines(
+    requests: Sequence[Request], *, api: str, model: str, max_tokens: int, reasoning: bool = False
+) -> list[str]:
+    """The JSONL lines of the batch files (same order as ``requests``); ``reasoning``: no temperature."""
     lines = []
     for r in requests:
         if api == "openai":
-            body = {"model": model, "messages": list(r.messages), "max_completion_tokens": max_tokens, "temperature": 0}
+            # max_completion_tokens: the only bound reasoning models take (it counts their reasoning tokens).
+            body: dict[str, Any] = {"model": model, "messages": list(r.messages), "max_completion_tokens": max_tokens}
+            if not reasoning:
+                body["temperature"] = 0
             obj: dict[str, Any] = {
                 "custom_id": r.custom_id,
                 "method": "POST",
@@ -89,45 +123,82 @@ def request_lines(requests: Sequence[Request], *, api: str, model: str, max_toke
     return lines
 
 
+def split(requests: Sequence[Request], lines: Sequence[str], limit: BatchLimit) -> list[list[str]]:
+    """``lines`` (one per request) cut into files of at most ``limit.requests`` lines and ``limit.bytes``
+    bytes (each line with its newline); a single request above the byte limit is an error naming its input."""
+    files: list[list[str]] = []
+    size = 0
+    for request, line in zip(requests, lines, strict=True):
+        n = len(line.encode("utf-8")) + 1
+        if n > limit.bytes:
+            raise TeacherDataError(
+                f"{request.origin}: input: the request is {n:,} bytes, above the batch limit of {limit.bytes:,}"
+            )
+        if not files or len(files[-1]) >= limit.requests or size + n > limit.bytes:
+            files.append([])
+            size = 0
+        files[-1].append(line)
+        size += n
+    return files
+
+
 @dataclass
 class CollectResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # custom_id: reason
     truncated: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # a refusal or a content filter: never trained on
     missing: list[str] = field(default_factory=list)  # requested, no result
 
     def summary(self) -> str:
         parts = [f"{len(self.rows)} examples written"]
-        for label, ids in (("failed", self.failed), ("truncated", self.truncated), ("without a result", self.missing)):
+        for label, ids in (
+            ("failed", self.failed),
+            ("truncated", self.truncated),
+            ("refused or filtered", self.refused),
+            ("without a result", self.missing),
+        ):
             if ids:
                 shown = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
                 parts.append(f"{len(ids)} {label} (left out: {shown})")
         return "; ".join(parts)
 
 
-def _answer(obj: dict[str, Any]) -> tuple[str | None, str | None, bool]:
-    """(text, failure reason, truncated) of one result line, OpenAI's or Anthropic's."""
+def _answer(obj: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(text, failure reason, "truncated" | "refused" | None) of one result line, OpenAI's or Anthropic's."""
     if "result" in obj:  # Anthropic Message Batches
         result = obj["result"] or {}
         kind = result.get("type")
         if kind != "succeeded":
             err = (result.get("error") or {}).get("error", {}) if kind == "errored" else {}
-            return None, f"{kind}{': ' + str(err.get('message')) if err.get('message') else ''}", False
+            return None, f"{kind}{': ' + str(err.get('message')) if err.get('message') else ''}", None
         message = result.get("message") or {}
         text = "".join(b.get("text", "") for b in message.get("content") or [] if b.get("type") == "text")
-        return text, None, message.get("stop_reason") == "max_tokens"
+        return text, None, _ANTHROPIC_STOP.get(str(message.get("stop_reason")))
     if obj.get("error"):  # OpenAI Batch API error line
-        return None, f"error: {obj['error'].get('message') or obj['error'].get('code')}", False
+        return None, f"error: {obj['error'].get('message') or obj['error'].get('code')}", None
     response = obj.get("response") or {}
     if response.get("status_code") != 200:
-        return None, f"HTTP {response.get('status_code')}", False
+        return None, f"HTTP {response.get('status_code')}", None
     choice = ((response.get("body") or {}).get("choices") or [{}])[0]
-    return (choice.get("message") or {}).get("content") or "", None, choice.get("finish_reason") == "length"
+    message = choice.get("message") or {}
+    if message.get("refusal"):
+        return None, None, "refused"
+    return message.get("content") or "", None, _OPENAI_FINISH.get(str(choice.get("finish_reason")))
+
+
+#: Stop and finish reasons whose answer is not trained on (the SDKs' StopReason and finish_reason literals).
+_ANTHROPIC_STOP = {"max_tokens": "truncated", "model_context_window_exceeded": "truncated", "refusal": "refused"}
+_OPENAI_FINISH = {"length": "truncated", "content_filter": "refused"}
 
 
 def collect(requests: dict[str, Request], results: Iterable[tuple[str, int, dict[str, Any]]]) -> CollectResult:
-    """TRL prompt-completion rows, in request order, from ``(path, line, result object)`` triples."""
+    """TRL prompt-completion rows, in request order, from ``(path, line, result object)`` triples.
+
+    A custom_id with an answer in any line is written (the last answer wins: a retry file comes later);
+    one without is reported once, by the last reason it was left out."""
     answers: dict[str, str] = {}
+    left_out: dict[str, tuple[str, str]] = {}  # custom_id -> (failed | truncated | refused, shown)
     out = CollectResult()
     for path, line, obj in results:
         cid = obj.get("custom_id")
@@ -137,19 +208,22 @@ def collect(requests: dict[str, Request], results: Iterable[tuple[str, int, dict
             raise LocatedError(
                 path=path, line=line, key="custom_id", message=f"{cid!r} is in no request file of this project"
             )
-        text, failure, truncated = _answer(obj)
+        text, failure, why = _answer(obj)
         if failure is not None:
-            out.failed.append(f"{cid} ({failure})")
-        elif truncated:
-            out.truncated.append(cid)
+            left_out[cid] = ("failed", f"{cid} ({failure})")
+        elif why is not None:
+            left_out[cid] = (why, cid)
         elif text is not None:
             answers[cid] = text
-    reported = {x.split(" ", 1)[0] for x in out.failed} | set(out.truncated)
+    lists = {"failed": out.failed, "truncated": out.truncated, "refused": out.refused}
     for cid, request in requests.items():
         if cid in answers:
             out.rows.append(
                 {"prompt": list(request.messages), "completion": [{"role": "assistant", "content": answers[cid]}]}
             )
-        elif cid not in reported:
+        elif cid in left_out:
+            kind, shown = left_out[cid]
+            lists[kind].append(shown)
+        else:
             out.missing.append(cid)
     return out

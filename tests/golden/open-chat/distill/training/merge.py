@@ -14,8 +14,8 @@ import random
 
 BASE_MODEL = "meta-llama/Llama-2-13b-hf"
 METHOD = "lora"
-TRAINED = "distill/training/output"  # sft.yaml output_dir: the adapter (or the full model)
-MERGED = "distill/training/output/merged"
+TRAINED = "distill/training/output"  # sft.yaml output_dir: the adapter (or the full model), with checkpoints
+MERGED = "distill/training/output/merged"  # the weights alone
 SERVED = "distill/training/output/merged"  # vllm.yaml serves this folder from the model volume
 RECIPE = "distill/training/recipe.yaml"
 TRAIN_DATA = "distill/training/data/train.jsonl"
@@ -24,7 +24,9 @@ MAX_SEQUENCE_LENGTH = 2048
 
 
 def merge(base_model: str, trained: str, merged: str) -> None:
-    """The adapter folded into the bf16 base (QLoRA too: the merge uses the unquantized base)."""
+    """The adapter folded into the bf16 base (QLoRA too: the merge uses the unquantized base); for full
+    fine-tuning, the trained weights re-saved alone. Either way the folder holds what vLLM loads (config,
+    tokenizer, safetensors), never the optimizer checkpoints of the training output."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

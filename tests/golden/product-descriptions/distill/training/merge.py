@@ -15,8 +15,8 @@ import random
 
 BASE_MODEL = "Qwen/Qwen2.5-7B"
 METHOD = "qlora"
-TRAINED = "distill/training/output"  # sft.yaml output_dir: the adapter (or the full model)
-MERGED = "distill/training/output/merged"
+TRAINED = "distill/training/output"  # sft.yaml output_dir: the adapter (or the full model), with checkpoints
+MERGED = "distill/training/output/merged"  # the weights alone
 SERVED = "distill/training/output/served"  # vllm.yaml serves this folder from the model volume
 RECIPE = "distill/training/recipe.yaml"
 TRAIN_DATA = "distill/training/data/train.jsonl"
@@ -25,7 +25,9 @@ MAX_SEQUENCE_LENGTH = 2048
 
 
 def merge(base_model: str, trained: str, merged: str) -> None:
-    """The adapter folded into the bf16 base (QLoRA too: the merge uses the unquantized base)."""
+    """The adapter folded into the bf16 base (QLoRA too: the merge uses the unquantized base); for full
+    fine-tuning, the trained weights re-saved alone. Either way the folder holds what vLLM loads (config,
+    tokenizer, safetensors), never the optimizer checkpoints of the training output."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
