@@ -31,7 +31,9 @@ This module is on the pre-commit path: it imports only the standard library and
 
 from __future__ import annotations
 
+import itertools
 import os
+import posixpath
 import re
 import sys
 from collections.abc import Mapping
@@ -40,8 +42,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from distillplan.errors import LockError, one_line
-from distillplan.files import atomic_write
+from distillplan.errors import LockError, one_line, quote_value
+from distillplan.files import atomic_write, read_regular
 from distillplan.text import toml_str
 
 if sys.version_info >= (3, 11):
@@ -67,6 +69,7 @@ __all__ = [
 ]
 
 LOCK_NAME = "distill.lock"
+MAX_LOCK_BYTES = 64 << 20  # a lock is a few KB; its history and manifest stay far below this
 MALFORMED_SUFFIX = ".malformed"
 #: The advice every malformed-lock message ends with: re-locking is a change of contract, so
 #: it needs a reason; the unreadable file is kept beside the new one, history and all.
@@ -239,7 +242,7 @@ def read_lock(spec_dir: Path) -> LockFile | None:
     path = spec_dir / LOCK_NAME
     shown = display_path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, shown=shown, limit_bytes=MAX_LOCK_BYTES)
     except FileNotFoundError:
         return None
     try:
@@ -337,13 +340,8 @@ def _parse(shown: str, data: dict[str, Any]) -> LockFile:
         ev = EvalLock(t["hash"], t["locked_at_commit"], t["locked_on"], tuple(files), tuple(hist), base)
     if "generated" in top:
         t = _fields(shown, "generated", top["generated"], _GEN, ("pending",))
-        gfiles = [
-            _fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY, ("kept_sha256",)) for i, f in enumerate(t["files"])
-        ]
-        pfiles = [
-            _fields(shown, f"generated.pending[{i}]", f, _GEN_ENTRY, ("kept_sha256",))
-            for i, f in enumerate(t.get("pending", []))
-        ]
+        gfiles = [_generated_entry(shown, f"generated.files[{i}]", f) for i, f in enumerate(t["files"])]
+        pfiles = [_generated_entry(shown, f"generated.pending[{i}]", f) for i, f in enumerate(t.get("pending", []))]
         gen = GeneratedManifest(
             t["inputs_sha256"],
             {f["path"]: f["sha256"] for f in gfiles},
@@ -351,6 +349,35 @@ def _parse(shown: str, data: dict[str, Any]) -> LockFile:
             kept={f["path"]: f["kept_sha256"] for f in gfiles if "kept_sha256" in f},
         )
     return LockFile(ev, gen)
+
+
+_GEN_PATH_CHAR = re.compile(r"[^A-Za-z0-9._+@/-]")
+
+
+def _generated_entry(shown: str, where: str, raw: Any) -> dict[str, Any]:
+    """A ``[generated]`` entry whose path can only name a file scaffold writes: relative,
+    normalised (no ``.`` part, no ``..`` below the start), the spec's path characters, no ``.git``.
+    Where it lies against ``[scaffold].root`` is checked by the scaffold, which knows the root."""
+    entry = _fields(shown, where, raw, _GEN_ENTRY, ("kept_sha256",))
+    path = entry["path"]
+    parts = path.split("/")
+    lead = len(parts) - len(list(itertools.dropwhile(lambda p: p == "..", parts)))
+    why = (
+        "is empty"
+        if not path
+        else "is not a relative path"
+        if path.startswith("/")
+        else "uses characters no generated path has"
+        if _GEN_PATH_CHAR.search(path)
+        else "is not a normalised path"
+        if posixpath.normpath(path) != path or "." in parts or ".." in parts[lead:] or lead == len(parts)
+        else "leads into .git"
+        if ".git" in parts
+        else ""
+    )
+    if why:
+        raise LockError(f"{shown}: {where}.path: {why} (got {quote_value(path)}); not a file scaffold writes{RECOVER}")
+    return entry
 
 
 def _baseline(shown: str, raw: Any) -> Baseline:

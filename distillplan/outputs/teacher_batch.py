@@ -105,24 +105,85 @@ class CollectResult:
         return "; ".join(parts)
 
 
-def _answer(obj: dict[str, Any]) -> tuple[str | None, str | None, bool]:
+def _kind(v: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(v), "a number"
+    )
+
+
+_WORDS = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
+
+
+class _Line:
+    """Typed access to one result line: a value of the wrong JSON type is a located error
+    (``file:line: key.path: expected ..., got ...``), never a crash."""
+
+    def __init__(self, path: str, line: int) -> None:
+        self.path, self.line = path, line
+
+    def get(self, obj: dict[str, Any], key: str, kind: type, where: str) -> Any:
+        """``obj[key]`` when it is a ``kind``; None when absent or null."""
+        v = obj.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool):
+            raise LocatedError(
+                path=self.path,
+                line=self.line,
+                key=f"{where}{key}",
+                message=f"expected {_WORDS.get(kind, kind.__name__)}, got {_kind(v)}",
+            )
+        return v
+
+    def objects(self, items: list[Any], where: str) -> list[dict[str, Any]]:
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise LocatedError(
+                    path=self.path,
+                    line=self.line,
+                    key=f"{where}[{i}]",
+                    message=f"expected an object, got {_kind(item)}",
+                )
+        return items
+
+
+def _answer(obj: dict[str, Any], at: _Line) -> tuple[str | None, str | None, bool]:
     """(text, failure reason, truncated) of one result line, OpenAI's or Anthropic's."""
     if "result" in obj:  # Anthropic Message Batches
-        result = obj["result"] or {}
-        kind = result.get("type")
+        result = at.get(obj, "result", dict, "") or {}
+        kind = at.get(result, "type", str, "result.")
         if kind != "succeeded":
-            err = (result.get("error") or {}).get("error", {}) if kind == "errored" else {}
-            return None, f"{kind}{': ' + str(err.get('message')) if err.get('message') else ''}", False
-        message = result.get("message") or {}
-        text = "".join(b.get("text", "") for b in message.get("content") or [] if b.get("type") == "text")
-        return text, None, message.get("stop_reason") == "max_tokens"
+            outer = at.get(result, "error", dict, "result.") if kind == "errored" else None
+            err = at.get(outer, "error", dict, "result.error.") if outer else None
+            message = at.get(err, "message", str, "result.error.error.") if err else None
+            return None, f"{kind}{': ' + message if message else ''}", False
+        msg = at.get(result, "message", dict, "result.") or {}
+        blocks = at.objects(at.get(msg, "content", list, "result.message.") or [], "result.message.content")
+        text = "".join(
+            at.get(b, "text", str, f"result.message.content[{i}].") or ""
+            for i, b in enumerate(blocks)
+            if b.get("type") == "text"
+        )
+        return text, None, msg.get("stop_reason") == "max_tokens"
     if obj.get("error"):  # OpenAI Batch API error line
-        return None, f"error: {obj['error'].get('message') or obj['error'].get('code')}", False
-    response = obj.get("response") or {}
-    if response.get("status_code") != 200:
-        return None, f"HTTP {response.get('status_code')}", False
-    choice = ((response.get("body") or {}).get("choices") or [{}])[0]
-    return (choice.get("message") or {}).get("content") or "", None, choice.get("finish_reason") == "length"
+        error = at.get(obj, "error", dict, "")
+        message = error.get("message") or error.get("code")
+        return None, f"error: {message if isinstance(message, str | int) else _kind(message)}", False
+    response = at.get(obj, "response", dict, "") or {}
+    status = response.get("status_code")
+    if status != 200 or isinstance(status, bool):
+        shown = status if isinstance(status, int) else _kind(status)
+        return None, f"HTTP {shown}", False
+    body = at.get(response, "body", dict, "response.") or {}
+    choices = at.objects(at.get(body, "choices", list, "response.body.") or [{}], "response.body.choices")
+    choice = choices[0]
+    content = at.get(
+        at.get(choice, "message", dict, "response.body.choices[0].") or {},
+        "content",
+        str,
+        "response.body.choices[0].message.",
+    )
+    return content or "", None, choice.get("finish_reason") == "length"
 
 
 def collect(requests: dict[str, Request], results: Iterable[tuple[str, int, dict[str, Any]]]) -> CollectResult:
@@ -137,7 +198,7 @@ def collect(requests: dict[str, Request], results: Iterable[tuple[str, int, dict
             raise LocatedError(
                 path=path, line=line, key="custom_id", message=f"{cid!r} is in no request file of this project"
             )
-        text, failure, truncated = _answer(obj)
+        text, failure, truncated = _answer(obj, _Line(path, line))
         if failure is not None:
             out.failed.append(f"{cid} ({failure})")
         elif truncated:
