@@ -30,7 +30,8 @@ _DECISION_ICON = {
 
 
 def _kv(rows: Sequence[tuple[str, str]]) -> list[str]:
-    return md_table(["", ""], [[f"**{k}**", v] for k, v in rows])
+    """Label and value rows; a label can carry data (a stratum's name from the eval set), so it is escaped."""
+    return md_table(["", ""], [[f"**{md_text(k)}**", v] for k, v in rows])
 
 
 def render_markdown(p: Plan) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from distillplan.errors import one_line
 from distillplan.plan.model import Plan, SizingOut
 from distillplan.text import gib, months, pct, tokens, usd
 
@@ -251,7 +252,7 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         )
     for name, n in e.examples_per_stratum.items():
         short = req is not None and n < req
-        rows.append((f"Stratum {name}", f"{n:,} examples" + (" (too few)" if short else "")))
+        rows.append((f"Stratum {one_line(name)}", f"{n:,} examples" + (" (too few)" if short else "")))
     return rows
 
 
