@@ -156,6 +156,37 @@ def test_pending_and_kept_paths_are_confined_too(repo: Path, capsys: Cap, key: s
     assert want in _one_line(code, err)
 
 
+@pytest.mark.parametrize(
+    ("pattern", "key"),
+    [
+        (r'hash = "sha256:[0-9a-f]{64}"', "eval.hash"),
+        (r'locked_at_commit = "[0-9a-f]{40}"', "eval.locked_at_commit"),
+        (r'git_blob = "[0-9a-f]{40}"', "eval.files[0].git_blob"),
+        (r'metric = "field-f1"', "eval.baseline.metric"),
+        (r'strata_field = "segment"', "eval.baseline.strata_field"),
+    ],
+)
+def test_lock_strings_have_their_form(repo: Path, capsys: Cap, pattern: str, key: str) -> None:
+    """A hash, an object id or a name edited into HTML, a shell line or an escape sequence is refused
+    when the lock is read: the lock's values reach the contract, the reports and the terminal."""
+    import re
+
+    from distillplan.text import md_text, toml_str
+
+    lock = repo / "distill.lock"
+    text = lock.read_text("utf-8")
+    name = pattern.split(" = ")[0]
+    hostile = "</details><script>x</script>$(touch PWNED)\x1b[2J"
+    edited = re.sub(pattern, lambda _: f"{name} = {toml_str(hostile)}", text, count=1)
+    assert edited != text
+    lock.write_text(edited, "utf-8")
+    code, _, err = run_cli("check", capsys=capsys)
+    line = _one_line(code, err)
+    assert line.startswith(f"distill.lock: {key}: expected "), line
+    code, out, _ = run_cli("plan", "--format", "markdown", capsys=capsys)  # the plan reports the lock as unusable
+    assert code == 0 and f"{md_text(key)}: expected" in out and not re.search(r"(?<!\\)<script", out)
+
+
 # ---------------------------------------------------------------- teacher-data collect: every malformed line kind
 
 _BAD_RESULTS: list[tuple[str, Any, str]] = [

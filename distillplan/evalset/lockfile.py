@@ -296,6 +296,26 @@ _GEN = {"inputs_sha256": str, "files": list, "pending": list}
 _GEN_ENTRY = {"path": str, "sha256": str, "kept_sha256": str}
 
 
+_HEX64 = "[0-9a-f]{64}"
+_GIT_ID = "(?:[0-9a-f]{40}|[0-9a-f]{64})?"  # SHA-1 or SHA-256 repositories; "" outside git
+#: The form of every string the lock holds that is not free text (a reason, a stratum's name): a
+#: hash, an object id, a path, a name. The lock's values reach the contract, the reports and the
+#: terminal; an edited lock cannot put anything else there.
+_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "hash": (re.compile(f"sha256:{_HEX64}"), "sha256: and 64 hex digits"),
+    "sha256": (re.compile(_HEX64), "64 hex digits"),
+    "kept_sha256": (re.compile(_HEX64), "64 hex digits"),
+    "teacher_predictions_sha256": (re.compile(f"(?:{_HEX64})?"), "64 hex digits"),
+    "git_blob": (re.compile(_GIT_ID), "a git object id"),
+    "locked_at_commit": (re.compile(_GIT_ID), "a git commit id"),
+    "inputs_sha256": (re.compile("[A-Za-z0-9:._-]{0,200}"), "a fingerprint"),
+    "metric": (re.compile("[a-z0-9-]{1,64}"), "a metric name"),
+    "decide_by": (re.compile("[a-z-]{1,64}"), "a decision rule"),
+    "strata_field": (re.compile("(?:[A-Za-z_][A-Za-z0-9_.-]{0,63})?"), "a JSONL field name"),
+    "teacher_predictions": (re.compile("[A-Za-z0-9._+@/-]{0,1024}"), "a path"),
+}
+
+
 def _fields(
     shown: str, where: str, d: Any, kinds: Mapping[str, type], optional: tuple[str, ...] = ()
 ) -> dict[str, Any]:
@@ -321,6 +341,10 @@ def _fields(
             continue
         if (isinstance(v, bool) and kind is int) or isinstance(v, datetime) or not isinstance(v, kind):
             raise fail(key, f"expected {kind.__name__}")
+    for key, v in out.items():  # then the form of each string (a missing key or a wrong type is named first)
+        form = _FORMATS.get(key)
+        if form is not None and not form[0].fullmatch(v):
+            raise fail(key, f"expected {form[1]} (got {quote_value(v)})")
     return out
 
 

@@ -58,7 +58,10 @@ def render_markdown(p: Plan) -> str:
     out += ["### Checks", ""]
     out += md_table(
         ["", "Check", "Rule", "Figure", "Message"],
-        [["✔" if ck.ok else "✘", ck.id, ck.rule, short_hash(ck.figure), short_hash(ck.message)] for ck in v.checks],
+        [
+            ["✔" if ck.ok else "✘", ck.id, ck.rule, md_text(short_hash(ck.figure)), md_text(short_hash(ck.message))]
+            for ck in v.checks
+        ],
     )
     if v.warnings:
         out += ["**Warnings**", ""]
