@@ -286,6 +286,11 @@ def test_one_payload_through_every_output(
         ("monitor", "--samples", str(samples), "--format", "markdown"),
         ("monitor", "--samples", str(samples), "--format", "json"),
         ("compare",),
+        ("compare", "--format", "markdown"),
+        ("compare", "--format", "json"),
+        ("diff", "HEAD~1"),
+        ("diff", "HEAD~1", "--format", "markdown"),
+        ("diff", "HEAD~1", "--format", "json"),
     ]:
         code, out, err = run_cli(*args, capsys=capsys)
         assert code in (0, 4), (args, err)  # 4: accept's FAIL or monitor's breach, a finding, never a crash
