@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from distillplan.errors import LocatedError, TeacherDataError
+from distillplan.errors import LocatedError, TeacherDataError, one_line
 
 __all__ = ["BATCH_LIMITS", "CollectResult", "Request", "build_requests", "collect", "request_lines"]
 
@@ -156,7 +156,7 @@ def _answer(obj: dict[str, Any], at: _Line) -> tuple[str | None, str | None, boo
             outer = at.get(result, "error", dict, "result.") if kind == "errored" else None
             err = at.get(outer, "error", dict, "result.error.") if outer else None
             message = at.get(err, "message", str, "result.error.error.") if err else None
-            return None, f"{kind}{': ' + message if message else ''}", False
+            return None, one_line(f"{kind}{': ' + message if message else ''}")[:200], False
         msg = at.get(result, "message", dict, "result.") or {}
         blocks = at.objects(at.get(msg, "content", list, "result.message.") or [], "result.message.content")
         text = "".join(
@@ -168,7 +168,7 @@ def _answer(obj: dict[str, Any], at: _Line) -> tuple[str | None, str | None, boo
     if obj.get("error"):  # OpenAI Batch API error line
         error = at.get(obj, "error", dict, "")
         message = error.get("message") or error.get("code")
-        return None, f"error: {message if isinstance(message, str | int) else _kind(message)}", False
+        return None, one_line(f"error: {message if isinstance(message, str | int) else _kind(message)}")[:200], False
     response = at.get(obj, "response", dict, "") or {}
     status = response.get("status_code")
     if status != 200 or isinstance(status, bool):
