@@ -152,8 +152,22 @@ def test_pending_and_kept_paths_are_confined_too(repo: Path, capsys: Cap, key: s
         row = '{ path = "../x", ' + text[end + 2 : row_end] + f', kept_sha256 = "{sha}"'
         lock.write_text(text[:first] + row + text[row_end:], "utf-8")
         want = 'generated.files: "../x" is not under'
-    code, _, err = run_cli("check", capsys=capsys)
+    # scaffold reads the manifest before anything else; check stops at the journal first (nothing read)
+    code, _, err = run_cli("scaffold" if key == "pending" else "check", capsys=capsys)
     assert want in _one_line(code, err)
+
+
+def test_a_new_root_leaves_the_old_tree_obsolete(repo: Path, capsys: Cap) -> None:
+    """Paths outside the root are refused only when the manifest was written from the same inputs:
+    after ``[scaffold].root`` changes, the old tree's paths are reported obsolete (never read)."""
+    assert run_cli("scaffold", capsys=capsys)[0] == 0
+    spec = repo / "distill.toml"
+    spec.write_text(spec.read_text("utf-8") + '\n[scaffold]\nroot = "gen"\n', "utf-8")
+    code, _, err = run_cli("check", capsys=capsys)
+    assert code == 1 and "gen/" in err and "not under" not in err, err
+    code, out, err = run_cli("scaffold", capsys=capsys)
+    assert code == 0 and "obsolete  distill/serving/vllm.yaml" in out, err
+    assert run_cli("check", capsys=capsys)[0] == 0
 
 
 @pytest.mark.parametrize(

@@ -247,10 +247,14 @@ def check_paths(spec_dir: Path, root: str, skip: list[str], outputs: list[str]) 
         raise ScaffoldError(f"scaffold: nothing written: {problems[0]}{more}")
 
 
-def check_manifest(lock_shown: str, root: str, gen: GeneratedManifest) -> None:
+def check_manifest(lock_shown: str, root: str, gen: GeneratedManifest, fingerprint: str) -> None:
     """Refuse a ``[generated]`` path outside ``[scaffold].root`` (LockError naming the lock, the
-    key and the path): the manifest names only files scaffold wrote, so nothing else is ever read
-    (``/dev/zero``, ``../../etc/shadow``) or counted as generated."""
+    key and the path) when the manifest was written from these very inputs (``fingerprint``): such
+    a run wrote only under the root, so any other path was put there by hand (``../../etc/shadow``).
+    After a change of inputs (a new root) the old paths are the previous tree's: reported obsolete,
+    never read. The lock reader refused absolute and unnormalised paths (``/dev/zero``) already."""
+    if gen.inputs_sha256 != fingerprint:
+        return
     base = posixpath.normpath(root.replace("\\", "/"))
     for key, paths in (
         ("generated.files", gen.files),
@@ -396,7 +400,10 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
     spec_dir = sf.dir
     lock = read_lock(spec_dir) if sf.path.exists() else None
     if lock is not None and lock.generated is not None:
-        check_manifest(os.path.join(_display_base(sf), LOCK_NAME), sf.spec.scaffold.root, lock.generated)
+        now = inputs_fingerprint(
+            spec_dir, sf.sha256, lock, sf.spec.student.base_model, compare_students=sf.spec.compare.students or ()
+        )
+        check_manifest(os.path.join(_display_base(sf), LOCK_NAME), sf.spec.scaffold.root, lock.generated, now)
     tree, result.plan = _render_all(sf, lock, plan, force=force)
     check_paths(spec_dir, sf.spec.scaffold.root, list(sf.spec.scaffold.skip), sorted(tree))
     old = lock.generated if lock is not None and lock.generated is not None else GeneratedManifest("")
@@ -564,14 +571,13 @@ def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) ->
     lock_display = os.path.join(os.path.dirname(display), LOCK_NAME)
     if lock is None or lock.generated is None:
         return [f"{lock_display}: no generated files recorded; run `distillplan scaffold`"]
-    check_manifest(lock_display, root, lock.generated)
     if lock.generated.pending:
         return [f"{lock_display}: a scaffold run was interrupted; run `distillplan scaffold` to finish it"]
     students = [n for n in students if isinstance(n, str)]
-    if lock.generated.inputs_sha256 != inputs_fingerprint(
-        spec_dir, spec_sha, lock, base_model, compare_students=students
-    ):
+    now = inputs_fingerprint(spec_dir, spec_sha, lock, base_model, compare_students=students)
+    if lock.generated.inputs_sha256 != now:
         return scaffold(spec, mode="check").problems
+    check_manifest(lock_display, root, lock.generated, now)  # read below: only files under the root
     problems: list[str] = []
     base = os.path.dirname(display)
     for rel, recorded in sorted(lock.generated.files.items()):
