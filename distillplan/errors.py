@@ -25,6 +25,16 @@ def one_line(text: str) -> str:
     return _CONTROL.sub(_escape_control, text)
 
 
+_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """Text for a terminal (or a file the output is redirected to): lines and tabs kept, every
+    other control character, line separator and bidirectional override written as ``\\uXXXX``,
+    which reads the same in a JSON string, so JSON output stays valid and means the same."""
+    return _TERMINAL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def quote_value(value: str, limit: int = 80) -> str:
     """A user's string as messages quote it: in double quotes, control characters escaped,
     cut to ``limit`` characters."""
@@ -67,6 +77,11 @@ class LocatedError(DistillError):
     def __init__(self, *, path: str, line: int, message: str, key: str = "", col: int = 1) -> None:
         self.problem = Problem(path, line, col, key, message)
         super().__init__(str(self.problem))
+
+
+class InputError(DistillError):
+    """An input that is not a regular file (a FIFO, a device, a folder) or is too large to read:
+    ``str()`` is the whole located message (``PATH: what is wrong``)."""
 
 
 class ArchitectureError(DistillError):

@@ -7,11 +7,15 @@ import contextlib
 import functools
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from distillplan.errors import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,6 +30,8 @@ __all__ = [
     "exclusive",
     "is_inside",
     "leaves_folder",
+    "open_regular",
+    "read_regular",
     "stale_temp_files",
     "templates_dir",
     "tomllib",
@@ -105,6 +111,55 @@ def stale_temp_files(folder: Path, names: list[str]) -> list[Path]:
 
 def _glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+#: The most bytes read from any one input (predictions, batch results, a lock); the eval set
+#: itself is capped where it is hashed. Far above any real file, far below the machine's memory.
+MAX_INPUT_BYTES = 4 << 30
+
+
+def open_regular(
+    path: Path, *, shown: str | None = None, limit_bytes: int | None = None, follow_symlinks: bool = True
+) -> BinaryIO:
+    """``path`` opened for reading in binary, refusing anything but a regular file before one
+    byte is read: opening a FIFO does not wait for a writer (``O_NONBLOCK``), a device such as
+    ``/dev/zero`` is never read, and a file above ``limit_bytes`` is refused by its size.
+    ``follow_symlinks=False`` refuses a symlink too. Raises :class:`InputError` (those refusals)
+    or the ``OSError`` of the open."""
+    shown = str(path) if shown is None else shown
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_symlinks:
+        if os.path.islink(path):
+            raise InputError(f"{shown}: is a symlink; distillplan reads and writes regular files only here")
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{shown}: is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{shown}: not a regular file (a pipe or a device?); only regular files are read")
+        if limit_bytes is not None and st.st_size > limit_bytes:
+            raise InputError(f"{shown}: {st.st_size:,} bytes, above the {limit_bytes:,}-byte limit for this input")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(
+    path: Path, *, shown: str | None = None, limit_bytes: int = MAX_INPUT_BYTES, follow_symlinks: bool = True
+) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit_bytes`` (see :func:`open_regular`);
+    a file that grows past the limit while being read is refused too."""
+    shown = str(path) if shown is None else shown
+    with open_regular(path, shown=shown, limit_bytes=limit_bytes, follow_symlinks=follow_symlinks) as f:
+        data = f.read(limit_bytes + 1)
+    if len(data) > limit_bytes:
+        raise InputError(f"{shown}: grew above the {limit_bytes:,}-byte limit for this input while being read")
+    return data
 
 
 def leaves_folder(rel: str) -> bool:

@@ -7,14 +7,16 @@ import datetime as dt
 import os
 import sys
 
-from distillplan.errors import DistillError
+from distillplan.errors import DistillError, terminal_text
 
 EXIT_OK, EXIT_USER = 0, 1
 
 
 def say(text: str, *, err: bool = False, end: str = "\n") -> None:
+    """Print ``text``: every control character but line feed and tab shown as a ``\\uXXXX``
+    escape (:func:`~distillplan.errors.terminal_text`), whatever a report let through."""
     stream = sys.stderr if err else sys.stdout
-    stream.write(text + end)
+    stream.write(terminal_text(text) + end)
     stream.flush()
 
 

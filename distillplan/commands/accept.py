@@ -45,7 +45,7 @@ from distillplan.evalset.lockfile import (
     loads_lock,
     read_lock,
 )
-from distillplan.files import leaves_folder
+from distillplan.files import leaves_folder, read_regular
 from distillplan.outputs import accept_report
 from distillplan.spec.load import SpecFile, load_spec
 
@@ -106,8 +106,7 @@ def committed_lock(sf: SpecFile, at: Commit) -> EvalLock:
         )
     data = git.blob_bytes(at.root, entry[1], limit_bytes=MAX_LOCK_BYTES)
     try:
-        with open(sf.dir / "distill.lock", "rb") as f:
-            disk = f.read(MAX_LOCK_BYTES + 1)
+        disk = read_regular(sf.dir / "distill.lock", shown=lock_name, limit_bytes=MAX_LOCK_BYTES)
     except OSError as e:
         raise AcceptanceError(f"{lock_name}: cannot read: {e.strerror or e}") from None
     if disk != data:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
-from distillplan.errors import LockError, RepoError, SpecError
+from distillplan.errors import DistillError, LockError, RepoError, SpecError
 from distillplan.evalset.fingerprint import unrecorded_change, verify_eval
 from distillplan.evalset.lockfile import LOCK_NAME, LOCK_VERSION, EvalLock, read_lock
+from distillplan.files import open_regular
 from distillplan.spec.load import SpecFile, load_spec
 
 
@@ -41,10 +42,10 @@ def _contract_cites(sf: SpecFile, ev: EvalLock) -> str:
     """A problem when the contract.md on disk cites another eval hash than the lock's (whatever
     scaffold thinks of the file: a kept edit still cites the contract's terms); ``""`` otherwise."""
     rel, shown = contract_path(sf)
-    try:
-        with open(sf.dir / rel, "rb") as f:
-            data = f.read(_CONTRACT_MAX_BYTES)
-    except OSError:
+    try:  # a regular file only (a FIFO would block the hook); anything else is reported by the freshness check
+        with open_regular(sf.dir / rel, shown=shown) as f:
+            data = f.read(_CONTRACT_MAX_BYTES)  # the citation is near the top; a padded file is still read
+    except (OSError, DistillError):
         return ""
     m = _CITED.search(data)
     if m is None or m.group(1).decode("ascii") == ev.hash:

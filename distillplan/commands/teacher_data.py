@@ -17,7 +17,7 @@ from typing import Any
 from distillplan import git
 from distillplan.catalogs.teacher_api import teacher_api
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
-from distillplan.errors import TeacherDataError
+from distillplan.errors import LocatedError, TeacherDataError
 from distillplan.evalset.accept import read_jsonl
 from distillplan.files import atomic_write, is_inside
 from distillplan.outputs.teacher_batch import BATCH_LIMITS, Request, build_requests, collect, request_lines, split
@@ -92,14 +92,26 @@ def _read_requests(sf: SpecFile) -> dict[str, Request]:
     if not files:
         raise TeacherDataError(f"{_shown(sf, folder)}: no request files; run `distillplan teacher-data requests` first")
     for path in files:
-        for _line, obj in read_jsonl(path, display_path=_shown(sf, path)):
-            if "params" in obj:  # Anthropic
-                params = obj["params"]
-                system = [{"role": "system", "content": params["system"]}] if params.get("system") else []
-                messages: list[dict[str, Any]] = system + list(params["messages"])
-            else:  # OpenAI
-                messages = list(obj["body"]["messages"])
-            out[obj["custom_id"]] = Request(obj["custom_id"], tuple(messages))
+        shown = _shown(sf, path)
+        for line, obj in read_jsonl(path, display_path=shown):
+            try:
+                if "params" in obj:  # Anthropic
+                    params = obj["params"]
+                    system = [{"role": "system", "content": params["system"]}] if params.get("system") else []
+                    messages: list[dict[str, Any]] = system + list(params["messages"])
+                else:  # OpenAI
+                    messages = list(obj["body"]["messages"])
+                cid = obj["custom_id"]
+                if not isinstance(cid, str) or not all(isinstance(m, dict) for m in messages):
+                    raise TypeError
+            except (KeyError, TypeError, AttributeError):
+                raise LocatedError(
+                    path=shown,
+                    line=line,
+                    message="not a batch request line as distillplan writes them; "
+                    "run `distillplan teacher-data requests` again",
+                ) from None
+            out[cid] = Request(cid, tuple(messages))
     return out
 
 

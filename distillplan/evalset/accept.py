@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from distillplan.errors import AcceptanceError, DistillError, LocatedError
 from distillplan.evalset.metrics import METRICS, as_object
+from distillplan.files import read_regular
 from distillplan.text import JSON_WHITESPACE
 
 if TYPE_CHECKING:  # the hook path (validate, check) reads eval sets without the lock module
@@ -118,7 +119,7 @@ def read_jsonl(path: Path, *, display_path: str, data: bytes | None = None) -> l
     """``(line number, object)`` for every non-blank line; any bad line is located.
     ``data``: the file's bytes when the caller has read (and hashed) them already."""
     try:
-        raw = path.read_bytes() if data is None else data
+        raw = read_regular(path, shown=display_path) if data is None else data
     except OSError as e:
         raise AcceptanceError(f"{display_path}: cannot read: {e.strerror or e}") from None
     rows: list[tuple[int, dict[str, Any]]] = []

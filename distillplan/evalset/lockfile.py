@@ -34,7 +34,9 @@ This module is on the pre-commit path: it imports only the standard library and
 
 from __future__ import annotations
 
+import itertools
 import os
+import posixpath
 import re
 import sys
 from collections.abc import Mapping
@@ -43,8 +45,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from distillplan.errors import LockError, one_line
-from distillplan.files import atomic_write
+from distillplan.errors import LockError, one_line, quote_value
+from distillplan.files import atomic_write, read_regular
 from distillplan.text import toml_str
 
 if sys.version_info >= (3, 11):
@@ -270,8 +272,7 @@ def read_lock(spec_dir: Path) -> LockFile | None:
     path = spec_dir / LOCK_NAME
     shown = display_path(path)
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_LOCK_BYTES + 1)
+        raw = read_regular(path, shown=shown, limit_bytes=MAX_LOCK_BYTES)
     except FileNotFoundError:
         return None
     except OSError as e:
@@ -348,6 +349,26 @@ _GEN = {"inputs_sha256": str, "files": list, "pending": list, "obsolete": list}
 _GEN_ENTRY = {"path": str, "sha256": str, "kept_sha256": str}
 
 
+_HEX64 = "[0-9a-f]{64}"
+_GIT_ID = "(?:[0-9a-f]{40}|[0-9a-f]{64})?"  # SHA-1 or SHA-256 repositories; "" outside git
+#: The form of every string the lock holds that is not free text (a reason, a stratum's name): a
+#: hash, an object id, a path, a name. The lock's values reach the contract, the reports and the
+#: terminal; an edited lock cannot put anything else there.
+_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "hash": (re.compile(f"sha256:{_HEX64}"), "sha256: and 64 hex digits"),
+    "sha256": (re.compile(_HEX64), "64 hex digits"),
+    "kept_sha256": (re.compile(_HEX64), "64 hex digits"),
+    "teacher_predictions_sha256": (re.compile(f"(?:{_HEX64})?"), "64 hex digits"),
+    "git_blob": (re.compile(_GIT_ID), "a git object id"),
+    "locked_at_commit": (re.compile(_GIT_ID), "a git commit id"),
+    "inputs_sha256": (re.compile("[A-Za-z0-9:._-]{0,200}"), "a fingerprint"),
+    "metric": (re.compile("[a-z0-9-]{1,64}"), "a metric name"),
+    "decide_by": (re.compile("[a-z-]{1,64}"), "a decision rule"),
+    "strata_field": (re.compile("(?:[A-Za-z_][A-Za-z0-9_.-]{0,63})?"), "a JSONL field name"),
+    "teacher_predictions": (re.compile("[A-Za-z0-9._+@/-]{0,1024}"), "a path"),
+}
+
+
 def _fields(
     shown: str, where: str, d: Any, kinds: Mapping[str, type], optional: tuple[str, ...] = ()
 ) -> dict[str, Any]:
@@ -373,6 +394,10 @@ def _fields(
             continue
         if (isinstance(v, bool) and kind is int) or isinstance(v, datetime) or not isinstance(v, kind):
             raise fail(key, f"expected {kind.__name__}")
+    for key, v in out.items():  # then the form of each string (a missing key or a wrong type is named first)
+        form = _FORMATS.get(key)
+        if form is not None and not form[0].fullmatch(v):
+            raise fail(key, f"expected {form[1]} (got {quote_value(v)})")
     return out
 
 
@@ -393,17 +418,9 @@ def _parse(shown: str, data: dict[str, Any]) -> LockFile:
         ev = EvalLock(t["hash"], t["locked_at_commit"], t["locked_on"], tuple(files), tuple(hist), base)
     if "generated" in top:
         t = _fields(shown, "generated", top["generated"], _GEN, ("pending", "obsolete"))
-        gfiles = [
-            _fields(shown, f"generated.files[{i}]", f, _GEN_ENTRY, ("kept_sha256",)) for i, f in enumerate(t["files"])
-        ]
-        pfiles = [
-            _fields(shown, f"generated.pending[{i}]", f, _GEN_ENTRY, ("kept_sha256",))
-            for i, f in enumerate(t.get("pending", []))
-        ]
-        ofiles = [
-            _fields(shown, f"generated.obsolete[{i}]", f, _GEN_ENTRY, ("kept_sha256",))
-            for i, f in enumerate(t.get("obsolete", []))
-        ]
+        gfiles = [_generated_entry(shown, f"generated.files[{i}]", f) for i, f in enumerate(t["files"])]
+        pfiles = [_generated_entry(shown, f"generated.pending[{i}]", f) for i, f in enumerate(t.get("pending", []))]
+        ofiles = [_generated_entry(shown, f"generated.obsolete[{i}]", f) for i, f in enumerate(t.get("obsolete", []))]
         gen = GeneratedManifest(
             t["inputs_sha256"],
             {f["path"]: f["sha256"] for f in gfiles},
@@ -412,6 +429,35 @@ def _parse(shown: str, data: dict[str, Any]) -> LockFile:
             obsolete={f["path"]: f["sha256"] for f in ofiles},
         )
     return LockFile(ev, gen, version)
+
+
+_GEN_PATH_CHAR = re.compile(r"[^A-Za-z0-9._+@/-]")
+
+
+def _generated_entry(shown: str, where: str, raw: Any) -> dict[str, Any]:
+    """A ``[generated]`` entry whose path can only name a file scaffold writes: relative,
+    normalised (no ``.`` part, no ``..`` below the start), the spec's path characters, no ``.git``.
+    Where it lies against ``[scaffold].root`` is checked by the scaffold, which knows the root."""
+    entry = _fields(shown, where, raw, _GEN_ENTRY, ("kept_sha256",))
+    path = entry["path"]
+    parts = path.split("/")
+    lead = len(parts) - len(list(itertools.dropwhile(lambda p: p == "..", parts)))
+    why = (
+        "is empty"
+        if not path
+        else "is not a relative path"
+        if path.startswith("/")
+        else "uses characters no generated path has"
+        if _GEN_PATH_CHAR.search(path)
+        else "is not a normalised path"
+        if posixpath.normpath(path) != path or "." in parts or ".." in parts[lead:] or lead == len(parts)
+        else "leads into .git"
+        if ".git" in parts
+        else ""
+    )
+    if why:
+        raise LockError(f"{shown}: {where}.path: {why} (got {quote_value(path)}); not a file scaffold writes{RECOVER}")
+    return entry
 
 
 def _baseline(shown: str, raw: Any, version: int) -> Baseline:

@@ -22,17 +22,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
 
-from distillplan.errors import Problem, quote_value
+from distillplan.errors import InputError, Problem, quote_value
+from distillplan.files import open_regular
 from distillplan.text import JSON_WHITESPACE
 
 __all__ = ["FIELDS", "NO_REFERENCE", "Sample", "SampleReader"]
 
 FIELDS = ("id", "timestamp", "segment", "student", "teacher")
+MAX_LINE_BYTES = 64 << 20  # one sampled request; a longer line is a broken file, not a sample
 _OPTIONAL = ("reference",)
 _NO_REF = object()
 _BAD, _BLANK = object(), object()
@@ -93,12 +96,23 @@ class SampleReader:
         for path in self.paths:
             shown = self.display(path)
             try:
-                f = path.open("rb")
+                f = open_regular(path, shown=shown)  # a FIFO or a device (/dev/zero) is refused, never read
+            except InputError as e:
+                self._problem(shown, 1, "", str(e).removeprefix(f"{shown}: "))
+                continue
             except OSError as e:
                 self._problem(shown, 1, "", f"cannot read: {e.strerror or e}")
                 continue
             with f:
-                for n, raw in enumerate(f, 1):
+                for n, raw in enumerate(iter(partial(f.readline, MAX_LINE_BYTES + 1), b""), 1):
+                    if len(raw) > MAX_LINE_BYTES:
+                        self._problem(
+                            shown,
+                            n,
+                            "",
+                            f"a line longer than {MAX_LINE_BYTES:,} bytes; the rest of the file is not read",
+                        )
+                        break
                     try:
                         obj = loads(raw)
                         keys = obj.keys()
@@ -126,7 +140,7 @@ class SampleReader:
                             repeats.setdefault(key, (shown, n))
                         else:
                             seen.add(h)
-                    except (decode_error, AttributeError, TypeError, ValueError):
+                    except (decode_error, AttributeError, TypeError, ValueError, OverflowError):
                         row = self._parse(raw, shown, n)
                         if row is None:
                             continue
@@ -210,8 +224,12 @@ class SampleReader:
         if ts.tzinfo is None:
             self._problem(shown, n, "timestamp", f"{quote_value(stamp)} has no UTC offset (write Z or +hh:mm)")
             return None
-        day = int(ts.timestamp() // 86400)
-        week = self._weeks.get(day) or self._week(day)
+        try:  # in UTC, the time must still be a date Python has (years 1 to 9999)
+            day = int(ts.timestamp() // 86400)
+            week = self._weeks.get(day) or self._week(day)
+        except (OverflowError, ValueError, OSError):
+            self._problem(shown, n, "timestamp", f"{quote_value(stamp)} is out of range (years 1 to 9999, in UTC)")
+            return None
         h = hash(key)
         if h in self._seen:
             self._repeats.setdefault(key, (shown, n))
@@ -225,11 +243,13 @@ class SampleReader:
         for path in self.paths:
             shown = self.display(path)
             try:
-                f = path.open("rb")
-            except OSError:
+                f = open_regular(path, shown=shown)
+            except (OSError, InputError):
                 continue
             with f:
-                for n, raw in enumerate(f, 1):
+                for n, raw in enumerate(iter(partial(f.readline, MAX_LINE_BYTES + 1), b""), 1):
+                    if len(raw) > MAX_LINE_BYTES:
+                        break
                     try:
                         obj = json.loads(raw)
                     except (ValueError, UnicodeDecodeError):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from distillplan.errors import one_line
 from distillplan.evalset.accept import AcceptanceResult, GroupResult
 from distillplan.text import json_round, md_text
 
@@ -96,12 +97,12 @@ def _rule(r: AcceptanceResult) -> str:
 def render_text(result: AcceptanceResult, *, lock_hash: str, commit: str) -> str:
     """Aligned plain text; scores, gaps and bounds in points (score x 100)."""
     groups = (result.overall, *result.strata)
-    table = _aligned([list(_HEAD)] + [_cells(g) for g in groups])
+    table = _aligned([list(_HEAD)] + [[one_line(c[0]), *c[1:]] for c in (_cells(g) for g in groups)])
     where = f"eval lock {lock_hash or '(none)'} at commit {commit or '(not in git)'}"
     paired = []
     if result.overall.paired is not None:
         paired = ["Teacher predictions given now (information only; they never move a threshold):"]
-        paired += _aligned([list(_PAIRED_HEAD)] + [_paired_cells(g) for g in groups])
+        paired += _aligned([list(_PAIRED_HEAD)] + [[one_line(c[0]), *c[1:]] for c in map(_paired_cells, groups)])
     return (
         "\n".join(
             [

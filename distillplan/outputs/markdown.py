@@ -30,7 +30,8 @@ _DECISION_ICON = {
 
 
 def _kv(rows: Sequence[tuple[str, str]]) -> list[str]:
-    return md_table(["", ""], [[f"**{k}**", v] for k, v in rows])
+    """Label and value rows; a label can carry data (a stratum's name from the eval set), so it is escaped."""
+    return md_table(["", ""], [[f"**{md_text(k)}**", v] for k, v in rows])
 
 
 def render_markdown(p: Plan) -> str:
@@ -57,7 +58,10 @@ def render_markdown(p: Plan) -> str:
     out += ["### Checks", ""]
     out += md_table(
         ["", "Check", "Rule", "Figure", "Message"],
-        [["✔" if ck.ok else "✘", ck.id, ck.rule, short_hash(ck.figure), short_hash(ck.message)] for ck in v.checks],
+        [
+            ["✔" if ck.ok else "✘", ck.id, ck.rule, md_text(short_hash(ck.figure)), md_text(short_hash(ck.message))]
+            for ck in v.checks
+        ],
     )
     if v.warnings:
         out += ["**Warnings**", ""]

@@ -178,7 +178,9 @@ def _chart(r: MonitorResult, segment: str) -> list[str]:
     cells = [c for c in r.cells if c.segment == segment]
     weeks = ", ".join(json.dumps(c.week) for c in cells)
     top = max([cells[0].bound_points * 2, *(c.gap_points for c in cells)]) * 1.1
-    title = one_line(segment).replace('"', "'") + ": gap to the teacher (points) and the bound"
+    # no quote, and no HTML a chart label could render: the segment is data from production
+    safe = one_line(segment).translate({ord('"'): "'", ord("<"): "(", ord(">"): ")", ord("&"): "+", ord("`"): "'"})
+    title = safe + ": gap to the teacher (points) and the bound"
     return [
         "```mermaid",
         "xychart-beta",

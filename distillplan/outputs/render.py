@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import posixpath
+import shlex
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -89,9 +90,9 @@ def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str])
     """The TRL settings: the plan's recipe (its judgements are policy settings) and the command."""
     st, sizing = spec["student"], plan["sizing"]
     training, recipe = sizing["training"], sizing["training"]["recipe"]
-    command = f"trl sft --config {paths['sft_config']}"
+    command = f"trl sft --config {shlex.quote(paths['sft_config'])}"
     if training["gpus"] > 1:
-        command += f" --accelerate_config {paths['accelerate_config']}"
+        command += f" --accelerate_config {shlex.quote(paths['accelerate_config'])}"
     machines = machines_for(training["gpus"])
     if machines > 1:
         # Arguments trl does not know go to `accelerate launch`: each machine its own rank.
@@ -345,6 +346,7 @@ def py_str(value: str) -> str:
 
 
 FILTERS: dict[str, Callable[..., str]] = {
+    "sh": shlex.quote,  # one shell word: every value pasted into a command the documents show
     "py_str": py_str,
     "yaml_str": yaml_str,
     "yaml_value": yaml_value,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from distillplan.errors import one_line
 from distillplan.plan.model import Plan, SizingOut
 from distillplan.text import gib, months, pct, tokens, usd
 
@@ -253,7 +254,7 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         need = e.required_examples_by_stratum.get(name, req)
         short = need is not None and n < need
         own = f" of {need:,} for its teacher score" if name in e.required_examples_by_stratum else ""
-        rows.append((f"Stratum {name}", f"{n:,} examples{own}" + (" (too few)" if short else "")))
+        rows.append((f"Stratum {one_line(name)}", f"{n:,} examples{own}" + (" (too few)" if short else "")))
     return rows
 
 

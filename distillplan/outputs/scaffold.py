@@ -31,9 +31,17 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from distillplan import __version__
-from distillplan.errors import RepoError, ScaffoldError, quote_value
+from distillplan.errors import LockError, RepoError, ScaffoldError, quote_value
 from distillplan.evalset.lockfile import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
-from distillplan.files import atomic_write, exclusive, is_inside, leaves_folder, stale_temp_files, templates_dir
+from distillplan.files import (
+    atomic_write,
+    exclusive,
+    is_inside,
+    leaves_folder,
+    read_regular,
+    stale_temp_files,
+    templates_dir,
+)
 from distillplan.git import commit_holding
 from distillplan.git import repo_root as find_repo_root
 
@@ -117,6 +125,8 @@ TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
 
 
 VLLM_YAML = "serving/vllm.yaml"
+#: The most bytes read of a generated file (or a person's edit of one): they are a few KB.
+MAX_GENERATED_BYTES = 64 << 20
 
 
 def plan_tree(
@@ -199,11 +209,13 @@ def inputs_fingerprint(
     if base_model:
         config = spec_dir / base_model / "config.json"
         if config.is_file() and is_inside(config, _repo_root(spec_dir)):
-            h.update(config.read_bytes())
+            h.update(read_regular(config, limit_bytes=MAX_GENERATED_BYTES))
     for name in compare_students:
         config = spec_dir / name / "config.json"
         if name != base_model and config.is_file() and is_inside(config, _repo_root(spec_dir)):
-            h.update(b"compare\0" + name.encode("utf-8") + b"\0" + config.read_bytes())
+            h.update(
+                b"compare\0" + name.encode("utf-8") + b"\0" + read_regular(config, limit_bytes=MAX_GENERATED_BYTES)
+            )
     return FINGERPRINT_PREFIX + h.hexdigest()
 
 
@@ -240,6 +252,30 @@ def check_paths(spec_dir: Path, root: str, skip: list[str], outputs: list[str]) 
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ScaffoldError(f"scaffold: nothing written: {problems[0]}{more}")
+
+
+def check_manifest(lock_shown: str, root: str, gen: GeneratedManifest, fingerprint: str) -> None:
+    """Refuse a ``[generated]`` path outside ``[scaffold].root`` (LockError naming the lock, the
+    key and the path) when the manifest was written from these very inputs (``fingerprint``): such
+    a run wrote only under the root, so any other path was put there by hand (``../../etc/shadow``).
+    After a change of inputs (a new root) the old paths are the previous tree's: reported obsolete,
+    never read. The lock reader refused absolute and unnormalised paths (``/dev/zero``) already."""
+    if gen.inputs_sha256 != fingerprint:
+        return
+    base = posixpath.normpath(root.replace("\\", "/"))
+    for key, paths in (
+        ("generated.files", gen.files),
+        ("generated.pending", gen.pending),
+        ("generated.kept", gen.kept),
+    ):
+        for rel in sorted(paths):
+            norm = posixpath.normpath(rel)
+            inside = not norm.startswith("../") and norm != ".." if base == "." else norm.startswith(base + "/")
+            if not inside or norm != rel:
+                raise LockError(
+                    f"{lock_shown}: {key}: {quote_value(rel)} is not under [scaffold].root {quote_value(base)}; "
+                    f"not a file scaffold writes; restore the lock from git (`git checkout -- {LOCK_NAME}`)"
+                )
 
 
 def _absolute(rel: str) -> bool:
@@ -335,7 +371,7 @@ def _render_all(
     target = sf.dir / rel
     if force or not target.is_file() or target.is_symlink():
         return tree, built
-    current = target.read_bytes()
+    current = read_regular(target, shown=rel, limit_bytes=MAX_GENERATED_BYTES, follow_symlinks=False)
     recorded = lock.generated.files.get(rel) if lock is not None and lock.generated is not None else None
     theirs = rel not in tree or (current != tree[rel] and _sha(current) != recorded)
     if not theirs:
@@ -370,6 +406,11 @@ def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dic
     result = ScaffoldResult(mode=mode, starter=sf.display if starter else None, spec_file=sf)
     spec_dir = sf.dir
     lock = read_lock(spec_dir) if sf.path.exists() else None
+    if lock is not None and lock.generated is not None:
+        now = inputs_fingerprint(
+            spec_dir, sf.sha256, lock, sf.spec.student.base_model, compare_students=sf.spec.compare.students or ()
+        )
+        check_manifest(os.path.join(_display_base(sf), LOCK_NAME), sf.spec.scaffold.root, lock.generated, now)
     tree, result.plan = _render_all(sf, lock, plan, force=force)
     check_paths(spec_dir, sf.spec.scaffold.root, list(sf.spec.scaffold.skip), sorted(tree))
     old = lock.generated if lock is not None and lock.generated is not None else GeneratedManifest("")
@@ -440,7 +481,7 @@ def _read_target(target: Path, shown: str) -> bytes | None:
         return None
     if not target.is_file():
         raise ScaffoldError(f"{shown}: is not a regular file (a folder?); distillplan writes regular files only")
-    return target.read_bytes()
+    return read_regular(target, shown=shown, limit_bytes=MAX_GENERATED_BYTES)
 
 
 def _write(
@@ -461,7 +502,7 @@ def _write(
         write_lock(spec_dir, replace(base, generated=replace(old, pending={**old.pending, **pending})))
     for rel, data, seen in writes:
         target = spec_dir / rel
-        now = target.read_bytes() if target.is_file() else None
+        now = read_regular(target, limit_bytes=MAX_GENERATED_BYTES) if target.is_file() else None
         if now != seen:  # a person saved the file while this run rendered: theirs wins
             shown = os.path.join(_display_base(sf), rel)
             result.files = [
@@ -525,9 +566,13 @@ def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) ->
     if isinstance(spec, str | Path):
         p = Path(spec)
         path = p / SPEC_NAME if p.is_dir() else p
-        spec_dir, spec_sha, display = path.parent, _sha(path.read_bytes()), str(path)
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        spec_bytes = read_regular(path, limit_bytes=MAX_GENERATED_BYTES)
+        spec_dir, spec_sha, display = path.parent, _sha(spec_bytes), str(path)
+        raw = tomllib.loads(spec_bytes.decode("utf-8"))
         base_model = raw.get("student", {}).get("base_model")
+        table = raw.get("scaffold")
+        given = table.get("root") if isinstance(table, dict) else None
+        root = given if isinstance(given, str) else "distill"
         section = raw.get("compare")
         listed = section.get("students") if isinstance(section, dict) else None
         students = listed if isinstance(listed, list) else []
@@ -535,6 +580,7 @@ def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) ->
         spec_dir, spec_sha, display = spec.dir, spec.sha256, spec.display
         base_model = spec.spec.student.base_model
         students = spec.spec.compare.students or []
+        root = spec.spec.scaffold.root
     if lock is None:
         lock = read_lock(spec_dir)
     lock_display = os.path.join(os.path.dirname(display), LOCK_NAME)
@@ -543,17 +589,17 @@ def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) ->
     if lock.generated.pending:
         return [f"{lock_display}: a scaffold run was interrupted; run `distillplan scaffold` to finish it"]
     students = [n for n in students if isinstance(n, str)]
-    if lock.generated.inputs_sha256 != inputs_fingerprint(
-        spec_dir, spec_sha, lock, base_model, compare_students=students
-    ):
+    now = inputs_fingerprint(spec_dir, spec_sha, lock, base_model, compare_students=students)
+    if lock.generated.inputs_sha256 != now:
         return scaffold(spec, mode="check").problems
+    check_manifest(lock_display, root, lock.generated, now)  # read below: only files under the root
     problems: list[str] = []
     base = os.path.dirname(display)
     for rel, recorded in sorted(lock.generated.files.items()):
         target = spec_dir / rel
         shown = os.path.join(base, rel)
-        try:
-            current = _sha(target.read_bytes())
+        try:  # a regular file inside the root: never a device, a FIFO or a symlink out of the tree
+            current = _sha(read_regular(target, shown=shown, limit_bytes=MAX_GENERATED_BYTES, follow_symlinks=False))
         except FileNotFoundError:
             problems.append(f"{shown}: missing; run `distillplan scaffold`")
             continue

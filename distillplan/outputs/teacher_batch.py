@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from distillplan.errors import LocatedError, TeacherDataError
+from distillplan.errors import LocatedError, TeacherDataError, one_line
 
 __all__ = [
     "BATCH_LIMITS",
@@ -164,27 +164,83 @@ class CollectResult:
         return "; ".join(parts)
 
 
-def _answer(obj: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+def _kind(v: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(v), "a number"
+    )
+
+
+_WORDS = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
+
+
+class _Line:
+    """Typed access to one result line: a value of the wrong JSON type is a located error
+    (``file:line: key.path: expected ..., got ...``), never a crash."""
+
+    def __init__(self, path: str, line: int) -> None:
+        self.path, self.line = path, line
+
+    def get(self, obj: dict[str, Any], key: str, kind: type, where: str) -> Any:
+        """``obj[key]`` when it is a ``kind``; None when absent or null."""
+        v = obj.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool):
+            raise LocatedError(
+                path=self.path,
+                line=self.line,
+                key=f"{where}{key}",
+                message=f"expected {_WORDS.get(kind, kind.__name__)}, got {_kind(v)}",
+            )
+        return v
+
+    def objects(self, items: list[Any], where: str) -> list[dict[str, Any]]:
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise LocatedError(
+                    path=self.path,
+                    line=self.line,
+                    key=f"{where}[{i}]",
+                    message=f"expected an object, got {_kind(item)}",
+                )
+        return items
+
+
+def _answer(obj: dict[str, Any], at: _Line) -> tuple[str | None, str | None, str | None]:
     """(text, failure reason, "truncated" | "refused" | None) of one result line, OpenAI's or Anthropic's."""
     if "result" in obj:  # Anthropic Message Batches
-        result = obj["result"] or {}
-        kind = result.get("type")
+        result = at.get(obj, "result", dict, "") or {}
+        kind = at.get(result, "type", str, "result.")
         if kind != "succeeded":
-            err = (result.get("error") or {}).get("error", {}) if kind == "errored" else {}
-            return None, f"{kind}{': ' + str(err.get('message')) if err.get('message') else ''}", None
-        message = result.get("message") or {}
-        text = "".join(b.get("text", "") for b in message.get("content") or [] if b.get("type") == "text")
-        return text, None, _ANTHROPIC_STOP.get(str(message.get("stop_reason")))
+            outer = at.get(result, "error", dict, "result.") if kind == "errored" else None
+            err = at.get(outer, "error", dict, "result.error.") if outer else None
+            message = at.get(err, "message", str, "result.error.error.") if err else None
+            return None, one_line(f"{kind}{': ' + message if message else ''}")[:200], None
+        msg = at.get(result, "message", dict, "result.") or {}
+        blocks = at.objects(at.get(msg, "content", list, "result.message.") or [], "result.message.content")
+        text = "".join(
+            at.get(b, "text", str, f"result.message.content[{i}].") or ""
+            for i, b in enumerate(blocks)
+            if b.get("type") == "text"
+        )
+        return text, None, _ANTHROPIC_STOP.get(str(msg.get("stop_reason")))
     if obj.get("error"):  # OpenAI Batch API error line
-        return None, f"error: {obj['error'].get('message') or obj['error'].get('code')}", None
-    response = obj.get("response") or {}
-    if response.get("status_code") != 200:
-        return None, f"HTTP {response.get('status_code')}", None
-    choice = ((response.get("body") or {}).get("choices") or [{}])[0]
-    message = choice.get("message") or {}
+        error = at.get(obj, "error", dict, "")
+        message = error.get("message") or error.get("code")
+        return None, one_line(f"error: {message if isinstance(message, str | int) else _kind(message)}")[:200], None
+    response = at.get(obj, "response", dict, "") or {}
+    status = response.get("status_code")
+    if status != 200 or isinstance(status, bool):
+        shown = status if isinstance(status, int) else _kind(status)
+        return None, f"HTTP {shown}", None
+    body = at.get(response, "body", dict, "response.") or {}
+    choices = at.objects(at.get(body, "choices", list, "response.body.") or [{}], "response.body.choices")
+    choice = choices[0]
+    message = at.get(choice, "message", dict, "response.body.choices[0].") or {}
     if message.get("refusal"):
         return None, None, "refused"
-    return message.get("content") or "", None, _OPENAI_FINISH.get(str(choice.get("finish_reason")))
+    content = at.get(message, "content", str, "response.body.choices[0].message.")
+    return content or "", None, _OPENAI_FINISH.get(str(choice.get("finish_reason")))
 
 
 #: Stop and finish reasons whose answer is not trained on (the SDKs' StopReason and finish_reason literals).
@@ -208,7 +264,7 @@ def collect(requests: dict[str, Request], results: Iterable[tuple[str, int, dict
             raise LocatedError(
                 path=path, line=line, key="custom_id", message=f"{cid!r} is in no request file of this project"
             )
-        text, failure, why = _answer(obj)
+        text, failure, why = _answer(obj, _Line(path, line))
         if failure is not None:
             left_out[cid] = ("failed", f"{cid} ({failure})")
         elif why is not None:

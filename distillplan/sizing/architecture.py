@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from distillplan.catalogs.students import STUDENT_FILES, config_problem
-from distillplan.errors import ArchitectureError
-from distillplan.files import data_path
+from distillplan.errors import ArchitectureError, InputError
+from distillplan.files import data_path, read_regular
 
 __all__ = [
     "Architecture",
@@ -44,6 +44,7 @@ __all__ = [
 # Hub id -> bundled file under data/architectures/. Kept in code so that listing the
 # catalog parses no JSON; SOURCES.toml beside the files says where each came from.
 _CATALOG = STUDENT_FILES
+MAX_CONFIG_BYTES = 16 << 20  # a config.json is a few KB
 _CATALOG_LOWER = {name.lower(): name for name in _CATALOG}
 
 
@@ -239,8 +240,8 @@ def parameter_count(arch: Architecture) -> int:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        data = json.loads(read_regular(path, limit_bytes=MAX_CONFIG_BYTES).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, InputError, RecursionError) as e:
         raise ArchitectureError(f"{path}: cannot read config.json ({e})") from e
     if not isinstance(data, dict):
         raise ArchitectureError(f"{path}: config.json must hold a JSON object")

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ValidationError
 
 from distillplan.catalogs.prices import teacher_prices
 from distillplan.catalogs.students import config_problem, is_student_name
-from distillplan.errors import Problem, SpecError, quote_value
-from distillplan.files import leaves_folder
+from distillplan.errors import InputError, Problem, SpecError, quote_value
+from distillplan.files import leaves_folder, open_regular
 from distillplan.git import repo_root as find_repo_root
 from distillplan.spec.models import Spec
 from distillplan.spec.policy import NotANumber
@@ -71,8 +71,10 @@ def load_spec(arg: str | Path) -> SpecFile:
     """Read, parse and validate a spec from disk, checking its paths against the repo."""
     path, display = resolve_spec_arg(arg)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, shown=display) as f:  # a FIFO or a device is refused, never waited on
             data = f.read(MAX_SPEC_BYTES + 1)  # never more: the size cap is checked on these bytes
+    except InputError as e:
+        raise SpecError([Problem(display, 1, 1, "", str(e).removeprefix(f"{display}: "))]) from None
     except FileNotFoundError:
         raise SpecError([Problem(display, 1, 1, "", "no such file")]) from None
     except IsADirectoryError:
@@ -294,6 +296,8 @@ def _pydantic_problems(err: ValidationError, raw: dict[str, Any]) -> list[tuple[
             msg = "must not be empty"
         elif kind == "string_too_long":
             msg = f"must be at most {ctx.get('max_length')} characters"
+        elif kind == "string_pattern_mismatch":
+            msg = f"must match the pattern {ctx.get('pattern')} (got {_got(value)})"
         elif kind == "value_error":
             msg = str(ctx.get("error", e["msg"]))
         else:

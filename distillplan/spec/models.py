@@ -12,7 +12,16 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from distillplan.catalogs.gpus import gpu_names
@@ -40,6 +49,57 @@ Usd = Annotated[float, Field(ge=0, le=_MAX_USD)]
 UsdPerMtok = Annotated[float, Field(gt=0, le=10_000)]
 Score = Annotated[float, Field(ge=0, le=1)]
 Points = Annotated[float, Field(ge=0, le=100)]
+
+#: A path or name that reaches generated files (YAML, shell lines the docs tell people to copy,
+#: Markdown) and the terminal: ASCII letters, digits and ``. _ - + @ /`` only, no component
+#: starting with ``-`` (it would read as an option). Nothing here needs quoting in a shell, ends
+#: a YAML line (U+2028, NEL, CR ...) or opens HTML; the outputs still quote every value.
+_SAFE_PATH_CHAR = re.compile(r"[^A-Za-z0-9._+@/-]")
+_SAFE_ID_CHAR = re.compile(r"[^A-Za-z0-9._:+@/-]")
+#: A JSONL field name: an identifier, with ``-`` and ``.`` allowed after the first character.
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+
+
+def _shown(v: str) -> str:
+    """``v`` quoted for a message: backslash and quote escaped, cut to 60 characters (the
+    problem line escapes control characters)."""
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"')[:60] + '"'
+
+
+def _char_name(c: str) -> str:
+    return repr(c) if c.isprintable() and ord(c) < 0x80 else f"U+{ord(c):04X}"
+
+
+def safe_path(v: str, *, allowed: re.Pattern[str] = _SAFE_PATH_CHAR, what: str = ". _ - + @ /") -> str:
+    """``v`` when it is a safe path or name (see ``_SAFE_PATH_CHAR``); else ValueError naming the character."""
+    bad = allowed.search(v)
+    if bad is not None and (bad.group() < " " or bad.group() == "\x7f"):
+        raise ValueError(f"must not contain control characters (got {_shown(v)})")
+    if bad is not None:
+        raise ValueError(
+            f"must use only ASCII letters, digits and {what} (got {_shown(v)}: "
+            f"{_char_name(bad.group())} is not allowed; it would need quoting in the generated commands)"
+        )
+    if any(part.startswith("-") for part in v.split("/")):
+        raise ValueError(f"no part of it may start with '-', which commands read as an option (got {_shown(v)})")
+    return v
+
+
+def _safe_path(v: str) -> str:
+    return safe_path(v)
+
+
+#: A path string that reaches generated files: checked by :func:`safe_path`, located per item in lists.
+SafePath = Annotated[str, AfterValidator(_safe_path)]
+
+
+def _field_name(v: str | None) -> str | None:
+    if v is not None and not _FIELD_NAME.fullmatch(v):
+        raise ValueError(
+            "must be a JSONL field name: a letter or _, then letters, digits, _ . -, "
+            f"at most 64 characters (got {_shown(v)})"
+        )
+    return v
 
 
 class _Model(BaseModel):
@@ -213,6 +273,11 @@ class Teacher(_Model):
         description="Model id that API takes; default: the price book's id for `model` (claude-sonnet-5-5...).",
     )
 
+    @field_validator("model", "api_model")
+    @classmethod
+    def _model_id(cls, v: str | None) -> str | None:
+        return None if v is None else safe_path(v, allowed=_SAFE_ID_CHAR, what=". _ - : + @ /")
+
     @model_validator(mode="after")
     def _priced(self, info: ValidationInfo) -> "Teacher":
         if self.model is None and (self.usd_per_mtok_input is None or self.usd_per_mtok_output is None):
@@ -230,7 +295,9 @@ class Teacher(_Model):
 class Student(_Model):
     """The open-weight base model, how it is trained, and how it is served."""
 
-    base_model: str = Field(min_length=1, description="Catalog name (hub id) or a local folder holding config.json.")
+    base_model: SafePath = Field(
+        min_length=1, description="Catalog name (hub id) or a local folder holding config.json."
+    )
     method: Method = Field(default="qlora", description="Fine-tuning method.")
     serving_precision: Precision = Field(default="int8", description="Weight precision when served.")
     training_examples: int | None = Field(
@@ -252,7 +319,7 @@ class Student(_Model):
 class Eval(_Model):
     """The locked eval set and the contracted accuracy gap (P2.3, P5, P9.2)."""
 
-    datasets: list[str] = Field(min_length=1, description="JSONL files, relative to the spec's folder.")
+    datasets: list[SafePath] = Field(min_length=1, description="JSONL files, relative to the spec's folder.")
     metric: Metric = Field(description="How a prediction is scored.")
     teacher_score: Score = Field(description="The teacher's score on the locked set, 0-1.")
     max_gap_points: Points = Field(description="Contracted gap: teacher minus student, in percentage points.")
@@ -310,6 +377,11 @@ class Eval(_Model):
         if any(not s.strip() for s in v):
             raise ValueError("has an empty path")
         return v
+
+    @field_validator("id_field", "reference_field", "strata_field")
+    @classmethod
+    def _field(cls, v: str | None) -> str | None:
+        return _field_name(v)
 
 
 class Routing(_Model):
@@ -438,7 +510,7 @@ class TeacherData(_Model):
         description="Generate the training data through the vendor's batch API: the P4 teacher-inference line "
         "is priced at the batch tier.",
     )
-    inputs: list[str] = Field(
+    inputs: list[SafePath] = Field(
         default_factory=list,
         description="JSONL files of training inputs (input in [eval].input_field), relative to the spec.",
     )
@@ -453,23 +525,34 @@ class TeacherData(_Model):
     )
 
 
+def _image(v: str) -> str:
+    return safe_path(v, allowed=_SAFE_ID_CHAR, what=". _ - : + @ /")
+
+
+#: Kubernetes label keys (an optional DNS prefix and ``/``, then a name) and values.
+LabelKey = Annotated[
+    str, Field(pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+]
+LabelValue = Annotated[str, Field(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")]
+
+
 class Serving(_Model):
     """How the generated Kubernetes manifests run the student (serving/k8s)."""
 
-    image: str = Field(
+    image: Annotated[str, AfterValidator(_image)] = Field(
         default="vllm/vllm-openai:v0.33.0",
         min_length=1,
         max_length=300,
         description="vLLM container image (default: the vLLM release current on 2026-11-28).",
     )
-    node_selector: dict[str, str] | None = Field(
+    node_selector: dict[LabelKey, LabelValue] | None = Field(
         default=None,
         description=(
             'Node labels the pods require, e.g. { "cloud.google.com/gke-accelerator" = "nvidia-tesla-a100" }; '
             "default: NVIDIA GPU feature-discovery's nvidia.com/gpu.product label of the GPU (SXM or PCIe)."
         ),
     )
-    storage_class: str | None = Field(
+    storage_class: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")] | None = Field(
         default=None,
         description="StorageClass of the model volume; it must offer ReadWriteMany (default: the cluster's).",
     )
@@ -484,16 +567,16 @@ class Serving(_Model):
 class Scaffold(_Model):
     """The generated tree."""
 
-    root: str = Field(
+    root: SafePath = Field(
         default="distill", min_length=1, description="Folder of the generated tree, relative to the spec."
     )
-    skip: list[str] = Field(default_factory=list, description="Generated paths (relative to root) not to write.")
+    skip: list[SafePath] = Field(default_factory=list, description="Generated paths (relative to root) not to write.")
 
 
 class Compare(_Model):
     """The candidates `distillplan compare` sweeps; each axis defaults to the whole catalog."""
 
-    students: list[str] | None = Field(
+    students: list[SafePath] | None = Field(
         default=None,
         min_length=1,
         description="Catalog names (hub ids) or local folders holding config.json; default: every catalog student.",

@@ -6,9 +6,9 @@ bands, which stand with their lines in :mod:`distillplan.spec.registry`."""
 # annotation string at class creation, which costs the pre-commit path ~10 ms.
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, create_model, model_validator
 
 from distillplan.spec.registry import PROJECT_LINES
 
@@ -35,16 +35,68 @@ def _ordered(band: tuple[float, float]) -> tuple[float, float]:
     return band
 
 
+class NotANumber:
+    """A string or boolean given for a policy number: fails pydantic's number check."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+#: The largest magnitude any policy number may have: far above every real figure (a quadrillion
+#: tokens, dollars or sequences), far below where the plan's arithmetic overflows (``1e308``).
+MAX_POLICY_NUMBER = 1e15
+
+
+class _Section(BaseModel):
+    """A policy table: strict types (``true`` is no integer, ``"6"`` no number), finite numbers
+    no larger than :data:`MAX_POLICY_NUMBER`; ``_key`` is the table's dotted key in the spec."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True)
+    _key: ClassVar[str] = "policy"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        """A policy number is a TOML number, never the string "6" nor true (issue 14):
+        such values are passed on as None, which pydantic reports as the wrong type."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, f in cls.model_fields.items():
+            if f.annotation in (int, float) and isinstance(out.get(name), str | bool):
+                out[name] = NotANumber(out[name])
+        return out
+
+    @model_validator(mode="after")
+    def _bounded(self, info: ValidationInfo) -> Any:
+        """Every number at most :data:`MAX_POLICY_NUMBER` in size, located at its key."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            for x in value if isinstance(value, tuple) else (value,):
+                if isinstance(x, int | float) and not isinstance(x, bool) and abs(x) > MAX_POLICY_NUMBER:
+                    shown = f"{x:g}" if isinstance(x, float) else f"{x:.3g}"
+                    message = f"must be at most {MAX_POLICY_NUMBER:g} (got {shown})"
+                    ctx = info.context
+                    if isinstance(ctx, dict) and isinstance(ctx.get("problems"), list):
+                        ctx["problems"].append((f"{self._key}.{name}", message))
+                    else:
+                        raise ValueError(f"{self._key}.{name}: {message}")
+                    break
+        return self
+
+
 #: ``[low, high]``, both >= 0.
-Band = Annotated[tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]], AfterValidator(_ordered)]
+Band = Annotated[
+    tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]], Field(strict=False), AfterValidator(_ordered)
+]
 
 
-class SizingAssumptions(BaseModel):
+class SizingAssumptions(_Section):
     """Every sizing judgement, with its default. Embedded in the policy as ``[policy.sizing]``.
 
     Each field says what it assumes in its ``description``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    _key: ClassVar[str] = "policy.sizing"
 
     gpu_memory_utilization: float = Field(
         0.9, gt=0, le=1, description="Fraction of GPU memory vLLM may use (vLLM's default --gpu-memory-utilization)."
@@ -161,10 +213,12 @@ class SizingAssumptions(BaseModel):
     )
     learning_rate_full: tuple[float, float] = Field(
         (1e-5, 5e-6),
+        strict=False,  # a TOML array; the numbers stay strict
         description="Full fine-tuning learning rate up to 10B parameters, and above (distillplan's default).",
     )
     learning_rate_adapter: tuple[float, float] = Field(
         (2e-4, 1e-4),
+        strict=False,  # a TOML array; the numbers stay strict
         description="LoRA/QLoRA learning rate up to 10B parameters, and above (QLoRA paper: 2e-4 for 7B/13B).",
     )
     warmup_share: float = Field(0.03, ge=0, lt=1, description="Share of the training steps spent warming up.")
@@ -212,30 +266,6 @@ class SizingAssumptions(BaseModel):
         return float(getattr(self, f"prefill_efficiency_{precision}"))
 
 
-class NotANumber:
-    """A string or boolean given for a policy number: fails pydantic's number check."""
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _numbers_are_numbers(cls, data: Any) -> Any:
-        """A policy number is a TOML number, never the string "6" nor true (issue 14):
-        such values are passed on as None, which pydantic reports as the wrong type."""
-        if not isinstance(data, dict):
-            return data
-        out = dict(data)
-        for name, f in cls.model_fields.items():
-            if f.annotation in (int, float) and isinstance(out.get(name), str | bool):
-                out[name] = NotANumber(out[name])
-        return out
-
-
 if TYPE_CHECKING:  # the fields are made from the registry below; mypy sees a plain section
     ProjectBands = _Section
 else:
@@ -248,6 +278,7 @@ else:
             for line in PROJECT_LINES
         },
     )
+    ProjectBands._key = "policy.project_bands_usd"
 
 
 class Policy(_Section):
