@@ -289,7 +289,9 @@ def test_locking_the_eval_makes_the_contract_stale_until_rescaffolded(repo: Path
     assert any("contract.md: missing" in p for p in check_fresh(spec))
     scaffold(spec)
     assert new.eval is not None and new.eval.hash in contract.read_text()
-    assert f"committed in {head} (the first commit holding these exact bytes)" in contract.read_text()
+    blob = new.eval.files[0].git_blob
+    assert blob and f"eval/locked.jsonl (git blob {blob})" in contract.read_text()
+    assert head not in contract.read_text()  # no commit cited (issue 23)
     assert check_fresh(spec) == []
     lock = read_lock(repo)
     assert lock is not None and lock.eval == new.eval  # scaffold keeps the eval section
