@@ -18,7 +18,7 @@ from distillplan.errors import DistillError, LockError
 from distillplan.evalset.accept import load_spec_eval
 from distillplan.evalset.baseline import baseline_drift
 from distillplan.evalset.fingerprint import verify_eval
-from distillplan.evalset.lockfile import read_lock
+from distillplan.evalset.lockfile import Baseline, read_lock
 from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
 from distillplan.plan import economics as eco
 from distillplan.plan.costs import (
@@ -58,6 +58,9 @@ class PlanInputs:
 
     architecture: Architecture
     eval_state: EvalState
+    #: The teacher baseline fixed in distill.lock (what ``accept`` compares with); when present, the
+    #: plan's gap carries its teacher score and threshold, so every document states the locked ones.
+    baseline: Baseline | None = None
 
 
 def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
@@ -306,9 +309,12 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
         ),
         gap=Gap(
             metric=e.metric,
-            teacher_score=e.teacher_score,
+            teacher_score=inputs.baseline.teacher_score if inputs.baseline else e.teacher_score,
             allowed_points=e.max_gap_points,
-            acceptance_threshold=round(e.teacher_score - e.max_gap_points / 100, 10),
+            acceptance_threshold=(
+                inputs.baseline.threshold if inputs.baseline else round(e.teacher_score - e.max_gap_points / 100, 10)
+            ),
+            baseline_source=inputs.baseline.source if inputs.baseline else "spec-unlocked",
             stratum_bound_points=e.max_stratum_gap_points,
             system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points,
         ),
@@ -441,4 +447,14 @@ def plan_for_file(sf: Any, *, eval_state: EvalState | None = None) -> Plan:
     """Gather the inputs of the spec file ``sf`` (a :class:`~distillplan.spec.load.SpecFile`) and plan."""
     arch = load_architecture(sf.spec.student.base_model, base_dir=sf.dir)
     state = eval_state if eval_state is not None else eval_state_for(sf.spec, sf.dir)
-    return build_plan(sf.spec, PlanInputs(architecture=arch, eval_state=state))
+    return build_plan(sf.spec, PlanInputs(architecture=arch, eval_state=state, baseline=locked_baseline(sf.dir)))
+
+
+def locked_baseline(spec_dir: Path) -> Baseline | None:
+    """The teacher baseline fixed in ``distill.lock`` (None: no lock, none recorded, or a lock
+    that cannot be read, which :func:`eval_state_for` reports)."""
+    try:
+        lock = read_lock(spec_dir)
+    except LockError:
+        return None
+    return lock.eval.baseline if lock is not None and lock.eval is not None else None
