@@ -173,7 +173,8 @@ def test_chart_lines_cross_at_the_payback_the_text_states(tmp_path: Path) -> Non
 
 def test_contract_states_the_acceptance_test(trees: dict[str, dict[str, bytes]]) -> None:
     text = trees["invoice-extraction"]["distill/docs/contract.md"].decode()
-    assert "content hash sha256:888220e9" in text and "not yet committed" in text
+    assert "content hash sha256:888220e9" in text and "eval/locked.jsonl (git blob 24170d33" in text
+    assert "committed in" not in text  # no commit cited: committing never makes it stale (issue 23)
     assert "| overall | 40 | 93.00 | 90.50 |" in text
     assert "| medical | 10 | 89.00 | 84.00 |" in text
     assert "`distillplan accept --predictions predictions.jsonl`" in text
