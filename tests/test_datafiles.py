@@ -13,7 +13,8 @@ import pytest
 from distillplan.catalogs.datafile import DataFileError
 from distillplan.catalogs.gpus import load_gpus, parse_gpus
 from distillplan.catalogs.prices import parse_teacher_prices, teacher_prices
-from distillplan.catalogs.students import STUDENT_FILES, student_sources
+from distillplan.catalogs.sources import student_sources
+from distillplan.catalogs.students import STUDENT_FILES
 from distillplan.files import data_path
 from distillplan.main import guarded
 

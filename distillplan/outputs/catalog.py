@@ -7,7 +7,7 @@ import json
 
 from distillplan.catalogs.gpus import load_gpus
 from distillplan.catalogs.prices import teacher_prices
-from distillplan.catalogs.students import student_sources
+from distillplan.catalogs.sources import student_sources
 from distillplan.plan.staleness import is_stale
 from distillplan.sizing.architecture import catalog_names
 
