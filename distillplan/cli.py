@@ -229,7 +229,7 @@ def accept(spec: Path, predictions: Path, teacher_predictions: Path | None, fmt:
 )
 @click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
 def monitor(spec: Path, samples: tuple[Path, ...], fmt: str) -> int:
-    """Weekly teacher-on-sample drift check (P8.2): 0 within, 4 breach, 1 unusable input."""
+    """Weekly teacher-on-sample drift check (P8.2): 0 within, 5 undecided, 4 breach, 1 unusable input."""
     from distillplan.commands import monitor as command  # deferred: start-up imports only the command that runs
 
     return command.run(spec, samples=list(samples), fmt=fmt)

@@ -402,7 +402,9 @@ def test_accept_all_correct_passes_with_negative_gap(locked: Path, tmp_path: Pat
     assert {s["name"] for s in doc["strata"]} == set(SEGMENTS)
     assert all(s["ok"] is True for s in doc["strata"])
     assert doc["lock_hash"] == _lock_toml(locked)["eval"]["hash"]
-    assert doc["commit"] == git(locked, "rev-parse", "HEAD").strip()
+    # the one commit cited for the lock: the oldest holding the locked eval bytes (issue 23), not HEAD
+    assert doc["commit"] == git(locked, "log", "--format=%H", "--", "eval").split()[-1]
+    assert doc["commit"] != git(locked, "rev-parse", "HEAD").strip()
 
     code, out, err = _accept(capsys, preds)
     assert code == 0, err

@@ -134,3 +134,37 @@ def test_readme_precommit_snippet_runs_check_on_a_spec_in_a_subfolder(git_repo: 
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "distillplan check" in run.stdout and "Failed" not in run.stdout
+
+
+def test_the_readme_order_commits_twice_without_a_stale_contract(git_repo: Path, hook_home: Path) -> None:
+    """The README's walk-through with the real hook installed (`pre-commit install`): lock,
+    scaffold, commit; then an unrelated commit. Both commits pass the hook: the contract cites
+    the lock's content hash and blob ids, no commit, so the first commit does not make it stale
+    (issue 23: it used to block the next commit with "contract.md: stale")."""
+    from distillplan.main import main
+
+    shutil.copytree(EXAMPLES / "invoice-extraction", git_repo, dirs_exist_ok=True)
+    (git_repo / "distill.lock").unlink(missing_ok=True)
+    # the spec at the root: the README's snippet without its args line
+    config = "".join(ln for ln in _readme_hooks_config().splitlines(keepends=True) if "args:" not in ln)
+    (git_repo / ".pre-commit-config.yaml").write_text(config)
+    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(hook_home)}
+    env.pop("PRE_COMMIT", None)
+    subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install"], cwd=git_repo, env=env, check=True, capture_output=True
+    )
+    assert main(["lock", str(git_repo)]) == 0 and main(["scaffold", str(git_repo)]) == 0
+
+    def commit(message: str) -> subprocess.CompletedProcess[str]:
+        subprocess.run(["git", "add", "-A"], cwd=git_repo, env=env, check=True)
+        return subprocess.run(
+            ["git", "commit", "-q", "-m", message], cwd=git_repo, env=env, capture_output=True, text=True, timeout=900
+        )
+
+    first = commit("lock, scaffold")
+    assert first.returncode == 0, first.stdout + first.stderr
+    (git_repo / "NOTES.md").write_text("an unrelated change\n")
+    second = commit("unrelated")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "stale" not in second.stdout + second.stderr
+    assert git(git_repo, "log", "--format=%s").split("\n")[:2] == ["unrelated", "lock, scaffold"]

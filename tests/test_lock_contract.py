@@ -1,6 +1,7 @@
 """Issue 10: the lock fixes what the contract promises. Bad data is refused at lock time with
-file:line; the contract cites the commit that holds the locked bytes (or says there is none
-yet, and `check` says the lock is not committed); the threshold table is the lock's.
+file:line; the contract cites the locked content hash and each file's git blob id, no commit (so the
+README's order needs no second commit), and `accept` the first commit holding the locked bytes;
+the threshold table is the lock's.
 
 Real temporary git repos holding ``examples/invoice-extraction`` without its distill.lock."""
 
@@ -75,42 +76,49 @@ def test_lock_refuses_a_missing_dataset(fresh: Path, capsys: Cap) -> None:
     assert code == 1 and "eval/locked.jsonl: eval dataset not found" in err
 
 
-def test_contract_cites_the_commit_holding_the_locked_bytes(fresh: Path, capsys: Cap) -> None:
-    """The README's order (lock, scaffold, then the first commit): the contract never prints an
-    empty commit; check notes the lock is not committed; after committing and re-scaffolding the
-    contract cites the commit that holds the bytes. A re-lock of new content does not cite the
-    older HEAD (which holds the old bytes)."""
+def test_the_readme_order_has_no_second_commit_trap(fresh: Path, capsys: Cap) -> None:
+    """The README's order (lock, scaffold, then the first commit): the contract cites the lock's
+    content hash and each file's git blob id, never a commit, so committing leaves it fresh and the
+    next unrelated commit passes `check` (issue 23). `accept` cites the one commit there is to cite:
+    the first holding the locked bytes, the commit the blob ids lead to."""
     assert run_cli("lock", capsys=capsys)[0] == 0
     assert run_cli("scaffold", capsys=capsys)[0] == 0
     contract = fresh / "distill/docs/contract.md"
     text = contract.read_text("utf-8")
-    assert "(locked at commit )" not in text
-    assert "not yet committed" in text
+    blob = git(fresh, "hash-object", EVAL).strip()
+    assert f"{EVAL} (git blob {blob})" in text and "commit " not in text.split("## 4.")[0].replace("commits", "")
     code, out, err = run_cli("check", capsys=capsys)
     assert "distill.lock: note: the lock is not committed" in out + err
 
     git(fresh, "add", "-A")
     git(fresh, "commit", "-q", "-m", "first")
     first = git(fresh, "rev-parse", "HEAD").strip()
-    assert run_cli("scaffold", capsys=capsys)[0] == 0
-    assert f"committed in {first} (the first commit holding these exact bytes)" in contract.read_text("utf-8")
-    git(fresh, "commit", "-q", "-am", "contract cites the commit")
+    before = contract.read_bytes()
     code, out, err = run_cli("check", capsys=capsys)
-    assert code == 0, err
-    assert "not committed" not in out + err
-
+    assert code == 0 and "stale" not in out + err, out + err
+    assert run_cli("scaffold", "--check", capsys=capsys)[0] == 0
+    (fresh / "NOTES.md").write_text("an unrelated change\n")
+    git(fresh, "add", "NOTES.md")
+    git(fresh, "commit", "-q", "-m", "unrelated")
+    code, out, err = run_cli("check", capsys=capsys)
+    assert code == 0 and "stale" not in out + err, out + err
+    assert run_cli("scaffold", capsys=capsys)[0] == 0 and contract.read_bytes() == before
+    assert git(fresh, "log", "--format=%H", f"--find-object={blob}").split() == [first]
     rows = _rows(fresh)
+    preds = fresh / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"id": r["id"], "prediction": r["reference"]}) + "\n" for r in rows))
+    code, out, err = run_cli("accept", "--predictions", str(preds), "--format", "json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["commit"] == first  # not HEAD ("unrelated")
+
     rows[0]["reference"] = {"currency": "EUR", "invoice_number": "1000", "total": 1.0, "vendor": "Vendor 0"}
     _write_rows(fresh, rows)
     assert run_cli("lock", "--reason", "fixed a label", capsys=capsys)[0] == 0
     assert run_cli("scaffold", capsys=capsys)[0] == 0
-    text = contract.read_text("utf-8")
-    assert first not in text.split("## 4.")[0]
-    assert "not yet committed" in text
-    git(fresh, "commit", "-q", "-am", "relabel")
-    second = git(fresh, "rev-parse", "HEAD").strip()
-    assert run_cli("scaffold", capsys=capsys)[0] == 0
-    assert f"committed in {second}" in contract.read_text("utf-8")
+    relocked = contract.read_text("utf-8")
+    assert blob not in relocked and git(fresh, "hash-object", EVAL).strip() in relocked
+    code, out, err = run_cli("accept", "--predictions", str(preds), capsys=capsys)
+    assert code == 1 and "accept scores against the committed lock" in err  # commit before accepting
 
 
 def test_contract_prints_the_locked_threshold_table(fresh: Path, capsys: Cap) -> None:

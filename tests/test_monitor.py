@@ -116,6 +116,28 @@ def test_flag_waits_for_enough_data(repo: Path, capsys: Cap) -> None:
 def test_within_contract_exits_0(repo: Path, capsys: Cap) -> None:
     code, data = _json(capsys, make_log(repo / "s.jsonl", drift_from_week=99))
     assert code == 0 and data["ok"] and data["breached_segments"] == []
+    assert data["state"] == "within" and data["undecided_segments"] == []
+
+
+def test_too_few_rows_to_decide_is_undecided_not_within(repo: Path, capsys: Cap) -> None:
+    """No week's segment has the rows to decide (3 a week, no disagreement): the run is neither
+    within the contract nor a breach, in every format, with its own exit code (issue 23)."""
+    thin = {week: dict.fromkeys(SEGMENTS, 3) for week in range(1, 13)}
+    log = make_log(repo / "s.jsonl", per_week=thin, drift_from_week=99)
+    code, data = _json(capsys, log)
+    assert code == 5
+    assert {c["status"] for c in data["cells"]} == {"too-few"}
+    assert data["state"] == "undecided" and not data["ok"] and data["breached_segments"] == []
+    assert data["undecided_segments"] == ["freight", "medical", "overall", "saas", "utility"]
+    code, text, _ = run_cli("monitor", "--samples", str(log), capsys=capsys)
+    last = text.strip().splitlines()[-1]
+    assert code == 5 and last.startswith("UNDECIDED: no breach in 144 sampled rows, but too few rows to decide")
+    assert "WITHIN" not in text and "saas (weeks 2027-W09, 2027-W10" in last
+    code, md, _ = run_cli("monitor", "--samples", str(log), "--format", "markdown", capsys=capsys)
+    assert code == 5 and "**UNDECIDED: no breach" in md and "WITHIN" not in md
+    # one week decided within and one segment-week too few: still undecided, that cell named
+    code, data = _json(capsys, make_log(repo / "t.jsonl", per_week={3: {"saas": 5}}, drift_from_week=99))
+    assert code == 5 and data["undecided_segments"] == ["saas"]
 
 
 def test_unseen_segment_is_located_and_a_breach(repo: Path, capsys: Cap) -> None:
@@ -257,7 +279,7 @@ def test_operations_doc_command_runs(repo: Path, capsys: Cap) -> None:
     code, md, err = run_cli(*words[1:-2], capsys=capsys)
     assert code == 4, err
     assert "**BREACH: overall (weeks 2027-W15" in md and "saas (weeks 2027-W15" in md
-    assert "| 0 | within the contract |" in doc and "| 4 | breach" in doc
+    assert "| 0 | within the contract" in doc and "| 4 | breach" in doc and "| 5 | undecided" in doc
 
 
 def test_json_keys_documented(repo: Path, capsys: Cap) -> None:

@@ -191,6 +191,35 @@ def test_eval_task_loads_in_lm_eval_harness(
         assert (json.loads(target) if example == "invoice-extraction" else target) == rows[0]["reference"]
 
 
+def test_the_eval_task_sends_the_system_prompt_in_lm_eval_harness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With [teacher_data].system_prompt, the harness's own prompt builder (the chat form
+    `--apply_chat_template` sends to the served student) starts with that system message, verbatim."""
+    import json
+
+    from lm_eval.tasks import TaskManager
+
+    from .test_templates import SYSTEM_PROMPT
+    from .variants import render_variant
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    tree = render_variant(tmp_path, "invoice-extraction", {"teacher_data": {"system_prompt": SYSTEM_PROMPT}})
+    work = tmp_path / "invoice-extraction"
+    (work / "distill/eval").mkdir(parents=True, exist_ok=True)
+    (work / "distill/eval/eval.yaml").write_bytes(tree["distill/eval/eval.yaml"])
+    name = yaml.safe_load(tree["distill/eval/eval.yaml"])["task"]
+    monkeypatch.chdir(work)
+    task = TaskManager(include_path=str(work / "distill/eval")).load([name])["tasks"][name]
+    doc = next(iter(task.test_docs()))
+    chat = task.fewshot_context(
+        doc, 0, apply_chat_template=True, chat_template=lambda m, add_generation_prompt=True: json.dumps(m)
+    )
+    messages = json.loads(chat)
+    assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
+    assert messages[1] == {"role": "user", "content": doc["input"]}
+
+
 # ---------------------------------------------------------------- LiteLLM router
 
 

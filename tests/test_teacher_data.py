@@ -267,3 +267,23 @@ def test_batch_files_split_at_the_byte_limit_and_the_count_limit() -> None:
     assert [len(f) for f in split(reqs, lines, BatchLimit(requests=15, bytes=10**9))] == [15, 15, 10]
     with pytest.raises(TeacherDataError, match=r"^data/in\.jsonl:3: input: the request is .* above the batch limit"):
         split(reqs, lines, BatchLimit(requests=1000, bytes=sizes[2] - 1))
+
+
+def test_the_eval_leak_filter_normalises_as_the_metric_does() -> None:
+    """A training input that differs from an eval input only in what the metric's normalisation
+    removes (case, Unicode compatibility forms, whitespace) is an eval input: left out (issue 23)."""
+    from distillplan.evalset.metrics import normalize
+    from distillplan.outputs.teacher_batch import build_requests
+
+    held_out = "Invoice #1000 from Vendor 0..."
+    variants = [
+        "INVOICE #1000 FROM VENDOR 0...",  # case
+        "\uff29\uff4e\uff56\uff4f\uff49\uff43\uff45\u3000#1000 from Vendor 0...",  # fullwidth letters and space (NFKC)
+        "\tInvoice #1000\nfrom  Vendor 0... ",  # whitespace
+    ]
+    assert all(normalize(v) == normalize(held_out) for v in variants)
+    kept = "Invoice #1000 from Vendor 0."  # punctuation: the metric keeps it, so does the filter
+    inputs = [("in.jsonl", i, x) for i, x in enumerate([*variants, kept], 1)]
+    requests, in_eval, repeats = build_requests(inputs, eval_inputs=[held_out], system_prompt=None)
+    assert (in_eval, repeats) == (3, 0)
+    assert [r.messages[-1]["content"] for r in requests] == [kept]

@@ -175,7 +175,8 @@ def test_chart_lines_cross_at_the_payback_the_text_states(tmp_path: Path) -> Non
 def test_contract_states_the_acceptance_test(trees: dict[str, dict[str, bytes]]) -> None:
     text = trees["invoice-extraction"]["distill/docs/contract.md"].decode()
     locked = tomllib.loads((EXAMPLES / "invoice-extraction" / "distill.lock").read_text("utf-8"))["eval"]["hash"]
-    assert f"content hash {locked[:15]}" in text and "not yet committed" in text
+    assert f"content hash {locked[:15]}" in text and "eval/locked.jsonl (git blob 24170d33" in text
+    assert "committed in" not in text  # no commit cited: committing never makes it stale (issue 23)
     assert "| overall | 40 | 93.00 | 90.50 |" in text
     assert "| medical | 10 | 89.00 | 84.00 |" in text
     assert "`distillplan accept --predictions predictions.jsonl`" in text
@@ -421,3 +422,22 @@ def test_serving_settings_reach_the_manifests(tmp_path: Path) -> None:
     default = yaml.safe_load(render_variant(tmp_path / "d", "invoice-extraction")["distill/serving/k8s/pvc.yaml"])
     assert "storageClassName" not in default["spec"]
     assert default["spec"]["resources"]["requests"]["storage"] == "20Gi"  # 2 x 8.5 GiB, at least 20
+
+
+SYSTEM_PROMPT = 'Extract the fields as JSON: {{ input }} {% raw %} "quoted" \\ back é 😀\u2028\x1b\nline two }}'
+
+
+def test_the_system_prompt_is_the_eval_tasks_description(tmp_path: Path) -> None:
+    """The student is scored under the system prompt it trained under (issue 23): eval.yaml's
+    `description`, which lm-evaluation-harness renders as a Jinja template (its environment:
+    StrictUndefined, trailing newline kept) into the system message, renders to exactly the prompt,
+    whatever braces or quotes it holds; without a system prompt there is no description."""
+    import jinja2
+
+    task = yaml.safe_load(
+        _render_with(tmp_path, {"teacher_data": {"system_prompt": SYSTEM_PROMPT}})["distill/eval/eval.yaml"]
+    )
+    env = jinja2.Environment(loader=jinja2.BaseLoader(), undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    assert env.from_string(task["description"]).render(input="NOT THIS") == SYSTEM_PROMPT
+    plain = yaml.safe_load(_render_with(tmp_path / "plain", {})["distill/eval/eval.yaml"])
+    assert "description" not in plain

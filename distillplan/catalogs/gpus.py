@@ -8,10 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
 
-from distillplan.files import data_text, tomllib
+from pydantic import Field, model_validator
 
-__all__ = ["Gpu", "GpuQuote", "gpu_names", "load_gpus"]
+from distillplan.catalogs.datafile import Row, load_rows
+
+__all__ = ["Gpu", "GpuQuote", "gpu_names", "load_gpus", "parse_gpus"]
 
 
 @dataclass(frozen=True)
@@ -52,17 +56,61 @@ class Gpu:
     efficiency_source: str = ""
 
 
+Positive = Annotated[float, Field(gt=0)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _QuoteRow(Row):
+    provider: Text
+    usd_per_gpu_hour: Positive
+    read: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}-\d{2})?$")]
+    source: Text
+
+    @model_validator(mode="after")
+    def _a_real_day(self) -> _QuoteRow:
+        if len(self.read) == 10:
+            dt.date.fromisoformat(self.read)  # ValueError: reported on the row
+        return self
+
+
+class _GpuRow(Row):
+    name: Text
+    memory_gib: Positive
+    bandwidth_gb_per_s: Positive
+    bf16_tflops: Positive
+    int8_tops: Positive
+    usd_per_gpu_hour: Positive
+    k8s_product_label: Text
+    source: Text
+    as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] | None = None
+    quotes: list[_QuoteRow] = Field(default_factory=list)
+    decode_efficiency_factor: Positive = 1.0
+    prefill_efficiency_factor: Positive = 1.0
+    efficiency_source: str = ""
+
+    @model_validator(mode="after")
+    def _dated(self) -> _GpuRow:
+        if self.as_of is None and not any(len(q.read) == 10 for q in self.quotes):
+            raise ValueError("needs as_of (YYYY-MM) or at least one quote read on a full day (YYYY-MM-DD)")
+        return self
+
+
 @functools.cache
 def load_gpus() -> dict[str, Gpu]:
     """The bundled GPU catalog, keyed ``a100-40gb``, ``a100-80gb``, ``h100-80gb``, ..."""
-    table = tomllib.loads(data_text("gpus.toml"))
+    return parse_gpus()
+
+
+def parse_gpus(path: Path | None = None) -> dict[str, Gpu]:
+    """The GPU catalog of ``path`` (default: the bundled ``gpus.toml``), validated: a wrong
+    key, type or range is one located line (:class:`~distillplan.catalogs.datafile.DataFileError`)."""
     out = {}
-    for key, row in table.items():
-        quotes = tuple(GpuQuote(**q) for q in row.get("quotes", ()))
+    for key, row in load_rows(_GpuRow, "gpus.toml", path=path).items():
+        quotes = tuple(GpuQuote(**q.model_dump()) for q in row.quotes)
         days = [q.day for q in quotes if q.day is not None]
         # a row priced from quotes is as old as its oldest dated quote
-        as_of = row.get("as_of") or min(days).strftime("%Y-%m")
-        out[key] = Gpu(key=key, **{**row, "quotes": quotes, "as_of": as_of})
+        as_of = row.as_of or min(days).strftime("%Y-%m")
+        out[key] = Gpu(key=key, **{**row.model_dump(), "quotes": quotes, "as_of": as_of})
     return out
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 
-from distillplan.files import data_text, tomllib
+from pydantic import Field, model_validator
+
+from distillplan.catalogs.datafile import Row, load_rows
 
 Status = Literal["current", "legacy", "retired"]
 SourceKind = Literal["vendor-page", "vendor-page-copy", "third-party"]
@@ -41,12 +44,47 @@ class TeacherPrice:
     reasoning: bool = False
 
 
+Usd = Annotated[float, Field(ge=0)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _PriceRow(Row):
+    name: Text
+    vendor: Text
+    usd_per_mtok_input: Usd
+    usd_per_mtok_output: Usd
+    source: Text
+    as_of: dt.date
+    usd_per_mtok_cached_input: Usd | None = None
+    batch_discount: Annotated[float, Field(ge=0, lt=1)] = 0.0  # a fraction: 0.5 is half off
+    status: Status = "current"
+    shutdown: dt.date | None = None
+    source_kind: SourceKind = "vendor-page"
+    successor: Text | None = None
+    reasoning: bool = False
+
+    @model_validator(mode="after")
+    def _cached_not_dearer(self) -> _PriceRow:
+        if self.usd_per_mtok_cached_input is not None and self.usd_per_mtok_cached_input > self.usd_per_mtok_input:
+            raise ValueError(
+                f"usd_per_mtok_cached_input ({self.usd_per_mtok_cached_input}) is above usd_per_mtok_input"
+                f" ({self.usd_per_mtok_input}): a cache hit never costs more than input"
+            )
+        return self
+
+
 @functools.cache
 def teacher_prices() -> dict[str, TeacherPrice]:
     """The price book, keyed by model name."""
-    raw = tomllib.loads(data_text("teachers.toml"))
+    return parse_teacher_prices()
+
+
+def parse_teacher_prices(path: Path | None = None) -> dict[str, TeacherPrice]:
+    """The price book of ``path`` (default: the bundled ``teachers.toml``), validated: a wrong
+    key, type, range or status is one located line
+    (:class:`~distillplan.catalogs.datafile.DataFileError`)."""
     book = {}
-    for entry in raw.values():
-        price = TeacherPrice(**entry)
+    for row in load_rows(_PriceRow, "teachers.toml", path=path).values():
+        price = TeacherPrice(**row.model_dump())
         book[price.name] = price
     return book

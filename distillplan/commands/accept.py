@@ -28,6 +28,7 @@ from distillplan.commands.check import contract_path, lock_display
 from distillplan.errors import AcceptanceError, RepoError
 from distillplan.evalset import accept as acc
 from distillplan.evalset.baseline import baseline_drift, measured_baseline
+from distillplan.evalset.commit import eval_commit
 from distillplan.evalset.fingerprint import (
     MAX_SCORED_BYTES,
     content_hash,
@@ -277,7 +278,10 @@ def accept(sf: SpecFile, *, predictions: Path, teacher_predictions: Path | None,
         else None
     )
     result = acc.evaluate(rows, student, baseline=baseline, teacher_preds=teacher)
-    commit = at.head
+    # issue 23: the one commit cited for the lock, the first holding its bytes (evalset.commit)
+    commit = eval_commit(sf.dir, lk) or (
+        "(eval files not committed)" if git.repo_root(sf.dir) else "(not in a git repository)"
+    )
     if fmt == "json":
         text = json.dumps(accept_report.to_json(result, lock_hash=lock_hash, commit=commit), indent=2, sort_keys=True)
     elif fmt == "markdown":

@@ -1,9 +1,11 @@
 """``distillplan monitor [SPEC] --samples FILE...``: the weekly teacher-on-sample comparison
 (P8.2) against the thresholds and the segment mix fixed in ``distill.lock``.
 
-Exit codes (a scheduled job reads them): 0 within contract, 4 breach (the segments are named;
-the same code as a FAILed ``accept``), 1 unusable input (the lock, the spec or a samples file:
-every problem located ``file:line``; ``accept``'s "cannot score"), 2 usage, 3 internal error."""
+Exit codes (a scheduled job reads them): 0 within contract (every week and segment shown
+within its bound), 5 undecided (no breach, but some week's segment had too few rows to decide:
+the contract is not shown held there), 4 breach (the segments are named; the same code as a
+FAILed ``accept``), 1 unusable input (the lock, the spec or a samples file: every problem located
+``file:line``; ``accept``'s "cannot score"), 2 usage, 3 internal error."""
 
 from __future__ import annotations
 
@@ -22,9 +24,10 @@ from distillplan.plan.build import plan_for_file
 from distillplan.plan.model import Plan
 from distillplan.spec.load import SpecFile, load_spec
 
-__all__ = ["EXIT_BREACH", "MAX_PROBLEMS", "monitor", "run"]
+__all__ = ["EXIT_BREACH", "EXIT_UNDECIDED", "MAX_PROBLEMS", "monitor", "run"]
 
 EXIT_BREACH = 4  # scored, and a segment breaches; 1 means the input could not be used
+EXIT_UNDECIDED = 5  # scored, no breach, but a cell had too few rows to decide
 MAX_PROBLEMS = 20
 WEEKS_PER_MONTH = 52 / 12
 
@@ -160,4 +163,4 @@ def sample_files(samples: list[Path]) -> list[Path]:
 def run(spec: str | Path, *, samples: list[Path], fmt: str) -> int:
     result = monitor(load_spec(spec), sample_files(samples))
     say(render(result, fmt).rstrip("\n"))
-    return EXIT_OK if result.ok else EXIT_BREACH
+    return {"within": EXIT_OK, "undecided": EXIT_UNDECIDED, "breach": EXIT_BREACH}[result.state]

@@ -7,7 +7,7 @@ import json
 
 from distillplan.catalogs.gpus import load_gpus
 from distillplan.catalogs.prices import teacher_prices
-from distillplan.files import data_text, tomllib
+from distillplan.catalogs.sources import student_sources
 from distillplan.plan.staleness import is_stale
 from distillplan.sizing.architecture import catalog_names
 
@@ -15,7 +15,7 @@ from distillplan.sizing.architecture import catalog_names
 def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
     """The bundled catalogs (student architectures, GPUs, teacher prices) with their sources
     and dates; a price read more than ``max_months`` before ``today`` is flagged stale."""
-    sources = tomllib.loads(data_text("architectures", "SOURCES.toml"))
+    sources = {name: row.model_dump() for name, row in student_sources().items()}
     gpus = load_gpus()
     book = teacher_prices()
     if fmt == "json":

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from distillplan.errors import one_line, quote_value
 from distillplan.evalset.monitor import CellResult
 from distillplan.text import json_round, md_table, md_text, usd
 
-__all__ = ["FORMAT_VERSION", "BudgetRow", "MixRow", "MonitorResult", "UnseenSegment", "render"]
+__all__ = ["FORMAT_VERSION", "BudgetRow", "MixRow", "MonitorResult", "State", "UnseenSegment", "render"]
 
 FORMAT_VERSION = 1
+
+#: The run's outcome; ``distillplan monitor`` exits 0, 5 and 4 for them.
+State = Literal["within", "undecided", "breach"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,25 @@ class MonitorResult:
         return sorted({c.segment for c in self.breaches} | {u.segment for u in self.unseen})
 
     @property
+    def undecided(self) -> tuple[CellResult, ...]:
+        """The cells with too few rows to decide either way."""
+        return tuple(c for c in self.cells if c.status == "too-few")
+
+    @property
+    def undecided_segments(self) -> list[str]:
+        return sorted({c.segment for c in self.undecided})
+
+    @property
+    def state(self) -> State:
+        """``breach``: a cell breaches or a segment is outside the eval set; else ``undecided``:
+        a cell had too few rows to decide; else ``within``: every cell is shown within its bound."""
+        if self.breached_segments:
+            return "breach"
+        return "undecided" if self.undecided else "within"
+
+    @property
     def ok(self) -> bool:
-        return not self.breached_segments
+        return self.state == "within"
 
     @property
     def weeks(self) -> list[str]:
@@ -86,8 +106,18 @@ def _gap(c: CellResult) -> str:
 
 
 def _verdict(r: MonitorResult) -> str:
-    if r.ok:
+    if r.state == "within":
         return f"WITHIN CONTRACT: {r.rows:,} sampled rows, {len(r.weeks)} weeks, no breach."
+    if r.state == "undecided":
+        parts = [
+            f"{seg} (weeks {', '.join(c.week for c in r.undecided if c.segment == seg)})"
+            for seg in r.undecided_segments
+        ]
+        return (
+            f"UNDECIDED: no breach in {r.rows:,} sampled rows, but too few rows to decide "
+            + one_line("; ".join(parts))
+            + ": the contract is not shown held there (the rows needed are in the table)."
+        )
     parts = []
     for seg in r.breached_segments:
         weeks = [c.week for c in r.breaches if c.segment == seg]
@@ -158,7 +188,9 @@ def to_json(r: MonitorResult) -> dict[str, Any]:
         "rows": r.rows,
         "confidence": 0.95,
         "ok": r.ok,
+        "state": r.state,
         "breached_segments": r.breached_segments,
+        "undecided_segments": r.undecided_segments,
         "cells": [asdict(c) for c in r.cells],
         "mix": [asdict(m) for m in r.mix],
         "unseen_segments": [asdict(u) for u in r.unseen],

@@ -162,10 +162,16 @@ def _eval_task(spec: dict[str, Any], plan: dict[str, Any]) -> Ctx:
     reference = ev["reference_field"]
     plain = reference.isidentifier()
     target = "{{" + reference + ("|tojson" if ev["metric"] == "field-f1" else "") + "}}" if plain else ""
+    system_prompt = (spec.get("teacher_data") or {}).get("system_prompt")
     return {
         "name": spec["project"]["name"].replace("-", "_") + "_locked",
         "doc_to_text": "{{" + ev["input_field"] + "}}",
         "doc_to_target": target,
+        # The system prompt the teacher answered (and the student trained) under: the harness sends a
+        # task's `description` as the system message (lm_eval 0.4 fewshot_context; with
+        # --system_instruction it would be joined to it). The harness renders `description` as a
+        # Jinja template, so it is one Jinja string literal that renders to exactly the prompt.
+        "description": None if not system_prompt else jinja_literal(system_prompt),
         # Room for the longest answer; vllm.yaml's max-model-len holds the prompt plus this (one source).
         "max_gen_toks": eval_generation_budget(
             plan["volume"]["input_tokens_per_request"],
@@ -173,6 +179,13 @@ def _eval_task(spec: dict[str, Any], plan: dict[str, Any]) -> Ctx:
             plan["sizing"]["max_model_len"],
         ),
     }
+
+
+def jinja_literal(text: str) -> str:
+    """A Jinja template that renders to exactly ``text``: one string-literal expression (Jinja
+    reads its escapes as Python's unicode-escape does, after escaping non-ASCII itself), so
+    ``{{``, ``{%`` or quotes in ``text`` are never taken for template syntax."""
+    return "{{ " + json.dumps(text, ensure_ascii=False) + " }}"
 
 
 def count(n: int, noun: str) -> str:

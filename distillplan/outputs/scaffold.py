@@ -8,9 +8,10 @@ existing file we never wrote, is *user-modified* and is only replaced with ``for
 Freshness (:func:`check_fresh`, the pre-commit path) does not import jinja2 and does not
 render when nothing changed. ``[generated].inputs_sha256`` stores an *inputs fingerprint*,
 ``"inputs-v1:" + sha256`` over: the spec's sha256, the distillplan version, the eval lock
-hash, the commit holding the locked eval bytes and the teacher baseline (the documents
-cite them), the bundled templates' bytes, and the ``config.json`` bytes of a local student
-and of local ``[compare].students`` (the proposal lists alternatives). Equal fingerprint:
+hash, the locked files' git blob ids and the teacher baseline (the contract cites them; it
+cites no commit, so committing never makes it stale: issue 23), the bundled templates'
+bytes, and the ``config.json`` bytes of a local student and of local ``[compare].students``
+(the proposal lists alternatives). Equal fingerprint:
 only each file's sha256 is compared.
 Changed fingerprint: the tree is rendered and compared with the disk. (An eval file edited
 without re-locking is reported by the eval-lock verification of the same ``check``.)
@@ -31,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from distillplan import __version__
-from distillplan.errors import LockError, RepoError, ScaffoldError, quote_value
+from distillplan.errors import LockError, ScaffoldError, quote_value
 from distillplan.evalset.lockfile import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
 from distillplan.files import (
     atomic_write,
@@ -42,7 +43,6 @@ from distillplan.files import (
     stale_temp_files,
     templates_dir,
 )
-from distillplan.git import commit_holding
 from distillplan.git import repo_root as find_repo_root
 
 if sys.version_info >= (3, 11):
@@ -167,24 +167,6 @@ def _templates_digest() -> bytes:
     return h.digest()
 
 
-def eval_commit(spec_dir: Path, lock: LockFile | None) -> str:
-    """The commit the contract cites: the oldest in ``HEAD``'s history holding the locked eval
-    files' exact bytes (their locked git blob ids); ``""`` until one exists or outside git."""
-    ev = lock.eval if lock is not None else None
-    root = find_repo_root(spec_dir)
-    if ev is None or root is None:
-        return ""
-    try:
-        base = spec_dir.resolve().relative_to(root)
-    except ValueError:
-        return ""
-    blobs = {posixpath.normpath((base / e.path).as_posix()): e.git_blob for e in ev.files}
-    try:
-        return commit_holding(root, blobs)
-    except RepoError:
-        return ""
-
-
 def inputs_fingerprint(
     spec_dir: Path,
     spec_sha256: str,
@@ -201,7 +183,7 @@ def inputs_fingerprint(
         spec_sha256,
         __version__,
         ev.hash if ev else "",
-        eval_commit(spec_dir, lock),  # the contract cites it
+        " ".join(f"{e.path}={e.git_blob}" for e in ev.files) if ev else "",  # the contract cites them
         repr(ev.baseline) if ev else "",  # the contract prints the locked thresholds
     ):
         h.update(part.encode("utf-8") + b"\0")
@@ -350,8 +332,9 @@ def lock_state(spec_dir: Path, lock: LockFile | None) -> dict[str, Any]:
     baseline = None
     if ev is not None and ev.baseline is not None:
         baseline = dataclasses.asdict(ev.baseline)
-    commit = eval_commit(spec_dir, lock) if ev else None
-    return {"eval_hash": ev.hash if ev else None, "commit": commit, "baseline": baseline}
+    files = [{"path": e.path, "git_blob": e.git_blob} for e in ev.files] if ev else []
+    # No commit: the contract cites the content hash and the blob ids, which committing does not change.
+    return {"eval_hash": ev.hash if ev else None, "files": files, "baseline": baseline}
 
 
 def _render_all(

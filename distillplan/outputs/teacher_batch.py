@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distillplan.errors import LocatedError, TeacherDataError, one_line
+from distillplan.evalset.metrics import normalize
 
 __all__ = [
     "BATCH_LIMITS",
@@ -63,7 +64,9 @@ class Request:
 
 
 def _key(text: str) -> str:
-    return " ".join(text.split())
+    """What makes two inputs the same: the metric's normalisation (NFKC, case-folded, whitespace
+    collapsed), so a training input the acceptance test would score as an eval input is one."""
+    return normalize(text)
 
 
 def build_requests(

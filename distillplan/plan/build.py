@@ -18,7 +18,7 @@ from distillplan.errors import DistillError, LockError
 from distillplan.evalset.accept import load_spec_eval
 from distillplan.evalset.baseline import baseline_drift
 from distillplan.evalset.fingerprint import verify_eval
-from distillplan.evalset.lockfile import LOCK_VERSION, read_lock
+from distillplan.evalset.lockfile import LOCK_VERSION, Baseline, read_lock
 from distillplan.evalset.pilot import score_pilot
 from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
 from distillplan.plan import economics as eco
@@ -67,6 +67,9 @@ class PlanInputs:
 
     architecture: Architecture
     eval_state: EvalState
+    #: The teacher baseline fixed in distill.lock (what ``accept`` compares with); when present, the
+    #: plan's gap carries its teacher score and threshold, so every document states the locked ones.
+    baseline: Baseline | None = None
 
 
 def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
@@ -364,16 +367,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             net_24_months_usd=eco.net_after(flows, 24) if fin.horizon_months >= 24 else None,
             sensitivity=Sensitivity(volume_factors=list(VOLUME_FACTORS), rows=what.sensitivity()),
         ),
-        gap=Gap(
-            metric=e.metric,
-            teacher_score=e.teacher_score,
-            allowed_points=e.max_gap_points,
-            acceptance_threshold=round(e.teacher_score - e.max_gap_points / 100, 10),
-            min_score=e.min_score,
-            contract_threshold=max(round(e.teacher_score - e.max_gap_points / 100, 10), e.min_score or 0.0),
-            stratum_bound_points=e.max_stratum_gap_points,
-            system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points,
-        ),
+        gap=_gap(spec, inputs.baseline),
         sizing=_sizing_out(spec, gpu, rate, now.serving, training, training_tokens),
         eval=EvalOut(
             datasets=list(e.datasets),
@@ -535,4 +529,33 @@ def plan_for_file(sf: Any, *, eval_state: EvalState | None = None) -> Plan:
     """Gather the inputs of the spec file ``sf`` (a :class:`~distillplan.spec.load.SpecFile`) and plan."""
     arch = load_architecture(sf.spec.student.base_model, base_dir=sf.dir)
     state = eval_state if eval_state is not None else eval_state_for(sf.spec, sf.dir)
-    return build_plan(sf.spec, PlanInputs(architecture=arch, eval_state=state))
+    return build_plan(sf.spec, PlanInputs(architecture=arch, eval_state=state, baseline=locked_baseline(sf.dir)))
+
+
+def locked_baseline(spec_dir: Path) -> Baseline | None:
+    """The teacher baseline fixed in ``distill.lock`` (None: no lock, none recorded, or a lock
+    that cannot be read, which :func:`eval_state_for` reports)."""
+    try:
+        lock = read_lock(spec_dir)
+    except LockError:
+        return None
+    return lock.eval.baseline if lock is not None and lock.eval is not None else None
+
+
+def _gap(spec: Spec, baseline: Baseline | None) -> Gap:
+    """The contract's quality terms: once locked, the lock's teacher score and threshold (the ones
+    ``accept`` compares with), else the spec's; the overall bar is the higher of that threshold and
+    the absolute floor ``[eval] min_score``."""
+    e = spec.eval
+    threshold_now = baseline.threshold if baseline else round(e.teacher_score - e.max_gap_points / 100, 10)
+    return Gap(
+        metric=e.metric,
+        teacher_score=baseline.teacher_score if baseline else e.teacher_score,
+        allowed_points=e.max_gap_points,
+        acceptance_threshold=threshold_now,
+        min_score=e.min_score,
+        contract_threshold=max(threshold_now, e.min_score or 0.0),
+        baseline_source=baseline.source if baseline else "spec-unlocked",
+        stratum_bound_points=e.max_stratum_gap_points,
+        system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points,
+    )

@@ -8,7 +8,7 @@ scaffold templates.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -138,6 +138,9 @@ class Gap(_Frozen):
     acceptance_threshold: float
     min_score: float | None
     contract_threshold: float
+    #: where teacher_score and acceptance_threshold come from: the lock's baseline ("spec" or
+    #: "teacher-predictions", as distill.lock records it), else "spec-unlocked" (the spec, not yet locked)
+    baseline_source: Literal["spec", "teacher-predictions", "spec-unlocked"]
     stratum_bound_points: float | None
     system_gap_points: float  # 0 in cache routing (P5.3)
 

@@ -515,7 +515,9 @@ class TeacherData(_Model):
         description="JSONL files of training inputs (input in [eval].input_field), relative to the spec.",
     )
     system_prompt: str | None = Field(
-        default=None, max_length=100_000, description="System prompt sent with every input (the one production uses)."
+        default=None,
+        max_length=100_000,
+        description="System prompt sent with every input (the one production uses); the eval task sends it too.",
     )
     max_output_tokens: int | None = Field(
         default=None,
