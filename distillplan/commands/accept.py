@@ -18,13 +18,12 @@ import hashlib
 import json
 import os
 import posixpath
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from distillplan import git
 from distillplan.commands._io import EXIT_OK, say
-from distillplan.commands.check import contract_path, lock_display
+from distillplan.commands.check import CONTRACT_MAX_BYTES, cited_hash, contract_path, lock_display
 from distillplan.errors import AcceptanceError, RepoError
 from distillplan.evalset import accept as acc
 from distillplan.evalset.baseline import baseline_drift, measured_baseline
@@ -51,7 +50,6 @@ from distillplan.outputs import accept_report
 from distillplan.spec.load import SpecFile, load_spec
 
 EXIT_FAIL = 4  # the student was scored and failed; 1 means it could not be scored
-_CITED = re.compile(rb"content hash (sha256:[0-9a-f]{64})")
 
 
 @dataclass(frozen=True)
@@ -139,16 +137,15 @@ def check_contract(sf: SpecFile, at: Commit, ev: EvalLock) -> None:
         if (sf.dir / rel_spec).exists():
             raise AcceptanceError(f"{shown}: not committed; commit the contract the parties signed, then accept")
         return  # no contract generated (a decision memo, or skipped): the report prints the hash
-    data = git.blob_bytes(at.root, entry[1], limit_bytes=MAX_LOCK_BYTES)
-    m = _CITED.search(data)
-    if m is None:
+    data = git.blob_bytes(at.root, entry[1], limit_bytes=CONTRACT_MAX_BYTES)
+    found = cited_hash(data)
+    if found is None:
         raise AcceptanceError(
             f"{shown}: cites no locked eval hash (generated before `distillplan lock`); run `distillplan scaffold` "
             "and commit it, then accept"
         )
-    cited = m.group(1).decode("ascii")
+    cited, line = found
     if cited != ev.hash:
-        line = data[: m.start()].count(b"\n") + 1
         raise AcceptanceError(
             f"{shown}:{line}: cites eval hash {_short(cited)}, but distill.lock's is {_short(ev.hash)}; "
             "the contract and the lock disagree (a re-lock is an amendment: regenerate and sign it)"

@@ -29,7 +29,13 @@ def lock_display(sf: SpecFile) -> str:
 
 CONTRACT = "docs/contract.md"
 _CITED = re.compile(rb"content hash (sha256:[0-9a-f]{64})")
-_CONTRACT_MAX_BYTES = 16 << 20
+CONTRACT_MAX_BYTES = 16 << 20
+
+
+def cited_hash(data: bytes) -> tuple[str, int] | None:
+    """The eval content hash a contract's bytes cite, and the line it stands on; None when none."""
+    m = _CITED.search(data)
+    return None if m is None else (m.group(1).decode("ascii"), data[: m.start()].count(b"\n") + 1)
 
 
 def contract_path(sf: SpecFile) -> tuple[str, str]:
@@ -44,15 +50,15 @@ def _contract_cites(sf: SpecFile, ev: EvalLock) -> str:
     rel, shown = contract_path(sf)
     try:  # a regular file only (a FIFO would block the hook); anything else is reported by the freshness check
         with open_regular(sf.dir / rel, shown=shown) as f:
-            data = f.read(_CONTRACT_MAX_BYTES)  # the citation is near the top; a padded file is still read
+            data = f.read(CONTRACT_MAX_BYTES)  # the citation is near the top; a padded file is still read
     except (OSError, DistillError):
         return ""
-    m = _CITED.search(data)
-    if m is None or m.group(1).decode("ascii") == ev.hash:
+    found = cited_hash(data)
+    if found is None or found[0] == ev.hash:
         return ""
-    line = data[: m.start()].count(b"\n") + 1
+    cited, line = found
     return (
-        f"{shown}:{line}: cites eval hash {m.group(1).decode('ascii')[:15]}…, but {lock_display(sf)}'s is "
+        f"{shown}:{line}: cites eval hash {cited[:15]}…, but {lock_display(sf)}'s is "
         f"{ev.hash[:15]}…; run `distillplan scaffold` (a re-lock is an amendment both parties sign)"
     )
 

@@ -277,9 +277,7 @@ def read_lock(spec_dir: Path) -> LockFile | None:
         return None
     except OSError as e:
         raise LockError(f"{shown}: cannot read: {e.strerror or e}") from None
-    if len(raw) > MAX_LOCK_BYTES:
-        raise LockError(f"{shown}: above the {MAX_LOCK_BYTES}-byte limit of a lock file{RECOVER}")
-    return loads_lock(raw, shown)
+    return loads_lock(raw, shown)  # read_regular refused a lock above MAX_LOCK_BYTES, by its size or as it grew
 
 
 def loads_lock(raw: bytes, shown: str) -> LockFile:
