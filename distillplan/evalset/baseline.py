@@ -28,6 +28,7 @@ from distillplan.evalset.accept import EvalRow, load_predictions
 from distillplan.evalset.lockfile import Baseline, StratumBaseline
 from distillplan.evalset.metrics import METRICS
 from distillplan.evalset.samplesize import required_examples
+from distillplan.files import read_regular
 from distillplan.spec.models import Eval
 
 __all__ = [
@@ -182,15 +183,29 @@ def build_baseline(
     teacher_predictions: Path | None = None,
     predictions_display: str = "",
 ) -> Baseline:
-    """The baseline ``lock`` writes: measured from ``teacher_predictions`` or stated in the spec."""
-    built = _build(
-        rows,
-        e,
-        spec_display=spec_display,
-        teacher_predictions=teacher_predictions,
-        predictions_display=predictions_display,
+    """The baseline ``lock`` writes: measured from ``teacher_predictions`` or stated in the spec,
+    with the contract's floors (:func:`_floors`)."""
+    if teacher_predictions is None:
+        stated = spec_baseline(
+            rows,
+            metric=e.metric,
+            teacher_score=e.teacher_score,
+            max_gap_points=e.max_gap_points,
+            strata_field=e.strata_field,
+            teacher_score_by_stratum=e.teacher_score_by_stratum,
+            max_stratum_gap_points=e.max_stratum_gap_points,
+            decide_by=e.decide_by,
+            where=spec_display,
+        )
+        stated = replace(stated, **_fields_of(e))
+        return replace(stated, **_floors(e, stated))
+    shown = predictions_display or str(teacher_predictions)
+    data = read_regular(teacher_predictions, shown=shown)  # read once: scored and hashed, the same bytes
+    preds = load_predictions(
+        teacher_predictions, eval_ids=[r.id for r in rows], id_field=e.id_field, display_path=shown, data=data
     )
-    return replace(built, **_floors(e, built))
+    sha = hashlib.sha256(data).hexdigest()
+    return measured_baseline(rows, preds, e=e, predictions_path=shown, predictions_sha256=sha)  # floors included
 
 
 def least_examples(e: Eval, b: Baseline) -> int:
@@ -207,35 +222,6 @@ def least_examples(e: Eval, b: Baseline) -> int:
 def _floors(e: Eval, b: Baseline) -> dict[str, Any]:
     """The contract's absolute terms the lock fixes besides the gap: the score floor and the fewest examples."""
     return {"min_score": None if e.min_score is None else float(e.min_score), "min_examples": least_examples(e, b)}
-
-
-def _build(
-    rows: Sequence[EvalRow],
-    e: Eval,
-    *,
-    spec_display: str,
-    teacher_predictions: Path | None,
-    predictions_display: str,
-) -> Baseline:
-    if teacher_predictions is None:
-        stated = spec_baseline(
-            rows,
-            metric=e.metric,
-            teacher_score=e.teacher_score,
-            max_gap_points=e.max_gap_points,
-            strata_field=e.strata_field,
-            teacher_score_by_stratum=e.teacher_score_by_stratum,
-            max_stratum_gap_points=e.max_stratum_gap_points,
-            decide_by=e.decide_by,
-            where=spec_display,
-        )
-        return replace(stated, **_fields_of(e))
-    shown = predictions_display or str(teacher_predictions)
-    preds = load_predictions(
-        teacher_predictions, eval_ids=[r.id for r in rows], id_field=e.id_field, display_path=shown
-    )
-    sha = hashlib.sha256(teacher_predictions.read_bytes()).hexdigest()
-    return measured_baseline(rows, preds, e=e, predictions_path=shown, predictions_sha256=sha)
 
 
 def remeasure_terms(prev: Baseline, e: Eval, *, where: str) -> Baseline:
