@@ -37,7 +37,7 @@ def render_example(name: str, work: Path) -> dict[str, bytes]:
     # documents cite no commit
     shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("distill"))
     sf = load_spec(dest / "distill.toml")
-    return plan_tree(sf, plan_for_file(sf).to_json(), lock_state(dest, read_lock(dest)))
+    return plan_tree(sf, plan_for_file(sf), lock_state(dest, read_lock(dest)))
 
 
 def main() -> int:

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from distillplan.outputs.render import split_usd
 from distillplan.outputs.scaffold import scaffold
 from distillplan.plan.build import PlanInputs, build_plan, eval_state_for, plan_for_file
+from distillplan.plan.contract import split_usd
 from distillplan.plan.decision import RANK
 from distillplan.plan.model import Plan
 from distillplan.sizing.architecture import load_architecture
@@ -145,7 +145,7 @@ def test_contract_value_is_described_by_its_parts(git_repo: Path) -> None:
 )
 def test_split_usd_sums_exactly(total: int, weights: list[int]) -> None:
     shares = [w / sum(weights) for w in weights]
-    amounts = split_usd(total, [{"payment_share": s} for s in shares])
+    amounts = split_usd(total, shares)
     assert sum(amounts) == total
     for a, s in zip(amounts, shares, strict=True):
         assert abs(a - s * total) < 1 + 1e-6

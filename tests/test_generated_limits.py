@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from distillplan.plan.build import training_layout
 from distillplan.sizing.finetune import GPUS_PER_MACHINE, machines_for
 
 from .variants import EXAMPLES, render_variant
@@ -71,7 +72,7 @@ def test_full_fine_tuning_above_one_machine_is_multi_node(tmp_path: Path) -> Non
 def test_one_machine_layouts_stay_one_machine(tmp_path: Path, gpus: int) -> None:
     def edit(plan: dict[str, object]) -> None:
         training = plan["sizing"]["training"]  # type: ignore[index]
-        training["gpus"] = gpus  # type: ignore[index]
+        training.update(gpus=gpus, **training_layout(gpus))  # type: ignore[attr-defined]
 
     tree = render_variant(tmp_path, "invoice-extraction", {"student": {"method": "full"}}, edit)
     if gpus == 1:

@@ -212,8 +212,8 @@ def test_one_payload_through_every_output(
     sf = load_spec(plain / "distill.toml")
     from distillplan.plan.build import plan_for_file
 
-    plan = plan_for_file(sf).to_json()
-    lock: dict[str, object] = {"eval_hash": None, "commit": None, "baseline": None}
+    plan = plan_for_file(sf)
+    lock: dict[str, object] = {"eval_hash": None, "files": []}
     normal = plan_tree(sf, plan, lock)
     root = PAYLOAD.replace("/", "_")
     hostile_spec = sf.spec.model_copy(update={"scaffold": sf.spec.scaffold.model_copy(update={"root": root})})

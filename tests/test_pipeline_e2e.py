@@ -302,7 +302,7 @@ def test_kubectl_lines_name_the_generated_files(tmp_path: Path) -> None:
     from distillplan.spec.load import load_spec
 
     sf = load_spec(spec_dir / "distill.toml")
-    tree = plan_tree(sf, plan_for_file(sf).to_json(), {"eval_hash": None, "commit": None})
+    tree = plan_tree(sf, plan_for_file(sf), {"eval_hash": None, "files": []})
     loader = yaml.safe_load(tree["distill/serving/k8s/load/model-loader.yaml"])
     vllm = yaml.safe_load(tree["distill/serving/vllm.yaml"])
     kubectl = [c for c in walkthrough() if c.startswith("kubectl")]

@@ -336,5 +336,29 @@ def test_training_recipe_and_pod_size_are_policy_judgements_in_the_plan() -> Non
     assert r.total_steps == round(steps) and r.warmup_steps == round(0.1 * r.total_steps)
     assert r.lora_alpha == 2 * spec.student.lora_rank
     assert plan.sizing.pod_memory_gib == math.ceil(plan.sizing.weights_gib + 30)
-    ctx = build_context(spec.model_dump(mode="json"), plan.to_json(), {})
+    ctx = build_context(spec.model_dump(mode="json"), plan, {})
     assert ctx["training"]["learning_rate"] == 3e-4 and ctx["k8s"]["memory"] == f"{plan.sizing.pod_memory_gib}Gi"
+
+
+def test_a_sizing_field_the_plan_does_not_declare_fails_never_dropped() -> None:
+    """One representation of the sizing figures: every field of a sizing dataclass reaches the
+    plan's model by name, and a new one the model does not declare is an error, not filtered out."""
+    import dataclasses as dc
+
+    from distillplan.plan.build import _fields
+    from distillplan.plan.model import SizingOut, TrainingOut
+    from distillplan.sizing.serving import ServingSizing
+
+    plan = plan_for_file(load_spec(EXAMPLES / "invoice-extraction"))
+    assert plan.sizing.training.recipe.max_length > 0
+    fields = {f.name for f in dc.fields(ServingSizing)} - {"gpu"}
+    assert fields <= set(SizingOut.model_fields)
+    Wider = dc.make_dataclass(
+        "ServingSizing", [(f.name, f.type) for f in dc.fields(ServingSizing)] + [("new_figure", int)]
+    )
+    values = {f.name: 0 for f in dc.fields(Wider)}
+    with pytest.raises(TypeError, match="ServingSizing fields not in SizingOut: new_figure"):
+        _fields(Wider(**values), SizingOut)
+    Training = dc.make_dataclass("TrainingSizing", [("gpu", str), ("parameters", int), ("surprise", int)])
+    with pytest.raises(TypeError, match="surprise"):
+        _fields(Training("g", 1, 2), TrainingOut)

@@ -17,7 +17,8 @@ from markdown_it import MarkdownIt
 from distillplan.evalset.lockfile import read_lock
 from distillplan.outputs import render
 from distillplan.outputs.scaffold import lock_state, plan_tree
-from distillplan.plan.build import plan_for_file
+from distillplan.plan.build import plan_for_file, training_layout
+from distillplan.plan.model import Plan
 from distillplan.spec.load import load_spec
 
 HERE = Path(__file__).resolve().parent
@@ -269,9 +270,11 @@ def _render_with(tmp_path: Path, edit: dict[str, Any], plan_edit: Any = None) ->
     sf = load_spec(dest / "distill.toml")
     spec = sf.spec.model_copy(update={k: sf.spec.__dict__[k].model_copy(update=v) for k, v in edit.items()})
     sf = dataclasses.replace(sf, spec=spec)
-    plan = plan_for_file(sf).to_json()
+    plan = plan_for_file(sf)
     if plan_edit:
-        plan_edit(plan)
+        data = plan.to_json()
+        plan_edit(data)
+        plan = Plan.model_validate(data)
     return plan_tree(sf, plan, lock_state(dest, read_lock(dest)))
 
 
@@ -305,7 +308,7 @@ def test_new_catalog_gpus_reach_the_node_affinity(tmp_path: Path, gpu: str, labe
 
 def test_accelerate_config_when_training_needs_several_gpus(tmp_path: Path) -> None:
     def four_gpus(plan: dict[str, Any]) -> None:
-        plan["sizing"]["training"]["gpus"] = 4
+        plan["sizing"]["training"].update(gpus=4, **training_layout(4))
 
     tree = _render_with(tmp_path, {"student": {"method": "full"}}, four_gpus)
     acc = yaml.safe_load(tree["distill/training/accelerate.yaml"])

@@ -14,7 +14,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-UNLOCKED: dict[str, str | None] = {"eval_hash": None, "commit": None}
+UNLOCKED: dict[str, object] = {"eval_hash": None, "files": []}
 Tree = dict[str, bytes]
 
 
@@ -27,6 +27,7 @@ def render_variant(
     """``examples/<example>`` with spec sections updated by ``edit`` and the plan JSON by ``plan_edit``."""
     from distillplan.outputs.scaffold import plan_tree
     from distillplan.plan.build import plan_for_file
+    from distillplan.plan.model import Plan
     from distillplan.spec.load import load_spec
 
     dest = work / example
@@ -36,15 +37,19 @@ def render_variant(
     if edit:
         spec = sf.spec.model_copy(update={k: sf.spec.__dict__[k].model_copy(update=v) for k, v in edit.items()})
         sf = dataclasses.replace(sf, spec=spec)
-    plan = plan_for_file(sf).to_json()
+    plan = plan_for_file(sf)
     if plan_edit:
-        plan_edit(plan)
+        data = plan.to_json()
+        plan_edit(data)
+        plan = Plan.model_validate(data)
     return plan_tree(sf, plan, UNLOCKED)
 
 
 def _gpus(n: int) -> Callable[[dict[str, Any]], None]:
     def edit(plan: dict[str, Any]) -> None:
-        plan["sizing"]["training"]["gpus"] = n
+        from distillplan.plan.build import training_layout
+
+        plan["sizing"]["training"].update(gpus=n, **training_layout(n))
 
     return edit
 

@@ -1,7 +1,8 @@
 """The one jinja2 environment for the generated tree, and the escaping filters.
 
-Templates render from a plain dict (``spec``, ``plan``, ``lock``, ``paths``, ``chart``),
-never from Python objects. Every user string reaches a generated file through one of
+Templates render the typed plan (as its JSON states it), the spec as its JSON, the lock's
+hashes, and names and paths derived from them: every figure is the plan's, none is computed
+here. Every user string reaches a generated file through one of
 the named filters below; no template or module builds YAML or Markdown by string
 concatenation of user input (copier's ``jinja_env``).
 
@@ -17,15 +18,14 @@ import json
 import math
 import posixpath
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from distillplan import __version__
-from distillplan.evalset.baseline import threshold
 from distillplan.evalset.metrics import METRIC_RULES
 from distillplan.files import templates_dir
-from distillplan.sizing.finetune import machines_for
-from distillplan.sizing.serving import eval_generation_budget
+from distillplan.plan.costs import CostLine, ProjectLine
+from distillplan.plan.model import FinanceOut, Gap, Plan
 from distillplan.spec.registry import PROJECT_LINE_NAMES
 from distillplan.text import md_cell, md_text, num, pct, tokens, toml_str, usd, yaml_comment, yaml_str, yaml_value
 
@@ -60,13 +60,6 @@ __all__ = [
 
 # ---------------------------------------------------------------- the render context
 
-# NVIDIA GPU feature-discovery `nvidia.com/gpu.product` values of the PCIe card beside each SXM catalog
-# label: the default node affinity accepts either form factor (the sizing holds within a few percent).
-PCIE_PRODUCT_LABELS = {
-    "NVIDIA-A100-SXM4-40GB": "NVIDIA-A100-PCIE-40GB",
-    "NVIDIA-A100-SXM4-80GB": "NVIDIA-A100-80GB-PCIe",
-    "NVIDIA-H100-80GB-HBM3": "NVIDIA-H100-PCIe",
-}
 Ctx = dict[str, Any]
 
 
@@ -80,36 +73,31 @@ def dns_label(text: str) -> str:
     return text[: 63 - 9].rstrip("-") + "-" + digest
 
 
-def _by_name(lines: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {n: {"name": n, "usd": None, "basis": "not in this plan"} for n in names}
-    out.update({line["name"]: line for line in lines})
+def _by_name(lines: Sequence[CostLine | ProjectLine], names: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {n: {"name": n, "usd": None, "basis": "not in this plan"} for n in names}
+    out.update({line.name: line for line in lines})
     return out
 
 
-def _training(spec: dict[str, Any], plan: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
-    """The TRL settings: the plan's recipe (its judgements are policy settings) and the command."""
-    st, sizing = spec["student"], plan["sizing"]
-    training, recipe = sizing["training"], sizing["training"]["recipe"]
+def _training(spec: dict[str, Any], plan: Plan, paths: dict[str, str]) -> Ctx:
+    """The TRL settings: the plan's recipe and layout, and the command that runs them."""
+    training = plan.sizing.training
     command = f"trl sft --config {shlex.quote(paths['sft_config'])}"
-    if training["gpus"] > 1:
+    if training.gpus > 1:
         command += f" --accelerate_config {shlex.quote(paths['accelerate_config'])}"
-    machines = machines_for(training["gpus"])
-    if machines > 1:
+    if training.machines > 1:
         # Arguments trl does not know go to `accelerate launch`: each machine its own rank.
-        command += f" --machine_rank <0..{machines - 1}> --main_process_ip <address of machine 0>"
+        command += f" --machine_rank <0..{training.machines - 1}> --main_process_ip <address of machine 0>"
     return {
-        "method": st["method"],
-        "lora_r": st["lora_rank"],
-        **recipe,
-        "tokens_per_example": st["tokens_per_example"]
-        or plan["volume"]["input_tokens_per_request"] + plan["volume"]["output_tokens_per_request"],
+        "method": training.method,
+        "lora_r": spec["student"]["lora_rank"],
+        **dict(training.recipe),
+        "tokens_per_example": training.tokens_per_example,
         "command": command,
-        # More than one training GPU: FSDP for every method (a LoRA base too large for one GPU
-        # is too large for each GPU of plain data parallelism).
-        "fsdp": training["gpus"] > 1,
+        "fsdp": training.fsdp,
         # accelerate: num_processes counts every process of every machine.
-        "machines": machines,
-        "gpus_per_machine": training["gpus"] // machines,
+        "machines": training.machines,
+        "gpus_per_machine": training.gpus_per_machine,
     }
 
 
@@ -125,11 +113,11 @@ def _nice_ceiling(x: float) -> float:
     return float(next(m * power for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * power >= x))
 
 
-def _chart(fin: dict[str, Any]) -> Ctx:
+def _chart(fin: FinanceOut) -> Ctx:
     """Cumulative cost in thousands of USD at the end of each month: point m is the total after m months
     from kickoff (m = 0: nothing spent yet), so the lines cross where payback-from-kickoff says."""
-    frontier = [0.0, *fin["frontier_cumulative_usd"]]
-    distilled = [0.0, *fin["distilled_cumulative_usd"]]
+    frontier = [0.0, *fin.frontier_cumulative_usd]
+    distilled = [0.0, *fin.distilled_cumulative_usd]
     top = _nice_ceiling(max(frontier + distilled) / 1000)
     return {
         "months": list(range(len(frontier))),
@@ -156,7 +144,7 @@ def _router(spec: dict[str, Any]) -> Ctx:
     }
 
 
-def _eval_task(spec: dict[str, Any], plan: dict[str, Any]) -> Ctx:
+def _eval_task(spec: dict[str, Any], plan: Plan) -> Ctx:
     """The lm-evaluation-harness task of the locked set: a Jinja prompt from the input field."""
     ev = spec["eval"]
     reference = ev["reference_field"]
@@ -172,12 +160,8 @@ def _eval_task(spec: dict[str, Any], plan: dict[str, Any]) -> Ctx:
         # --system_instruction it would be joined to it). The harness renders `description` as a
         # Jinja template, so it is one Jinja string literal that renders to exactly the prompt.
         "description": None if not system_prompt else jinja_literal(system_prompt),
-        # Room for the longest answer; vllm.yaml's max-model-len holds the prompt plus this (one source).
-        "max_gen_toks": eval_generation_budget(
-            plan["volume"]["input_tokens_per_request"],
-            plan["volume"]["output_tokens_per_request"],
-            plan["sizing"]["max_model_len"],
-        ),
+        # Room for the longest answer; vllm.yaml's max-model-len holds the prompt plus this (the plan's figure).
+        "max_gen_toks": plan.sizing.eval_max_gen_tokens,
     }
 
 
@@ -193,28 +177,16 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def split_usd(total_usd: int, milestones: list[dict[str, Any]]) -> list[int]:
-    """Whole-dollar milestone amounts that sum exactly to ``total_usd``: each share's amount
-    rounded down, the dollars left over going to the largest remainders (ties: earlier first)."""
-    raw = [m["payment_share"] * total_usd for m in milestones]
-    out = [int(x // 1) for x in raw]
-    left = total_usd - sum(out)
-    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - out[i]), i))
-    for i in order[: max(left, 0)]:
-        out[i] += 1
-    return out
-
-
-def _parts(lines: list[dict[str, Any]], estimate: str) -> str:
-    """What the contract value is made of, by how each P4 line was chosen."""
-    est = [x for x in lines if x["source"] == "estimate"]
-    drv = [x for x in lines if x["source"] == "driver"]
-    ovr = [x for x in lines if x["source"] == "override"]
+def _parts(lines: Sequence[ProjectLine], estimate: str) -> str:
+    """What the contract value is made of, by how each P4 line was chosen (words only)."""
+    est = [x for x in lines if x.source == "estimate"]
+    drv = [x for x in lines if x.source == "driver"]
+    ovr = [x for x in lines if x.source == "override"]
     parts = []
     if est:
         parts.append(f"{len(est)} at the {estimate} estimate of {'its' if len(est) == 1 else 'their'} P4 band")
     if drv:
-        out = sum(1 for x in drv if not x["in_band"])
+        out = sum(1 for x in drv if not x.in_band)
         flag = f", {out} of them outside {'its' if len(drv) == 1 else 'their'} P4 band" if out else ""
         parts.append(f"{len(drv)} computed from {'its driver' if len(drv) == 1 else 'their drivers'}{flag}")
     if ovr:
@@ -222,39 +194,22 @@ def _parts(lines: list[dict[str, Any]], estimate: str) -> str:
     return "; ".join(parts)
 
 
-def _thresholds(spec: dict[str, Any], lock: dict[str, Any]) -> dict[str, Any]:
-    """The contract's threshold table: the lock's, or (before ``lock``) what the spec states."""
-    e = spec["eval"]
-    b = lock.get("baseline")
-    if b is not None:
-        rows = [{"name": "overall", **{k: b[k] for k in ("examples", "teacher_score", "threshold")}}]
-        rows += [dict(s) for s in b["strata"]]
-        return {
-            "locked": True,
-            "rows": rows,
-            "source": b["source"],
-            "file": b["teacher_predictions"],
-            "sha256": b["teacher_predictions_sha256"],
-        }
-    by = e["teacher_score_by_stratum"] or {}
-    bound = e["max_stratum_gap_points"]
-    rows = [
-        {
-            "name": "overall",
-            "examples": None,
-            "teacher_score": e["teacher_score"],
-            "threshold": threshold(e["teacher_score"], e["max_gap_points"]),
-        }
-    ]
-    rows += [
-        {"name": k, "examples": None, "teacher_score": v, "threshold": None if bound is None else threshold(v, bound)}
-        for k, v in sorted(by.items())
-    ]
-    return {"locked": False, "rows": rows, "source": "spec", "file": "", "sha256": ""}
+def _thresholds(gap: Gap) -> Ctx:
+    """The contract's threshold table: the plan's rows and where they come from."""
+    return {
+        "locked": gap.baseline_source != "spec-unlocked",
+        "rows": gap.thresholds,
+        "source": "spec" if gap.baseline_source == "spec-unlocked" else gap.baseline_source,
+        "file": gap.teacher_predictions,
+        "sha256": gap.teacher_predictions_sha256,
+    }
 
 
-def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, Any]) -> Ctx:
-    """The plain-dict context every template renders from."""
+def build_context(spec: dict[str, Any], plan: Plan, lock: dict[str, Any]) -> Ctx:
+    """The context every template renders from: the spec as its JSON, the typed plan as its JSON
+    states it (:meth:`Plan.as_stated`), the lock's hashes, and paths and names (no figure is
+    computed here: every figure is the plan's)."""
+    plan = plan.as_stated()
     name = spec["project"]["name"]
     root = posixpath.normpath(spec["scaffold"]["root"].replace("\\", "/"))
 
@@ -279,21 +234,19 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
         # merge.py writes the weights alone here (config, tokenizer, safetensors; for full fine-tuning too:
         # the training output also holds optimizer checkpoints, which never reach the model volume).
         "merged_model": at("training/output/merged"),
-        "served_model": at(
-            "training/output/merged" if plan["sizing"]["precision"] == "bf16" else "training/output/served"
-        ),
+        "served_model": at("training/output/merged" if plan.sizing.precision == "bf16" else "training/output/served"),
         "recipe": at("training/recipe.yaml"),
         "merge_script": at("training/merge.py"),
         "models_mount": "/models",
         "model_dir": f"/models/{name}",
         "service_url": f"http://{k8s_name}:8000/v1",
     }
-    costs, fin = plan["costs"], plan["finance"]
+    costs = plan.costs
     student_lines = _by_name(
-        costs["student_lines"],
+        costs.student_lines,
         ("gpu_hosting", "observability", "teacher_on_sample", "redistillation_reserve"),
     )
-    reserve = student_lines["redistillation_reserve"]["usd"]
+    reserve = next((line.usd for line in costs.student_lines if line.name == "redistillation_reserve"), None)
     labels = {
         "app.kubernetes.io/name": name,
         "app.kubernetes.io/component": "inference",
@@ -303,7 +256,7 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
         "spec": spec,
         "plan": plan,
         "lock": lock,
-        "thresholds": _thresholds(spec, lock),
+        "thresholds": _thresholds(plan.gap),
         "metric_rule": METRIC_RULES[spec["eval"]["metric"]],
         "version": __version__,
         "paths": paths,
@@ -311,40 +264,34 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
         "eval_task": _eval_task(spec, plan),
         "router": _router(spec),
         "student_lines": student_lines,
-        "project_lines": _by_name(costs["project_lines"], PROJECT_LINE_NAMES),
+        "project_lines": _by_name(costs.project_lines, PROJECT_LINE_NAMES),
         "redistillation_usd_per_year": None if reserve is None else reserve * 12,
-        "contract_usd": round(costs["project_usd"]),
-        "milestones": [
-            dict(m, amount_usd=a)
-            for m, a in zip(spec["milestones"], split_usd(round(costs["project_usd"]), spec["milestones"]), strict=True)
-        ],
-        "project_parts": _parts(costs["project_lines"], costs["estimate"]),
-        "chart": _chart(fin),
+        "contract_usd": plan.contract.value_usd,
+        "milestones": plan.contract.milestones,
+        "project_parts": _parts(costs.project_lines, costs.estimate),
+        "chart": _chart(plan.finance),
         "k8s": _k8s(spec, plan, name, k8s_name, labels),
     }
 
 
-def _k8s(spec: dict[str, Any], plan: dict[str, Any], name: str, k8s_name: str, labels: dict[str, str]) -> Ctx:
+def _k8s(spec: dict[str, Any], plan: Plan, name: str, k8s_name: str, labels: dict[str, str]) -> Ctx:
     """Names, image, placement and the model volume of the Kubernetes manifests."""
-    serving, sizing = spec["serving"], plan["sizing"]
-    product = sizing["gpu_product_label"]
-    products = [product] + ([PCIE_PRODUCT_LABELS[product]] if product in PCIE_PRODUCT_LABELS else [])
-    volume_gib = serving["model_volume_gib"] or max(20, math.ceil(2 * sizing["weights_gib"]))
+    serving, sizing = spec["serving"], plan.sizing
     return {
         "name": k8s_name,
         "labels": labels,
         "selector": {k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/component")},
         "image": serving["image"],
         "node_selector": serving["node_selector"],
-        "gpu_products": products,
+        "gpu_products": sizing.gpu_products,
         "storage_class": serving["storage_class"],
-        "model_volume_gib": volume_gib,
+        "model_volume_gib": sizing.model_volume_gib,
         "loader_name": (name[:50].rstrip("-") + "-model-loader"),
         "config_dir": "/etc/vllm",
         "config_path": "/etc/vllm/vllm.yaml",
         "model_claim": f"{name}-model",
-        "cpu": str(sizing["pod_cpus"]),
-        "memory": f"{sizing['pod_memory_gib']}Gi",
+        "cpu": str(sizing.pod_cpus),
+        "memory": f"{sizing.pod_memory_gib}Gi",
     }
 
 

@@ -19,7 +19,6 @@ without re-locking is reported by the eval-lock verification of the same ``check
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import hashlib
 import os
@@ -76,14 +75,14 @@ def _always(ctx: Ctx) -> bool:
 
 def _distill(ctx: Ctx) -> bool:
     """The proposal and the contract follow a ``distill`` verdict; any other gets a decision memo."""
-    return bool(ctx["plan"]["verdict"]["decision"] == "distill")
+    return bool(ctx["plan"].verdict.decision == "distill")
 
 
 def _feasible(ctx: Ctx) -> bool:
     """Training and serving files follow a student that can run the workload (the verdict's P7
     ``feasible`` check): a student whose requests overflow its context window, or that does not fit
     the GPU, gets no vllm.yaml that vLLM would reject every request with."""
-    return all(c["ok"] for c in ctx["plan"]["verdict"]["checks"] if c["id"] == "feasible")
+    return all(c.ok for c in ctx["plan"].verdict.checks if c.id == "feasible")
 
 
 #: (template under templates/, output path under [scaffold].root, when it is generated)
@@ -93,13 +92,13 @@ TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
     (
         "training/accelerate.yaml.j2",
         "training/accelerate.yaml",
-        lambda c: _feasible(c) and c["plan"]["sizing"]["training"]["gpus"] > 1,
+        lambda c: _feasible(c) and c["plan"].sizing.training.gpus > 1,
     ),
     ("training/merge.py.j2", "training/merge.py", _feasible),
     (
         "training/recipe.yaml.j2",
         "training/recipe.yaml",
-        lambda c: _feasible(c) and c["plan"]["sizing"]["precision"] != "bf16",
+        lambda c: _feasible(c) and c["plan"].sizing.precision != "bf16",
     ),
     ("serving/vllm.yaml.j2", "serving/vllm.yaml", _feasible),
     (
@@ -129,9 +128,7 @@ VLLM_YAML = "serving/vllm.yaml"
 MAX_GENERATED_BYTES = 64 << 20
 
 
-def plan_tree(
-    sf: SpecFile, plan: dict[str, Any], lock: dict[str, Any], *, vllm_yaml: str | None = None
-) -> dict[str, bytes]:
+def plan_tree(sf: SpecFile, plan: Plan, lock: dict[str, Any], *, vllm_yaml: str | None = None) -> dict[str, bytes]:
     """Every generated file: path relative to the spec's folder (POSIX) -> bytes.
 
     Conditional files are left out when their condition fails; ``[scaffold].skip`` too. ``vllm_yaml``:
@@ -328,27 +325,24 @@ def _load(spec_arg: SpecFile | str | Path, mode: Mode) -> tuple[SpecFile, bool]:
 
 
 def lock_state(spec_dir: Path, lock: LockFile | None) -> dict[str, Any]:
+    """What the documents cite of the lock: the eval set's content hash and its files' blob ids (the
+    baseline and thresholds reach them through the plan). No commit: committing changes neither."""
     ev = lock.eval if lock is not None else None
-    baseline = None
-    if ev is not None and ev.baseline is not None:
-        baseline = dataclasses.asdict(ev.baseline)
     files = [{"path": e.path, "git_blob": e.git_blob} for e in ev.files] if ev else []
-    # No commit: the contract cites the content hash and the blob ids, which committing does not change.
-    return {"eval_hash": ev.hash if ev else None, "files": files, "baseline": baseline}
+    return {"eval_hash": ev.hash if ev else None, "files": files}
 
 
 def _render_all(
-    sf: SpecFile, lock: LockFile | None, plan: dict[str, Any] | None, *, force: bool = False
+    sf: SpecFile, lock: LockFile | None, plan: Plan | None, *, force: bool = False
 ) -> tuple[dict[str, bytes], Plan | None]:
-    """The tree, and the plan when it was built here (``plan``: the caller's plan JSON); when the
+    """The tree, and the plan when it was built here (``plan``: the caller's plan); when the
     person's own vllm.yaml is on disk (edited and kept, or skipped), the ConfigMap the Deployment
     mounts is derived from those bytes, never from the generated ones."""
     built = None
     if plan is None:
         from distillplan.plan.build import plan_for_file  # deferred: planning stays off the hook path
 
-        built = plan_for_file(sf)
-        plan = built.to_json()
+        plan = built = plan_for_file(sf)
     tree = plan_tree(sf, plan, lock_state(sf.dir, lock))
     rel = posixpath.normpath(posixpath.join(sf.spec.scaffold.root.replace("\\", "/"), VLLM_YAML))
     target = sf.dir / rel
@@ -371,9 +365,9 @@ def scaffold(
     *,
     mode: Mode = "write",
     force: bool = False,
-    plan: dict[str, Any] | None = None,
+    plan: Plan | None = None,
 ) -> ScaffoldResult:
-    """Render the tree and write, pretend, diff or check it. ``plan`` overrides the plan JSON.
+    """Render the tree and write, pretend, diff or check it. ``plan`` overrides the plan.
 
     Writing runs under the lock's :func:`exclusive` lock (the manifest is a read-modify-write
     of ``distill.lock``) and is journalled: the files about to be written are recorded in
@@ -385,7 +379,7 @@ def scaffold(
         return _scaffold(sf, starter, mode=mode, force=force, plan=plan)
 
 
-def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: dict[str, Any] | None) -> ScaffoldResult:
+def _scaffold(sf: SpecFile, starter: bool, *, mode: Mode, force: bool, plan: Plan | None) -> ScaffoldResult:
     result = ScaffoldResult(mode=mode, starter=sf.display if starter else None, spec_file=sf)
     spec_dir = sf.dir
     lock = read_lock(spec_dir) if sf.path.exists() else None

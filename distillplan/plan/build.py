@@ -12,16 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.catalogs.prices import TeacherPrice, teacher_prices
 from distillplan.errors import DistillError, LockError
 from distillplan.evalset.accept import load_spec_eval
-from distillplan.evalset.baseline import baseline_drift
+from distillplan.evalset.baseline import baseline_drift, threshold
 from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import LOCK_VERSION, Baseline, read_lock
 from distillplan.evalset.pilot import score_pilot
 from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
 from distillplan.plan import economics as eco
+from distillplan.plan.contract import contract_of, thresholds_of
 from distillplan.plan.costs import (
     Prices,
     ProjectLine,
@@ -54,8 +57,8 @@ from distillplan.plan.model import (
 )
 from distillplan.plan.whatif import VOLUME_FACTORS, Month, Scenario, month, share
 from distillplan.sizing.architecture import Architecture, load_architecture
-from distillplan.sizing.finetune import TrainingSizing, size_training, training_recipe
-from distillplan.sizing.serving import ServingSizing
+from distillplan.sizing.finetune import TrainingSizing, machines_for, size_training, training_recipe
+from distillplan.sizing.serving import ServingSizing, eval_generation_budget
 from distillplan.spec.models import Eval, Spec
 
 FORMAT_VERSION = 2  # 2: break_even_tokens_per_month became zero_saving_ and refuse_line_tokens_per_month
@@ -368,7 +371,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             sensitivity=Sensitivity(volume_factors=list(VOLUME_FACTORS), rows=what.sensitivity()),
         ),
         gap=_gap(spec, inputs.baseline),
-        sizing=_sizing_out(spec, gpu, rate, now.serving, training, training_tokens),
+        sizing=_sizing_out(spec, gpu, rate, now.serving, training, training_tokens, vol),
         eval=EvalOut(
             datasets=list(e.datasets),
             locked=inputs.eval_state.locked,
@@ -383,6 +386,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             sample_size_method=SAMPLE_SIZE_METHOD,
             examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
         ),
+        contract=contract_of(project, spec.milestones),
         flips=what.flips(verdict.decision, project, saving),
     )
 
@@ -421,10 +425,46 @@ def _gpu_price_basis(spec: Spec, gpu: Gpu) -> str:
     )
 
 
-def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: TrainingSizing, tokens: float) -> SizingOut:
+#: Sizing fields the plan states elsewhere: ``gpu`` (the plan's ``sizing.gpu`` is the catalog key,
+#: the sizings' the GPU's name: ``sizing.gpu_name``) and the training's ``parameters`` (the same
+#: count as ``sizing.parameters``). Every other field of the sizing dataclasses is a field of the
+#: plan's model with the same name: :func:`_fields` fails on one that is not.
+_STATED_ELSEWHERE = {"ServingSizing": {"gpu"}, "TrainingSizing": {"gpu", "parameters"}}
+
+
+def _fields(obj: Any, model: type[BaseModel]) -> dict[str, Any]:
+    """A sizing dataclass's fields as the plan model's keyword arguments: every field, by name,
+    except those :data:`_STATED_ELSEWHERE`; a field the model does not declare is an error, never
+    dropped (one representation of each sizing figure)."""
+    omit = _STATED_ELSEWHERE[type(obj).__name__]
+    values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name not in omit}
+    unknown = sorted(set(values) - set(model.model_fields))
+    if unknown:
+        raise TypeError(f"{type(obj).__name__} fields not in {model.__name__}: {', '.join(unknown)}")
+    return values
+
+
+def training_layout(gpus: int) -> dict[str, Any]:
+    """How a training job of ``gpus`` GPUs is laid out: FSDP for every method on more than one GPU
+    (a LoRA base too large for one GPU is too large for each GPU of plain data parallelism), the
+    machines it spans and the GPUs on each."""
+    machines = machines_for(gpus)
+    return {"fsdp": gpus > 1, "machines": machines, "gpus_per_machine": gpus // machines}
+
+
+#: NVIDIA GPU feature-discovery `nvidia.com/gpu.product` values of the PCIe card beside each SXM catalog
+#: label: the Deployment's node affinity accepts either form factor (the sizing holds within a few percent).
+PCIE_PRODUCT_LABELS = {
+    "NVIDIA-A100-SXM4-40GB": "NVIDIA-A100-PCIE-40GB",
+    "NVIDIA-A100-SXM4-80GB": "NVIDIA-A100-80GB-PCIe",
+    "NVIDIA-H100-80GB-HBM3": "NVIDIA-H100-PCIe",
+}
+
+
+def _sizing_out(
+    spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: TrainingSizing, tokens: float, vol: Volume
+) -> SizingOut:
     """The serving and training sizings as the plan shows them (same field names)."""
-    serving = {k: v for k, v in dataclasses.asdict(s).items() if k in SizingOut.model_fields and k != "gpu"}
-    training = {k: v for k, v in dataclasses.asdict(t).items() if k in TrainingOut.model_fields}
     st, a = spec.student, spec.policy.sizing
     recipe = training_recipe(
         method=st.method,
@@ -435,21 +475,30 @@ def _sizing_out(spec: Spec, gpu: Gpu, rate: float, s: ServingSizing, t: Training
         lora_rank=st.lora_rank,
         a=a,
     )
+    training = _fields(t, TrainingOut)
+    product = gpu.k8s_product_label
     return SizingOut(
         base_model=st.base_model,
         gpu=gpu.key,
         gpu_name=gpu.name,
-        gpu_product_label=gpu.k8s_product_label,
+        gpu_product_label=product,
         usd_per_gpu_hour=rate,
         gpu_price_as_of="(distill.toml)" if spec.hardware.usd_per_gpu_hour else gpu.as_of,
         gpu_price_basis=_gpu_price_basis(spec, gpu),
-        **serving,
+        **_fields(s, SizingOut),
         pod_memory_gib=math.ceil(s.weights_gib + a.serving_host_memory_overhead_gib),
         pod_cpus=a.serving_cpus,
+        eval_max_gen_tokens=eval_generation_budget(
+            vol.input_tokens_per_request, vol.output_tokens_per_request, s.max_model_len
+        ),
+        gpu_products=[product] + ([PCIE_PRODUCT_LABELS[product]] if product in PCIE_PRODUCT_LABELS else []),
+        model_volume_gib=spec.serving.model_volume_gib or max(20, math.ceil(2 * s.weights_gib)),
         training=TrainingOut(
             training_tokens=tokens,
             **{**training, "notes": list(t.notes)},
             recipe=RecipeOut(**dataclasses.asdict(recipe)),
+            tokens_per_example=st.tokens_per_example or vol.input_tokens_per_request + vol.output_tokens_per_request,
+            **training_layout(t.gpus),
         ),
     )
 
@@ -547,7 +596,7 @@ def _gap(spec: Spec, baseline: Baseline | None) -> Gap:
     ``accept`` compares with), else the spec's; the overall bar is the higher of that threshold and
     the absolute floor ``[eval] min_score``."""
     e = spec.eval
-    threshold_now = baseline.threshold if baseline else round(e.teacher_score - e.max_gap_points / 100, 10)
+    threshold_now = baseline.threshold if baseline else threshold(e.teacher_score, e.max_gap_points)
     return Gap(
         metric=e.metric,
         teacher_score=baseline.teacher_score if baseline else e.teacher_score,
@@ -558,4 +607,7 @@ def _gap(spec: Spec, baseline: Baseline | None) -> Gap:
         baseline_source=baseline.source if baseline else "spec-unlocked",
         stratum_bound_points=e.max_stratum_gap_points,
         system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points,
+        thresholds=thresholds_of(e, baseline),
+        teacher_predictions=baseline.teacher_predictions if baseline else "",
+        teacher_predictions_sha256=baseline.teacher_predictions_sha256 if baseline else "",
     )

@@ -17,17 +17,20 @@ from distillplan.plan.decision import Verdict
 from distillplan.text import json_round
 
 __all__ = [
+    "ContractOut",
     "Costs",
     "EvalOut",
     "FinanceOut",
     "Flip",
     "Gap",
+    "MilestoneOut",
     "Plan",
     "Sensitivity",
     "SensitivityRow",
     "SizingOut",
     "SpecInfo",
     "TeacherOut",
+    "ThresholdRow",
     "TrainingOut",
     "VolumeOut",
 ]
@@ -131,6 +134,15 @@ class Flip(_Frozen):
     becomes: str | None
 
 
+class ThresholdRow(_Frozen):
+    """One row of the contract's threshold table: ``overall`` first, then each stratum."""
+
+    name: str
+    examples: int | None  # None: not counted yet (before `lock`)
+    teacher_score: float | None
+    threshold: float | None  # None: reported, not contracted
+
+
 class Gap(_Frozen):
     metric: str
     teacher_score: float
@@ -143,6 +155,11 @@ class Gap(_Frozen):
     baseline_source: Literal["spec", "teacher-predictions", "spec-unlocked"]
     stratum_bound_points: float | None
     system_gap_points: float  # 0 in cache routing (P5.3)
+    #: the contract's threshold table: the lock's rows once locked, else what the spec states
+    thresholds: list[ThresholdRow]
+    #: with baseline_source "teacher-predictions": the teacher's predictions file and its sha256 ("" otherwise)
+    teacher_predictions: str
+    teacher_predictions_sha256: str
 
 
 class RecipeOut(_Frozen):
@@ -170,6 +187,10 @@ class TrainingOut(_Frozen):
     trainable_parameters: int
     notes: list[str]
     recipe: RecipeOut
+    tokens_per_example: int  # [student] tokens_per_example, else the request's input + output tokens
+    fsdp: bool  # FSDP sharding: every method on more than one GPU
+    machines: int  # machines the job spans (accelerate's num_machines)
+    gpus_per_machine: int
 
 
 class SizingOut(_Frozen):
@@ -215,6 +236,9 @@ class SizingOut(_Frozen):
     tpot_p50_ms: float | None
     tpot_p95_ms: float | None
     latency_note: str
+    eval_max_gen_tokens: int  # eval.yaml's max_gen_toks: max_model_len holds the prompt plus this
+    gpu_products: list[str]  # the node labels (nvidia.com/gpu.product) the Deployment accepts
+    model_volume_gib: int  # the model volume: [serving] model_volume_gib, else twice the weights (at least 20)
     training: TrainingOut
 
 
@@ -231,6 +255,21 @@ class EvalOut(_Frozen):
     examples_per_stratum: dict[str, int]
 
 
+class MilestoneOut(_Frozen):
+    """A payment milestone of the contract (P9.2) with its whole-dollar amount."""
+
+    name: str
+    payment_share: float
+    due: dt.date
+    acceptance: bool
+    amount_usd: int
+
+
+class ContractOut(_Frozen):
+    value_usd: int  # the project cost rounded to the dollar
+    milestones: list[MilestoneOut]  # their amounts sum exactly to value_usd
+
+
 class Plan(_Frozen):
     format_version: int
     spec: SpecInfo
@@ -242,9 +281,15 @@ class Plan(_Frozen):
     gap: Gap
     sizing: SizingOut
     eval: EvalOut
+    contract: ContractOut
     flips: list[Flip]
 
     def to_json(self) -> dict[str, Any]:
         """The versioned JSON form (documented in ``docs/plan-json.md``)."""
         data: dict[str, Any] = json_round(self.model_dump(mode="json"))
         return data
+
+    def as_stated(self) -> Plan:
+        """This plan with every figure as its JSON states it (floats to 10 significant digits):
+        what the documents render, so no document states a figure the JSON does not."""
+        return Plan.model_validate(self.to_json())
