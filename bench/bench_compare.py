@@ -29,8 +29,7 @@ EXAMPLE = ROOT / "examples" / "invoice-extraction"
 
 def _in_process() -> tuple[float, float, int]:
     """(median s of compare_for_file, median s of one full build_plan, candidates)."""
-    from distillplan.plan.build import plan_for_file
-    from distillplan.plan.compare import compare_for_file
+    from distillplan.commands._inputs import compare_for_file, plan_for_file
     from distillplan.spec.load import load_spec
 
     sf = load_spec(EXAMPLE)

@@ -66,7 +66,7 @@ def main() -> int:
                 [
                     sys.executable,
                     "-c",
-                    "from distillplan.outputs.scaffold import check_fresh; assert check_fresh('distill.toml') == []",
+                    "from distillplan.commands.scaffold import check_fresh; assert check_fresh('distill.toml') == []",
                 ],
                 repo,
             )

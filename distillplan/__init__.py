@@ -31,9 +31,9 @@ _API = {
     "Plan": "distillplan.plan.model",
     "PlanInputs": "distillplan.plan.build",
     "build_plan": "distillplan.plan.build",
-    "plan_for_file": "distillplan.plan.build",
+    "plan_for_file": "distillplan.commands._inputs",
     "Comparison": "distillplan.plan.compare",
-    "compare_for_file": "distillplan.plan.compare",
+    "compare_for_file": "distillplan.commands._inputs",
     "DistillError": "distillplan.errors",
     "SpecError": "distillplan.errors",
 }

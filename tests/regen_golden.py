@@ -27,9 +27,10 @@ def example_names() -> list[str]:
 
 def render_example(name: str, work: Path) -> dict[str, bytes]:
     """The generated tree of ``examples/<name>``, rendered in a clean copy under ``work``."""
+    from distillplan.commands._inputs import plan_for_file
+    from distillplan.commands.scaffold import tree_for
     from distillplan.evalset.lockfile import read_lock
-    from distillplan.outputs.scaffold import lock_state, plan_tree
-    from distillplan.plan.build import plan_for_file
+    from distillplan.outputs.scaffold import lock_state
     from distillplan.spec.load import load_spec
 
     dest = work / name
@@ -37,7 +38,7 @@ def render_example(name: str, work: Path) -> dict[str, bytes]:
     # documents cite no commit
     shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("distill"))
     sf = load_spec(dest / "distill.toml")
-    return plan_tree(sf, plan_for_file(sf), lock_state(dest, read_lock(dest)))
+    return tree_for(sf, plan_for_file(sf), lock_state(read_lock(dest)))
 
 
 def main() -> int:
@@ -56,8 +57,8 @@ def main() -> int:
 def write_plans() -> None:
     import json
 
+    from distillplan.commands._inputs import plan_for_file
     from distillplan.outputs.report import render
-    from distillplan.plan.build import plan_for_file
     from distillplan.spec.load import load_spec
 
     plans = GOLDEN / "plans"

@@ -212,8 +212,8 @@ def test_text_and_markdown_mark_the_spec_and_keep_tables_well_formed(capsys: pyt
 
 
 def test_latency_columns_appear_when_the_rows_carry_latency() -> None:
+    from distillplan.commands._inputs import compare_for_file
     from distillplan.outputs.compare_report import render_markdown, render_text
-    from distillplan.plan.compare import compare_for_file
     from distillplan.spec.load import load_spec
 
     c = compare_for_file(load_spec(EXAMPLES / "invoice-extraction"), gpus=["a100-80gb"], methods=["qlora"])

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from distillplan.commands._inputs import plan_for_file
 from distillplan.commands.diff import diff_at, spec_at_revision
 from distillplan.errors import RepoError, SpecError
 from distillplan.git import file_at, head_commit
 from distillplan.outputs.diff_report import render_diff
-from distillplan.plan.build import plan_for_file
 from distillplan.plan.decision import EvalState
 from distillplan.plan.diff import PlanDiff, diff_plans
 from distillplan.plan.model import Plan

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from distillplan.outputs.scaffold import scaffold
-from distillplan.plan.build import PlanInputs, build_plan, eval_state_for, plan_for_file
+from distillplan.commands._inputs import eval_state_for, plan_for_file
+from distillplan.commands.scaffold import scaffold
+from distillplan.plan.build import PlanInputs, build_plan
 from distillplan.plan.contract import split_usd
 from distillplan.plan.decision import RANK
 from distillplan.plan.model import Plan

@@ -23,7 +23,7 @@ NAMES = sorted(p.parent.name for p in EXAMPLES.glob("*/distill.toml"))
 
 
 def _plan(tmp: Path, name: str) -> dict[str, object]:
-    from distillplan.plan.build import plan_for_file
+    from distillplan.commands._inputs import plan_for_file
     from distillplan.spec.load import load_spec
 
     plan: dict[str, object] = json.loads(json.dumps(plan_for_file(load_spec(tmp / name / "distill.toml")).to_json()))

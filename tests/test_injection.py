@@ -181,7 +181,7 @@ def test_one_payload_through_every_output(
     import shlex
     import subprocess
 
-    from distillplan.outputs.scaffold import plan_tree
+    from distillplan.commands.scaffold import tree_for
     from distillplan.spec.load import load_spec
 
     # 1. Every field that reaches a command, a path or YAML refuses the payload at `validate`, located.
@@ -210,14 +210,14 @@ def test_one_payload_through_every_output(
 
     # 2. The quoting layer on its own: a library caller's spec with the payload as [scaffold].root.
     sf = load_spec(plain / "distill.toml")
-    from distillplan.plan.build import plan_for_file
+    from distillplan.commands._inputs import plan_for_file
 
     plan = plan_for_file(sf)
     lock: dict[str, object] = {"eval_hash": None, "files": []}
-    normal = plan_tree(sf, plan, lock)
+    normal = tree_for(sf, plan, lock)
     root = PAYLOAD.replace("/", "_")
     hostile_spec = sf.spec.model_copy(update={"scaffold": sf.spec.scaffold.model_copy(update={"root": root})})
-    hostile = plan_tree(type(sf)(hostile_spec, sf.path, sf.display, sf.sha256), plan, lock)
+    hostile = tree_for(type(sf)(hostile_spec, sf.path, sf.display, sf.sha256), plan, lock)
     strip = {k.split("/", 1)[1]: v for k, v in normal.items()}
     mine = {k[len(posixpath_norm(root)) + 1 :]: v for k, v in hostile.items()}
     assert sorted(strip) == sorted(mine)

@@ -113,7 +113,7 @@ def test_killed_runs_leave_the_next_run_clean(git_repo: Path) -> None:
 def test_an_edit_saved_while_scaffold_writes_is_kept(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A person saves a generated file after ``scaffold`` read it and before it is replaced:
     the re-check just before each replace keeps the person's bytes, and reports it."""
-    import distillplan.outputs.scaffold as sc
+    import distillplan.commands.scaffold as sc
     from distillplan.files import atomic_write as real_write
 
     shutil.copytree(EXAMPLES / "invoice-extraction", git_repo, dirs_exist_ok=True)

@@ -297,12 +297,12 @@ def test_kubectl_lines_name_the_generated_files(tmp_path: Path) -> None:
         )
     )  # fmt: skip
     (spec_dir / "distill.toml").write_text(SPEC.format(teacher_score="0.9"))
-    from distillplan.outputs.scaffold import plan_tree
-    from distillplan.plan.build import plan_for_file
+    from distillplan.commands._inputs import plan_for_file
+    from distillplan.commands.scaffold import tree_for
     from distillplan.spec.load import load_spec
 
     sf = load_spec(spec_dir / "distill.toml")
-    tree = plan_tree(sf, plan_for_file(sf), {"eval_hash": None, "files": []})
+    tree = tree_for(sf, plan_for_file(sf), {"eval_hash": None, "files": []})
     loader = yaml.safe_load(tree["distill/serving/k8s/load/model-loader.yaml"])
     vllm = yaml.safe_load(tree["distill/serving/vllm.yaml"])
     kubectl = [c for c in walkthrough() if c.startswith("kubectl")]

@@ -59,7 +59,7 @@ def test_a_new_project_line_is_one_registry_entry() -> None:
         r.PROJECT_LINES = (*r.PROJECT_LINES, r.ProjectLineDef("red_team", "Red-team reserve", (5000.0, 9000.0), "P9.3"))
         r.PROJECT_LINE_NAMES = tuple(x.name for x in r.PROJECT_LINES)
         from distillplan.spec.load import parse_spec
-        from distillplan.plan.build import plan_for_file
+        from distillplan.commands._inputs import plan_for_file
         from distillplan.spec.load import load_spec
         sf = load_spec({str(ROOT / "examples" / "invoice-extraction")!r})
         text = sf.path.read_text().replace("[budget]", "[budget.override_usd]\\nred_team = 7000\\n\\n[budget]", 1)

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
+from distillplan.commands._inputs import plan_for_file
 from distillplan.outputs.report import render
-from distillplan.plan.build import plan_for_file
 from distillplan.plan.decision import EvalState
 from distillplan.plan.model import Plan
 from distillplan.spec.load import load_spec

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from distillplan.commands.scaffold import check_fresh, check_paths, scaffold
 from distillplan.commands.scaffold import scaffold_text as run_scaffold_cli
 from distillplan.errors import DistillError, ScaffoldError
 from distillplan.evalset.lockfile import read_lock
-from distillplan.outputs.scaffold import check_fresh, check_paths, scaffold
 
 from .conftest import EXAMPLES, git, run_cli
 
@@ -168,7 +168,7 @@ def test_comment_only_spec_change_is_still_fresh(repo: Path) -> None:
 def test_check_fresh_does_not_import_jinja2(repo: Path) -> None:
     scaffold(repo / "distill.toml")
     code = (
-        "import sys; from distillplan.outputs.scaffold import check_fresh; "
+        "import sys; from distillplan.commands.scaffold import check_fresh; "
         f"p = check_fresh({str(repo / 'distill.toml')!r}); "
         "assert p == [], p; "
         "bad = [m for m in ('jinja2', 'git', 'transformers') if m in sys.modules]; "

@@ -14,10 +14,12 @@ import tomllib
 import yaml
 from markdown_it import MarkdownIt
 
+from distillplan.commands._inputs import plan_for_file
+from distillplan.commands.scaffold import tree_for
 from distillplan.evalset.lockfile import read_lock
 from distillplan.outputs import render
-from distillplan.outputs.scaffold import lock_state, plan_tree
-from distillplan.plan.build import plan_for_file, training_layout
+from distillplan.outputs.scaffold import lock_state
+from distillplan.plan.build import training_layout
 from distillplan.plan.model import Plan
 from distillplan.spec.load import load_spec
 
@@ -240,7 +242,7 @@ def test_sft_methods(trees: dict[str, dict[str, bytes]]) -> None:
 def test_vllm_yaml_carries_the_scheduler_limits_the_sizing_assumed(trees: dict[str, dict[str, bytes]]) -> None:
     """The replicas and latency rest on max_num_seqs / max_num_batched_tokens: the served
     engine must run with exactly those (issue 12)."""
-    from distillplan.plan.build import plan_for_file
+    from distillplan.commands._inputs import plan_for_file
     from distillplan.spec.load import load_spec
 
     examples = Path(__file__).resolve().parent.parent / "examples"
@@ -275,7 +277,7 @@ def _render_with(tmp_path: Path, edit: dict[str, Any], plan_edit: Any = None) ->
         data = plan.to_json()
         plan_edit(data)
         plan = Plan.model_validate(data)
-    return plan_tree(sf, plan, lock_state(dest, read_lock(dest)))
+    return tree_for(sf, plan, lock_state(read_lock(dest)))
 
 
 def test_prefix_cache_sizing_is_stated_in_vllm_yaml(tmp_path: Path, trees: dict[str, dict[str, bytes]]) -> None:

@@ -212,7 +212,7 @@ def test_check_hook_path_imports_no_heavy_modules(example_repo: Callable[[str], 
     """`distillplan check` on a locked, scaffolded, committed repo: the whole hook path
     (validate + eval lock + generated files) without jinja2, GitPython, transformers or click."""
     repo = example_repo("invoice-extraction")
-    from distillplan.outputs.scaffold import scaffold
+    from distillplan.commands.scaffold import scaffold
 
     scaffold(repo / "distill.toml")
     git(repo, "add", "-A")

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from distillplan.plan.build import PlanInputs, build_plan, plan_for_file
+from distillplan.commands._inputs import plan_for_file
+from distillplan.plan.build import PlanInputs, build_plan
 from distillplan.plan.decision import EvalState
 from distillplan.plan.model import Plan
 from distillplan.sizing.architecture import load_architecture

@@ -25,8 +25,8 @@ def render_variant(
     plan_edit: Callable[[dict[str, Any]], None] | None = None,
 ) -> Tree:
     """``examples/<example>`` with spec sections updated by ``edit`` and the plan JSON by ``plan_edit``."""
-    from distillplan.outputs.scaffold import plan_tree
-    from distillplan.plan.build import plan_for_file
+    from distillplan.commands._inputs import plan_for_file
+    from distillplan.commands.scaffold import tree_for
     from distillplan.plan.model import Plan
     from distillplan.spec.load import load_spec
 
@@ -42,7 +42,7 @@ def render_variant(
         data = plan.to_json()
         plan_edit(data)
         plan = Plan.model_validate(data)
-    return plan_tree(sf, plan, UNLOCKED)
+    return tree_for(sf, plan, UNLOCKED)
 
 
 def _gpus(n: int) -> Callable[[dict[str, Any]], None]:

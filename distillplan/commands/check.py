@@ -126,7 +126,7 @@ def _check_one(sf: SpecFile) -> tuple[list[str], list[str]]:
         if not problems and (note := _not_committed(sf)):
             notes.append(note)
     if lk is not None and lk.generated is not None:
-        from distillplan.outputs.scaffold import check_fresh  # deferred: only with a manifest
+        from distillplan.commands.scaffold import check_fresh  # deferred: only with a manifest
 
         problems.extend(check_fresh(sf, lock=lk))
     return problems, notes

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from distillplan.commands._inputs import compare_for_file
 from distillplan.commands._io import EXIT_OK, say
 from distillplan.commands._prices import warn_compare_prices
 from distillplan.outputs.compare_report import Format, render
-from distillplan.plan.compare import compare_for_file
 from distillplan.spec.load import load_spec
 from distillplan.spec.registry import Method, Precision
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from distillplan.commands._inputs import eval_state_for, plan_for_file
 from distillplan.commands._io import say
 from distillplan.git import file_at, relpath_in_repo
 from distillplan.outputs.diff_report import render_diff
-from distillplan.plan.build import eval_state_for, plan_for_file
 from distillplan.plan.diff import PlanDiff, diff_plans
 from distillplan.spec.load import SpecFile, load_spec, parse_spec
 

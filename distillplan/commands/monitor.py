@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from distillplan.commands._inputs import plan_for_file
 from distillplan.commands._io import EXIT_OK, say
 from distillplan.commands.check import lock_display
 from distillplan.errors import AcceptanceError, SpecError
@@ -20,7 +21,6 @@ from distillplan.evalset.fingerprint import verify_eval
 from distillplan.evalset.lockfile import Baseline, display_path, read_lock
 from distillplan.evalset.samples import SampleReader
 from distillplan.outputs.monitor_report import BudgetRow, MixRow, MonitorResult, UnseenSegment, render
-from distillplan.plan.build import plan_for_file
 from distillplan.plan.model import Plan
 from distillplan.spec.load import SpecFile, load_spec
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from distillplan.commands._inputs import plan_for_file
 from distillplan.commands._io import EXIT_OK, say
 from distillplan.commands._prices import warn_prices
 from distillplan.outputs.report import Format, render
-from distillplan.plan.build import plan_for_file
 from distillplan.spec.load import load_spec
 
 

@@ -24,13 +24,10 @@ from pydantic import BaseModel, ConfigDict
 
 from distillplan.catalogs.gpus import load_gpus
 from distillplan.catalogs.students import STUDENT_FILES
-from distillplan.errors import DistillError
-from distillplan.git import repo_root
-from distillplan.plan.build import PlanCore, PlanInputs, eval_state_for, plan_core
+from distillplan.plan.build import PlanCore, PlanInputs, plan_core
 from distillplan.plan.decision import EvalState, expected_gap, infeasible_reason
 from distillplan.plan.model import SpecInfo
-from distillplan.sizing.architecture import Architecture, load_architecture
-from distillplan.spec.load import student_problem
+from distillplan.sizing.architecture import Architecture
 from distillplan.spec.models import Spec
 from distillplan.spec.registry import METHODS, PRECISIONS, Method, Precision
 from distillplan.text import json_round
@@ -44,7 +41,6 @@ __all__ = [
     "axes_of",
     "candidate_spec",
     "compare",
-    "compare_for_file",
     "row_of",
 ]
 
@@ -260,31 +256,3 @@ def compare(
         pinned=_pinned(spec),
         rows=[r.model_copy(update={"rank": i + 1}) for i, r in enumerate(ranked)],
     )
-
-
-# ----------------------------------------------------------------------------- the edge
-
-
-def compare_for_file(
-    sf: Any,
-    *,
-    students: Sequence[str] = (),
-    precisions: Sequence[Precision] = (),
-    gpus: Sequence[str] = (),
-    methods: Sequence[Method] = (),
-) -> Comparison:
-    """Compare the candidates of the spec file ``sf`` (a :class:`~distillplan.spec.load.SpecFile`):
-    the eval state is read once and each student's architecture loaded once.
-
-    ``students`` etc. (the command's flags) replace the spec's ``[compare]`` axes; a student
-    given on the command line is checked like ``student.base_model``."""
-    spec: Spec = sf.spec
-    root = repo_root(sf.dir) or sf.dir
-    for name in students:
-        why = student_problem(name, sf.dir, root)
-        if why:
-            raise DistillError(f"--student {name}: {why}")
-    axes = axes_of(spec, students=students, precisions=precisions, gpus=gpus, methods=methods)
-    names = dict.fromkeys([*axes.students, own_candidate(spec).student])
-    archs = {name: load_architecture(name, base_dir=sf.dir) for name in names}
-    return compare(spec, axes=axes, architectures=archs, eval_state=eval_state_for(spec, sf.dir))
