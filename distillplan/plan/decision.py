@@ -121,43 +121,78 @@ def decide(
     teacher: TeacherPrice | None = None,
     successor: TeacherPrice | None = None,
 ) -> Verdict:
+    """The verdict (P2): the checks in order, the warnings, the non-cost drivers, the decision
+    and its summary."""
+    band = volume_band(policy, tokens_per_month)
+    quality = _quality_check(spec, eval_state)
+    checks = [
+        _narrow_check(spec),
+        _volume_check(spec, policy, tokens_per_month, band),
+        _eval_check(eval_state),
+        _payback_check(spec, policy, payback_months, savings_usd_per_month, teacher, successor),
+        *([quality] if quality is not None else []),
+        _feasible_check(infeasible),
+    ]
+    warnings = _warnings(spec, policy, band=band)
+    warnings += _teacher_warnings(spec, teacher, successor)
+    warnings += _strata_warnings(spec, eval_state, required_per_stratum, required_by_stratum or {})
+    drivers = non_cost_drivers(spec)
+    ok = {c.id: c.ok for c in checks}
+    decision = _decision(ok, band=band, regulated=spec.workload.regulated, drivers=bool(drivers))
+    summary = _summary(spec, policy, decision, checks, drivers, tokens_per_month)
+    revisit = add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
+    return Verdict(
+        decision=decision, summary=summary, checks=checks, warnings=warnings, drivers=drivers, revisit_on=revisit
+    )
+
+
+VolumeBand = Literal["below", "within", "above"]
+
+
+def volume_band(policy: Policy, tokens_per_month: float) -> VolumeBand:
+    """Where the volume lies against the P2.2 floor and the structural line."""
+    if tokens_per_month < policy.volume_floor_tokens_per_month:
+        return "below"
+    return "within" if tokens_per_month <= policy.volume_structural_tokens_per_month else "above"
+
+
+def _narrow_check(spec: Spec) -> Check:
     w = spec.workload
-    checks: list[Check] = []
     narrow_task = w.task in NARROW_TASKS
     narrow = narrow_task and w.pattern == "stable"
     why = [] if narrow_task else [f"{w.task} is a P3 shape, not a narrow task"]
     if w.pattern != "stable":
         why.append("the task pattern is evolving (P3.2)")
-    checks.append(
-        Check(
-            id="narrow",
-            rule="P2.1",
-            ok=narrow,
-            figure=f"task = {w.task}, pattern = {w.pattern}",
-            message="narrow, stable workload" if narrow else "not narrow: " + "; ".join(why),
-        )
+    return Check(
+        id="narrow",
+        rule="P2.1",
+        ok=narrow,
+        figure=f"task = {w.task}, pattern = {w.pattern}",
+        message="narrow, stable workload" if narrow else "not narrow: " + "; ".join(why),
     )
 
+
+def _volume_check(spec: Spec, policy: Policy, tokens_per_month: float, band: VolumeBand) -> Check:
+    regulated = spec.workload.regulated
     floor, structural = policy.volume_floor_tokens_per_month, policy.volume_structural_tokens_per_month
-    band = "below" if tokens_per_month < floor else ("within" if tokens_per_month <= structural else "above")
-    volume_ok = tokens_per_month >= floor or w.regulated
     vmsg = {
         "below": f"below the {tokens(floor)} tokens/month floor: does not amortize within "
         f"{policy.payback_refuse_over_months:g} months",
         "within": f"between {tokens(floor)} and {tokens(structural)}: defensible, weigh model routing first",
         "above": f"above {tokens(structural)}: the volume condition holds",
     }[band]
-    if band == "below" and w.regulated:
+    if band == "below" and regulated:
         vmsg += "; regulated data (P3.5) can justify self-hosting below the floor"
-    elif band == "within" and w.regulated:
+    elif band == "within" and regulated:
         vmsg = (
             f"between {tokens(floor)} and {tokens(structural)}: defensible; routing to another frontier model "
             "does not answer regulated data (P3.5)"
         )
-    checks.append(
-        Check(id="volume", rule="P2.2", ok=volume_ok, figure=f"{tokens(tokens_per_month)} tokens/month", message=vmsg)
-    )
+    ok = tokens_per_month >= floor or regulated
+    return Check(id="volume", rule="P2.2", ok=ok, figure=f"{tokens(tokens_per_month)} tokens/month", message=vmsg)
 
+
+def _eval_check(eval_state: EvalState) -> Check:
     if eval_state.files_missing:
         emsg = "eval dataset missing: " + ", ".join(eval_state.files_missing)
     elif eval_state.data_problem:
@@ -168,13 +203,18 @@ def decide(
         emsg = "the eval set is not locked (run `distillplan lock`)"
     else:
         emsg = f"locked ({eval_state.lock_hash})"
-    eval_ok = (
-        eval_state.locked and not eval_state.changes and not eval_state.files_missing and not eval_state.data_problem
-    )
-    checks.append(
-        Check(id="eval-locked", rule="P2.3", ok=eval_ok, figure=eval_state.lock_hash or "unlocked", message=emsg)
-    )
+    ok = eval_state.locked and not eval_state.changes and not eval_state.files_missing and not eval_state.data_problem
+    return Check(id="eval-locked", rule="P2.3", ok=ok, figure=eval_state.lock_hash or "unlocked", message=emsg)
 
+
+def _payback_check(
+    spec: Spec,
+    policy: Policy,
+    payback_months: float | None,
+    savings_usd_per_month: float,
+    teacher: TeacherPrice | None,
+    successor: TeacherPrice | None,
+) -> Check:
     refuse = policy.payback_refuse_over_months
     go_live = go_live_of(spec)
     bill_ends = teacher is not None and successor is None and retires_before_go_live(teacher, go_live)
@@ -197,75 +237,96 @@ def decide(
             f"pays back within {refuse:g} months" if pays else f"payback over {refuse:g} months is refused (P6.3)"
         ) + (typical if not low <= payback_months <= high else "")
         pfig = f"{payback_months:.1f} months"
-    checks.append(Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg))
+    return Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg)
 
+
+def _quality_check(spec: Spec, eval_state: EvalState) -> Check | None:
+    """P5.1 against a pilot's measured gap or a stated one; None when neither is given."""
     gap = expected_gap(spec, eval_state)
-    quality_ok = gap is None or gap[0] <= spec.eval.max_gap_points + 1e-9
-    if gap is not None:
-        allowed = spec.eval.max_gap_points
-        checks.append(
-            Check(
-                id="quality",
-                rule="P5.1",
-                ok=quality_ok,
-                figure=f"{gap[0]:.1f} points ({gap[1]})",
-                message=f"within the contracted {allowed:g}-point gap"
-                if quality_ok
-                else f"wider than the contracted {allowed:g}-point gap: the student is not expected to pass the "
-                "locked eval, and past 3 points trust impact outweighs the savings (P5.1)",
-            )
-        )
-    feasible = not infeasible
-    checks.append(
-        Check(
-            id="feasible",
-            rule="P7",
-            ok=feasible,
-            figure="serves the workload" if feasible else "cannot serve the workload",
-            message="the student fits its context window, the GPU and the latency target"
-            if feasible
-            else f"{infeasible}; `distillplan compare` lists the students and GPUs that can",
-        )
+    if gap is None:
+        return None
+    allowed = spec.eval.max_gap_points
+    ok = gap[0] <= allowed + 1e-9
+    return Check(
+        id="quality",
+        rule="P5.1",
+        ok=ok,
+        figure=f"{gap[0]:.1f} points ({gap[1]})",
+        message=f"within the contracted {allowed:g}-point gap"
+        if ok
+        else f"wider than the contracted {allowed:g}-point gap: the student is not expected to pass the "
+        "locked eval, and past 3 points trust impact outweighs the savings (P5.1)",
     )
 
-    warnings = _warnings(spec, policy, band=band)
-    warnings += _teacher_warnings(spec, teacher, successor)
-    by = required_by_stratum or {}
+
+def _feasible_check(infeasible: str) -> Check:
+    feasible = not infeasible
+    return Check(
+        id="feasible",
+        rule="P7",
+        ok=feasible,
+        figure="serves the workload" if feasible else "cannot serve the workload",
+        message="the student fits its context window, the GPU and the latency target"
+        if feasible
+        else f"{infeasible}; `distillplan compare` lists the students and GPUs that can",
+    )
+
+
+def _strata_warnings(
+    spec: Spec, eval_state: EvalState, required_per_stratum: int | None, by: Mapping[str, int]
+) -> list[Warning]:
+    """P2.3: the strata of the locked set with fewer examples than detecting the bound needs."""
     need = {k: by.get(k, required_per_stratum) for k, _ in eval_state.examples_per_stratum}
     small = [(k, n, need[k]) for k, n in eval_state.examples_per_stratum if need[k] and n < (need[k] or 0)]
-    if small:
-        bound = spec.eval.max_stratum_gap_points or spec.eval.max_gap_points
-        listed = ", ".join(f"{k} {n:,} of {m:,}" for k, n, m in small)
-        own = "; each stratum sized with its own teacher score" if by else ""
-        warnings.append(
-            Warning(
-                id="eval-strata",
-                rule="P2.3",
-                message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the examples needed to detect "
-                f"a student {bound:g} points below the teacher with 80% power (one-sided exact binomial test at "
-                f"2.5%{own}): {listed}",
-            )
+    if not small:
+        return []
+    bound = spec.eval.max_stratum_gap_points or spec.eval.max_gap_points
+    listed = ", ".join(f"{k} {n:,} of {m:,}" for k, n, m in small)
+    own = "; each stratum sized with its own teacher score" if by else ""
+    return [
+        Warning(
+            id="eval-strata",
+            rule="P2.3",
+            message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the examples needed to detect "
+            f"a student {bound:g} points below the teacher with 80% power (one-sided exact binomial test at "
+            f"2.5%{own}): {listed}",
         )
-    # Ordered stay-on-frontier < route-first < lock-eval-first < distill, and monotone in volume
-    # with everything else fixed: a refused payback stays on the frontier in every volume band
-    # (payback only improves with volume), and routing to another frontier model is no answer
-    # for regulated data (P3.5), so a regulated workload never gets route-first.
-    # A student that cannot serve the workload (P7) is no answer at any volume: the verdict
-    # refuses it, whatever the money says. A non-cost driver (the frontier model not permitted,
-    # too slow, or below the business bar) carries the case when the money alone refuses it, and
-    # routing to another frontier model answers none of them.
-    drivers = non_cost_drivers(spec)
-    money_ok = volume_ok and pays
-    if not narrow or not feasible or not quality_ok or not (money_ok or drivers):
-        decision: Decision = "stay-on-frontier"
-    elif band != "above" and not w.regulated and not drivers:
-        decision = "route-first"
-    elif not eval_ok:
-        decision = "lock-eval-first"
-    else:
-        decision = "distill"
+    ]
+
+
+def _decision(ok: Mapping[str, bool], *, band: VolumeBand, regulated: bool, drivers: bool) -> Decision:
+    """Ordered stay-on-frontier < route-first < lock-eval-first < distill, and monotone in volume
+    with everything else fixed: a refused payback stays on the frontier in every volume band
+    (payback only improves with volume), and routing to another frontier model is no answer
+    for regulated data (P3.5), so a regulated workload never gets route-first.
+    A student that cannot serve the workload (P7) is no answer at any volume: the verdict
+    refuses it, whatever the money says. A non-cost driver (the frontier model not permitted,
+    too slow, or below the business bar) carries the case when the money alone refuses it, and
+    routing to another frontier model answers none of them. ``ok``: check id -> whether it holds
+    (a check not made, ``quality`` without a gap, holds)."""
+    money_ok = ok["volume"] and ok["payback"]
+    if not ok["narrow"] or not ok["feasible"] or not ok.get("quality", True) or not (money_ok or drivers):
+        return "stay-on-frontier"
+    if band != "above" and not regulated and not drivers:
+        return "route-first"
+    if not ok["eval-locked"]:
+        return "lock-eval-first"
+    return "distill"
+
+
+def _summary(
+    spec: Spec,
+    policy: Policy,
+    decision: Decision,
+    checks: list[Check],
+    drivers: list[Driver],
+    tokens_per_month: float,
+) -> str:
+    """One sentence for the verdict, naming the failed checks and any non-cost grounds."""
+    ok = {c.id: c.ok for c in checks}
+    money_ok = ok["volume"] and ok["payback"]
+    eval_ok = ok["eval-locked"]
     failed = [c for c in checks if not c.ok]
-    revisit_words = _revisit_words(policy.revisit_months)
     money_failed = "; ".join(f"{c.id}: {c.message}" for c in failed if c.id in ("volume", "payback"))
     grounds = "; ".join(d.message for d in drivers)
     summary = {
@@ -277,8 +338,8 @@ def decide(
         "distillation is defensible later (P2.2).",
         "lock-eval-first": "Lock the eval set first, distill second (P2.3)."
         + ("" if money_ok else f" Distilling rests on non-cost grounds: {grounds}; the money alone refuses it."),
-        "stay-on-frontier": f"Stay on the frontier model and revisit in {revisit_words} (P2.4): "
-        + "; ".join(f"{c.id}: {c.message}" for c in failed if c.id != "eval-locked"),
+        "stay-on-frontier": f"Stay on the frontier model and revisit in {_revisit_words(policy.revisit_months)} "
+        "(P2.4): " + "; ".join(f"{c.id}: {c.message}" for c in failed if c.id != "eval-locked"),
     }[decision]
     if decision == "route-first" and not eval_ok:
         summary += " Lock the eval set before either (P2.3)."
@@ -286,13 +347,10 @@ def decide(
         summary += f" Besides the money: {grounds}."
     if decision == "stay-on-frontier" and drivers:
         summary += f". Non-cost grounds do not carry a case that fails these: {grounds}."
-        if w.teacher_not_permitted is not None:
+        if spec.workload.teacher_not_permitted is not None:
             summary = "Do not distill" + summary.removeprefix("Stay on the frontier model")
             summary += " Neither path serves this workload as specified."
-    revisit = add_months(spec.project.start, policy.revisit_months) if decision == "stay-on-frontier" else None
-    return Verdict(
-        decision=decision, summary=summary, checks=checks, warnings=warnings, drivers=drivers, revisit_on=revisit
-    )
+    return summary
 
 
 def expected_gap(spec: Spec, state: EvalState) -> tuple[float, str] | None:
