@@ -403,98 +403,142 @@ def evaluate(
 
     ``teacher_preds`` add a paired CI of the gap to each group; they never move a threshold.
     """
-    metric = baseline.metric
-    if metric not in METRICS:
-        raise AcceptanceError(f"unknown metric {metric!r}; expected one of {', '.join(sorted(METRICS))}")
-    if not eval_rows:
-        raise AcceptanceError("the eval set is empty")
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be >= 1 (got {n_boot})")
-    score = METRICS[metric]
-    check_references(eval_rows, metric)
-    for preds, who in ((student_preds, "student"), (teacher_preds, "teacher")):
-        if preds is not None and (gone := [r.id for r in eval_rows if r.id not in preds]):
-            raise AcceptanceError(f"{who} predictions: no prediction for id {gone[0]!r} ({len(gone)} missing)")
+    _check_inputs(eval_rows, student_preds, teacher_preds, metric=baseline.metric, n_boot=n_boot)
+    score = METRICS[baseline.metric]
     s = [score(r.reference, student_preds[r.id]) for r in eval_rows]
     t = None if teacher_preds is None else [score(r.reference, teacher_preds[r.id]) for r in eval_rows]
-    stratified = bool(baseline.strata_field)
-    groups: dict[str, list[int]] = {}
-    for i, r in enumerate(eval_rows):
-        groups.setdefault(r.stratum if stratified and r.stratum is not None else "", []).append(i)
+    groups = _groups(eval_rows, baseline)
     names = sorted(groups)
-    locked = {b.name: b for b in baseline.strata}
-    if stratified and (set(names) != set(locked) or any(len(groups[g]) != locked[g].examples for g in names)):
-        raise AcceptanceError(
-            "the eval set's strata differ from the locked baseline; re-lock with `distillplan lock --reason TEXT`"
-        )
     rng = random.Random(seed)
     boot = {g: _resample_sums([s[i] for i in groups[g]], n_boot, rng) for g in names}
     paired = {} if t is None else {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
-    n = len(s)
-    bound_rule = baseline.decide_by
-    least = baseline.min_examples or None  # None: a lock from before the term existed; 0: none contracted
-
-    def group(
-        name: str,
-        idx: list[int],
-        sums: list[float],
-        psums: list[float] | None,
-        teacher: float | None,
-        thr: float | None,
-        bound: float | None,
-        least_n: int | None = None,
-        floor: float | None = None,
-    ) -> GroupResult:
-        st = math.fsum(s[i] for i in idx) / len(idx)
-        lo, hi = _ci([x / len(idx) for x in sums], 0.95)
-        figure = lo if bound_rule == "confidence-bound" else st
-        if floor is not None and thr is not None:
-            thr = max(thr, floor)
-        ok = None if thr is None else figure >= thr - _EPS and not (least_n is not None and len(idx) < least_n)
-        pg = None
-        if t is not None and psums is not None:
-            te = math.fsum(t[i] for i in idx) / len(idx)
-            plo, phi = _ci([x / len(idx) * 100 for x in psums], 0.95)
-            pg = PairedGap(te, (te - st) * 100, plo, phi)
-        gap = None if teacher is None else (teacher - st) * 100
-        return GroupResult(name, len(idx), st, lo, hi, teacher, thr, gap, bound, ok, pg, least_n, floor)
+    scores = _Scores(s, t, baseline.decide_by)
 
     def total(d: dict[str, list[float]]) -> list[float] | None:
         return [sum(col) for col in zip(*(d[g] for g in names), strict=True)] if d else None
 
     overall_sums = total(boot)
     assert overall_sums is not None
-    overall = group(
+    overall = scores.group(
         "overall",
-        list(range(n)),
+        list(range(len(s))),
         overall_sums,
         total(paired),
-        baseline.teacher_score,
-        baseline.threshold,
-        baseline.max_gap_points,
-        least,
-        baseline.min_score,
+        _Terms(
+            baseline.teacher_score,
+            baseline.threshold,
+            baseline.max_gap_points,
+            baseline.min_examples or None,  # None: a lock from before the term existed; 0: none contracted
+            baseline.min_score,
+        ),
     )
-    strata = (
-        tuple(
-            group(
-                g,
-                groups[g],
-                boot[g],
-                paired.get(g),
+    locked = {b.name: b for b in baseline.strata}
+    strata = tuple(
+        scores.group(
+            g,
+            groups[g],
+            boot[g],
+            paired.get(g),
+            _Terms(
                 locked[g].teacher_score,
                 locked[g].threshold,
                 baseline.max_stratum_gap_points if locked[g].threshold is not None else None,
-            )
-            for g in names
+            ),
         )
-        if stratified
-        else ()
+        for g in (names if baseline.strata_field else ())
     )
     passed = bool(overall.ok) and all(x.ok is not False for x in strata)
     return AcceptanceResult(
-        metric, passed, overall, strata, baseline.strata_field or None, baseline.source, bound_rule, seed, n_boot
+        baseline.metric,
+        passed,
+        overall,
+        strata,
+        baseline.strata_field or None,
+        baseline.source,
+        baseline.decide_by,
+        seed,
+        n_boot,
     )
+
+
+def _check_inputs(
+    eval_rows: Sequence[EvalRow],
+    student_preds: dict[str, Any],
+    teacher_preds: dict[str, Any] | None,
+    *,
+    metric: str,
+    n_boot: int,
+) -> None:
+    """Refuse what cannot be scored: an unknown metric, an empty set, a reference the metric cannot
+    read, a missing prediction."""
+    if metric not in METRICS:
+        raise AcceptanceError(f"unknown metric {metric!r}; expected one of {', '.join(sorted(METRICS))}")
+    if not eval_rows:
+        raise AcceptanceError("the eval set is empty")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1 (got {n_boot})")
+    check_references(eval_rows, metric)
+    for preds, who in ((student_preds, "student"), (teacher_preds, "teacher")):
+        if preds is not None and (gone := [r.id for r in eval_rows if r.id not in preds]):
+            raise AcceptanceError(f"{who} predictions: no prediction for id {gone[0]!r} ({len(gone)} missing)")
+
+
+def _groups(eval_rows: Sequence[EvalRow], baseline: Baseline) -> dict[str, list[int]]:
+    """Row indices by stratum (one group, ``""``, unstratified); the strata and their sizes must
+    be the locked baseline's."""
+    stratified = bool(baseline.strata_field)
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(eval_rows):
+        groups.setdefault(r.stratum if stratified and r.stratum is not None else "", []).append(i)
+    locked = {b.name: b.examples for b in baseline.strata}
+    if stratified and (set(groups) != set(locked) or any(len(groups[g]) != locked[g] for g in groups)):
+        raise AcceptanceError(
+            "the eval set's strata differ from the locked baseline; re-lock with `distillplan lock --reason TEXT`"
+        )
+    return groups
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """A group's locked terms: the teacher's score, the threshold, the gap bound in points, the
+    fewest examples it decides on and the absolute floor on its score."""
+
+    teacher: float | None
+    threshold: float | None
+    bound: float | None
+    least_n: int | None = None
+    floor: float | None = None
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """Per-example student (and teacher) scores, and the figure the decision compares."""
+
+    student: list[float]
+    teacher: list[float] | None
+    decide_by: str
+
+    def group(
+        self, name: str, idx: list[int], sums: list[float], psums: list[float] | None, terms: _Terms
+    ) -> GroupResult:
+        s, t = self.student, self.teacher
+        st = math.fsum(s[i] for i in idx) / len(idx)
+        lo, hi = _ci([x / len(idx) for x in sums], 0.95)
+        figure = lo if self.decide_by == "confidence-bound" else st
+        thr = terms.threshold
+        if terms.floor is not None and thr is not None:
+            thr = max(thr, terms.floor)
+        short = terms.least_n is not None and len(idx) < terms.least_n
+        ok = None if thr is None else figure >= thr - _EPS and not short
+        pg = None
+        if t is not None and psums is not None:
+            te = math.fsum(t[i] for i in idx) / len(idx)
+            plo, phi = _ci([x / len(idx) * 100 for x in psums], 0.95)
+            pg = PairedGap(te, (te - st) * 100, plo, phi)
+        gap = None if terms.teacher is None else (terms.teacher - st) * 100
+        return GroupResult(
+            name, len(idx), st, lo, hi, terms.teacher, thr, gap, terms.bound, ok, pg, terms.least_n, terms.floor
+        )
 
 
 class EvalTerms(Protocol):
