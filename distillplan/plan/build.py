@@ -376,9 +376,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             required_examples_by_stratum=core.required_by,
             expected_gap_points=None if (gap := expected_gap(spec, inputs.eval_state)) is None else gap[0],
             expected_gap_source=None if gap is None else gap[1],
-            min_examples=e.min_examples
-            if e.min_examples is not None
-            else _required(e.teacher_score, e.max_gap_points) or 0,
+            min_examples=_min_examples(e, inputs.baseline),
             sample_size_method=SAMPLE_SIZE_METHOD,
             examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
         ),
@@ -500,22 +498,52 @@ def _sizing_out(
 
 
 def _gap(spec: Spec, baseline: Baseline | None) -> Gap:
-    """The contract's quality terms: once locked, the lock's teacher score and threshold (the ones
-    ``accept`` compares with), else the spec's; the overall bar is the higher of that threshold and
-    the absolute floor ``[eval] min_score``."""
+    """The contract's quality terms: once locked, every term is the lock's (the metric, the teacher
+    score, the gap and stratum bounds, the threshold, the floor: what ``accept`` compares with, even
+    when the spec has drifted from them, which the verdict's eval-locked check reports), else the
+    spec's; the overall bar is the higher of that threshold and the absolute floor ``min_score``."""
     e = spec.eval
-    threshold_now = baseline.threshold if baseline else threshold(e.teacher_score, e.max_gap_points)
+    metric: str
+    if baseline is None:
+        metric, teacher, allowed, bound, floor = (
+            e.metric,
+            e.teacher_score,
+            e.max_gap_points,
+            e.max_stratum_gap_points,
+            e.min_score,
+        )
+        threshold_now = threshold(e.teacher_score, e.max_gap_points)
+    else:
+        metric, teacher, allowed, bound, floor = (
+            baseline.metric,
+            baseline.teacher_score,
+            baseline.max_gap_points,
+            baseline.max_stratum_gap_points,
+            baseline.min_score,
+        )
+        threshold_now = baseline.threshold
     return Gap(
-        metric=e.metric,
-        teacher_score=baseline.teacher_score if baseline else e.teacher_score,
-        allowed_points=e.max_gap_points,
+        metric=metric,
+        teacher_score=teacher,
+        allowed_points=allowed,
         acceptance_threshold=threshold_now,
-        min_score=e.min_score,
-        contract_threshold=max(threshold_now, e.min_score or 0.0),
+        min_score=floor,
+        contract_threshold=max(threshold_now, floor or 0.0),
         baseline_source=baseline.source if baseline else "spec-unlocked",
-        stratum_bound_points=e.max_stratum_gap_points,
-        system_gap_points=0.0 if spec.routing.mode == "cache" else e.max_gap_points,
+        stratum_bound_points=bound,
+        system_gap_points=0.0 if spec.routing.mode == "cache" else allowed,
         thresholds=thresholds_of(e, baseline),
         teacher_predictions=baseline.teacher_predictions if baseline else "",
         teacher_predictions_sha256=baseline.teacher_predictions_sha256 if baseline else "",
     )
+
+
+def _min_examples(e: Eval, baseline: Baseline | None) -> int:
+    """The fewest examples ``accept`` decides on: the lock's once locked (0 for a lock written
+    before the term existed: no minimum), else ``[eval] min_examples``, else the sample size the
+    overall terms need (P2.3); 0: none."""
+    if baseline is not None:
+        return baseline.min_examples or 0
+    if e.min_examples is not None:
+        return e.min_examples
+    return _required(e.teacher_score, e.max_gap_points) or 0
