@@ -23,7 +23,7 @@ import os
 import posixpath
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -349,63 +349,94 @@ def _leftovers(sf: SpecFile, rels: dict[str, Any]) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class _FreshInputs:
+    """What the freshness check needs of a spec: read from its TOML alone on the hook path."""
+
+    spec_dir: Path
+    sha256: str
+    display: str
+    base_model: str | None
+    students: list[str]
+    root: str
+
+
+def _fresh_inputs(spec: SpecFile | str | Path) -> _FreshInputs:
+    """The spec's folder, hash and the few keys the fingerprint reads: from the file's TOML
+    (no validation, no pydantic: the hook's ``validate`` has done it), or from a loaded spec."""
+    if not isinstance(spec, str | Path):
+        students = spec.spec.compare.students or []
+        return _FreshInputs(
+            spec.dir, spec.sha256, spec.display, spec.spec.student.base_model, list(students), spec.spec.scaffold.root
+        )
+    p = Path(spec)
+    path = p / SPEC_NAME if p.is_dir() else p
+    spec_bytes = read_regular(path, limit_bytes=MAX_GENERATED_BYTES)
+    raw = tomllib.loads(spec_bytes.decode("utf-8"))
+    table = raw.get("scaffold")
+    given = table.get("root") if isinstance(table, dict) else None
+    section = raw.get("compare")
+    listed = section.get("students") if isinstance(section, dict) else None
+    return _FreshInputs(
+        path.parent,
+        _sha(spec_bytes),
+        str(path),
+        raw.get("student", {}).get("base_model"),
+        [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else [],
+        given if isinstance(given, str) else "distill",
+    )
+
+
 def check_fresh(spec: SpecFile | str | Path, *, lock: LockFile | None = None) -> list[str]:
     """Problems that make the generated tree out of step (empty: fresh). No jinja2 unless
     the inputs fingerprint changed; see the module docstring. ``lock``: the spec's
     ``distill.lock`` when the caller has read it already (otherwise it is read here)."""
-    if isinstance(spec, str | Path):
-        p = Path(spec)
-        path = p / SPEC_NAME if p.is_dir() else p
-        spec_bytes = read_regular(path, limit_bytes=MAX_GENERATED_BYTES)
-        spec_dir, spec_sha, display = path.parent, _sha(spec_bytes), str(path)
-        raw = tomllib.loads(spec_bytes.decode("utf-8"))
-        base_model = raw.get("student", {}).get("base_model")
-        table = raw.get("scaffold")
-        given = table.get("root") if isinstance(table, dict) else None
-        root = given if isinstance(given, str) else "distill"
-        section = raw.get("compare")
-        listed = section.get("students") if isinstance(section, dict) else None
-        students = listed if isinstance(listed, list) else []
-    else:
-        spec_dir, spec_sha, display = spec.dir, spec.sha256, spec.display
-        base_model = spec.spec.student.base_model
-        students = spec.spec.compare.students or []
-        root = spec.spec.scaffold.root
+    f = _fresh_inputs(spec)
     if lock is None:
-        lock = read_lock(spec_dir)
-    lock_display = os.path.join(os.path.dirname(display), LOCK_NAME)
+        lock = read_lock(f.spec_dir)
+    lock_display = os.path.join(os.path.dirname(f.display), LOCK_NAME)
     if lock is None or lock.generated is None:
         return [f"{lock_display}: no generated files recorded; run `distillplan scaffold`"]
     if lock.generated.pending:
         return [f"{lock_display}: a scaffold run was interrupted; run `distillplan scaffold` to finish it"]
-    students = [n for n in students if isinstance(n, str)]
-    now = inputs_fingerprint(spec_dir, spec_sha, lock, base_model, compare_students=students)
+    now = inputs_fingerprint(f.spec_dir, f.sha256, lock, f.base_model, compare_students=f.students)
     if lock.generated.inputs_sha256 != now:
         return scaffold(spec, mode="check").problems
-    check_manifest(lock_display, root, lock.generated, now)  # read below: only files under the root
+    check_manifest(lock_display, f.root, lock.generated, now)  # read below: only files under the root
+    base = os.path.dirname(f.display)
+    return _changed_files(f.spec_dir, base, lock.generated) + _interrupted_writes(f.spec_dir, base, lock.generated)
+
+
+def _changed_files(spec_dir: Path, base: str, gen: GeneratedManifest) -> list[str]:
+    """Recorded files that are missing or whose bytes are neither ours nor a kept edit."""
     problems: list[str] = []
-    base = os.path.dirname(display)
-    for rel, recorded in sorted(lock.generated.files.items()):
-        target = spec_dir / rel
+    for rel, recorded in sorted(gen.files.items()):
         shown = os.path.join(base, rel)
         try:  # a regular file inside the root: never a device, a FIFO or a symlink out of the tree
-            current = _sha(read_regular(target, shown=shown, limit_bytes=MAX_GENERATED_BYTES, follow_symlinks=False))
+            current = _sha(
+                read_regular(spec_dir / rel, shown=shown, limit_bytes=MAX_GENERATED_BYTES, follow_symlinks=False)
+            )
         except FileNotFoundError:
             problems.append(f"{shown}: missing; run `distillplan scaffold`")
             continue
-        if current != recorded and current != lock.generated.kept.get(rel):
+        if current != recorded and current != gen.kept.get(rel):
             problems.append(
                 f"{shown}: user-modified (edited since generated; run `distillplan scaffold` to keep your "
                 "edit, or --force to overwrite)"
             )
-    for tmp in stale_temp_files(spec_dir, [LOCK_NAME]) + [
-        t for rel in lock.generated.files for t in stale_temp_files((spec_dir / rel).parent, [Path(rel).name])
-    ]:
-        problems.append(
-            f"{os.path.join(base, os.path.relpath(tmp, spec_dir))}: left by an interrupted write; "
-            "run `distillplan scaffold` to clean it up"
-        )
     return problems
+
+
+def _interrupted_writes(spec_dir: Path, base: str, gen: GeneratedManifest) -> list[str]:
+    """Temporary files an interrupted write left beside the lock or a recorded file."""
+    temps = stale_temp_files(spec_dir, [LOCK_NAME]) + [
+        t for rel in gen.files for t in stale_temp_files((spec_dir / rel).parent, [Path(rel).name])
+    ]
+    return [
+        f"{os.path.join(base, os.path.relpath(tmp, spec_dir))}: left by an interrupted write; "
+        "run `distillplan scaffold` to clean it up"
+        for tmp in temps
+    ]
 
 
 def scaffold_text(
