@@ -136,12 +136,11 @@ def flip_rows(p: Plan) -> list[tuple[str, str]]:
             at = "no volume up to 1,000x today's" if f.value is None else f"{tokens(f.value)} tokens/month or more"
             out.append((f"Volume (today {tokens(p.volume.tokens_per_month)})", at))
         elif f.lever == "teacher_price":
-            t = p.teacher
             at = (
                 "no price up to 1,000x today's"
-                if f.value is None
-                else f"{f.value:,.2f}x today's ({usd(t.usd_per_mtok_input * f.value, 2)} / "
-                f"{usd(t.usd_per_mtok_output * f.value, 2)} per Mtok) or more"
+                if f.value is None or f.usd_per_mtok_input is None or f.usd_per_mtok_output is None
+                else f"{f.value:,.2f}x today's ({usd(f.usd_per_mtok_input, 2)} / "
+                f"{usd(f.usd_per_mtok_output, 2)} per Mtok) or more"
             )
             out.append(("Teacher price", at))
         else:
@@ -252,7 +251,7 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         )
     for name, n in e.examples_per_stratum.items():
         need = e.required_examples_by_stratum.get(name, req)
-        short = need is not None and n < need
+        short = name in e.strata_too_few
         own = f" of {need:,} for its teacher score" if name in e.required_examples_by_stratum else ""
         rows.append((f"Stratum {one_line(name)}", f"{n:,} examples{own}" + (" (too few)" if short else "")))
     return rows

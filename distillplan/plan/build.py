@@ -36,6 +36,7 @@ from distillplan.plan.decision import (
     go_live_of,
     infeasible_reason,
     retires_before_go_live,
+    strata_short,
 )
 from distillplan.plan.model import (
     Costs,
@@ -379,6 +380,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             min_examples=_min_examples(e, inputs.baseline),
             sample_size_method=SAMPLE_SIZE_METHOD,
             examples_per_stratum=dict(inputs.eval_state.examples_per_stratum),
+            strata_too_few=[k for k, _, _ in strata_short(inputs.eval_state, required, core.required_by)],
         ),
         contract=contract_of(project, spec.milestones),
         flips=what.flips(verdict.decision, project, saving),

@@ -276,8 +276,7 @@ def _strata_warnings(
     spec: Spec, eval_state: EvalState, required_per_stratum: int | None, by: Mapping[str, int]
 ) -> list[Warning]:
     """P2.3: the strata of the locked set with fewer examples than detecting the bound needs."""
-    need = {k: by.get(k, required_per_stratum) for k, _ in eval_state.examples_per_stratum}
-    small = [(k, n, need[k]) for k, n in eval_state.examples_per_stratum if need[k] and n < (need[k] or 0)]
+    small = strata_short(eval_state, required_per_stratum, by)
     if not small:
         return []
     bound = spec.eval.max_stratum_gap_points or spec.eval.max_gap_points
@@ -292,6 +291,19 @@ def _strata_warnings(
             f"2.5%{own}): {listed}",
         )
     ]
+
+
+def strata_short(
+    eval_state: EvalState, required_per_stratum: int | None, by: Mapping[str, int]
+) -> list[tuple[str, int, int]]:
+    """(stratum, examples, examples needed) of each stratum of the locked set below the examples
+    needed to detect its bound (P2.3): its own figure in ``by``, else ``required_per_stratum``."""
+    out = []
+    for k, n in eval_state.examples_per_stratum:
+        need = by.get(k, required_per_stratum)
+        if need and n < need:
+            out.append((k, n, need))
+    return out
 
 
 def _decision(ok: Mapping[str, bool], *, band: VolumeBand, regulated: bool, drivers: bool) -> Decision:

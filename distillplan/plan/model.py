@@ -132,6 +132,9 @@ class Flip(_Frozen):
     value: float | None
     unit: str
     becomes: str | None
+    #: the teacher_price lever: the input and output prices per million tokens at ``value`` (else None)
+    usd_per_mtok_input: float | None = None
+    usd_per_mtok_output: float | None = None
 
 
 class ThresholdRow(_Frozen):
@@ -253,6 +256,7 @@ class EvalOut(_Frozen):
     min_examples: int
     sample_size_method: str
     examples_per_stratum: dict[str, int]
+    strata_too_few: list[str]  # strata of examples_per_stratum below the examples they need (P2.3)
 
 
 class MilestoneOut(_Frozen):

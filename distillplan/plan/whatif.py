@@ -209,6 +209,8 @@ class Scenario:
                 value=None if k is None else k,
                 unit="x today's teacher prices",
                 becomes=None if k is None else self.decision(price=k),
+                usd_per_mtok_input=None if k is None else self.prices.usd_per_mtok_input * k,
+                usd_per_mtok_output=None if k is None else self.prices.usd_per_mtok_output * k,
             )
         )
         refuse = self.spec.policy.payback_refuse_over_months
