@@ -337,7 +337,7 @@ def test_training_recipe_and_pod_size_are_policy_judgements_in_the_plan() -> Non
     assert r.total_steps == round(steps) and r.warmup_steps == round(0.1 * r.total_steps)
     assert r.lora_alpha == 2 * spec.student.lora_rank
     assert plan.sizing.pod_memory_gib == math.ceil(plan.sizing.weights_gib + 30)
-    ctx = build_context(spec.model_dump(mode="json"), plan, {})
+    ctx = build_context(spec, plan, {})
     assert ctx["training"]["learning_rate"] == 3e-4 and ctx["k8s"]["memory"] == f"{plan.sizing.pod_memory_gib}Gi"
 
 

@@ -1,6 +1,6 @@
 """The one jinja2 environment for the generated tree, and the escaping filters.
 
-Templates render the typed plan (as its JSON states it), the spec as its JSON, the lock's
+Templates render the typed plan (as its JSON states it), the typed spec, the lock's
 hashes, and names and paths derived from them: every figure is the plan's, none is computed
 here. Every user string reaches a generated file through one of
 the named filters below; no template or module builds YAML or Markdown by string
@@ -26,6 +26,7 @@ from distillplan.evalset.metrics import METRIC_RULES
 from distillplan.files import templates_dir
 from distillplan.plan.costs import CostLine, ProjectLine
 from distillplan.plan.model import FinanceOut, Gap, Plan
+from distillplan.spec.models import Spec
 from distillplan.spec.registry import PROJECT_LINE_NAMES
 from distillplan.text import md_cell, md_text, num, pct, tokens, toml_str, usd, yaml_comment, yaml_str, yaml_value
 
@@ -79,7 +80,7 @@ def _by_name(lines: Sequence[CostLine | ProjectLine], names: tuple[str, ...]) ->
     return out
 
 
-def _training(spec: dict[str, Any], plan: Plan, paths: dict[str, str]) -> Ctx:
+def _training(spec: Spec, plan: Plan, paths: dict[str, str]) -> Ctx:
     """The TRL settings: the plan's recipe and layout, and the command that runs them."""
     training = plan.sizing.training
     command = f"trl sft --config {shlex.quote(paths['sft_config'])}"
@@ -90,7 +91,7 @@ def _training(spec: dict[str, Any], plan: Plan, paths: dict[str, str]) -> Ctx:
         command += f" --machine_rank <0..{training.machines - 1}> --main_process_ip <address of machine 0>"
     return {
         "method": training.method,
-        "lora_r": spec["student"]["lora_rank"],
+        "lora_r": spec.student.lora_rank,
         **dict(training.recipe),
         "tokens_per_example": training.tokens_per_example,
         "command": command,
@@ -128,13 +129,13 @@ def _chart(fin: FinanceOut) -> Ctx:
     }
 
 
-def _router(spec: dict[str, Any]) -> Ctx:
+def _router(spec: Spec) -> Ctx:
     """The LiteLLM model names and the teacher's LiteLLM model string (``<api>/<model id>``)."""
     from distillplan.catalogs.teacher_api import API_KEY_ENV, teacher_api
 
-    t = spec["teacher"]
-    api = teacher_api(t["model"], t["api"], t["api_model"])
-    name = spec["project"]["name"]
+    t = spec.teacher
+    api = teacher_api(t.model, t.api, t.api_model)
+    name = spec.project.name
     return {
         "student": name,
         "teacher": f"{name}-teacher",
@@ -144,16 +145,16 @@ def _router(spec: dict[str, Any]) -> Ctx:
     }
 
 
-def _eval_task(spec: dict[str, Any], plan: Plan) -> Ctx:
+def _eval_task(spec: Spec, plan: Plan) -> Ctx:
     """The lm-evaluation-harness task of the locked set: a Jinja prompt from the input field."""
-    ev = spec["eval"]
-    reference = ev["reference_field"]
+    ev = spec.eval
+    reference = ev.reference_field
     plain = reference.isidentifier()
-    target = "{{" + reference + ("|tojson" if ev["metric"] == "field-f1" else "") + "}}" if plain else ""
-    system_prompt = (spec.get("teacher_data") or {}).get("system_prompt")
+    target = "{{" + reference + ("|tojson" if ev.metric == "field-f1" else "") + "}}" if plain else ""
+    system_prompt = spec.teacher_data.system_prompt
     return {
-        "name": spec["project"]["name"].replace("-", "_") + "_locked",
-        "doc_to_text": "{{" + ev["input_field"] + "}}",
+        "name": spec.project.name.replace("-", "_") + "_locked",
+        "doc_to_text": "{{" + ev.input_field + "}}",
         "doc_to_target": target,
         # The system prompt the teacher answered (and the student trained) under: the harness sends a
         # task's `description` as the system message (lm_eval 0.4 fewshot_context; with
@@ -205,13 +206,13 @@ def _thresholds(gap: Gap) -> Ctx:
     }
 
 
-def build_context(spec: dict[str, Any], plan: Plan, lock: dict[str, Any]) -> Ctx:
-    """The context every template renders from: the spec as its JSON, the typed plan as its JSON
+def build_context(spec: Spec, plan: Plan, lock: dict[str, Any]) -> Ctx:
+    """The context every template renders from: the typed spec, the typed plan as its JSON
     states it (:meth:`Plan.as_stated`), the lock's hashes, and paths and names (no figure is
     computed here: every figure is the plan's)."""
     plan = plan.as_stated()
-    name = spec["project"]["name"]
-    root = posixpath.normpath(spec["scaffold"]["root"].replace("\\", "/"))
+    name = spec.project.name
+    root = posixpath.normpath(spec.scaffold.root.replace("\\", "/"))
 
     def at(rel: str) -> str:
         return posixpath.normpath(posixpath.join(root, rel))
@@ -257,7 +258,7 @@ def build_context(spec: dict[str, Any], plan: Plan, lock: dict[str, Any]) -> Ctx
         "plan": plan,
         "lock": lock,
         "thresholds": _thresholds(plan.gap),
-        "metric_rule": METRIC_RULES[spec["eval"]["metric"]],
+        "metric_rule": METRIC_RULES[spec.eval.metric],
         "version": __version__,
         "paths": paths,
         "training": _training(spec, plan, paths),
@@ -274,17 +275,17 @@ def build_context(spec: dict[str, Any], plan: Plan, lock: dict[str, Any]) -> Ctx
     }
 
 
-def _k8s(spec: dict[str, Any], plan: Plan, name: str, k8s_name: str, labels: dict[str, str]) -> Ctx:
+def _k8s(spec: Spec, plan: Plan, name: str, k8s_name: str, labels: dict[str, str]) -> Ctx:
     """Names, image, placement and the model volume of the Kubernetes manifests."""
-    serving, sizing = spec["serving"], plan.sizing
+    serving, sizing = spec.serving, plan.sizing
     return {
         "name": k8s_name,
         "labels": labels,
         "selector": {k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/component")},
-        "image": serving["image"],
-        "node_selector": serving["node_selector"],
+        "image": serving.image,
+        "node_selector": serving.node_selector,
         "gpu_products": sizing.gpu_products,
-        "storage_class": serving["storage_class"],
+        "storage_class": serving.storage_class,
         "model_volume_gib": sizing.model_volume_gib,
         "loader_name": (name[:50].rstrip("-") + "-model-loader"),
         "config_dir": "/etc/vllm",

@@ -77,12 +77,12 @@ TREE: tuple[tuple[str, str, Callable[[Ctx], bool]], ...] = (
     (
         "serving/router/config.yaml.j2",
         "serving/router/config.yaml",
-        lambda c: _feasible(c) and c["spec"]["routing"]["mode"] == "cache",
+        lambda c: _feasible(c) and c["spec"].routing.mode == "cache",
     ),
     (
         "serving/router/confidence_hook.py.j2",
         "serving/router/confidence_hook.py",
-        lambda c: _feasible(c) and c["spec"]["routing"]["mode"] == "cache",
+        lambda c: _feasible(c) and c["spec"].routing.mode == "cache",
     ),
     ("serving/k8s/configmap.yaml.j2", "serving/k8s/configmap.yaml", _feasible),
     ("serving/k8s/deployment.yaml.j2", "serving/k8s/deployment.yaml", _feasible),
@@ -117,7 +117,7 @@ def plan_tree(
     (:func:`~distillplan.outputs.compare_report.alternatives` of ``compare`` over the spec's axes)."""
     from distillplan.outputs.render import build_context, render  # deferred: check_fresh runs on the hook path
 
-    ctx = build_context(sf.spec.model_dump(mode="json"), plan, lock)
+    ctx = build_context(sf.spec, plan, lock)
     ctx["alternatives"] = alternatives
     skip = {posixpath.normpath(s.replace("\\", "/")) for s in sf.spec.scaffold.skip}
     out: dict[str, bytes] = {}
