@@ -90,8 +90,15 @@ def _milestones_agree(repo: Path, plan: dict[str, Any]) -> None:
             assert abs(m["amount_usd"] - m["payment_share"] * contract["value_usd"]) < 1
     docs = repo / "distill" / "docs"
     if (docs / "proposal.md").exists():
-        m = re.search(r"^- Project cost: (\$[0-9,]+) ", (docs / "proposal.md").read_text(), re.M)
+        text = (docs / "proposal.md").read_text()
+        m = re.search(r"^- Project cost: (\$[0-9,]+) ", text, re.M)
         assert m and _money(m.group(1)) == contract["value_usd"]
+        bar = re.search(r"^\| business bar \| an overall score of at least ([0-9.]+): .*, ([0-9.]+) \|", text, re.M)
+        gap = plan["gap"]
+        assert (bar is None) == (gap["min_score"] is None)
+        assert bar is None or (float(bar.group(1)), float(bar.group(2))) == pytest.approx(
+            (gap["min_score"], gap["contract_threshold"]), abs=5e-5
+        )
     if not (docs / "contract.md").exists():
         return
     text = (docs / "contract.md").read_text()
