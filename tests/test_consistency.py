@@ -211,11 +211,21 @@ def _results_agree(repo: Path, capsys: Cap) -> None:
     assert tcode == code and text.rstrip("\n").splitlines()[-1].startswith(word), text
     assert mon["metric"] == gap["metric"] and mon["eval_lock_hash"] == plan["eval"]["lock_hash"]
     bounds = {c["segment"]: c["bound_points"] for c in mon["cells"]}
-    assert bounds.pop("overall") == gap["allowed_points"]
+    mon_overall_bound = bounds.pop("overall")
+    assert mon_overall_bound == gap["allowed_points"]
     locked = {r["name"] for r in gap["thresholds"][1:] if r["threshold"] is not None}
     for seg, bound in bounds.items():
         want = gap["stratum_bound_points"] if seg in locked and gap["stratum_bound_points"] is not None else None
         assert bound == (want if want is not None else gap["allowed_points"]), seg
+    operations = repo / "distill" / "docs" / "operations.md"
+    if operations.exists():
+        m = re.search(
+            r"against the contracted bound: ([0-9.]+) points overall(?:, ([0-9.]+) points per )?",
+            operations.read_text(),
+        )
+        assert m and float(m.group(1)) == mon_overall_bound
+        assert (m.group(2) is None) == (gap["stratum_bound_points"] is None)
+        assert m.group(2) is None or all(b == float(m.group(2)) for s, b in bounds.items() if s in locked)
     line = next(x for x in plan["costs"]["student_lines"] if x["name"] == "teacher_on_sample")
     assert mon["budget"]["teacher_on_sample_usd_per_month"] == pytest.approx(line["usd"])
     if contract_md.exists():
