@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
-from distillplan.errors import LockError
+from distillplan.errors import DistillError, LockError
 from distillplan.evalset.accept import EvalRow, load_predictions
 from distillplan.evalset.lockfile import Baseline, StratumBaseline
 from distillplan.evalset.metrics import METRICS
@@ -216,7 +216,11 @@ def least_examples(e: Eval, b: Baseline) -> int:
         return e.min_examples
     if not 0 < b.max_gap_points <= b.teacher_score * 100 or b.teacher_score >= 1:
         return 0
-    return required_examples(teacher_score=b.teacher_score, gap_points=b.max_gap_points)
+    try:
+        return required_examples(teacher_score=b.teacher_score, gap_points=b.max_gap_points)
+    except ValueError as err:
+        hint = "set [eval] min_examples or a wider gap"
+        raise DistillError(f"distill.toml: eval.max_gap_points: {err}; {hint}") from None
 
 
 def _floors(e: Eval, b: Baseline) -> dict[str, Any]:

@@ -59,7 +59,10 @@ def _normal_examples(p0: float, delta: float, confidence: float, power: float) -
     spread = nd.inv_cdf(1 - (1 - confidence) / 2) * math.sqrt(p0 * (1 - p0)) + nd.inv_cdf(power) * math.sqrt(
         p1 * (1 - p1)
     )
-    return max(1, math.ceil((spread / delta) ** 2 - 1e-9))
+    n = (spread / delta) ** 2
+    if not math.isfinite(n):
+        raise ValueError(f"gap of {delta * 100:g} points: too small for any sample to resolve")
+    return max(1, math.ceil(n - 1e-9))
 
 
 def _pmf(n: int, k: int, p: float) -> float:

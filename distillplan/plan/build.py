@@ -402,7 +402,10 @@ def _required(teacher_score: float, gap_points: float) -> int | None:
     every candidate of a ``compare``: cached."""
     if not 0 < gap_points <= teacher_score * 100 or teacher_score >= 1:
         return None
-    return required_examples(teacher_score=teacher_score, gap_points=gap_points)
+    try:
+        return required_examples(teacher_score=teacher_score, gap_points=gap_points)
+    except ValueError:  # a gap too small for any sample to resolve (the normal approximation overflows)
+        return None
 
 
 def _gpu_price_basis(spec: Spec, gpu: Gpu) -> str:
