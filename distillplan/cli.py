@@ -147,6 +147,27 @@ def scaffold(spec: Path, pretend: bool, show_diff: bool, check_only: bool, force
     )
 
 
+@cli.group("prices")
+def prices() -> None:
+    """The repository's teacher price file (.distillplan/prices.toml; docs/prices.md)."""
+
+
+@prices.command("update")
+@click.option(
+    "--from",
+    "source",
+    default="litellm",
+    show_default=True,
+    help="The price map: 'litellm' (the JSON inside the installed litellm), a file, or an http(s) URL.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def prices_update(source: str, dry_run: bool) -> int:
+    """Write .distillplan/prices.toml from a maintained price map and show what changed."""
+    from distillplan.commands import prices as command  # deferred: start-up imports only the command that runs
+
+    return command.run_update(source, dry_run=dry_run)
+
+
 @cli.group("teacher-data")
 def teacher_data() -> None:
     """The teacher's training data through its batch API (P1.1): requests out, TRL JSONL back."""

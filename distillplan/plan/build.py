@@ -5,6 +5,7 @@ architecture, the eval lock state) and calls it."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import math
 from collections.abc import Callable, Mapping
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from distillplan.catalogs.gpus import Gpu, load_gpus
-from distillplan.catalogs.prices import TeacherPrice, teacher_prices
+from distillplan.catalogs.prices import PriceBook, TeacherPrice, price_book
 from distillplan.errors import DistillError, LockError
 from distillplan.evalset.accept import load_spec_eval
 from distillplan.evalset.baseline import baseline_drift
@@ -103,9 +104,15 @@ def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
     return prices, entry, source
 
 
+def book_of(spec: Spec) -> PriceBook:
+    """The price book pricing ``spec``: its repository's ``.distillplan/prices.toml`` over the
+    bundled book (docs/prices.md)."""
+    return price_book(spec.prices_root)
+
+
 def teacher_entry(spec: Spec) -> TeacherPrice | None:
     """The teacher's own price-book entry (None for prices given only in the spec)."""
-    return teacher_prices().get(spec.teacher.model) if spec.teacher.model else None
+    return book_of(spec).get(spec.teacher.model) if spec.teacher.model else None
 
 
 def successor_of(spec: Spec, entry: TeacherPrice | None) -> TeacherPrice | None:
@@ -115,7 +122,7 @@ def successor_of(spec: Spec, entry: TeacherPrice | None) -> TeacherPrice | None:
     if entry is None or not retires_before_go_live(entry, go_live_of(spec)):
         return None
     name = spec.teacher.successor or entry.successor
-    return teacher_prices().get(name) if name else None
+    return book_of(spec).get(name) if name else None
 
 
 def teacher_of(spec: Spec) -> TeacherOut:
@@ -138,8 +145,39 @@ def _teacher_out(spec: Spec, prices: Prices, entry: TeacherPrice | None, source:
         shutdown=own.shutdown if own else None,
         price_source_kind="distill.toml" if entry is None or input_pinned else entry.source_kind,
         source=source,
-        as_of=entry.as_of if entry else None,
+        as_of=_read_on(spec, prices, entry),
+        cached_input_basis=_cached_basis(spec, prices, entry),
+        cached_input_rule=entry.cached_input_rule
+        if entry is not None and spec.teacher.usd_per_mtok_cached_input is None and prices.cached_input_share > 0
+        else "",
     )
+
+
+def _cached_basis(spec: Spec, prices: Prices, entry: TeacherPrice | None) -> str:
+    """Where the cached-input price the bill uses comes from (``none``: no cache share)."""
+    if prices.cached_input_share == 0:
+        return "unused"
+    if spec.teacher.usd_per_mtok_cached_input is not None:
+        return "distill.toml"
+    return entry.cached_input_basis if entry is not None else "none"
+
+
+def _read_on(spec: Spec, prices: Prices, entry: TeacherPrice | None) -> dt.date | None:
+    """The oldest read date among the book prices the bill uses (the spec's pins are today's)."""
+    if entry is None:
+        return None
+    t = spec.teacher
+    pinned = {
+        "usd_per_mtok_input": t.usd_per_mtok_input,
+        "usd_per_mtok_output": t.usd_per_mtok_output,
+        "usd_per_mtok_cached_input": t.usd_per_mtok_cached_input,
+        "batch_discount": t.batch_discount,
+    }
+    used = [f for f, v in pinned.items() if v is None]
+    if prices.cached_input_share == 0 and "usd_per_mtok_cached_input" in used:
+        used.remove("usd_per_mtok_cached_input")
+    days = [entry.read_on(f) for f in used]
+    return min(days) if days else None
 
 
 def _training(spec: Spec, arch: Architecture, gpu: Gpu, vol: Volume, rate: float) -> tuple[TrainingSizing, float]:

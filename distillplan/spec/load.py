@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from distillplan.catalogs.prices import teacher_prices
+from distillplan.catalogs.prices import family_hint, price_book
 from distillplan.catalogs.students import config_problem, is_student_name
 from distillplan.errors import InputError, Problem, SpecError, quote_value
 from distillplan.files import leaves_folder, open_regular
@@ -110,6 +110,8 @@ def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None)
     except ValidationError as e:
         problems.extend(_pydantic_problems(e, raw))
     problems.extend((_split_key(k), msg, True) for k, msg in context["problems"])
+    if spec is not None and base_dir is not None:
+        spec.use_prices_of(find_repo_root(base_dir) or base_dir)
     if spec is not None and not problems:
         problems.extend(_semantic_problems(spec, base_dir))
     if problems:
@@ -349,17 +351,14 @@ def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
 
 def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath, str, bool]]:
     """Rules that need the catalogs or the file system."""
-    import difflib  # deferred: only when there is a problem to suggest a fix for
-
     out: list[tuple[KeyPath, str, bool]] = []
-    book = teacher_prices()
+    book = price_book(spec.prices_root)
     if (
         spec.teacher.model is not None
         and spec.teacher.model not in book
         and (spec.teacher.usd_per_mtok_input is None or spec.teacher.usd_per_mtok_output is None)
     ):
-        close = difflib.get_close_matches(spec.teacher.model, list(book), n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
+        hint = family_hint(book, spec.teacher.model)
         out.append(
             (
                 ("teacher", "model"),
@@ -370,8 +369,7 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
         )
     successor = spec.teacher.successor
     if successor is not None and successor not in book:
-        close = difflib.get_close_matches(successor, list(book), n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
+        hint = family_hint(book, successor)
         out.append((("teacher", "successor"), f"not in the price book (got {quote_value(successor)}){hint}", True))
     if base_dir is None:
         return out

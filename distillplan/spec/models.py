@@ -10,9 +10,11 @@ through :func:`_problem` so the loader can show every problem of a file in one r
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
+    PrivateAttr,
     AfterValidator,
     BaseModel,
     ConfigDict,
@@ -645,6 +647,17 @@ class Spec(_Model):
     serving: Serving = Field(default_factory=shared_default(Serving))
     scaffold: Scaffold = Field(default_factory=shared_default(Scaffold))
     compare: Compare = Field(default_factory=shared_default(Compare))
+    #: The repository whose ``.distillplan/prices.toml`` prices this spec (set by the loader;
+    #: None: the bundled price book alone). Not a key of distill.toml.
+    _prices_root: Path | None = PrivateAttr(default=None)
+
+    @property
+    def prices_root(self) -> Path | None:
+        return self._prices_root
+
+    def use_prices_of(self, root: Path | None) -> None:
+        """Price this spec with the price book of the repository at ``root`` (the loader calls it)."""
+        self._prices_root = root
 
     @model_validator(mode="after")
     def _cross(self, info: ValidationInfo) -> "Spec":
