@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import pytest
@@ -76,12 +75,15 @@ def test_a_spot_or_reserved_quote_does_not_move_the_on_demand_rate(tmp_path: Pat
     anchor = '  { provider = "AWS", usd_per_gpu_hour = 6.88,'
     assert anchor in text
     for kind, usd in (("spot", 0.10), ("reserved", 20.0), ("spot", 20.0)):
-        extra = f'  {{ provider = "Other", usd_per_gpu_hour = {usd}, read = "2026-11-30", kind = "{kind}", source = "t" }},\n'
+        quote = f'provider = "Other", usd_per_gpu_hour = {usd}, read = "2026-11-30", kind = "{kind}", source = "t"'
+        extra = f"  {{ {quote} }},\n"
         (tmp_path / f"{kind}.toml").write_text(text.replace(anchor, extra + anchor), encoding="utf-8")
         gpus = parse_gpus(tmp_path / f"{kind}.toml")
         assert gpus["h100-80gb"].usd_per_gpu_hour == load_gpus()["h100-80gb"].usd_per_gpu_hour == 3.99
         assert len(gpus["h100-80gb"].quotes) == len(load_gpus()["h100-80gb"].quotes) + 1
-    extra = '  { provider = "Other", usd_per_gpu_hour = 20.0, read = "2026-11-30", kind = "on-demand", source = "t" },\n'
+    extra = (
+        '  { provider = "Other", usd_per_gpu_hour = 20.0, read = "2026-11-30", kind = "on-demand", source = "t" },\n'
+    )
     (tmp_path / "mislabelled.toml").write_text(text.replace(anchor, extra + anchor), encoding="utf-8")
     with pytest.raises(DataFileError, match=r"h100-80gb: usd_per_gpu_hour \(3.99\) is not the median of the on-demand"):
         parse_gpus(tmp_path / "mislabelled.toml")

@@ -8,8 +8,8 @@ file is a user-facing error, never an internal one nor a silently wrong figure.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -78,7 +78,9 @@ def validate_rows(
             # an unknown key first: a typo'd key also reads as its real key missing
             err = min(errors, key=lambda x: x["type"] != "extra_forbidden")
             loc = tuple(err["loc"])
-            where = ".".join([_key(key) if not parent else table, *(str(p) if isinstance(p, int) else _key(p) for p in loc)])
+            where = ".".join(
+                [_key(key) if not parent else table, *(str(p) if isinstance(p, int) else _key(p) for p in loc)]
+            )
             message = _message(err, _fields(model, loc))
             raise DataFileError(Problem(display, *_locate(text, table, loc), where, message)) from None
     return out

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -109,7 +109,8 @@ class _GpuRow(Row):
             median = rate_median(q.usd_per_gpu_hour for q in rated)
             if abs(self.usd_per_gpu_hour - median) > 0.005 + 1e-9:
                 raise ValueError(
-                    f"usd_per_gpu_hour ({self.usd_per_gpu_hour}) is not the median of the on-demand quotes ({median:.4f})"
+                    f"usd_per_gpu_hour ({self.usd_per_gpu_hour}) is not the median of the on-demand quotes"
+                    f" ({median:.4f})"
                 )
         return self
 

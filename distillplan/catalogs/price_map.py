@@ -230,7 +230,14 @@ class PriceChange:
     detail: str
 
 
-_SHOWN = ("usd_per_mtok_input", "usd_per_mtok_output", "usd_per_mtok_cached_input", "batch_discount", "status", "shutdown")
+_SHOWN = (
+    "usd_per_mtok_input",
+    "usd_per_mtok_output",
+    "usd_per_mtok_cached_input",
+    "batch_discount",
+    "status",
+    "shutdown",
+)
 
 
 def _fmt(value: object) -> str:
@@ -247,10 +254,11 @@ def changes(before: Mapping[str, TeacherPrice], after: Mapping[str, TeacherPrice
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
         if old is None and new is not None:
+            cached = new.usd_per_mtok_cached_input
             detail = (
                 f"{new.vendor}: input ${new.usd_per_mtok_input:g}, output ${new.usd_per_mtok_output:g}, cached "
-                f"{'$' + format(new.usd_per_mtok_cached_input, 'g') if new.usd_per_mtok_cached_input is not None else 'none'}"
-                f" per MTok, batch {new.batch_discount:.0%} off, {new.status}"
+                f"{'none' if cached is None else f'${cached:g}'} per MTok, batch {new.batch_discount:.0%} off,"
+                f" {new.status}"
                 + (f", shuts down {new.shutdown}" if new.shutdown else "")
             )
             out.append(PriceChange("+", name, detail))

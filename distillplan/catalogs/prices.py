@@ -377,7 +377,9 @@ def overlay(book: PriceBook, header: RepoPriceHeader, rows: Mapping[str, RepoPri
                 read.setdefault(f, base.as_of)
             read.update(dated)
             basis = "published" if "usd_per_mtok_cached_input" in given else base.cached_input_basis
-            cached = given.get("usd_per_mtok_cached_input", base.usd_per_mtok_cached_input if basis == "published" else None)
+            cached = given.get(
+                "usd_per_mtok_cached_input", base.usd_per_mtok_cached_input if basis == "published" else None
+            )
             if "usd_per_mtok_input" in given and basis != "published":
                 cached = None
             row = replace(

@@ -50,7 +50,7 @@ def _read_source(source: str) -> tuple[bytes, str, str]:
         import urllib.request  # deferred: only a URL source reaches the network
 
         try:
-            with urllib.request.urlopen(source, timeout=30) as r:  # noqa: S310 - the scheme is checked above
+            with urllib.request.urlopen(source, timeout=30) as r:
                 data = r.read((64 << 20) + 1)
         except OSError as e:
             raise MapError(f"{source}: cannot download: {getattr(e, 'reason', None) or e}") from None
@@ -84,7 +84,9 @@ def run_update(source: str, *, dry_run: bool = False, cwd: Path | None = None) -
         try:
             header, _, _ = repo_price_rows(target)
         except DataFileError as e:
-            raise DistillError(f"{e}; `prices update` never overwrites a file it cannot read: fix or delete it") from None
+            raise DistillError(
+                f"{e}; `prices update` never overwrites a file it cannot read: fix or delete it"
+            ) from None
         if rows_sha256(text) != header.rows_sha256:
             raise DistillError(
                 f"{shown}:1:1: rows edited by hand since `prices update` wrote them; distillplan never overwrites an "
@@ -107,11 +109,12 @@ def run_update(source: str, *, dry_run: bool = False, cwd: Path | None = None) -
     for c in diff:
         say(f"  {c.op} {c.name}: {c.detail}")
     counts = {op: sum(c.op == op for c in diff) for op in "+~-"}
-    say(f"{counts['+']} to add, {counts['~']} to change, {counts['-']} to remove (what `plan` sees, against the book now in use).")
+    say(
+        f"{counts['+']} to add, {counts['~']} to change, {counts['-']} to remove"
+        " (what `plan` sees, against the price book now in use)."
+    )
     if not dry_run:
         old = target.read_text(encoding="utf-8") if target.exists() else None
         if old != text:
             atomic_write(target, text)
     return EXIT_OK
-
-

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from distillplan import git
+from distillplan.catalogs.prices import price_book
 from distillplan.catalogs.teacher_api import teacher_api
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
 from distillplan.errors import LocatedError, TeacherDataError
@@ -56,7 +57,7 @@ def requests(sf: SpecFile) -> str:
     spec = sf.spec
     if not spec.teacher_data.inputs:
         raise TeacherDataError(f"{sf.display}: teacher_data.inputs: list the JSONL files of training inputs first")
-    api = teacher_api(spec.teacher.model, spec.teacher.api, spec.teacher.api_model)
+    api = teacher_api(spec.teacher.model, spec.teacher.api, spec.teacher.api_model, price_book(spec.prices_root))
     if not api.known or api.api not in BATCH_LIMITS:
         raise TeacherDataError(
             f"{sf.display}: teacher: no batch format for this teacher (api {api.api!r}); "

@@ -86,7 +86,9 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6, book: Price
         )
         lines.append(f"      {g.source}")
         for q in g.quotes:
-            lines.append(f"        {q.provider:<13} ${q.usd_per_gpu_hour:>7.4f}/h {q.kind:<9} read {q.read}: {q.source}")
+            lines.append(
+                f"        {q.provider:<13} ${q.usd_per_gpu_hour:>7.4f}/h {q.kind:<9} read {q.read}: {q.source}"
+            )
     lines.append("")
     lines.append(
         "Teacher price book (teacher.model), USD per million tokens in / cached in / out, batch discount, status,"

@@ -32,6 +32,8 @@ from distillplan.text import md_cell, md_text, num, pct, tokens, toml_str, usd, 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2  # deferred: `check` imports this module's callers, never jinja2
 
+    from distillplan.catalogs.prices import PriceBook
+
 __all__ = [
     "build_context",
     "environment",
@@ -140,12 +142,13 @@ def _chart(fin: dict[str, Any]) -> Ctx:
     }
 
 
-def _router(spec: dict[str, Any]) -> Ctx:
-    """The LiteLLM model names and the teacher's LiteLLM model string (``<api>/<model id>``)."""
+def _router(spec: dict[str, Any], book: PriceBook | None) -> Ctx:
+    """The LiteLLM model names and the teacher's LiteLLM model string (``<api>/<model id>``);
+    ``book``: the price book pricing the spec (its repository's price file over the bundled book)."""
     from distillplan.catalogs.teacher_api import API_KEY_ENV, teacher_api
 
     t = spec["teacher"]
-    api = teacher_api(t["model"], t["api"], t["api_model"])
+    api = teacher_api(t["model"], t["api"], t["api_model"], book)
     name = spec["project"]["name"]
     return {
         "student": name,
@@ -253,7 +256,9 @@ def _thresholds(spec: dict[str, Any], lock: dict[str, Any]) -> dict[str, Any]:
     return {"locked": False, "rows": rows, "source": "spec", "file": "", "sha256": ""}
 
 
-def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, Any]) -> Ctx:
+def build_context(
+    spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, Any], book: PriceBook | None = None
+) -> Ctx:
     """The plain-dict context every template renders from."""
     name = spec["project"]["name"]
     root = posixpath.normpath(spec["scaffold"]["root"].replace("\\", "/"))
@@ -309,7 +314,7 @@ def build_context(spec: dict[str, Any], plan: dict[str, Any], lock: dict[str, An
         "paths": paths,
         "training": _training(spec, plan, paths),
         "eval_task": _eval_task(spec, plan),
-        "router": _router(spec),
+        "router": _router(spec, book),
         "student_lines": student_lines,
         "project_lines": _by_name(costs["project_lines"], PROJECT_LINE_NAMES),
         "redistillation_usd_per_year": None if reserve is None else reserve * 12,

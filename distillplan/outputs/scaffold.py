@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from distillplan import __version__
+from distillplan.catalogs.prices import price_book
 from distillplan.errors import LockError, ScaffoldError, quote_value
 from distillplan.evalset.lockfile import LOCK_NAME, GeneratedManifest, LockFile, read_lock, write_lock
 from distillplan.files import (
@@ -141,7 +142,7 @@ def plan_tree(
     from distillplan.outputs.render import build_context, render  # deferred: check_fresh runs on the hook path
     from distillplan.plan.compare import compare_for_file  # deferred: check_fresh runs on the hook path
 
-    ctx = build_context(sf.spec.model_dump(mode="json"), plan, lock)
+    ctx = build_context(sf.spec.model_dump(mode="json"), plan, lock, price_book(sf.spec.prices_root))
     ctx["alternatives"] = alternatives(compare_for_file(sf), sf.spec.compare.alternatives)
     skip = {posixpath.normpath(s.replace("\\", "/")) for s in sf.spec.scaffold.skip}
     out: dict[str, bytes] = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distillplan.catalogs.gpus import Gpu, load_gpus
+from distillplan.catalogs.gpus import RATE_KIND, Gpu, load_gpus
 from distillplan.catalogs.prices import PriceBook, TeacherPrice, price_book
 from distillplan.errors import DistillError, LockError
 from distillplan.evalset.accept import load_spec_eval
@@ -449,8 +449,9 @@ def _gpu_price_basis(spec: Spec, gpu: Gpu) -> str:
         return "[hardware] usd_per_gpu_hour in distill.toml"
     if not gpu.quotes:
         return f"the GPU catalog ({gpu.source})"
-    rates = sorted(q.usd_per_gpu_hour for q in gpu.quotes)
-    days = sorted(q.day for q in gpu.quotes if q.day is not None)
+    rated = [q for q in gpu.quotes if q.kind == RATE_KIND]  # spot and reserved quotes are listed, not counted
+    rates = sorted(q.usd_per_gpu_hour for q in rated)
+    days = sorted(q.day for q in rated if q.day is not None)
     undated = len(rates) - len(days)
     return (
         f"median of {len(rates)} cloud providers' on-demand quotes (${rates[0]:.2f}-${rates[-1]:.2f} per GPU-hour, "
