@@ -258,8 +258,7 @@ def changes(before: Mapping[str, TeacherPrice], after: Mapping[str, TeacherPrice
             detail = (
                 f"{new.vendor}: input ${new.usd_per_mtok_input:g}, output ${new.usd_per_mtok_output:g}, cached "
                 f"{'none' if cached is None else f'${cached:g}'} per MTok, batch {new.batch_discount:.0%} off,"
-                f" {new.status}"
-                + (f", shuts down {new.shutdown}" if new.shutdown else "")
+                f" {new.status}" + (f", shuts down {new.shutdown}" if new.shutdown else "")
             )
             out.append(PriceChange("+", name, detail))
         elif new is None and old is not None:

@@ -42,7 +42,8 @@ def diff_at(spec_arg: str | Path, rev: str) -> PlanDiff:
     new = plan_for_file(sf, eval_state=state)
     old = None
     if data is not None:
-        spec = parse_spec(data, display=display, base_dir=None)
+        # the old spec is priced with today's price book of this repository: the diff shows what the spec changed
+        spec = parse_spec(data, display=display, base_dir=None, prices_root=sf.spec.prices_root)
         old_sf = SpecFile(spec=spec, path=sf.path, display=display, sha256=hashlib.sha256(data).hexdigest())
         old = plan_for_file(old_sf, eval_state=state)
     return diff_plans(old, new, old_ref=display, new_ref=sf.display)

@@ -86,9 +86,13 @@ def load_spec(arg: str | Path) -> SpecFile:
     return SpecFile(spec=spec, path=path, display=display, sha256=hashlib.sha256(data).hexdigest())
 
 
-def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None) -> Spec:
+def parse_spec(
+    data: bytes | str, *, display: str, base_dir: Path | None = None, prices_root: Path | None = None
+) -> Spec:
     """Validate spec text. With ``base_dir``, paths in the spec are checked against the
-    repository holding it (they must stay inside). Raises :class:`SpecError`."""
+    repository holding it (they must stay inside), and the spec is priced with that repository's
+    price book (``.distillplan/prices.toml`` over the bundled one; ``prices_root`` names another
+    repository's, e.g. the working tree's for a spec read from git history). Raises :class:`SpecError`."""
     if len(data) > MAX_SPEC_BYTES:
         raise SpecError(
             [Problem(display, 1, 1, "", f"is larger than {MAX_SPEC_BYTES:,} bytes (1 MiB), the limit for a spec")]
@@ -110,8 +114,8 @@ def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None)
     except ValidationError as e:
         problems.extend(_pydantic_problems(e, raw))
     problems.extend((_split_key(k), msg, True) for k, msg in context["problems"])
-    if spec is not None and base_dir is not None:
-        spec.use_prices_of(find_repo_root(base_dir) or base_dir)
+    if spec is not None and (prices_root is not None or base_dir is not None):
+        spec.use_prices_of(prices_root or (find_repo_root(base_dir) if base_dir else None) or base_dir)
     if spec is not None and not problems:
         problems.extend(_semantic_problems(spec, base_dir))
     if problems:
