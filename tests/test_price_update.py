@@ -279,3 +279,70 @@ def test_staleness_counts_from_the_oldest_price_the_bill_uses() -> None:
     model = 'model = "gemini-3.5-flash-lite"'
     pinned = _plan(text.replace(model, model + "\nusd_per_mtok_input = 0.3"))
     assert str(pinned.teacher.as_of) == "2026-10-07"  # the output price is still the book's
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (
+            '[models."foo.1"]\nvendor = "OpenAI"\nusd_per_mtok_input = 1.0\nusd_per_mtok_output = 2.0\nsource = "s"\n'
+            '[models."foo-1"]\nvendor = "OpenAI"\nusd_per_mtok_input = 1.0\nusd_per_mtok_output = 2.0\nsource = "s"\n',
+            'models."foo-1": the same model as models."foo.1"',
+        ),
+        (
+            '[models."gpt-4.1"]\nusd_per_mtok_input = 1.0\nsource = "s"\n[models."openai/gpt-4-1"]\nsource = "s"\n',
+            'the same model as models."gpt-4.1"',
+        ),
+        (
+            '[models."a`b"]\nvendor = "OpenAI"\nusd_per_mtok_input = 1.0\nusd_per_mtok_output = 2.0\nsource = "s"\n',
+            'models."a`b": not a model id',
+        ),
+        (
+            '[models.new]\nusd_per_mtok_input = 1.0\nsource = "s"\n',
+            "models.new: a model not in the bundled book needs vendor",
+        ),
+        (
+            '[models.gpt-4-1]\nusd_per_mtok_input = 1.0\nusd_per_mtok_cached_input = 2.0\nsource = "s"\n',
+            "models.gpt-4-1: usd_per_mtok_cached_input (2.0) is above usd_per_mtok_input",
+        ),
+        ("[prices]\n", "prices.read: required key missing"),
+    ],
+)
+def test_a_damaged_price_file_is_one_located_line_for_every_reader(
+    example_repo: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    rows: str,
+    expected: str,
+) -> None:
+    repo = example_repo("invoice-extraction")
+    header = (
+        '[prices]\nread = 2026-12-02\norigin = "o"\nwritten_by = "w"\nrows_sha256 = "' + "0" * 64 + '"\n'
+        if not rows.startswith("[prices]")
+        else ""
+    )
+    (repo / ".distillplan").mkdir()
+    (repo / REPO_PRICES).write_text(header + rows)
+    for args in (("validate", str(repo)), ("plan", str(repo)), ("catalog",)):
+        monkeypatch.chdir(repo)
+        code, out, err = run_cli(*args, capsys=capsys)
+        assert (code, out) == (1, ""), args
+        assert err.startswith(str(repo / REPO_PRICES) if args[0] != "catalog" else "") and expected in err, err
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_price_file_that_is_a_fifo_or_a_symlink_is_refused_not_followed(
+    example_repo: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    repo = example_repo("invoice-extraction")
+    (repo / ".distillplan").mkdir()
+    os.mkfifo(repo / REPO_PRICES)  # a reader that opened it would wait forever
+    code, _, err = run_cli("validate", str(repo), capsys=capsys)
+    assert code == 1 and "not a regular file" in err and len(err.splitlines()) == 1
+    (repo / REPO_PRICES).unlink()
+    (tmp_path / "elsewhere.toml").write_text("[prices]\n")
+    (repo / REPO_PRICES).symlink_to(tmp_path / "elsewhere.toml")
+    code, _, err = run_cli("validate", str(repo), capsys=capsys)
+    assert code == 1 and "is a symlink" in err and len(err.splitlines()) == 1

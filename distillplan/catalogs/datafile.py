@@ -20,7 +20,7 @@ from distillplan.files import data_path, tomllib
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
-__all__ = ["DataFileError", "Row", "load_rows", "parse_toml", "validate_rows"]
+__all__ = ["DataFileError", "Row", "load_rows", "locate", "parse_toml", "validate_rows"]
 
 
 class Row(BaseModel):
@@ -70,7 +70,7 @@ def validate_rows(
     for key, row in raw.items():
         table = f"{parent}.{_key(key)}" if parent else key
         if not isinstance(row, dict):
-            raise DataFileError(Problem(display, *_locate(text, table, ()), table, "expected a table, one per entry"))
+            raise DataFileError(Problem(display, *locate(text, table, ()), table, "expected a table, one per entry"))
         try:
             out[key] = model.model_validate(row)
         except ValidationError as e:
@@ -82,7 +82,7 @@ def validate_rows(
                 [_key(key) if not parent else table, *(str(p) if isinstance(p, int) else _key(p) for p in loc)]
             )
             message = _message(err, _fields(model, loc))
-            raise DataFileError(Problem(display, *_locate(text, table, loc), where, message)) from None
+            raise DataFileError(Problem(display, *locate(text, table, loc), where, message)) from None
     return out
 
 
@@ -121,7 +121,7 @@ def _message(err: ErrorDetails, allowed: list[str]) -> str:
     return f"{msg[0].lower() + msg[1:]} (got {shown[:80]})"
 
 
-def _locate(text: str, table: str, loc: tuple[object, ...]) -> tuple[int, int]:
+def locate(text: str, table: str, loc: tuple[object, ...]) -> tuple[int, int]:
     """Line and column of ``table``'s key ``loc[0]`` (the ``loc[1]``-th inline table of an array
     when ``loc[1]`` is an index), else of the table's header, else the top of the file. Runs only
     on an error; a plain line scan suffices for these hand-kept files."""

@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distillplan.catalogs.prices import _DATED, PriceBook, TeacherPrice, is_dated, normalize_id, strip_prefix
+from distillplan.catalogs.prices import (
+    _DATED,
+    MODEL_ID,
+    PriceBook,
+    TeacherPrice,
+    is_dated,
+    normalize_id,
+    strip_prefix,
+)
 from distillplan.errors import DistillError
 
 __all__ = [
@@ -141,7 +149,7 @@ def rows_from_map(raw: Mapping[str, Any], display: str, book: PriceBook, read: d
         if entry.get("mode") not in MODES or key.startswith("ft:"):
             continue
         model_id = strip_prefix(key)
-        if "/" in model_id or not model_id:
+        if "/" in model_id or not MODEL_ID.fullmatch(model_id):
             continue
         row = _row(key, entry, display, read)
         if row is not None:

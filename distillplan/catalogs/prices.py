@@ -23,8 +23,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from distillplan.catalogs.datafile import DataFileError, Row, load_rows, parse_toml, validate_rows
-from distillplan.errors import Problem
+from distillplan.catalogs.datafile import DataFileError, Row, load_rows, locate, parse_toml, validate_rows
+from distillplan.errors import InputError, Problem
+from distillplan.files import read_regular
 
 __all__ = [
     "PRICE_FIELDS",
@@ -48,8 +49,11 @@ CachedBasis = Literal["published", "vendor-lowest-ratio", "none"]
 #: The fields that carry their own read date (``read = { field = day }``; default: the row's as_of).
 PRICE_FIELDS = ("usd_per_mtok_input", "usd_per_mtok_output", "usd_per_mtok_cached_input", "batch_discount")
 DATED_FIELDS = (*PRICE_FIELDS, "status", "shutdown")
-#: The repository's price file, relative to the repository root.
+#: The repository's price file, relative to the repository root, and its size limit.
 REPO_PRICES = Path(".distillplan") / "prices.toml"
+MAX_PRICE_FILE_BYTES = 8 << 20
+#: What a model id may hold (a vendor's id, a book name): nothing an output would have to escape.
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+@/-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -331,12 +335,15 @@ def repo_price_rows(path: Path) -> tuple[RepoPriceHeader, dict[str, RepoPriceRow
     """The repository price file at ``path``, validated: ([prices] header, rows by model id,
     the text); a problem is one located line (:class:`DataFileError`)."""
     display = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataFileError(Problem(display, 1, 1, "", f"cannot read: {getattr(e, 'strerror', None) or e}")) from None
-    if len(text) > 8 << 20:
-        raise DataFileError(Problem(display, 1, 1, "", "is larger than 8 MiB, the limit for a price file"))
+    try:  # a regular file only (a FIFO is never waited on, a symlink never followed), capped
+        data = read_regular(path, shown=display, limit_bytes=MAX_PRICE_FILE_BYTES, follow_symlinks=False)
+        text = data.decode("utf-8")
+    except InputError as e:
+        raise DataFileError(Problem(display, 1, 1, "", str(e).removeprefix(f"{display}: "))) from None
+    except UnicodeDecodeError as e:
+        raise DataFileError(Problem(display, 1, 1, "", f"byte {e.start}: not UTF-8 text")) from None
+    except OSError as e:
+        raise DataFileError(Problem(display, 1, 1, "", f"cannot read: {e.strerror or e}")) from None
     raw = parse_toml(text, display)
     unknown = next((k for k in raw if k not in ("prices", "models")), None)
     if unknown is not None:
@@ -348,14 +355,32 @@ def repo_price_rows(path: Path) -> tuple[RepoPriceHeader, dict[str, RepoPriceRow
     if not isinstance(models, dict):
         raise DataFileError(Problem(display, 1, 1, "models", "expected a table of models"))
     rows = validate_rows(RepoPriceRow, text, display, models, parent="models")
+    book, seen = teacher_prices(), dict[str, str]()
+    for model_id, r in rows.items():
+        table = f"models.{model_id}" if re.fullmatch(r"[A-Za-z0-9_-]+", model_id) else f'models."{model_id}"'
+        where = locate(text, f"models.{model_id}", ())
+        if not MODEL_ID.fullmatch(model_id):
+            raise DataFileError(Problem(display, *where, table, "not a model id (letters, digits and . _ : + @ / -)"))
+        base = book.find(model_id)
+        other = seen.setdefault(normalize_id(base.name if base is not None else model_id), model_id)
+        if other != model_id:
+            raise DataFileError(Problem(display, *where, table, f'the same model as models."{other}"'))
+        missing = [k for k in ("vendor", "usd_per_mtok_input", "usd_per_mtok_output") if getattr(r, k) is None]
+        if base is None and missing:
+            raise DataFileError(Problem(display, *where, table, f"a model not in the bundled book needs {missing[0]}"))
     return head["prices"], rows, text
 
 
 def overlay(book: PriceBook, header: RepoPriceHeader, rows: Mapping[str, RepoPriceRow], display: str) -> PriceBook:
     """``book`` with the repository file's rows laid over it."""
     merged = dict(book)
+    claimed: dict[str, str] = {}
     for model_id, r in rows.items():
         base = book.find(model_id)
+        name = base.name if base is not None else model_id
+        first = claimed.setdefault(normalize_id(name), model_id)
+        if first != model_id:
+            raise DataFileError(Problem(display, 1, 1, f'models."{model_id}"', f'the same model as models."{first}"'))
         given = {k: v for k, v in r.model_dump().items() if v is not None and k in r.model_fields_set}
         given.setdefault("source_kind", r.source_kind)
         given["source"] = f"{display} ({header.origin}, read {header.read}): {r.source}"
