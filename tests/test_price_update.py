@@ -287,7 +287,7 @@ def test_staleness_counts_from_the_oldest_price_the_bill_uses() -> None:
         (
             '[models."foo.1"]\nvendor = "OpenAI"\nusd_per_mtok_input = 1.0\nusd_per_mtok_output = 2.0\nsource = "s"\n'
             '[models."foo-1"]\nvendor = "OpenAI"\nusd_per_mtok_input = 1.0\nusd_per_mtok_output = 2.0\nsource = "s"\n',
-            'models."foo-1": the same model as models."foo.1"',
+            'models.foo-1: the same model as models."foo.1"',
         ),
         (
             '[models."gpt-4.1"]\nusd_per_mtok_input = 1.0\nsource = "s"\n[models."openai/gpt-4-1"]\nsource = "s"\n',
