@@ -346,3 +346,31 @@ def test_a_price_file_that_is_a_fifo_or_a_symlink_is_refused_not_followed(
     (repo / REPO_PRICES).symlink_to(tmp_path / "elsewhere.toml")
     code, _, err = run_cli("validate", str(repo), capsys=capsys)
     assert code == 1 and "is a symlink" in err and len(err.splitlines()) == 1
+
+
+def test_the_rows_the_issue_names_are_refreshed_and_sourced() -> None:
+    """Issue 25's audit: statuses and shutdown dates refreshed, the still-sold models it names in
+    the book (each with its source and read day), none of them resolving to another model."""
+    book = teacher_prices()
+    for name in ("gemini-2.5-pro", "gemini-2.5-flash"):
+        row = book[name]
+        assert (row.status, str(row.shutdown)) == ("retired", "2026-12-01") and row.successor in book
+        assert str(row.read_on("shutdown")) == "2026-11-10"
+    opus4 = book["claude-opus-4"]
+    assert str(opus4.shutdown) == "2026-06-15" and opus4.successor == "claude-opus-4.8"
+    sold = {
+        "gpt-6-astra": (10.0, 50.0, 1.0),
+        "gpt-6.1-sol": (2.0, 10.0, 0.1),
+        "claude-opus-4-8": (5.0, 25.0, 0.5),
+        "claude-opus-4-5": (5.0, 25.0, 0.5),
+        "gemini-3.5-flash": (1.5, 9.0, 0.15),
+    }
+    for written, (i, o, c) in sold.items():
+        row = book[written]
+        assert normalize_id(row.name) == normalize_id(written)  # itself, not a neighbour at another price
+        assert (row.usd_per_mtok_input, row.usd_per_mtok_output, row.usd_per_mtok_cached_input) == (i, o, c)
+        assert row.cached_input_basis == "published" and "LiteLLM 1.108.7" in row.source
+        assert row.source_kind == "third-party" and str(row.as_of) == DAY
+    # every row without a published cached price states the rule, and only those
+    for row in book.values():
+        assert (row.cached_input_basis == "published") == (row.cached_input_rule == "")
