@@ -374,3 +374,16 @@ def test_the_rows_the_issue_names_are_refreshed_and_sourced() -> None:
     # every row without a published cached price states the rule, and only those
     for row in book.values():
         assert (row.cached_input_basis == "published") == (row.cached_input_rule == "")
+
+
+def test_the_proposal_states_the_cached_price_rule(example_repo: Callable[[str], Path]) -> None:
+    """The rule for a missing cached price is stated where the CFO reads the prices (P6.2)."""
+    from distillplan.outputs.scaffold import scaffold
+
+    repo = example_repo("invoice-extraction")
+    spec = _with_teacher(repo, "gpt-6.2-astra")
+    spec.write_text(spec.read_text().replace("[workload]\n", "[workload]\ncached_input_share = 0.6\n", 1))
+    scaffold(spec)
+    proposal = next(repo.glob("**/docs/proposal.md")).read_text("utf-8")
+    row = next(ln for ln in proposal.splitlines() if ln.startswith("| teacher price, cached input |"))
+    assert "$0.40 per million tokens, for 60% of input tokens" in row and "lowest cached/input ratio" in row

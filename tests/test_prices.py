@@ -79,6 +79,10 @@ def test_no_published_cached_price_never_raises_the_frontier_bill() -> None:
         assert entry.usd_per_mtok_cached_input == pytest.approx(entry.usd_per_mtok_input * min(published))
         plan = _plan(_with_workload(INVOICE, "cached_input_share = 0.6").replace("claude-sonnet-5.5", name))
         assert plan.teacher.cached_input_basis == "vendor-lowest-ratio" and "P6.2" in plan.teacher.cached_input_rule
+        from distillplan.outputs.report import render
+
+        said = "no cached price is published: billed at the vendor's lowest published cached/input ratio (P6.2)"
+        assert said in render(plan, "text", color=False) and said in render(plan, "markdown", color=False)
         full = plan.volume.input_tokens_per_month * entry.usd_per_mtok_input / 1e6
         assert plan.costs.frontier_input_usd_per_month < full  # hits are never billed as input
         # any published cached price of the vendor, applied by ratio, gives a bill at least as high

@@ -37,9 +37,14 @@ def _cache_note(p: Plan) -> str:
         return ""
     if te.usd_per_mtok_cached_input is None:
         return f" ({te.cached_input_share:.0%} cache hits, billed as input: no cached price for {te.model})"
+    rule = (
+        "; no cached price is published: billed at the vendor's lowest published cached/input ratio (P6.2)"
+        if te.cached_input_basis == "vendor-lowest-ratio"
+        else ""
+    )
     return (
         f" ({te.cached_input_share:.0%} cache hits at {usd(te.usd_per_mtok_cached_input, 2)},"
-        f" the rest at {usd(te.usd_per_mtok_input, 2)})"
+        f" the rest at {usd(te.usd_per_mtok_input, 2)}{rule})"
     )
 
 
