@@ -306,6 +306,7 @@ def test_staleness_counts_from_the_oldest_price_the_bill_uses() -> None:
             "models.gpt-4-1: usd_per_mtok_cached_input (2.0) is above usd_per_mtok_input",
         ),
         ("[prices]\n", "prices.read: required key missing"),
+        ('[models.gpt-4-1]\nsuccessor = "gpt-9"\nsource = "s"\n', "models.gpt-4-1.successor: not in the price book"),
     ],
 )
 def test_a_damaged_price_file_is_one_located_line_for_every_reader(
@@ -387,3 +388,18 @@ def test_the_proposal_states_the_cached_price_rule(example_repo: Callable[[str],
     proposal = next(repo.glob("**/docs/proposal.md")).read_text("utf-8")
     row = next(ln for ln in proposal.splitlines() if ln.startswith("| teacher price, cached input |"))
     assert "$0.40 per million tokens, for 60% of input tokens" in row and "lowest cached/input ratio" in row
+
+
+def test_diff_prices_the_old_spec_with_the_repository_book(
+    updated: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`diff REV`: the spec at REV is priced with today's repository price file too, so a model only
+    the file knows is found in history and the diff shows what the spec changed."""
+    repo, _ = updated
+    spec = _with_teacher(repo, "claude-sonnet-4-6")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "teacher from the price file")
+    spec.write_text(spec.read_text().replace('model = "claude-sonnet-4-6"', 'model = "claude-opus-4-8"'))
+    code, out, err = run_cli("diff", "HEAD", str(spec), "--format", "json", capsys=capsys)
+    assert code == 0 and "Traceback" not in err, err
+    assert "claude-sonnet-4-6" in out and "claude-opus-4.8" in out

@@ -263,8 +263,8 @@ def family_hint(book: Mapping[str, TeacherPrice], name: str) -> str:
             f"{t.name} ${t.usd_per_mtok_input:g}/${t.usd_per_mtok_output:g} ({t.status})" for t in family[:6]
         )
         return (
-            f"; the book's other models of this family are different models at their own prices: {rows}."
-            "; `distillplan prices update` adds newer models."
+            f"; the book's other models of this family are different models at their own prices: {rows};"
+            " `distillplan prices update` adds newer models."
         )
     return " (`distillplan catalog` lists the book; `distillplan prices update` adds newer models)."
 
@@ -368,6 +368,10 @@ def repo_price_rows(path: Path) -> tuple[RepoPriceHeader, dict[str, RepoPriceRow
         missing = [k for k in ("vendor", "usd_per_mtok_input", "usd_per_mtok_output") if getattr(r, k) is None]
         if base is None and missing:
             raise DataFileError(Problem(display, *where, table, f"a model not in the bundled book needs {missing[0]}"))
+    for model_id, r in rows.items():
+        if r.successor is not None and r.successor not in book and normalize_id(r.successor) not in seen:
+            where = locate(text, f"models.{model_id}", ("successor",))
+            raise DataFileError(Problem(display, *where, f"models.{model_id}.successor", "not in the price book"))
     return head["prices"], rows, text
 
 
@@ -434,7 +438,7 @@ def price_book(root: Path | None) -> PriceBook:
         return teacher_prices()
     path = root / REPO_PRICES
     try:
-        st = path.stat()
+        st = path.lstat()  # a symlink is not followed: it is refused when read
     except OSError:
         return teacher_prices()
     return _repo_book(path, st.st_mtime_ns, st.st_size)
