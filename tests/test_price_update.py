@@ -16,6 +16,7 @@ import pytest
 from distillplan.catalogs.price_map import parse_map, rows_from_map
 from distillplan.catalogs.prices import (
     REPO_PRICES,
+    PriceBook,
     family_hint,
     is_dated,
     normalize_id,
@@ -209,6 +210,7 @@ def test_the_importer_reads_the_installed_litellm_map() -> None:
         ("gpt-6-2-astra", "gpt-6.2-astra", "gpt-6.2-astra"),
         ("gemini/gemini-4-argon", "gemini-4-argon", "gemini-4-argon"),
         ("Claude-Opus-4-8", "claude-opus-4.8", "claude-opus-4-8"),
+        ("claude-sonnet-5-5-latest", "claude-sonnet-5.5", "claude-sonnet-5-5"),
     ],
 )
 def test_a_model_is_found_by_its_vendor_id_and_aliases(written: str, name: str, api_model: str) -> None:
@@ -235,7 +237,16 @@ def test_did_you_mean_only_within_one_model_and_version() -> None:
     book = teacher_prices()
     assert "did you mean 'claude-sonnet-5.5'" in family_hint(book, "claude-sonet-5.5")
     assert "did you mean 'claude-sonnet-4'" in family_hint(book, "claude-sonet-4")  # the same model, retired
-    for name in ("gpt-6.3-astra", "claude-opus-4-9", "claude-opus-4", "gemini-3.9-flash"):
+    assert "did you mean 'gemini-3.8-flash'" in family_hint(book, "gemni-3.8-flash")
+    for name in (
+        "gpt-6.3-astra",
+        "claude-opus-4-9",
+        "claude-opus-4",
+        "gemini-3.9-flash",
+        "gpt-4.1-nano",
+        "gemini-4-xenon",
+        "o4",
+    ):
         hint = family_hint(book, name) if name not in book else "in the book"
         assert "did you mean" not in hint, name
     assert "gpt-6.2-astra $8/$40 (current)" in family_hint(book, "gpt-6.3-astra")
@@ -249,6 +260,10 @@ def test_did_you_mean_only_within_one_model_and_version() -> None:
         other = "-".join(parts)
         if other not in book:
             assert "did you mean" not in family_hint(book, other), other
+    # and no model of the book is ever suggested for another model of the book
+    for t in book.values():
+        others = PriceBook(r for r in book.values() if r is not t)
+        assert "did you mean" not in family_hint(others, t.name), t.name
 
 
 def test_validate_says_the_family_not_a_wrong_model(

@@ -180,9 +180,9 @@ _VERSION = re.compile(r"^\d+(?:\.\d+)*$")
 
 def normalize_id(name: str) -> str:
     """The form every alias of a model shares: lower case, no router prefix (``openai/``), no
-    dated snapshot suffix, dots as dashes (``claude-sonnet-5.5`` = ``claude-sonnet-5-5``)."""
+    dated snapshot or ``-latest`` suffix, dots as dashes (``claude-sonnet-5.5`` = ``claude-sonnet-5-5``)."""
     n = _PREFIX.sub("", name.strip().lower())
-    n = _DATED.sub("", n)
+    n = _DATED.sub("", n.removesuffix("-latest"))
     return n.replace(".", "-").replace("_", "-")
 
 
@@ -203,6 +203,30 @@ def _family(name: str) -> tuple[str, tuple[str, ...]]:
     stem = tuple(p for p in parts if not _VERSION.match(p))
     version = tuple(p for p in parts if _VERSION.match(p))
     return "-".join(stem), version
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (the tokens compared are a few letters long)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def _typo_of(written: str, name: str) -> bool:
+    """Whether ``written`` is a typo of ``name``: the same tokens and version numbers but one
+    word, at most one letter off (two in words of 7 letters or more). ``gpt-4.1-nano`` is not a
+    typo of ``gpt-4.1-mini`` nor ``gemini-4-xenon`` of ``gemini-4-neon``: other models."""
+    a, b = normalize_id(written).split("-"), normalize_id(name).split("-")
+    if len(a) != len(b) or re.sub(r"\D", "", "".join(a)) != re.sub(r"\D", "", "".join(b)):
+        return False  # another version (o3 / o4, gpt-6 / gpt-6.2) is another model
+    differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    if len(differ) != 1 or any(_VERSION.match(t) for t in differ[0]):
+        return False
+    x, y = differ[0]
+    return _edits(x, y) <= (2 if min(len(x), len(y)) >= 7 else 1)
 
 
 class PriceBook(dict[str, TeacherPrice]):
@@ -247,14 +271,10 @@ def family_hint(book: Mapping[str, TeacherPrice], name: str) -> str:
     version (``gpt-6-astra`` is not ``gpt-6.2-astra``: another model, another price) nor for a
     retired row for a still-sold one); otherwise the family's rows with their prices, as facts,
     not suggestions."""
-    import difflib  # deferred: only when there is a problem to explain
-
     stem, version = _family(name)
     same = [t for t in book.values() if _family(t.name) == (stem, version)]
     if not same:
-        by_name = {normalize_id(t.name): t for t in book.values()}
-        close = difflib.get_close_matches(normalize_id(name), list(by_name), n=1, cutoff=0.8)
-        same = [by_name[c] for c in close if _family(by_name[c].name)[1] == version]
+        same = sorted((t for t in book.values() if _typo_of(name, t.name)), key=lambda t: t.name)[:1]
     if same:
         return f"; did you mean '{same[0].name}'?"
     family = sorted((t for t in book.values() if _family(t.name)[0] == stem), key=lambda t: t.name)
