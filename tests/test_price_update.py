@@ -211,6 +211,8 @@ def test_the_importer_reads_the_installed_litellm_map() -> None:
         ("gemini/gemini-4-argon", "gemini-4-argon", "gemini-4-argon"),
         ("Claude-Opus-4-8", "claude-opus-4.8", "claude-opus-4-8"),
         ("claude-sonnet-5-5-latest", "claude-sonnet-5.5", "claude-sonnet-5-5"),
+        ("models/gemini-4-argon-001", "gemini-4-argon", "gemini-4-argon-001"),
+        ("vertex_ai/claude-opus-4-8@default", "claude-opus-4.8", "claude-opus-4-8"),
     ],
 )
 def test_a_model_is_found_by_its_vendor_id_and_aliases(written: str, name: str, api_model: str) -> None:

@@ -174,7 +174,9 @@ class RepoPriceHeader(Row):
 # -- names ------------------------------------------------------------------------------------
 
 _PREFIX = re.compile(r"^(?:[a-z0-9_.-]+/)+")
-_DATED = re.compile(r"(?:-|@)(?:\d{8}|\d{4}-\d{2}-\d{2}|[01]\d[0-3]\d)$")  # 20250514, 2025-04-14, 0613
+#: A snapshot suffix: -20250514, -2025-04-14, -0613 (OpenAI), -001 (Google's stable versions),
+#: @20251101 / @default (Vertex AI).
+_DATED = re.compile(r"(?:-|@)(?:\d{8}|\d{4}-\d{2}-\d{2}|[01]\d[0-3]\d|0\d\d)$|@default$")
 _VERSION = re.compile(r"^\d+(?:\.\d+)*$")
 
 

@@ -42,7 +42,7 @@ def teacher_api(model: str | None, api: Api | None, api_model: str | None, book:
     if api is None and entry is not None:
         api = VENDOR_API.get(entry.vendor)
     if api_model is None and model is not None:
-        if is_dated(model) or entry is None:
+        if (is_dated(model) and not model.endswith("@default")) or entry is None:
             api_model = API_MODEL_IDS.get(strip_prefix(model), strip_prefix(model))
         else:
             api_model = API_MODEL_IDS.get(entry.name, entry.name)
