@@ -350,20 +350,29 @@ def test_a_damaged_price_file_is_one_located_line_for_every_reader(
 
 
 def test_a_price_file_that_is_a_fifo_or_a_symlink_is_refused_not_followed(
-    example_repo: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    example_repo: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import os
 
     repo = example_repo("invoice-extraction")
+    monkeypatch.chdir(repo)
     (repo / ".distillplan").mkdir()
     os.mkfifo(repo / REPO_PRICES)  # a reader that opened it would wait forever
     code, _, err = run_cli("validate", str(repo), capsys=capsys)
     assert code == 1 and "not a regular file" in err and len(err.splitlines()) == 1
+    assert not (repo / ".distillplan" / "prices.toml").is_file()
     (repo / REPO_PRICES).unlink()
     (tmp_path / "elsewhere.toml").write_text("[prices]\n")
     (repo / REPO_PRICES).symlink_to(tmp_path / "elsewhere.toml")
     code, _, err = run_cli("validate", str(repo), capsys=capsys)
     assert code == 1 and "is a symlink" in err and len(err.splitlines()) == 1
+    os.mkfifo(tmp_path / "map.json")  # a map that is a pipe: refused, never waited on
+    code, _, err = run_cli("prices", "update", "--from", str(tmp_path / "map.json"), capsys=capsys)
+    assert code == 1 and "not a regular file" in err and len(err.splitlines()) == 1
+    assert not (repo / ".distillplan" / "prices.toml").is_file()
 
 
 def test_the_rows_the_issue_names_are_refreshed_and_sourced() -> None:

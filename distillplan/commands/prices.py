@@ -8,6 +8,7 @@ from pathlib import Path
 from distillplan import __version__
 from distillplan.catalogs.datafile import DataFileError
 from distillplan.catalogs.price_map import (
+    MAX_MAP_BYTES,
     MapError,
     changes,
     litellm_map_path,
@@ -26,8 +27,8 @@ from distillplan.catalogs.prices import (
     teacher_prices,
 )
 from distillplan.commands._io import EXIT_OK, say, today
-from distillplan.errors import DistillError
-from distillplan.files import atomic_write, is_inside
+from distillplan.errors import DistillError, InputError
+from distillplan.files import atomic_write, is_inside, read_regular
 from distillplan.git import repo_root
 
 __all__ = ["run_update"]
@@ -45,28 +46,32 @@ def _read_source(source: str) -> tuple[bytes, str, str]:
             ver = version("litellm")
         except PackageNotFoundError:
             ver = "unknown version"
-        return path.read_bytes(), str(path), f"litellm {ver} {path.name}"
+        return _read_file(path, str(path)), str(path), f"litellm {ver} {path.name}"
     if source.startswith(("http://", "https://")):
         import urllib.request  # deferred: only a URL source reaches the network
 
         try:
             with urllib.request.urlopen(source, timeout=30) as r:
-                data = r.read((64 << 20) + 1)
+                data = r.read(MAX_MAP_BYTES + 1)
         except OSError as e:
             raise MapError(f"{source}: cannot download: {getattr(e, 'reason', None) or e}") from None
         return data, source, source
     path = Path(source)
-    try:
-        from distillplan.files import read_regular
+    return _read_file(path, source), source, path.name
 
-        data = read_regular(path, shown=source, limit_bytes=64 << 20)
+
+def _read_file(path: Path, shown: str) -> bytes:
+    """A map file's bytes: a regular file (a FIFO is never waited on), at most the map's size cap."""
+    try:
+        return read_regular(path, shown=shown, limit_bytes=MAX_MAP_BYTES)
     except FileNotFoundError:
-        raise MapError(f"{source}: no such file") from None
+        raise MapError(f"{shown}: no such file") from None
     except IsADirectoryError:
-        raise MapError(f"{source}: is a folder, not a file") from None
+        raise MapError(f"{shown}: is a folder, not a file") from None
+    except InputError:
+        raise
     except OSError as e:
-        raise MapError(f"{source}: cannot read: {e.strerror or e}") from None
-    return data, source, path.name
+        raise MapError(f"{shown}: cannot read: {e.strerror or e}") from None
 
 
 def run_update(source: str, *, dry_run: bool = False, cwd: Path | None = None) -> int:
