@@ -430,3 +430,19 @@ def test_diff_prices_the_old_spec_with_the_repository_book(
     code, out, err = run_cli("diff", "HEAD", str(spec), "--format", "json", capsys=capsys)
     assert code == 0 and "Traceback" not in err, err
     assert "claude-sonnet-4-6" in out and "claude-opus-4.8" in out
+
+
+def test_the_summary_says_what_a_new_map_removes_and_changes(
+    updated: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, _ = updated
+    newer = json.loads(FIXTURE.read_text())
+    del newer["claude-sonnet-4-6"]
+    newer["gpt-6-astra"] = {**newer["gpt-6-astra"], "input_cost_per_token": 9e-06}
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    code, out, _ = run_cli("prices", "update", "--from", str(tmp_path / "newer.json"), capsys=capsys)
+    assert code == 0
+    assert "  - claude-sonnet-4-6: Anthropic: no longer in the repository's price file" in out
+    assert "  ~ gpt-6-astra: usd_per_mtok_input 10 -> 9" in out
+    assert out.splitlines()[-1].startswith("0 to add, 1 to change, 1 to remove")
+    assert "claude-sonnet-4-6" not in (repo / REPO_PRICES).read_text()
