@@ -312,8 +312,8 @@ def _with_cached_rule(rows: list[TeacherPrice]) -> list[TeacherPrice]:
             ratio, of = ratios[r.vendor]
             rule = (
                 f"no cached-input price is recorded for {r.name}: a cache hit is billed at the lowest"
-                f" cached/input ratio {r.vendor} publishes ({ratio:.3g}, {of}), so a missing price never raises the"
-                " frontier bill (P6.2)"
+                f" cached/input ratio {r.vendor} publishes ({ratio:.3g}, {of}), never at the full input price, which"
+                " would overstate the frontier bill and shorten the payback (P6.2)"
             )
             out.append(
                 replace(
