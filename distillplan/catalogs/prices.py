@@ -62,8 +62,8 @@ class TeacherPrice:
     ``cached_input_basis`` says where it comes from: ``published`` (the vendor's figure), or,
     where the vendor publishes none, ``vendor-lowest-ratio``: the input price times the lowest
     cached/input ratio the same vendor publishes for any model in the book (``cached_input_rule``
-    names it). That rule can only lower the frontier bill, never raise it: a missing cached
-    price must not shorten the payback (P6.2; issue 25). ``none``: no model of the vendor
+    names it): a missing cached price is never billed at the full input price, which would
+    overstate the frontier bill and shorten the payback (P6.2; issue 25). ``none``: no model of the vendor
     publishes one: hits bill as input.
     ``batch_discount``: the share the vendor's batch API takes off input and output;
     ``status``: ``retired`` models stay listed because users may still be billed for them;
