@@ -378,18 +378,21 @@ def repo_price_rows(path: Path) -> tuple[RepoPriceHeader, dict[str, RepoPriceRow
         raise DataFileError(Problem(display, 1, 1, "models", "expected a table of models"))
     rows = validate_rows(RepoPriceRow, text, display, models, parent="models")
     book, seen = teacher_prices(), dict[str, str]()
-    for model_id, r in rows.items():
+
+    def refused(model_id: str, message: str) -> DataFileError:  # located only when there is an error
         table = f"models.{model_id}" if re.fullmatch(r"[A-Za-z0-9_-]+", model_id) else f'models."{model_id}"'
-        where = locate(text, f"models.{model_id}", ())
+        return DataFileError(Problem(display, *locate(text, f"models.{model_id}", ()), table, message))
+
+    for model_id, r in rows.items():
         if not MODEL_ID.fullmatch(model_id):
-            raise DataFileError(Problem(display, *where, table, "not a model id (letters, digits and . _ : + @ / -)"))
+            raise refused(model_id, "not a model id (letters, digits and . _ : + @ / -)")
         base = book.find(model_id)
         other = seen.setdefault(normalize_id(base.name if base is not None else model_id), model_id)
         if other != model_id:
-            raise DataFileError(Problem(display, *where, table, f'the same model as models."{other}"'))
+            raise refused(model_id, f'the same model as models."{other}"')
         missing = [k for k in ("vendor", "usd_per_mtok_input", "usd_per_mtok_output") if getattr(r, k) is None]
         if base is None and missing:
-            raise DataFileError(Problem(display, *where, table, f"a model not in the bundled book needs {missing[0]}"))
+            raise refused(model_id, f"a model not in the bundled book needs {missing[0]}")
     for model_id, r in rows.items():
         if r.successor is not None and r.successor not in book and normalize_id(r.successor) not in seen:
             where = locate(text, f"models.{model_id}", ("successor",))
