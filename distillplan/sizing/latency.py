@@ -52,7 +52,10 @@ mean wait ``Wq = rho_p S / (2 (1 - rho_p))`` and the exponential tail
 ``P(wait > x) = rho_p exp(-rho_p x / Wq)``; a request arriving while a step runs also waits
 out that step (uniform residual, only while the engine is busy, P = 1 - exp(-b))::
 
-    TTFT_q  = busy x q x t + wait_q + S,   wait_q = Wq / rho_p x ln(rho_p / (1 - q)) if rho_p > 1 - q
+    TTFT_q  = f + busy x q x t + wait_q + S,   wait_q = Wq / rho_p x ln(rho_p / (1 - q)) if rho_p > 1 - q
+
+f (``first_token_overhead_ms``) is the engine's fixed cost of a request before its first token
+reaches the caller: tokenising, scheduling, sampling and detokenising, a step's launch.
 
 Closed loop (``vllm bench serve --max-concurrency C``): the rate at which Little's law
 holds for C requests in flight, ``C = rate x (TTFT + (o - 1) TPOT)`` at the means.
@@ -72,7 +75,7 @@ read per step is unchanged (attention still reads the whole context) and so is t
 memory per request (shared blocks would let more requests run at once: not counted, the
 conservative side).
 
-Not modelled: API-server time (tokenisation, HTTP), CPU scheduling gaps, speculative decoding,
+Not modelled: HTTP time, CPU scheduling gaps inside a step (V0's are large), speculative decoding,
 preemption when the KV cache overflows (the concurrency cap keeps the model below it), and
 request-length variance (every request has the planned shape).
 """
@@ -133,6 +136,7 @@ class Replica:
     cached_tokens: int = 0
     x_tok_s: float = 0.0
     overlap: float = 0.0
+    first_token_overhead_s: float = 0.0
 
     @property
     def prefill_tokens(self) -> int:
@@ -211,11 +215,13 @@ class Replica:
         mean_wait = rho_p * service / (2 * (1 - rho_p))
         busy = 1 - math.exp(-running)
 
+        fixed = self.first_token_overhead_s
+
         def ttft(q: float) -> float:
             if not tail:
-                return busy * step / 2 + mean_wait + service
+                return fixed + busy * step / 2 + mean_wait + service
             wait = mean_wait / rho_p * math.log(rho_p / (1 - q)) if rho_p > 1 - q else 0.0
-            return busy * q * step + wait + service
+            return fixed + busy * q * step + wait + service
 
         return Latency(
             rate=rate,
@@ -287,4 +293,5 @@ def replica(
         cached_tokens=cached_tokens,
         x_tok_s=x_tok,
         overlap=a.step_overlap,
+        first_token_overhead_s=a.first_token_overhead_ms / 1e3,
     )

@@ -108,19 +108,19 @@ class SizingAssumptions(_Section):
         2, ge=1, le=4, description="KV cache element size; 2 = bf16/fp16, vLLM's default --kv-cache-dtype auto."
     )
     prefill_efficiency_bf16: float = Field(
-        0.77,
+        0.70,
         gt=0,
         le=1,
-        description="Fraction of dense bf16 peak on prompt tokens at bf16 (idle TTFTs imply 0.77: issue 22).",
+        description="Fraction of dense bf16 peak on prompt tokens at bf16 (fitted: ~28.6k-token TTFT, vLLM V1, A100).",
     )
     prefill_efficiency_int8: float = Field(
-        0.77,
+        0.70,
         gt=0,
         le=1,
         description="Same at int8: W8A16 kernels dequantise to bf16, so the bf16 peak is the roof.",
     )
     prefill_efficiency_int4: float = Field(
-        0.77,
+        0.70,
         gt=0,
         le=1,
         description="Same at int4 (W4A16, Marlin kernels on Ampere/Hopper).",
@@ -168,13 +168,18 @@ class SizingAssumptions(_Section):
         description="...or this many KV tokens when that is fewer (long prompts): one GPU serves them, no forced TP.",
     )
     step_overlap: float = Field(
-        0.5,
+        0.6,
         ge=0,
         lt=1,
         description="Share of the smaller of a step's reads and its compute hidden under the larger (fitted: V1 run).",
     )
+    first_token_overhead_ms: float = Field(
+        4.2,
+        ge=0,
+        description="Engine time per request before its first token beyond the step model (fitted: V1 idle TTFT).",
+    )
     tp_allreduce_share: float = Field(
-        0.23,
+        0.38,
         ge=0,
         le=0.5,
         description="TP all-reduce time per token and unit of ring volume / a GPU's compute per token (fitted: TP 8).",
