@@ -374,13 +374,13 @@ def test_assumptions_are_documented_frozen_and_strict() -> None:
 @pytest.mark.parametrize(
     ("name", "precision", "i", "o", "low", "high"),
     [
-        ("meta-llama/Llama-2-13b-hf", "int4", 100, 1, 78, 88),
-        ("Qwen/Qwen2.5-14B", "int8", 100, 1, 68, 78),
-        ("Qwen/Qwen2.5-14B", "int4", 200, 10, 33, 37),
-        ("meta-llama/Llama-2-13b-hf", "int8", 300, 50, 20, 22.5),
-        ("Qwen/Qwen2.5-14B", "int4", 500, 200, 9, 11),
+        ("meta-llama/Llama-2-13b-hf", "int4", 100, 1, 75, 85),
+        ("Qwen/Qwen2.5-14B", "int8", 100, 1, 67, 77),
+        ("Qwen/Qwen2.5-14B", "int4", 200, 10, 28, 32),
+        ("meta-llama/Llama-2-13b-hf", "int8", 300, 50, 17, 19.5),
+        ("Qwen/Qwen2.5-14B", "int4", 500, 200, 4.5, 5.5),
         ("Qwen/Qwen2.5-14B", "int8", 2000, 500, 1, 4),
-        ("meta-llama/Llama-3.1-8B", "int4", 100, 1, 128, 140),
+        ("meta-llama/Llama-3.1-8B", "int4", 100, 1, 124, 135),
     ],
 )
 def test_readme_p71_figures(name: str, precision: str, i: int, o: int, low: float, high: float) -> None:
@@ -465,12 +465,31 @@ def test_long_prompts_are_served_on_one_gpu() -> None:
     assert longer.ttft_p50_ms >= short.ttft_p50_ms
 
 
-def test_quantized_capacity_is_flat_at_saturation() -> None:
-    """At saturation the tokens' compute binds on the bf16 roof (W8A16/W4A16 dequantise), so
-    int8/int4 serve about what bf16 does (the additive model said 1.30-1.33x)."""
+def test_quantized_capacity_is_not_above_bf16_at_saturation() -> None:
+    """At saturation the decode tokens' compute binds, and weight-only int8/int4 kernels reach less
+    of the roof at decode batch sizes (AccelMark, every GPU: W8A16 0.9-1.1x and W4A16 0.5-0.67x of
+    bf16's saturated throughput); the additive model said 1.30-1.33x, the roofline on the bf16
+    roof about 1x. Quantization buys memory and single-stream latency, not saturated capacity."""
     for name, i, o in (("meta-llama/Llama-3.1-8B", 260, 360), ("Qwen/Qwen2.5-14B", 500, 200)):
         rates = {p: serve(name, "a100-80gb", p, i=i, o=o).requests_per_second_per_gpu for p in ("bf16", "int8", "int4")}
-        assert max(rates.values()) / min(rates.values()) <= 1.10, rates
+        assert rates["int4"] < rates["int8"] <= rates["bf16"], rates
+        idle = {p: _replica_for(name, p, i, o).at(0.0).tpot_p50_ms for p in ("bf16", "int8", "int4")}
+        assert idle["int4"] < idle["int8"] < idle["bf16"], idle
+
+
+def _replica_for(name: str, precision: str, i: int, o: int):  # type: ignore[no-untyped-def]
+    from distillplan.sizing.serving import pod_replica
+
+    return pod_replica(
+        arch(name),
+        GPUS["a100-80gb"],
+        precision=precision,  # type: ignore[arg-type]
+        input_tokens=i,
+        output_tokens=o,
+        max_running=64,
+        tensor_parallel_size=1,
+        assumptions=A,
+    )
 
 
 def test_tensor_parallel_scaling_as_measured() -> None:

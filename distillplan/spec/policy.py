@@ -125,6 +125,18 @@ class SizingAssumptions(_Section):
         le=1,
         description="Same at int4 (W4A16, Marlin kernels on Ampere/Hopper).",
     )
+    decode_compute_efficiency_int8: float = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="Fraction of dense bf16 peak on decode tokens' matmuls at int8 (W8A16 at batch; fitted).",
+    )
+    decode_compute_efficiency_int4: float = Field(
+        0.15,
+        gt=0,
+        le=1,
+        description="Same at int4 (W4A16 Marlin dequantises each tile per step at batch; fitted).",
+    )
     decode_efficiency_bf16: float = Field(
         0.68,
         gt=0,
@@ -265,6 +277,12 @@ class SizingAssumptions(_Section):
     def decode_efficiency(self, precision: str) -> float:
         """The decode-bandwidth efficiency for ``precision`` (bf16, int8, int4)."""
         return float(getattr(self, f"decode_efficiency_{precision}"))
+
+    def decode_compute_efficiency(self, precision: str) -> float:
+        """The compute efficiency of decode tokens: the prefill's at bf16, its own at int8/int4."""
+        if precision == "bf16":
+            return self.prefill_efficiency("bf16")
+        return float(getattr(self, f"decode_compute_efficiency_{precision}"))
 
     def prefill_efficiency(self, precision: str) -> float:
         """The prefill-compute efficiency for ``precision`` (bf16, int8, int4)."""
