@@ -28,6 +28,11 @@ ROWS = compare_all()
 #: Bounded serving checks the model misses by more than the goal's x1.5, and why (docs/sizing.md).
 #: test_known_misses_are_still_missed fails when one comes within the goal: then drop it here.
 KNOWN_MISSES = {
+    "gpustack-qwen3-8b-h100-c4-ttft": (
+        "TTFT measured by the client through vLLM 0.11's HTTP chat endpoint (60 ms; SGLang 27 ms on the same"
+        " run): the model is x0.26, it leaves out the API server's tokenising, chat template and HTTP time"
+        " (first_token_overhead_ms is fitted in-process)"
+    ),
     "gpustack-qwen3-14b-h100-128-burst": (
         "1,000 requests of 128 in / 4 out sent at once to vLLM 0.11's HTTP server on an H100: the model is"
         " x2.6 fast; per-request server work and Hopper's prompt throughput (whose two sources disagree"

@@ -90,7 +90,22 @@ _QWEN3_14B = Architecture(  # Qwen/Qwen3-14B config.json (model_type qwen3; its 
     max_position_embeddings=40960,
     source="reference_points.toml",
 )
-_INLINE = {a.name: a for a in (_LLAMA_33_70B, _QWEN3_14B)}
+_QWEN3_8B = Architecture(  # Qwen/Qwen3-8B config.json
+    name="Qwen/Qwen3-8B",
+    model_type="qwen3",
+    hidden_size=4096,
+    num_hidden_layers=36,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    head_dim=128,
+    intermediate_size=12288,
+    vocab_size=151936,
+    tie_word_embeddings=False,
+    qkv_bias=False,
+    max_position_embeddings=40960,
+    source="reference_points.toml",
+)
+_INLINE = {a.name: a for a in (_LLAMA_33_70B, _QWEN3_14B, _QWEN3_8B)}
 
 
 @dataclass(frozen=True)
