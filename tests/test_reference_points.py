@@ -102,6 +102,7 @@ def test_quantized_decode_is_no_longer_optimistic() -> None:
 
 def test_docs_table_is_generated_from_the_comparison() -> None:
     text = (ROOT / "docs" / "sizing.md").read_text(encoding="utf-8")
+    assert text.count("<!-- reference-points:start") == text.count(END) == 1
     block = text.split(START, 1)[1].split(END, 1)[0]
     assert block == "\n" + reference_table(ROWS)
     for r in ROWS:
