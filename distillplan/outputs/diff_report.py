@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Literal
 from urllib.parse import quote
@@ -259,6 +260,21 @@ def _cell(v: Value, c: Change) -> str:
 # ----------------------------------------------------------------------------- pull-request comment
 
 
+def md_code(value: str) -> str:
+    """``value`` as a Markdown code span, shown literally (a code span reads no escapes, HTML or
+    links): one line, control characters dropped, fenced by more backticks than it holds."""
+    text = " ".join(md_text_line(value).split("\n"))
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_text_line(value: str) -> str:
+    """One line: every line break a space, control characters dropped (as :func:`md_text` does)."""
+    return re.sub("[\x00-\x08\x0e-\x1f\x7f]", "", re.sub(r"\s*(?:\r\n|[\n\r\x0b\x0c\x85\u2028\u2029])\s*", " ", value))
+
+
 def comment_marker(spec_path: str) -> str:
     """The hidden first line that lets the action find this spec's comment and update it in place.
     The path is percent-encoded (``/ . _ -`` kept), so it cannot close the HTML comment."""
@@ -286,7 +302,7 @@ def _breach_lines(breaches: Sequence[Breach]) -> list[str]:
     if not breaches:
         return []
     out = [f"**:x: {len(breaches)} guardrail{'s' if len(breaches) != 1 else ''} breached**", ""]
-    out += [f"- `{md_text(b.condition)}`: {md_text(b.why)} ({md_text(b.old)} → {md_text(b.new)})" for b in breaches]
+    out += [f"- {md_code(b.condition)}: {md_text(b.why)} ({md_text(b.old)} → {md_text(b.new)})" for b in breaches]
     return [*out, ""]
 
 
@@ -301,27 +317,34 @@ def _header(d: PlanDiff, spec_path: str) -> list[str]:
     ]
     notes = []
     if d.old_absent:
-        notes.append(f"New spec: nothing at `{md_text(d.old_ref)}`.")
+        notes.append(f"New spec: nothing at {md_code(d.old_ref)}.")
     if d.new_absent:
-        notes.append(f"Spec removed: nothing at `{md_text(d.new_ref)}`.")
+        notes.append(f"Spec removed: nothing at {md_code(d.new_ref)}.")
     if d.moved_from:
-        notes.append(f"Moved from `{md_text(d.moved_from)}`.")
+        notes.append(f"Moved from {md_code(d.moved_from)}.")
     if d.lock is not None and d.lock.changed:
         notes.append(md_text(lock_text(d)) + ".")
     return out + ([" ".join(notes), ""] if notes else [])
 
 
 def _footer(d: PlanDiff) -> list[str]:
-    return [f"<sub>`{md_text(d.old_ref)}` → `{md_text(d.new_ref)}` · `distillplan diff`</sub>"]
+    return [f"<sub>{md_code(d.old_ref)} → {md_code(d.new_ref)} · <code>distillplan diff</code></sub>"]
 
 
 def _short(d: PlanDiff, breaches: Sequence[Breach], spec_path: str, why: str) -> str:
+    """The verdict, the breaches and the totals; what does not fit the budget is left out."""
     totals = [c for c in d.changed if c.section == "totals"]
-    out = _header(d, spec_path) + _breach_lines(breaches)
-    if totals:
-        out += _changes_table(totals, section_column=False)
-    out += [why, "", *_footer(d)]
-    return "\n".join(out) + "\n"
+    for table, shown in ((True, len(breaches)), (False, len(breaches)), (False, 10)):
+        out = _header(d, spec_path) + _breach_lines(breaches[:shown])
+        if shown < len(breaches):
+            out += [f"… and {len(breaches) - shown} more guardrails breached.", ""]
+        if table and totals:
+            out += _changes_table(totals, section_column=False)
+        out += [why, "", *_footer(d)]
+        body = "\n".join(out) + "\n"
+        if len(body) <= _BODY_BUDGET:
+            break
+    return body
 
 
 def render_github(d: PlanDiff, breaches: Sequence[Breach] = (), *, spec_path: str) -> str:
