@@ -147,7 +147,7 @@ def test_spec_moved_between_revisions_is_followed(git_repo: Path) -> None:
 def test_guardrails_breach_exit_6_with_both_values(pr_repo: Path, capsys: Cap, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(pr_repo)
     base = git(pr_repo, "merge-base", "main", "HEAD").strip()
-    code, out, err = run_cli(
+    code, _, err = run_cli(
         "diff",
         base,
         "--fail-on",
