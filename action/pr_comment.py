@@ -97,7 +97,7 @@ class Api:
             headers["Content-Type"] = "application/json"
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310 - the API's own https URL
+            with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
                 return json.loads(resp.read().decode("utf-8") or "null"), resp.headers
         except urllib.error.HTTPError as e:
             detail = e.read(300).decode("utf-8", "replace").replace("\n", " ")
