@@ -339,13 +339,30 @@ def is_revision(root: Path, rev: str) -> bool:
 def blob_at(root: Path, commit: str, rel: str, *, limit_bytes: int) -> bytes | None:
     """The raw bytes of the file ``rel`` (POSIX, relative to root) in the tree of ``commit``, read
     through :func:`blob_bytes` (refused above ``limit_bytes`` before it is read); None when the
-    path is absent there. A symlink or a submodule at that path is refused, never followed."""
-    entry = tree_entries(root, commit, [rel]).get(rel)
-    if entry is None:
-        return None
-    if entry[0] not in _REGULAR_MODES:
-        raise RepoError(f"{commit[:12]}:{rel}: not a regular file in git (mode {entry[0]})")
-    return blob_bytes(root, entry[1], limit_bytes=limit_bytes)
+    path is absent there. A symlink or a submodule at that path is refused, never followed; an
+    object git cannot read (a shallow clone's boundary, a damaged repository) is one line."""
+
+    def missing(detail: str) -> RepoError:
+        return RepoError(
+            f"{root}: git object missing reading {rel} at {commit[:12]} (a shallow clone's boundary, or a damaged "
+            f"repository: try `git fetch --unshallow` or `git fsck`): {detail[:120]}"
+        )
+
+    proc = _run(root, ["ls-tree", "-z", "--full-tree", commit, "--", rel], check=False)
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise missing(err[-1] if err else f"git ls-tree exit code {proc.returncode}")
+    for record in proc.stdout.split(b"\0"):
+        meta, _, name = record.partition(b"\t")
+        if name.decode("utf-8", "surrogateescape") != rel:
+            continue
+        mode, kind, blob = meta.decode("ascii", "replace").split(" ")
+        if kind != "blob" or mode not in _REGULAR_MODES:
+            raise RepoError(f"{commit[:12]}:{rel}: not a regular file in git (mode {mode})")
+        if _run(root, ["cat-file", "-e", blob], check=False).returncode != 0:
+            raise missing(f"blob {blob[:12]} is not in the object store")
+        return blob_bytes(root, blob, limit_bytes=limit_bytes)
+    return None
 
 
 def file_at(path: Path, rev: str, *, limit_bytes: int = 1 << 20) -> bytes | None:

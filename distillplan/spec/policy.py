@@ -288,7 +288,8 @@ def _condition(text: str) -> str:
 
 
 class Guardrails(_Section):
-    """Conditions that fail ``distillplan diff`` (exit 6) in a pull request: the repository owns them.
+    """Conditions that fail `distillplan diff` (exit 6) in a pull request, owned by the repository.
+
     The base revision's guardrails judge a change, so a pull request cannot switch off its own."""
 
     _key: ClassVar[str] = "policy.guardrails"
