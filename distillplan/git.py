@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "blob_at",
     "blob_bytes",
+    "blobs_at",
     "commit_holding",
     "commit_id",
     "dirty_paths",
@@ -336,33 +337,61 @@ def is_revision(root: Path, rev: str) -> bool:
     return True
 
 
-def blob_at(root: Path, commit: str, rel: str, *, limit_bytes: int) -> bytes | None:
-    """The raw bytes of the file ``rel`` (POSIX, relative to root) in the tree of ``commit``, read
-    through :func:`blob_bytes` (refused above ``limit_bytes`` before it is read); None when the
-    path is absent there. A symlink or a submodule at that path is refused, never followed; an
+def blobs_at(root: Path, commit: str, rels: Sequence[str], *, limit_bytes: int) -> dict[str, bytes | None]:
+    """The raw bytes of each file of ``rels`` (POSIX, relative to root) in the tree of ``commit``;
+    None for a path absent there. Three processes whatever the number of files (``ls-tree``,
+    ``cat-file --batch-check``, ``cat-file --batch``); a blob above ``limit_bytes`` is refused by its
+    size before it is read. A symlink or a submodule at a path is refused, never followed; an
     object git cannot read (a shallow clone's boundary, a damaged repository) is one line."""
 
-    def missing(detail: str) -> RepoError:
+    def missing(rel: str, detail: str) -> RepoError:
         return RepoError(
             f"{root}: git object missing reading {rel} at {commit[:12]} (a shallow clone's boundary, or a damaged "
             f"repository: try `git fetch --unshallow` or `git fsck`): {detail[:120]}"
         )
 
-    proc = _run(root, ["ls-tree", "-z", "--full-tree", commit, "--", rel], check=False)
+    wanted = list(dict.fromkeys(rels))
+    out: dict[str, bytes | None] = dict.fromkeys(wanted)
+    if not wanted:
+        return out
+    proc = _run(root, ["ls-tree", "-z", "--full-tree", commit, "--", *wanted], check=False)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise missing(err[-1] if err else f"git ls-tree exit code {proc.returncode}")
+        raise missing(wanted[0], err[-1] if err else f"git ls-tree exit code {proc.returncode}")
+    blobs: dict[str, str] = {}
     for record in proc.stdout.split(b"\0"):
         meta, _, name = record.partition(b"\t")
-        if name.decode("utf-8", "surrogateescape") != rel:
+        rel = name.decode("utf-8", "surrogateescape")
+        if rel not in out:
             continue
         mode, kind, blob = meta.decode("ascii", "replace").split(" ")
         if kind != "blob" or mode not in _REGULAR_MODES:
             raise RepoError(f"{commit[:12]}:{rel}: not a regular file in git (mode {mode})")
-        if _run(root, ["cat-file", "-e", blob], check=False).returncode != 0:
-            raise missing(f"blob {blob[:12]} is not in the object store")
-        return blob_bytes(root, blob, limit_bytes=limit_bytes)
-    return None
+        blobs[rel] = blob
+    if not blobs:
+        return out
+    order = list(blobs)
+    check = _run(root, ["cat-file", "--batch-check"], stdin="".join(f"{blobs[r]}\n" for r in order).encode())
+    for rel, row in zip(order, check.stdout.decode("ascii", "replace").splitlines(), strict=False):
+        parts = row.split()
+        if len(parts) != 3 or parts[1] != "blob" or not parts[2].isdigit():
+            raise missing(rel, f"blob {blobs[rel][:12]} is not in the object store")
+        if int(parts[2]) > limit_bytes:
+            raise RepoError(f"{commit[:12]}:{rel}: {parts[2]} bytes, above the {limit_bytes}-byte limit for this file")
+    data = _run(root, ["cat-file", "--batch"], stdin="".join(f"{blobs[r]}\n" for r in order).encode()).stdout
+    pos = 0
+    for rel in order:
+        header_end = data.index(b"\n", pos)
+        size = int(data[pos:header_end].split()[2])
+        start = header_end + 1
+        out[rel] = data[start : start + size]
+        pos = start + size + 1
+    return out
+
+
+def blob_at(root: Path, commit: str, rel: str, *, limit_bytes: int) -> bytes | None:
+    """One file of :func:`blobs_at`."""
+    return blobs_at(root, commit, [rel], limit_bytes=limit_bytes)[rel]
 
 
 def file_at(path: Path, rev: str, *, limit_bytes: int = 1 << 20) -> bytes | None:

@@ -24,9 +24,19 @@ from pathlib import Path, PurePosixPath
 from distillplan.commands._io import say
 from distillplan.errors import DistillError, LockError, RepoError
 from distillplan.evalset.lockfile import LOCK_NAME, MAX_LOCK_BYTES, LockFile, loads_lock, read_lock
-from distillplan.git import blob_at, commit_id, is_revision, relpath_in_repo, renamed_path, repo_root, tree_entries
+from distillplan.git import (
+    blob_at,
+    blobs_at,
+    commit_id,
+    is_revision,
+    relpath_in_repo,
+    renamed_path,
+    repo_root,
+    tree_entries,
+)
 from distillplan.outputs.diff_report import render_diff
 from distillplan.plan.build import PlanInputs, build_plan, eval_state_for, plan_for_file
+from distillplan.plan.build import _read_set as read_eval_rows  # the rows only: no lock to verify
 from distillplan.plan.decision import EvalState
 from distillplan.plan.diff import LockChange, PlanDiff, diff_plans
 from distillplan.plan.guardrails import BREACH_EXIT_CODE, Breach, conditions_of, evaluate
@@ -79,45 +89,45 @@ def _lock_change(old: _Side | None, new: _Side | None) -> LockChange:
     return LockChange(old_hash=old_hash, new_hash=new_hash, reason=reason, problem=problem)
 
 
-def _rev_eval_state(
-    spec: Spec, wt_dir: Path, root: Path, commit: str, spec_dir_rel: str, lock: LockFile | None
-) -> EvalState:
+def _rev_eval_state(spec: Spec, wt_dir: Path, root: Path, commit: str, folder: str, lock: LockFile | None) -> EvalState:
     """The eval state at a revision: the files the spec names and the lock's hashes checked against
     that revision's tree (git blob ids); the rows (counts, pilot) read from the working tree."""
-    here = eval_state_for(spec, wt_dir)
 
     def rel(p: str) -> str:
-        return str(PurePosixPath(spec_dir_rel, p)) if spec_dir_rel else p
+        return str(PurePosixPath(folder, p)) if folder else p
 
-    tree = tree_entries(root, commit, [rel(d) for d in spec.eval.datasets])
+    locked = lock.eval.files if lock is not None and lock.eval is not None else ()
+    tree = tree_entries(root, commit, [rel(d) for d in spec.eval.datasets] + [rel(e.path) for e in locked])
     missing = tuple(d for d in spec.eval.datasets if rel(d) not in tree)
+    here_missing = any(not (wt_dir / d).is_file() for d in spec.eval.datasets)
+    counts, problem, pilot = ((), "", None) if here_missing else read_eval_rows(spec, wt_dir)
+    state = EvalState(files_missing=missing, examples_per_stratum=counts, data_problem=problem, pilot=pilot)
     if lock is None or lock.eval is None:
-        return dataclasses.replace(here, files_missing=missing, locked=False, lock_hash=None, changes=())
-    files = tree_entries(root, commit, [rel(e.path) for e in lock.eval.files])
+        return state
     changes = []
-    for e in lock.eval.files:
-        at = files.get(rel(e.path))
+    for e in locked:
+        at = tree.get(rel(e.path))
         if at is None:
             changes.append(f"deleted {e.path}")
         elif e.git_blob and at[1] != e.git_blob:
             changes.append(f"modified {e.path}")
-    return dataclasses.replace(
-        here, files_missing=missing, locked=True, lock_hash=lock.eval.hash, changes=tuple(changes)
-    )
+    return dataclasses.replace(state, locked=True, lock_hash=lock.eval.hash, changes=tuple(changes))
 
 
 def _side_at(root: Path, rev: str, commit: str, rel: str) -> _Side | None:
-    data = blob_at(root, commit, rel, limit_bytes=MAX_SPEC_BYTES + 1)
+    folder = str(PurePosixPath(rel).parent)
+    folder = "" if folder == "." else folder
+    lock_rel = f"{folder}/{LOCK_NAME}" if folder else LOCK_NAME
+    # One read of both files (capped at the lock's limit; parse_spec refuses a spec above its own).
+    found = blobs_at(root, commit, [rel, lock_rel], limit_bytes=max(MAX_SPEC_BYTES + 1, MAX_LOCK_BYTES))
+    data = found[rel]
     if data is None:
         return None
     ref = f"{rev}:{rel}"
     spec = parse_spec(data, display=ref, base_dir=None)
-    folder = str(PurePosixPath(rel).parent)
-    folder = "" if folder == "." else folder
-    lock_rel = f"{folder}/{LOCK_NAME}" if folder else LOCK_NAME
     lock, problem = None, ""
+    raw = found[lock_rel]
     try:
-        raw = blob_at(root, commit, lock_rel, limit_bytes=MAX_LOCK_BYTES)
         lock = loads_lock(raw, f"{rev}:{lock_rel}") if raw is not None else None
     except LockError as e:
         problem = str(e)
