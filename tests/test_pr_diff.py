@@ -309,3 +309,26 @@ def test_github_short_forms_and_size_limit(example_repo: MakeRepo) -> None:
     assert len(render_diff(many, "markdown")) > COMMENT_LIMIT
     assert len(body) < COMMENT_LIMIT and "too long for a comment" in body
     assert body.startswith(comment_marker("distill.toml"))
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_docs_copy_the_examples_and_show_a_real_breach(
+    example_repo: MakeRepo, capsys: Cap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/pull-requests.md shows the example workflow and GitLab job as they are in
+    docs/examples/, and its breach line is what the command prints for that change."""
+    page = (DOCS / "pull-requests.md").read_text("utf-8")
+    blocks = re.findall(r"^```yaml\n(.*?)^```", page, flags=re.S | re.M)
+    assert blocks == [
+        (DOCS / "examples" / "distillplan-pr.yml").read_text("utf-8"),
+        (DOCS / "examples" / "distillplan.gitlab-ci.yml").read_text("utf-8"),
+    ]
+    shown = re.search(r"^```text\n(distillplan diff: .*)\n```", page, flags=re.M)
+    assert shown
+    root = example_repo("invoice-extraction")
+    edit(root / "distill.toml", VOLUME, "requests_per_month = 12_000_000")
+    monkeypatch.chdir(root)
+    code, _, err = run_cli("diff", "HEAD", "--fail-on", "run-rate-increase>10%", capsys=capsys)
+    assert code == 6 and err.strip() == shown.group(1)
