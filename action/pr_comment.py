@@ -176,6 +176,9 @@ def main() -> int:
     except (Failure, OSError) as e:
         print(f"::error::distillplan: {e}")
         return 1
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # an API answer of another shape
+        print(f"::error::distillplan: unexpected answer from the API: {type(e).__name__}: {str(e)[:200]}")
+        return 1
 
 
 if __name__ == "__main__":

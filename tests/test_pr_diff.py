@@ -138,7 +138,9 @@ def test_spec_moved_between_revisions_is_followed(git_repo: Path) -> None:
     assert (d.old_ref, d.new_ref) == (f"{before}:teams/a/distill.toml", f"{moved}:teams/b/distill.toml")
     assert not d.old_absent and not d.new_absent and d.get("sizing", "gpu").kind == "="
     assert "Moved from `teams/a/distill.toml`" in render_github(d, spec_path="teams/b/distill.toml")
-    # Given the old path, the same move is followed forward.
+    # Given the old path (the file, or its folder now gone from the working tree), the move is followed forward.
+    gone = diff_between(git_repo / "teams" / "a", before, moved)
+    assert gone.spec_path == "teams/b/distill.toml" and gone.diff.moved_from == "teams/a/distill.toml"
     assert diff_between(git_repo / "teams" / "a" / "distill.toml", before, moved).diff.new_ref.endswith(
         "teams/b/distill.toml"
     )

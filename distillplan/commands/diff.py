@@ -73,8 +73,10 @@ def spec_at_revision(spec_file_path: Path, rev: str) -> tuple[bytes | None, str]
 
 
 def _spec_path(spec_arg: str | Path) -> Path:
+    """A SPEC argument as a file path: a folder (or, gone from the working tree, a path that does
+    not end in ``.toml``: a folder removed since the base) means the ``distill.toml`` inside it."""
     p = Path(spec_arg)
-    return p / SPEC_NAME if p.is_dir() else p
+    return p / SPEC_NAME if p.is_dir() or (not p.exists() and p.suffix != ".toml") else p
 
 
 def _lock_change(old: _Side | None, new: _Side | None) -> LockChange:
@@ -162,15 +164,22 @@ def diff_between(
     root, rel = relpath_in_repo(path)
     base_commit = commit_id(root, base)
     head_commit = commit_id(root, head) if head is not None else None
+    old = _side_at(root, base, base_commit, rel)
+    if head is not None and head_commit is not None:
+        new = _side_at(root, head, head_commit, rel)
+    else:
+        new = _side_now(path)
     old_rel = new_rel = rel
-    moved = renamed_path(root, base_commit, head_commit, rel)
+    # Absent on one side: moved? (git's rename detection, asked only then: it diffs whole trees.)
+    moved = renamed_path(root, base_commit, head_commit, rel) if old is None or new is None else None
     if moved is not None:
         old_rel, new_rel = moved
-    old = _side_at(root, base, base_commit, old_rel)
-    if head is not None and head_commit is not None:
-        new = _side_at(root, head, head_commit, new_rel)
-    else:
-        new = _side_now(path if new_rel == rel else root / new_rel)
+        if old is None:
+            old = _side_at(root, base, base_commit, old_rel)
+        elif head is not None and head_commit is not None:
+            new = _side_at(root, head, head_commit, new_rel)
+        else:
+            new = _side_now(root / new_rel)
     if old is None and new is None:
         where = f"{head!r}" if head is not None else "the working tree"
         raise RepoError(f"{rel}: no spec at {base!r} nor in {where} (a SPEC is a distill.toml or a folder holding one)")
