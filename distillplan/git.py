@@ -2,10 +2,10 @@
 
 ``distillplan check`` runs on every commit, so verifying the eval lock must not
 pay for importing gitpython (or jinja2, transformers). These helpers shell out to
-``git`` with NUL-separated output and return plain Python values. Reading a file at
-another revision goes through the binary too; gitpython is imported lazily inside the history
-functions that need it, so importing this module stays cheap: all git access lives here. Reading a spec or a lock
-at a revision (``diff``) uses the binary too, with capped reads (:func:`blob_at`).
+``git`` with NUL-separated output and return plain Python values. Reading a spec or a lock
+at another revision (``diff``) uses the binary too, with capped reads (:func:`blobs_at`);
+gitpython is imported lazily inside the functions that still use it, so importing this module
+stays cheap: all git access lives here.
 
 Design notes:
 

@@ -429,7 +429,7 @@ _SEVERITY = ["unknown", "informational", "low", "medium", "high"]
 @pytest.mark.slow
 def test_zizmor_reports_nothing_above_low(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [_tool("zizmor"), "--offline", "--format", "json", str(ACTION), str(WORKFLOW)],
+        [_tool("zizmor"), "--offline", "--persona", "pedantic", "--format", "json", str(ACTION), str(WORKFLOW)],
         capture_output=True,
         text=True,
     )
