@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, create_model, model_validator
 
+from distillplan.spec.guardrails import parse_condition
 from distillplan.spec.registry import PROJECT_LINES
 
 M = TypeVar("M", bound=BaseModel)
@@ -304,6 +305,26 @@ else:
     ProjectBands._key = "policy.project_bands_usd"
 
 
+def _condition(text: str) -> str:
+    parse_condition(text)  # ValueError, located at the list item by pydantic
+    return text
+
+
+class Guardrails(_Section):
+    """Conditions that fail `distillplan diff` (exit 6) in a pull request, owned by the repository.
+
+    The base revision's guardrails judge a change, so a pull request cannot switch off its own."""
+
+    _key: ClassVar[str] = "policy.guardrails"
+
+    fail_on: list[Annotated[str, Field(max_length=200), AfterValidator(_condition)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Conditions that fail `distillplan diff`: verdict-change, payback-months>N, "
+        "run-rate-increase>N% or >$N, budget-increase>N% or >$N, contract-change, lock-change-without-reason.",
+    )
+
+
 class Policy(_Section):
     """Every threshold the verdict uses, with its P-number."""
 
@@ -355,6 +376,10 @@ class Policy(_Section):
     revisit_months: int = Field(default=6, gt=0, le=120, description="P2.4: revisit a refused case in two quarters.")
     sizing: SizingAssumptions = Field(
         default_factory=shared_default(SizingAssumptions), description="Stated assumptions of the A100 sizing model."
+    )
+    guardrails: Guardrails = Field(
+        default_factory=shared_default(Guardrails),
+        description="Conditions that fail `distillplan diff` in a pull request (docs/pull-requests.md).",
     )
 
 
