@@ -57,6 +57,7 @@ from distillplan.plan.whatif import VOLUME_FACTORS, Month, Scenario, month, shar
 from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.sizing.finetune import TrainingSizing, size_training, training_recipe
 from distillplan.sizing.serving import ServingSizing
+from distillplan.spec.evalsize import MAX_EXAMPLES
 from distillplan.spec.models import Eval, Spec
 
 FORMAT_VERSION = 2  # 2: break_even_tokens_per_month became zero_saving_ and refuse_line_tokens_per_month
@@ -440,7 +441,14 @@ def _required(teacher_score: float, gap_points: float) -> int | None:
     every candidate of a ``compare``: cached."""
     if not 0 < gap_points <= teacher_score * 100 or teacher_score >= 1:
         return None
-    return required_examples(teacher_score=teacher_score, gap_points=gap_points)
+    try:
+        return required_examples(teacher_score=teacher_score, gap_points=gap_points)
+    except ValueError:  # validate refuses such a gap in the spec: here the score is the lock's measured one
+        raise LockError(
+            f"distill.lock: the locked teacher score {teacher_score:g} with a gap of {gap_points:g} points needs "
+            f"more than {MAX_EXAMPLES:,} eval examples per stratum (P2.3); widen the gap and re-lock with "
+            "`distillplan lock --reason TEXT`"
+        ) from None
 
 
 def _gpu_price_basis(spec: Spec, gpu: Gpu) -> str:

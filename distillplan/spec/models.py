@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from distillplan.catalogs.gpus import gpu_names
+from distillplan.spec.evalsize import MAX_EXAMPLES, narrowest_gap_points, normal_examples
 from distillplan.spec.policy import Policy, shared_default
 from distillplan.spec.registry import PROJECT_LINES, Method, Metric, Precision
 
@@ -659,6 +660,27 @@ class Spec(_Model):
         """Price this spec with the price book of the repository at ``root`` (the loader calls it)."""
         self._prices_root = root
 
+    def _check_resolvable_gaps(self, info: ValidationInfo) -> None:
+        """A contracted gap the eval set can resolve (P2.3): one that needs more than MAX_EXAMPLES examples
+        per stratum (or a float's worth: 1e-308 points) is refused here, with the narrowest gap allowed."""
+        e = self.eval
+        pairs = [(e.teacher_score, "eval.max_gap_points", e.max_gap_points)]
+        if e.max_stratum_gap_points is not None:
+            scores = [e.teacher_score, *(e.teacher_score_by_stratum or {}).values()]
+            pairs += [(score, "eval.max_stratum_gap_points", e.max_stratum_gap_points) for score in scores]
+        seen: set[str] = set()
+        for score, key, gap in pairs:
+            if key in seen or not (0 < gap <= score * 100 and score < 1):
+                continue  # no test to size (zero gap, or a gap the teacher's score cannot hold)
+            if normal_examples(score, gap / 100) > MAX_EXAMPLES:
+                seen.add(key)
+                _problem(
+                    info,
+                    key,
+                    f"a gap of {gap:g} points at a teacher score of {score:g} needs more than {MAX_EXAMPLES:,} "
+                    f"eval examples per stratum to test (P2.3); use at least {narrowest_gap_points(score):g} points",
+                )
+
     @model_validator(mode="after")
     def _cross(self, info: ValidationInfo) -> "Spec":
         if self.milestones:
@@ -672,6 +694,7 @@ class Spec(_Model):
             _problem(info, "eval.max_stratum_gap_points", "needs eval.strata_field")
         if self.eval.teacher_score_by_stratum is not None and self.eval.strata_field is None:
             _problem(info, "eval.teacher_score_by_stratum", "needs eval.strata_field")
+        self._check_resolvable_gaps(info)
         if self.workload.teacher_not_permitted is not None and self.routing.mode == "cache":
             _problem(
                 info,
