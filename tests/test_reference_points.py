@@ -1,5 +1,5 @@
 """Every published reference point (data/reference_points.toml) against the model, and the
-README's table generated from the same comparison."""
+docs/sizing.md table generated from the same comparison."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_quantized_decode_is_no_longer_optimistic() -> None:
 
 
 def test_readme_table_is_generated_from_the_comparison() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "sizing.md").read_text(encoding="utf-8")
     block = text.split(START, 1)[1].split(END, 1)[0]
     assert block == "\n" + reference_table(ROWS)
     for r in ROWS:
@@ -86,7 +86,7 @@ def test_every_point_is_a_fit_or_a_check_never_both() -> None:
 
 
 def test_held_out_error_is_reported_per_quantity() -> None:
-    """The README's held-out error per quantity (median and worst factor over the check points)."""
+    """docs/sizing.md's held-out error per quantity (median and worst factor over the check points)."""
     from distillplan.sizing.calibration import held_out_by_quantity, held_out_report
 
     figures = held_out_by_quantity(ROWS)

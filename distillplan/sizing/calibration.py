@@ -1,5 +1,5 @@
 """The published reference points (``data/reference_points.toml``) and the model's figure
-for each: the table the README shows and tests/test_reference_points.py bounds.
+for each: the table docs/sizing.md shows and tests/test_reference_points.py bounds.
 
 Each serving point is modelled with the engine settings it was measured with: one request
 at a time (``load = "1"``: TTFT plus ``o - 1`` single-stream steps), a closed loop of C
@@ -185,7 +185,7 @@ def held_out_by_quantity(rows: list[Comparison] | None = None) -> dict[str, tupl
     return out
 
 
-START = "<!-- reference-points:start (generated: python -m distillplan.sizing.calibration README.md) -->"
+START = "<!-- reference-points:start (generated: python -m distillplan.sizing.calibration docs/sizing.md) -->"
 END = "<!-- reference-points:end -->"
 
 _METRIC = {
@@ -312,4 +312,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--held-out"]:
         print(held_out_report())
     else:
-        print("updated" if update(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")) else "up to date")
+        print("updated" if update(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/sizing.md")) else "up to date")
