@@ -327,7 +327,10 @@ class Policy(_Section):
         ),
     )
     price_staleness_months: int = Field(
-        default=6, ge=1, le=120, description="distillplan's own (P6.1 prices from a dated book): warn when a plan's prices are older."
+        default=6,
+        ge=1,
+        le=120,
+        description="distillplan's own (P6.1 prices from a dated book): warn when a plan's prices are older.",
     )
     revisit_months: int = Field(default=6, gt=0, le=120, description="P2.4: revisit a refused case in two quarters.")
     sizing: SizingAssumptions = Field(
