@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from distillplan.errors import one_line
 from distillplan.plan.model import Plan, SizingOut
-from distillplan.text import gib, months, pct, tokens, usd
+from distillplan.text import count, gib, months, pct, tokens, usd
 
 __all__ = [
     "eval_rows",
@@ -236,12 +236,12 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         ("Locked", f"yes ({e.lock_hash})" if e.locked else "no (run `distillplan lock`)"),
         (
             "Metric",
-            f"{g.metric}: teacher {g.teacher_score:g}, allowed gap {g.allowed_points:g} points, "
+            f"{g.metric}: teacher {g.teacher_score:g}, allowed gap {count(g.allowed_points, 'point')}, "
             f"threshold {g.acceptance_threshold:g}",
         ),
     ]
     if g.stratum_bound_points is not None:
-        rows.append(("Per-stratum bound", f"{g.stratum_bound_points:g} points"))
+        rows.append(("Per-stratum bound", count(g.stratum_bound_points, "point")))
     req = e.required_examples_per_stratum
     if req is not None:
         rows.append(

@@ -24,6 +24,7 @@ from distillplan.sizing.finetune import memory_breakdown
 from distillplan.sizing.latency import Replica
 from distillplan.sizing.serving import GIB, _kv_capacity_tokens, pod_replica, weight_bytes
 from distillplan.spec.policy import SizingAssumptions
+from distillplan.text import count
 
 __all__ = ["BOUNDS", "Comparison", "compare_all", "held_out_by_quantity", "load_points", "summary"]
 
@@ -264,18 +265,19 @@ def reference_table(rows: list[Comparison] | None = None) -> str:
     ):
         if chosen:
             med, worst = summary(chosen)
-            sets.append(f"- {label}: {len(chosen)} points, median |log ratio| {med:.3f}, worst {worst:.3f}")
+            sets.append(f"- {label}: {count(len(chosen), 'point')}, median |log ratio| {med:.3f}, worst {worst:.3f}")
     sets.append("")
     sets.append("Held-out error per quantity (every `check` point, bounded or not; factor = exp(|log ratio|)):")
     sets.append("")
     for metric, (n, med_x, worst_x) in held_out_by_quantity(rows).items():
-        sets.append(f"- {_METRIC[metric]}: {n} points, median x{med_x:.2f}, worst x{worst_x:.2f}")
+        sets.append(f"- {_METRIC[metric]}: {count(n, 'point')}, median x{med_x:.2f}, worst x{worst_x:.2f}")
     for label, chosen in (
         ("all checks", [c for c in rows if not c.fit]),
         ("bounded checks (2024-2026 vLLM, known shapes)", [c for c in rows if not c.fit and c.bounded]),
     ):
         med, worst = summary(chosen)
-        sets.append(f"- {label}: {len(chosen)} points, median x{math.exp(med):.2f}, worst x{math.exp(worst):.2f}")
+        points = count(len(chosen), "point")
+        sets.append(f"- {label}: {points}, median x{math.exp(med):.2f}, worst x{math.exp(worst):.2f}")
     return "\n".join([*lines, *sets]) + "\n"
 
 
@@ -294,7 +296,7 @@ def held_out_report(rows: list[Comparison] | None = None) -> str:
     """The held-out error per quantity and over all check points, bounded and not (plain text)."""
     rows = rows if rows is not None else compare_all()
     lines = [
-        f"{_METRIC[m]}: {n} points, median x{med:.3f}, worst x{worst:.3f}"
+        f"{_METRIC[m]}: {count(n, 'point')}, median x{med:.3f}, worst x{worst:.3f}"
         for m, (n, med, worst) in held_out_by_quantity(rows).items()
     ]
     for label, chosen in (
@@ -302,7 +304,8 @@ def held_out_report(rows: list[Comparison] | None = None) -> str:
         ("bounded checks", [r for r in rows if not r.fit and r.bounded]),
     ):
         med, worst = summary(chosen)
-        lines.append(f"{label}: {len(chosen)} points, median x{math.exp(med):.3f}, worst x{math.exp(worst):.3f}")
+        points = count(len(chosen), "point")
+        lines.append(f"{label}: {points}, median x{math.exp(med):.3f}, worst x{math.exp(worst):.3f}")
     return "\n".join(lines)
 
 

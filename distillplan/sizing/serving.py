@@ -32,6 +32,7 @@ from distillplan.sizing.latency import Replica, cached_prefix_tokens, replica
 from distillplan.sizing.replicas import latency_note, meets, replicas_for_latency
 from distillplan.spec.policy import SizingAssumptions
 from distillplan.spec.registry import PRECISION_FORMATS, Precision
+from distillplan.text import count
 
 GIB = 1024**3
 TP_CHOICES = (1, 2, 4, 8)
@@ -218,7 +219,7 @@ def _p71_note(
     output_tokens: int,
     band: tuple[float, float],
 ) -> tuple[bool, str]:
-    shape = f"{input_tokens} input + {output_tokens} output tokens"
+    shape = f"{input_tokens:,} input + {count(output_tokens, 'output token')}"
     low, high = band
     where = "below" if rps_per_gpu < low else "within" if rps_per_gpu <= high else "above"
     holds = rps_per_gpu >= low
