@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,38 @@ def test_catalog_and_monitor_write_amounts_counts_and_units_one_way(
     assert "2,400" in outputs["monitor --samples samples.jsonl --format text"]
     found = [p for label, text in outputs.items() for p in problems(label, text)]
     assert not found, "\n".join(found)
+
+
+#: A value written as money or as a plural by hand, in a Python string or a template's text.
+HAND_MONEY = re.compile(r"\$\{")  # f"${x:.2f}", "${{ x }}"
+HAND_PLURAL = re.compile(r"""\{\s*['"]s['"]\s+if\b|\belse\s+['"]s['"]\s*\}|[a-z]\(s\)(?![\w}])""")
+
+
+def _texts(path: Path) -> list[tuple[int, str]]:
+    """The literal text of a source, with its line: a module's strings and comments (code aside), a
+    template's lines (its ``{{ ... }}`` expressions are filters' input, checked as written)."""
+    if path.suffix != ".py":
+        return list(enumerate(path.read_text(encoding="utf-8").splitlines(), 1))
+    kinds = {tokenize.STRING, tokenize.COMMENT} | {getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    with path.open("rb") as f:
+        return [(tok.start[0], tok.string) for tok in tokenize.tokenize(f.readline) if tok.type in kinds]
+
+
+def test_text_py_is_the_only_place_that_writes_money_or_a_plural() -> None:
+    """No module or template but distillplan/text.py writes a dollar sign before a formatted value
+    (``${x:.2f}``, ``${{ x }}``) or a plural by hand (``{'s' if n != 1 else ''}``, ``replica(s)``):
+    they call ``text.usd`` and ``text.count`` (the ``usd`` and ``count`` filters in templates)."""
+    from tests.conftest import ROOT
+
+    sources = [*sorted((ROOT / "distillplan").rglob("*.py")), *sorted((ROOT / "templates").rglob("*.j2"))]
+    assert len(sources) > 50
+    found = [
+        f"{path.relative_to(ROOT)}:{i}: {text.strip()[:120]}"
+        for path in sources
+        if path != ROOT / "distillplan" / "text.py"
+        for i, text in _texts(path)
+        if HAND_MONEY.search(text) or HAND_PLURAL.search(text)
+    ]
+    assert not found, "\n".join(found)
+    assert HAND_PLURAL.search("f\"{n} change{'s' if n != 1 else ''}\"") and HAND_PLURAL.search("2 replica(s)")
+    assert not HAND_PLURAL.search('f"got {_kind(s)}"') and not HAND_MONEY.search("-$1,234")

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from distillplan.errors import AcceptanceError, DistillError, LocatedError
 from distillplan.evalset.metrics import METRICS, as_object
 from distillplan.files import read_regular
-from distillplan.text import JSON_WHITESPACE
+from distillplan.text import JSON_WHITESPACE, count
 
 if TYPE_CHECKING:  # the hook path (validate, check) reads eval sets without the lock module
     from distillplan.evalset.lockfile import Baseline
@@ -289,8 +289,7 @@ def load_predictions(
     if missing:
         listed = ", ".join(repr(i) for i in missing[:5]) + (", …" if len(missing) > 5 else "")
         raise AcceptanceError(
-            f"{shown}: {len(missing)} eval id{'s' if len(missing) > 1 else ''} "
-            f"ha{'ve' if len(missing) > 1 else 's'} no prediction: {listed}"
+            f"{shown}: {count(len(missing), 'eval id')} {'have' if len(missing) > 1 else 'has'} no prediction: {listed}"
         )
     return preds
 

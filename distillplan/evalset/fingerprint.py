@@ -44,6 +44,7 @@ from distillplan.evalset.lockfile import (
     read_lock,
 )
 from distillplan.files import is_inside, leaves_folder
+from distillplan.text import count
 
 __all__ = [
     "MAX_SCORED_BYTES",
@@ -599,7 +600,7 @@ def lock_eval(
 
 
 def _files(entries: list[EvalEntry]) -> str:
-    return f"{len(entries)} eval file{'' if len(entries) == 1 else 's'}"
+    return count(len(entries), "eval file")
 
 
 def _short(h: str) -> str:

@@ -10,6 +10,7 @@ from distillplan.catalogs.prices import teacher_prices
 from distillplan.catalogs.sources import student_sources
 from distillplan.plan.staleness import is_stale
 from distillplan.sizing.architecture import catalog_names
+from distillplan.text import usd
 
 
 def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
@@ -73,26 +74,26 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
     for k, g in gpus.items():
         stale = ", STALE" if is_stale(g.as_of, today, max_months) else ""
         quotes = sorted(q.usd_per_gpu_hour for q in g.quotes)
-        spread = f", median of {len(quotes)} providers ${quotes[0]:.2f}-${quotes[-1]:.2f}" if quotes else ""
+        spread = f", median of {len(quotes)} providers {usd(quotes[0], 2)}-{usd(quotes[-1], 2)}" if quotes else ""
         lines.append(
             f"  {k:<12} {g.name:<24} {g.memory_gib:>5.1f} GiB  {g.bandwidth_gb_per_s:>6,.0f} GB/s  "
-            f"${g.usd_per_gpu_hour:.2f}/h{spread}  (as of {g.as_of}{stale})"
+            f"{usd(g.usd_per_gpu_hour, 2)}/h{spread}  (as of {g.as_of}{stale})"
         )
         lines.append(f"      {g.source}")
         for q in g.quotes:
-            lines.append(f"        {q.provider:<13} ${q.usd_per_gpu_hour:>7.4f}/h  read {q.read}: {q.source}")
+            lines.append(f"        {q.provider:<13} {usd(q.usd_per_gpu_hour, 4):>8}/h  read {q.read}: {q.source}")
     lines.append("")
     lines.append(
         "Teacher price book (teacher.model), USD per million tokens in / cached in / out, batch discount, status,"
         " where the price was read:"
     )
     for t in book.values():
-        cached = "-" if t.usd_per_mtok_cached_input is None else f"${t.usd_per_mtok_cached_input:.3f}"
+        cached = "-" if t.usd_per_mtok_cached_input is None else f"{usd(t.usd_per_mtok_cached_input, 3)}"
         stale = ", STALE" if is_stale(t.as_of, today, max_months) else ""
         shutdown = f", shuts down {t.shutdown.isoformat()}" if t.shutdown else ""
         lines.append(
-            f"  {t.name:<22} {t.vendor:<10} ${t.usd_per_mtok_input:>6.2f} / {cached:>6}"
-            f" / ${t.usd_per_mtok_output:>6.2f}  batch -{t.batch_discount:.0%}  {t.status + shutdown:<30}"
+            f"  {t.name:<22} {t.vendor:<10} {usd(t.usd_per_mtok_input, 2):>7} / {cached:>6}"
+            f" / {usd(t.usd_per_mtok_output, 2):>7}  batch -{t.batch_discount:.0%}  {t.status + shutdown:<30}"
             f" {t.source_kind:<16} (as of {t.as_of}{stale})"
         )
         lines.append(f"      {t.source}")

@@ -7,7 +7,7 @@ import json
 from typing import Literal
 
 from distillplan.plan.diff import DIFF_FORMAT_VERSION, SECTION_TITLES, Change, PlanDiff, Unit, Value
-from distillplan.text import json_round, md_table, md_text, tokens, usd
+from distillplan.text import count, json_round, md_table, md_text, tokens, usd
 
 __all__ = ["render_diff", "render_json", "render_text"]
 
@@ -104,7 +104,7 @@ def render_text(d: PlanDiff) -> str:
     n = len(d.changed)
     out += [
         "",
-        "no changes" if n == 0 and not d.verdict_changed else f"{n} change{'s' if n != 1 else ''}",
+        "no changes" if n == 0 and not d.verdict_changed else count(n, "change"),
     ]
     return "\n".join(out) + "\n"
 

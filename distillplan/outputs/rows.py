@@ -89,7 +89,7 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
                 if f.payback_months_from_kickoff is None
                 else months(f.payback_months_from_kickoff)
             )
-            + f" ({f.build_months} build month{'s' if f.build_months != 1 else ''})",
+            + f" ({count(f.build_months, 'build month')})",
         ),
         (
             f"NPV at {pct(f.discount_rate_annual)} a year, {f.horizon_months} months",
@@ -221,7 +221,7 @@ def training_rows(p: Plan) -> list[tuple[str, str]]:
     return [
         ("Method", f"{t.method}{rank}, {t.trainable_parameters / 1e6:,.1f}M trainable parameters"),
         ("Training tokens", tokens(t.training_tokens)),
-        ("Memory", f"{gib(t.memory_gib)} per GPU on {t.gpus} GPU{'s' if t.gpus != 1 else ''}"),
+        ("Memory", f"{gib(t.memory_gib)} per GPU on {count(t.gpus, 'GPU')}"),
         ("Fits", ("yes" if t.fits else "NO") + f": {t.fit_note}"),
         ("Compute", training_compute(p)),
         *(("Note", n) for n in t.notes),

@@ -371,8 +371,8 @@ def _teacher_warnings(spec: Spec, teacher: TeacherPrice | None, successor: Teach
     else:
         return []
     then = (
-        f"the bill is priced at its successor {successor.name} (${successor.usd_per_mtok_input:g} / "
-        f"${successor.usd_per_mtok_output:g} per MTok)"
+        f"the bill is priced at its successor {successor.name} ({usd(successor.usd_per_mtok_input, 2)} / "
+        f"{usd(successor.usd_per_mtok_output, 2)} per MTok)"
         if successor is not None
         else "the frontier bill the saving is measured against ends; plan against the model that replaces it "
         "([teacher] successor)"

@@ -11,6 +11,7 @@ import datetime as dt
 
 from distillplan.plan.decision import add_months
 from distillplan.plan.model import Plan, TeacherOut
+from distillplan.text import usd
 
 __all__ = ["is_stale", "months_between", "parse_as_of", "stale_gpu", "stale_prices", "stale_teacher"]
 
@@ -78,6 +79,6 @@ def stale_gpu(gpu: str, usd_per_gpu_hour: float, as_of: str, today: dt.date, max
     if day is None or not is_stale(day, today, max_months):
         return []
     return [
-        f"the {gpu} price (${usd_per_gpu_hour:.2f}/h) is from {as_of}, {months_between(day, today)} months ago: "
+        f"the {gpu} price ({usd(usd_per_gpu_hour, 2)}/h) is from {as_of}, {months_between(day, today)} months ago: "
         "pin what you pay in [hardware] usd_per_gpu_hour"
     ]

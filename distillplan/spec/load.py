@@ -26,6 +26,7 @@ from distillplan.files import leaves_folder, open_regular
 from distillplan.git import repo_root as find_repo_root
 from distillplan.spec.models import Spec
 from distillplan.spec.policy import NotANumber
+from distillplan.text import count
 
 if TYPE_CHECKING:
     from distillplan.spec.positions import KeyPath, Positions
@@ -289,9 +290,9 @@ def _pydantic_problems(err: ValidationError, raw: dict[str, Any]) -> list[tuple[
         elif kind in _TYPE_WORDS:
             msg = f"must be {_TYPE_WORDS[kind]} (got {_got(value)})"
         elif kind == "too_short":
-            msg = f"must have at least {ctx.get('min_length')} item(s)"
+            msg = f"must have at least {count(int(ctx.get('min_length', 0)), 'item')}"
         elif kind == "too_long":
-            msg = f"must have at most {ctx.get('max_length')} item(s)"
+            msg = f"must have at most {count(int(ctx.get('max_length', 0)), 'item')}"
         elif kind == "string_too_short":
             msg = "must not be empty"
         elif kind == "string_too_long":
