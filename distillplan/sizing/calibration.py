@@ -218,7 +218,7 @@ def _shape(c: Comparison) -> str:
 
 
 def reference_table(rows: list[Comparison] | None = None) -> str:
-    """The README's reference-point table (Markdown): every point, its ratio and status."""
+    """docs/sizing.md's reference-point table (Markdown): every point, its ratio and status."""
     from distillplan.text import md_table, md_text
 
     rows = rows if rows is not None else compare_all()

@@ -1,4 +1,4 @@
-"""The playbook's thresholds and bands (the README's P-numbers), every one a default that ``[policy]``
+"""The playbook's thresholds and bands (P-numbers: docs/playbook.md), every one a default that ``[policy]``
 in ``distill.toml`` can override. This module holds those figures, except the P4 project
 bands, which stand with their lines in :mod:`distillplan.spec.registry`."""
 
