@@ -15,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from markdown_it import MarkdownIt
@@ -25,6 +26,8 @@ from tests.conftest import EXAMPLES, GIT_ENV, ROOT, git
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINKED = [*PAGES, ROOT / "CONTRIBUTING.md"]
 SHELLS = {"sh", "bash", "shell", "console"}
+#: A console block shows a session: its commands are the lines after a "$ " prompt, the rest is output.
+PROMPT = "$ "
 SKIP = re.compile(r"<!--\s*skip\b(?P<rest>.*?)-->", re.S)
 MD = MarkdownIt("commonmark").enable("table")
 
@@ -62,7 +65,10 @@ def shell_blocks(page: Path) -> list[Block]:
                     f"{_rel(page)}:{tok.map[0] + 1 if tok.map else 0}: a skip marker needs a reason: "
                     "<!-- skip: why this block cannot run offline -->"
                 )
-            out.append(Block(page, tok.map[0] + 1 if tok.map else 0, tok.content, reason))
+            text = tok.content
+            if tok.info.split()[0] == "console":
+                text = "".join(ln[len(PROMPT) :] for ln in text.splitlines(keepends=True) if ln.startswith(PROMPT))
+            out.append(Block(page, tok.map[0] + 1 if tok.map else 0, text, reason))
         comments = []
     return out
 
@@ -89,8 +95,13 @@ def test_a_marker_without_a_reason_is_refused(tmp_path: Path) -> None:
     page.write_text("<!-- skip -->\n```sh\nkubectl apply -f x\n```\n<!-- skip: -->\n```sh\nnvidia-smi\n```\n")
     with pytest.raises(AssertionError, match=r"page\.md:2: a skip marker needs a reason"):
         shell_blocks(page)
-    page.write_text("<!-- skip: needs a GPU -->\n```sh\nnvidia-smi\n```\n\n```sh\ndistillplan catalog\n```\n")
-    assert [(b.line, b.skip) for b in shell_blocks(page)] == [(2, "needs a GPU"), (6, None)]
+    page.write_text(
+        "<!-- skip: needs a GPU -->\n```sh\nnvidia-smi\n```\n\n```sh\ndistillplan catalog\n```\n\n"
+        "```console\n$ distillplan validate\ndistill.toml: ok\n```\n\n```yaml\nkey: 1\n```\n"
+    )
+    blocks = shell_blocks(page)
+    assert [(b.line, b.skip) for b in blocks] == [(2, "needs a GPU"), (6, None), (10, None)]
+    assert blocks[2].text == "distillplan validate\n"  # a console block: the prompted lines, not the output
 
 
 def _runnable(page: Path) -> bool:
@@ -117,9 +128,22 @@ def _script(blocks: list[Block], trace: Path) -> str:
 @pytest.mark.slow  # bash, git and pre-commit as a user runs them
 @pytest.mark.parametrize("page", RUNNABLE, ids=[_rel(p) for p in RUNNABLE])
 def test_the_page_shell_blocks_run_in_a_fresh_repo(page: Path, git_repo: Path, tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLES, git_repo / "examples")
+    """The page's blocks from the root of what a clone holds: every file git tracks or would add
+    (the working tree's bytes, so an edited page runs as edited), committed; distillplan on PATH."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file() and not (ROOT / name).is_symlink():
+            (git_repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, git_repo / name)
+    assert (git_repo / "examples" / "invoice-extraction" / "distill.toml").is_file()
     git(git_repo, "add", "-A")
-    git(git_repo, "commit", "-q", "-m", "the bundled examples")
+    git(git_repo, "commit", "-q", "-m", "a clone of distillplan")
     trace = tmp_path / "block"
     env = {
         **os.environ,
@@ -152,16 +176,36 @@ def _slug(heading: str) -> str:
 
 
 def _anchors(page: Path) -> set[str]:
+    """The page's heading anchors as GitHub makes them (a repeated heading gets -1, -2, ...)."""
     toks = _tokens(page)
-    return {_slug(toks[i + 1].content) for i, t in enumerate(toks) if t.type == "heading_open"}
+    seen: dict[str, int] = {}
+    out: set[str] = set()
+    for i, t in enumerate(toks):
+        if t.type == "heading_open":
+            slug = _slug(toks[i + 1].content)
+            n = seen.get(slug, 0)
+            seen[slug] = n + 1
+            out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+HTML_LINK = re.compile(r"""\b(?:href|src)\s*=\s*["']([^"']+)["']""")
 
 
 def _links(tokens: list[Token]) -> list[tuple[int, str]]:
+    """Every link and image target: Markdown's (inline or by reference) and raw HTML's href/src."""
     out: list[tuple[int, str]] = []
     for tok in tokens:
+        line = tok.map[0] + 1 if tok.map else 0
+        if tok.type == "html_block":
+            out += [(line, m.group(1)) for m in HTML_LINK.finditer(tok.content)]
         for child in tok.children or ():
             if child.type == "link_open":
-                out.append((tok.map[0] + 1 if tok.map else 0, str(child.attrs.get("href", ""))))
+                out.append((line, str(child.attrs.get("href", ""))))
+            elif child.type == "image":
+                out.append((line, str(child.attrs.get("src", ""))))
+            elif child.type == "html_inline":
+                out += [(line, m.group(1)) for m in HTML_LINK.finditer(child.content)]
     return out
 
 
@@ -200,7 +244,7 @@ def _dangling(page: Path, roots: list[Path], text: str | None = None) -> list[st
     for line, href in _links(tokens):
         if re.match(r"^[a-z][a-z0-9+.-]*:", href):  # https:, mailto:
             continue
-        target, _, anchor = href.partition("#")
+        target, _, anchor = unquote(href).partition("#")
         dest = (page.parent / target).resolve() if target else page
         if not dest.exists():
             bad.append(f"{_rel(page)}:{line}: link to {href}: no such file")
@@ -246,6 +290,8 @@ def test_the_checker_finds_what_it_is_for() -> None:
     text = (
         "See `DOMAIN.md`, `docs/nothing.md`, `distillplan/sizing/nope.py`, `distill/serving/vllm.yml`.\n\n"
         "[a](missing.md), [b](spec.md#no-such-heading), [c](spec.md#spec-reference), [d](https://x.example)\n\n"
+        '![chart](img/none.png) <a href="gone.md">e</a> [f](pipeline.md#re-running-scaffold) [g][ref]\n\n'
+        "[ref]: nowhere.md\n\n"
         "Fine: `distill.toml`, `eval/locked.jsonl`, `distill/training/output/served`, `docs/plan-json.md`,"
         " `distill/serving/vllm.yaml`, `distill/docs/proposal.md`, `predictions.jsonl`, `README.md`.\n"
     )
@@ -253,6 +299,9 @@ def test_the_checker_finds_what_it_is_for() -> None:
     assert [b.split(": ", 1)[1] for b in found] == [
         "link to missing.md: no such file",
         "link to spec.md#no-such-heading: no such heading",
+        "link to img/none.png: no such file",
+        "link to gone.md: no such file",
+        "link to nowhere.md: no such file",
         "`DOMAIN.md` does not exist",
         "`docs/nothing.md` does not exist",
         "`distillplan/sizing/nope.py` does not exist",
