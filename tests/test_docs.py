@@ -324,6 +324,20 @@ def test_every_policy_threshold_names_its_rule() -> None:
     assert "| `volume_floor_tokens_per_month` | number | `50_000_000` | P2.2 |" in spec
 
 
+def test_the_walk_through_quotes_the_sample_size_the_tool_computes() -> None:
+    """The README's "the plan's sample size, N here" is the invoice example's required size (P2.3)."""
+    from distillplan.evalset.samplesize import required_examples
+    from distillplan.spec.load import load_spec
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"plan's sample size, ([\d,]+) here", readme)
+    assert quoted is not None
+    ev = load_spec(EXAMPLES / "invoice-extraction").spec.eval
+    assert ev.teacher_score is not None
+    want = required_examples(teacher_score=ev.teacher_score, gap_points=ev.max_gap_points)
+    assert quoted.group(1) == f"{want:,}"
+
+
 # ------------------------------------------------------------------ commands, CI command, metadata
 
 
