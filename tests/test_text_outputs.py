@@ -69,7 +69,9 @@ def problems(label: str, text: str) -> list[str]:
             found.append(f"{where}: dollars without thousands separators")
         for m in BARE.finditer(line):
             before = line[: m.start()].rstrip().lower()
-            if _is_year(m.group(1)) or before.endswith(ID_WORDS):
+            after = line[m.end() :].split(maxsplit=1)
+            counted = bool(after) and after[0].strip(",.;:)") in nouns | {n[:-1] for n in nouns}
+            if (_is_year(m.group(1)) and not counted) or before.endswith(ID_WORDS):
                 continue
             found.append(f"{where}: {m.group(1)} without thousands separators")
         for m in ONE.finditer(line):
@@ -81,7 +83,7 @@ def problems(label: str, text: str) -> list[str]:
 def test_the_checker_finds_each_kind_of_error() -> None:
     bad = (
         "saving $-4,172/month\nKV cache for 299222 tokens\nsets 1 replicas on 1 GPUs\n"
-        "project $12000\n2 widgets here, 1 widgets there\n"
+        "project $12000\n2 widgets here, 1 widgets there\nmicro-batch 4 x 2048 tokens\n"
     )
     assert [p.split(": ", 2)[2] if p.count(": ") >= 2 else p for p in problems("t", bad)] == [
         "a negative amount after the dollar sign (write -$1,234)",
@@ -91,6 +93,7 @@ def test_the_checker_finds_each_kind_of_error() -> None:
         "dollars without thousands separators",
         "12000 without thousands separators",
         "'1 widgets' (one takes the singular)",
+        "2048 without thousands separators",
     ]
     fine = (
         "saving -$4,172/month, KV cache for 299,222 tokens, 1 replica on 1 GPU, started 2027-01-04 12:00:00,\n"
@@ -219,3 +222,43 @@ def test_text_py_is_the_only_place_that_writes_money_or_a_plural() -> None:
     assert not found, "\n".join(found)
     assert HAND_PLURAL.search("f\"{n} change{'s' if n != 1 else ''}\"") and HAND_PLURAL.search("2 replica(s)")
     assert not HAND_PLURAL.search('f"got {_kind(s)}"') and not HAND_MONEY.search("-$1,234")
+
+
+#: The nouns distillplan counts ("input" aside: "1,800 input tokens" counts tokens).
+SINGULARS = {n[:-1] for n in COUNT_NOUNS if n != "inputs"} | {"token", "answer", "byte", "character", "digit"}
+COUNTED = "|".join([*sorted(SINGULARS), "machine", "provider", "stratum", "strata"])
+#: A number shown whole before a counted noun: a placeholder with no format, or ``:,``, ``:g``, ``:d``, or a
+#: template value with no filter, ``num`` or ``length``. A decimal (``:.1f``, ``num(1)``: "1.0 months" is
+#: plural) and a formatter's own output (``tokens(...)``: "9.9B tokens") are not counts of one.
+RAW_PY = re.compile(
+    rf"\{{(?!(?:count|tokens|usd|pct|gib|months)\()([^{{}}:!]+)(?::[,_]?[gd]?)?\}} (?:{COUNTED})s?\b(?!/|-)"
+)
+RAW_J2 = re.compile(rf"\{{\{{((?:(?!\}}\}}).)*?)\}}\}} (?:{COUNTED})s?\b(?!/|-)")
+WHOLE_J2 = re.compile(r"^[\w.()\s+\-]*(?:\|\s*(?:num(?:\(0?\))?|length)[\s+\-\d]*)*$")
+#: distillplan/files.py sits beside text.py in the layers (it cannot import it); its one count is a
+#: size above a limit, never one byte.
+BESIDE_TEXT = {"files.py"}
+
+
+def test_no_count_is_written_raw_before_its_noun() -> None:
+    """``f"{n} tokens"`` shows ``2048 tokens`` and ``1 tokens``: a whole number before a noun
+    distillplan counts goes through ``count(n, "token")`` (the ``count`` filter in a template)."""
+    from tests.conftest import ROOT
+
+    found = []
+    for path in [*sorted((ROOT / "distillplan").rglob("*.py")), *sorted((ROOT / "templates").rglob("*.j2"))]:
+        if path.name in {"text.py", *BESIDE_TEXT} and path.parent.name == "distillplan":
+            continue
+        for i, text in _texts(path):
+            if path.suffix == ".py":
+                found += [f"{path.relative_to(ROOT)}:{i}: {m.group(0)}" for m in RAW_PY.finditer(text)]
+            else:
+                found += [
+                    f"{path.relative_to(ROOT)}:{i}: {m.group(0)}"
+                    for m in RAW_J2.finditer(text)
+                    if WHOLE_J2.match(m.group(1).strip())
+                ]
+    assert not found, "\n".join(found)
+    assert RAW_PY.search('f"{len(rows)} examples written"') and RAW_PY.search('f"over {gpus:,} GPU"')
+    assert RAW_J2.search("{{ f.build_months }} months") and RAW_J2.search("{{ n | num }} tokens")
+    assert not RAW_PY.search("f\"{count(n, 'row')}\"") and not RAW_PY.search('f"{x:.1f} months"')

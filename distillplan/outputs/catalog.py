@@ -10,7 +10,7 @@ from distillplan.catalogs.prices import teacher_prices
 from distillplan.catalogs.sources import student_sources
 from distillplan.plan.staleness import is_stale
 from distillplan.sizing.architecture import catalog_names
-from distillplan.text import usd
+from distillplan.text import count, usd
 
 
 def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
@@ -74,7 +74,9 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
     for k, g in gpus.items():
         stale = ", STALE" if is_stale(g.as_of, today, max_months) else ""
         quotes = sorted(q.usd_per_gpu_hour for q in g.quotes)
-        spread = f", median of {len(quotes)} providers {usd(quotes[0], 2)}-{usd(quotes[-1], 2)}" if quotes else ""
+        spread = (
+            f", median of {count(len(quotes), 'provider')} {usd(quotes[0], 2)}-{usd(quotes[-1], 2)}" if quotes else ""
+        )
         lines.append(
             f"  {k:<12} {g.name:<24} {g.memory_gib:>5.1f} GiB  {g.bandwidth_gb_per_s:>6,.0f} GB/s  "
             f"{usd(g.usd_per_gpu_hour, 2)}/h{spread}  (as of {g.as_of}{stale})"
@@ -98,6 +100,7 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
         )
         lines.append(f"      {t.source}")
     lines.append(
-        f"STALE: read more than {max_months} months before {today.isoformat()} ([policy] price_staleness_months)."
+        f"STALE: read more than {count(max_months, 'month')} before {today.isoformat()}"
+        " ([policy] price_staleness_months)."
     )
     return "\n".join(lines)

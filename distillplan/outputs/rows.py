@@ -92,7 +92,7 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
             + f" ({count(f.build_months, 'build month')})",
         ),
         (
-            f"NPV at {pct(f.discount_rate_annual)} a year, {f.horizon_months} months",
+            f"NPV at {pct(f.discount_rate_annual)} a year, {count(f.horizon_months, 'month')}",
             usd(f.npv_usd),
         ),
         (
@@ -191,7 +191,7 @@ def sizing_rows(p: Plan) -> list[tuple[str, str]]:
             [
                 (
                     "Prefix cache",
-                    f"{s.prefix_cached_tokens:,} of {p.volume.input_tokens_per_request:,} input tokens a request"
+                    f"{s.prefix_cached_tokens:,} of {count(p.volume.input_tokens_per_request, 'input token')} a request"
                     " reused, not prefilled ([workload] cached_input_share, whole 16-token blocks)",
                 )
             ]
@@ -254,7 +254,7 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         need = e.required_examples_by_stratum.get(name, req)
         short = need is not None and n < need
         own = f" of {need:,} for its teacher score" if name in e.required_examples_by_stratum else ""
-        rows.append((f"Stratum {one_line(name)}", f"{n:,} examples{own}" + (" (too few)" if short else "")))
+        rows.append((f"Stratum {one_line(name)}", f"{count(n, 'example')}{own}" + (" (too few)" if short else "")))
     return rows
 
 

@@ -212,7 +212,7 @@ def _shape(c: Comparison) -> str:
         ckpt = "checkpointing" if p["gradient_checkpointing"] else "no checkpointing"
         return (
             f"{p['method']} r{p['lora_rank']} ({p['lora_targets']}), {p['micro_batch_size']} x "
-            f"{p['sequence_length']:,} tokens, {ckpt}, {p['measured']}"
+            f"{count(p['sequence_length'], 'token')}, {ckpt}, {p['measured']}"
         )
     return "-"
 

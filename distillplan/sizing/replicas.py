@@ -82,8 +82,8 @@ def latency_note(
     if binds == "pinned":
         return f"replicas pinned at {replicas}; target {target} {'met' if met else 'missed'}: {now}"
     why = (
-        f"latency binds: {lat_replicas} replicas for {target}, throughput alone needs {thr}"
+        f"latency binds: {count(lat_replicas, 'replica')} for {target}, throughput alone needs {thr}"
         if binds == "latency"
-        else f"throughput binds: {thr} replicas; {target} needs {lat_replicas}"
+        else f"throughput binds: {count(thr, 'replica')}; {target} needs {lat_replicas}"
     )
     return f"{why}; {now}"
