@@ -338,6 +338,24 @@ def test_the_walk_through_quotes_the_sample_size_the_tool_computes() -> None:
     assert quoted.group(1) == f"{want:,}"
 
 
+def test_every_non_cost_driver_is_in_the_playbook_page_and_the_json_reference() -> None:
+    """CONTRIBUTING's promise: each Driver of plan.decision.non_cost_drivers has its line, with its
+    P-number, in docs/playbook.md's "Non-cost drivers" and its id in docs/plan-json.md."""
+    import inspect
+
+    from distillplan.plan import decision
+
+    source = inspect.getsource(decision.non_cost_drivers)
+    drivers = re.findall(r'id="([a-z-]+)",\s*rule="(P[0-9.]+)"', source)
+    assert len(drivers) >= 3
+    playbook = (ROOT / "docs" / "playbook.md").read_text(encoding="utf-8").split("**Non-cost drivers.**", 1)[1]
+    listed = playbook.split("\n\n**", 1)[0]
+    json_doc = (ROOT / "docs" / "plan-json.md").read_text(encoding="utf-8")
+    for driver, rule in drivers:
+        assert f"- `{driver}` ({rule})" in listed, driver
+        assert f"`{driver}`" in json_doc, driver
+
+
 # ------------------------------------------------------------------ commands, CI command, metadata
 
 
