@@ -36,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from distillplan.errors import RepoError
+from distillplan.text import count
 
 if TYPE_CHECKING:
     import git  # deferred: gitpython stays off the hook path
@@ -197,10 +198,10 @@ def blob_bytes(root: Path, blob: str, *, limit_bytes: int) -> bytes:
         raise RepoError(f"{root}: not a blob id: {blob[:80]!r}")
     size = _run(root, ["cat-file", "-s", blob]).stdout.decode("ascii", "replace").strip()
     if not size.isdigit() or int(size) > limit_bytes:
-        raise RepoError(f"{root}: blob {blob[:12]} is {size} bytes, above the {limit_bytes}-byte limit")
+        raise RepoError(f"{root}: blob {blob[:12]} is {count(int(size), 'byte')}, above the {limit_bytes:,}-byte limit")
     data = _run(root, ["cat-file", "blob", blob]).stdout
     if len(data) != int(size):
-        raise RepoError(f"{root}: blob {blob[:12]}: read {len(data)} bytes of {size}")
+        raise RepoError(f"{root}: blob {blob[:12]}: read {count(len(data), 'byte')} of {int(size):,}")
     return data
 
 

@@ -384,7 +384,7 @@ def test_assumptions_are_documented_frozen_and_strict() -> None:
     ],
 )
 def test_readme_p71_figures(name: str, precision: str, i: int, o: int, low: float, high: float) -> None:
-    """The README's P7.1 paragraph quotes these per-GPU rates; this keeps it honest."""
+    """docs/figures.md's P7.1 paragraph quotes these per-GPU rates; this keeps it honest."""
     s = serve(name, "a100-80gb", precision, i=i, o=o)
     assert low <= s.requests_per_second_per_gpu <= high
     assert s.p71_holds == (s.requests_per_second_per_gpu >= 60)

@@ -23,6 +23,7 @@ from distillplan.evalset.accept import read_jsonl
 from distillplan.files import atomic_write, is_inside
 from distillplan.outputs.teacher_batch import BATCH_LIMITS, Request, build_requests, collect, request_lines, split
 from distillplan.spec.load import SpecFile, load_spec
+from distillplan.text import count
 
 BATCH_DIR = "training/batch"
 TRAIN_DATA = "training/data/train.jsonl"
@@ -81,8 +82,8 @@ def requests(sf: SpecFile) -> str:
         if _shown(sf, stale) not in written:
             stale.unlink()
     return (
-        f"{len(reqs)} requests for {api.api}/{api.model} in {', '.join(written) or 'no file'}"
-        f" ({in_eval} inputs left out as eval inputs, {repeats} as repeats; max_tokens {max_tokens})"
+        f"{count(len(reqs), 'request')} for {api.api}/{api.model} in {', '.join(written) or 'no file'}"
+        f" ({count(in_eval, 'input')} left out as eval inputs, {repeats:,} as repeats; max_tokens {max_tokens:,})"
     )
 
 

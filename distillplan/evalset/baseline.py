@@ -30,6 +30,7 @@ from distillplan.evalset.metrics import METRICS
 from distillplan.evalset.samplesize import required_examples
 from distillplan.files import read_regular
 from distillplan.spec.models import Eval
+from distillplan.text import count
 
 __all__ = [
     "LOCK_FIGURES",
@@ -121,7 +122,7 @@ def spec_baseline(
         if score is None and max_stratum_gap_points is not None:
             raise LockError(
                 f"{where}: eval.teacher_score_by_stratum: no teacher score for stratum {name!r} "
-                f"({len(idx)} examples); the per-stratum bound needs one: state it, or measure it with "
+                f"({count(len(idx), 'example')}); the per-stratum bound needs one: state it, or measure it with "
                 "`distillplan lock --teacher-predictions FILE`"
             )
         bound = None if score is None or max_stratum_gap_points is None else threshold(score, max_stratum_gap_points)

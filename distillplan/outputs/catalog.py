@@ -10,6 +10,7 @@ from distillplan.catalogs.prices import PriceBook, teacher_prices
 from distillplan.catalogs.sources import student_sources
 from distillplan.plan.staleness import is_stale
 from distillplan.sizing.architecture import catalog_names
+from distillplan.text import count, usd
 
 
 def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6, book: PriceBook | None = None) -> str:
@@ -78,16 +79,20 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6, book: Price
         stale = ", STALE" if is_stale(g.as_of, today, max_months) else ""
         quotes = sorted(q.usd_per_gpu_hour for q in g.quotes if q.kind == RATE_KIND)
         others = len(g.quotes) - len(quotes)
-        spread = f", median of {len(quotes)} {RATE_KIND} quotes ${quotes[0]:.2f}-${quotes[-1]:.2f}" if quotes else ""
+        spread = (
+            f", median of {count(len(quotes), RATE_KIND + ' quote')} {usd(quotes[0], 2)}-{usd(quotes[-1], 2)}"
+            if quotes
+            else ""
+        )
         spread += f" (+{others} spot/reserved, not in the median)" if others else ""
         lines.append(
             f"  {k:<12} {g.name:<24} {g.memory_gib:>5.1f} GiB  {g.bandwidth_gb_per_s:>6,.0f} GB/s  "
-            f"${g.usd_per_gpu_hour:.2f}/h{spread}  (as of {g.as_of}{stale})"
+            f"{usd(g.usd_per_gpu_hour, 2)}/h{spread}  (as of {g.as_of}{stale})"
         )
         lines.append(f"      {g.source}")
         for q in g.quotes:
             lines.append(
-                f"        {q.provider:<13} ${q.usd_per_gpu_hour:>7.4f}/h {q.kind:<9} read {q.read}: {q.source}"
+                f"        {q.provider:<13} {usd(q.usd_per_gpu_hour, 4):>8}/h {q.kind:<9} read {q.read}: {q.source}"
             )
     lines.append("")
     lines.append(
@@ -95,21 +100,22 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6, book: Price
         " where the price was read:"
     )
     for t in book.values():
-        cached = "-" if t.usd_per_mtok_cached_input is None else f"${t.usd_per_mtok_cached_input:.3f}"
+        cached = "-" if t.usd_per_mtok_cached_input is None else usd(t.usd_per_mtok_cached_input, 3)
         cached = cached if t.cached_input_basis == "published" else f"~{cached}"
         read = t.prices_read_on(cached=True)
         stale = ", STALE" if is_stale(read, today, max_months) else ""
         shutdown = f", shuts down {t.shutdown.isoformat()}" if t.shutdown else ""
         lines.append(
-            f"  {t.name:<22} {t.vendor:<10} ${t.usd_per_mtok_input:>6.2f} / {cached:>6}"
-            f" / ${t.usd_per_mtok_output:>6.2f}  batch -{t.batch_discount:.0%}  {t.status + shutdown:<30}"
+            f"  {t.name:<22} {t.vendor:<10} {usd(t.usd_per_mtok_input, 2):>7} / {cached:>7}"
+            f" / {usd(t.usd_per_mtok_output, 2):>7}  batch -{t.batch_discount:.0%}  {t.status + shutdown:<30}"
             f" {t.source_kind:<16} (read {read}{stale})"
         )
         lines.append(f"      {t.source}")
         if t.cached_input_rule:
             lines.append(f"      ~ {t.cached_input_rule}")
     lines.append(
-        f"STALE: read more than {max_months} months before {today.isoformat()} ([policy] price_staleness_months)."
-        " A teacher row's date is its oldest price read; ~: no published cached price, the stated rule applies."
+        f"STALE: read more than {count(max_months, 'month')} before {today.isoformat()}"
+        " ([policy] price_staleness_months). A teacher row's date is its oldest price read;"
+        " ~: no published cached price, the stated rule applies."
     )
     return "\n".join(lines)

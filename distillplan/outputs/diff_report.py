@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from distillplan.plan.diff import DIFF_FORMAT_VERSION, SECTION_TITLES, Change, PlanDiff, Unit, Value
 from distillplan.plan.guardrails import Breach
-from distillplan.text import json_round, md_table, md_text, tokens, usd
+from distillplan.text import count, json_round, md_table, md_text, tokens, usd
 
 __all__ = ["COMMENT_LIMIT", "comment_marker", "render_diff", "render_github", "render_json", "render_text"]
 
@@ -136,7 +136,7 @@ def render_text(d: PlanDiff) -> str:
     n = len(d.changed)
     out += [
         "",
-        "no changes" if n == 0 and not d.verdict_changed else f"{n} change{'s' if n != 1 else ''}",
+        "no changes" if n == 0 and not d.verdict_changed else count(n, "change"),
     ]
     return "\n".join(out) + "\n"
 

@@ -27,7 +27,19 @@ from distillplan.files import templates_dir
 from distillplan.sizing.finetune import machines_for
 from distillplan.sizing.serving import eval_generation_budget
 from distillplan.spec.registry import PROJECT_LINE_NAMES
-from distillplan.text import md_cell, md_text, num, pct, tokens, toml_str, usd, yaml_comment, yaml_str, yaml_value
+from distillplan.text import (
+    count,
+    md_cell,
+    md_text,
+    num,
+    pct,
+    tokens,
+    toml_str,
+    usd,
+    yaml_comment,
+    yaml_str,
+    yaml_value,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2  # deferred: `check` imports this module's callers, never jinja2
@@ -189,11 +201,6 @@ def jinja_literal(text: str) -> str:
     reads its escapes as Python's unicode-escape does, after escaping non-ASCII itself), so
     ``{{``, ``{%`` or quotes in ``text`` are never taken for template syntax."""
     return "{{ " + json.dumps(text, ensure_ascii=False) + " }}"
-
-
-def count(n: int, noun: str) -> str:
-    """``1 replica``, ``2 replicas``: no "(s)" in a document."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def split_usd(total_usd: int, milestones: list[dict[str, Any]]) -> list[int]:

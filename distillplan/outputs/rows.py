@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from distillplan.errors import one_line
 from distillplan.plan.model import Plan, SizingOut
-from distillplan.text import gib, months, pct, tokens, usd
+from distillplan.text import count, gib, months, pct, tokens, usd
 
 __all__ = [
     "eval_rows",
@@ -94,10 +94,10 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
                 if f.payback_months_from_kickoff is None
                 else months(f.payback_months_from_kickoff)
             )
-            + f" ({f.build_months} build month{'s' if f.build_months != 1 else ''})",
+            + f" ({count(f.build_months, 'build month')})",
         ),
         (
-            f"NPV at {pct(f.discount_rate_annual)} a year, {f.horizon_months} months",
+            f"NPV at {pct(f.discount_rate_annual)} a year, {count(f.horizon_months, 'month')}",
             usd(f.npv_usd),
         ),
         (
@@ -196,7 +196,7 @@ def sizing_rows(p: Plan) -> list[tuple[str, str]]:
             [
                 (
                     "Prefix cache",
-                    f"{s.prefix_cached_tokens:,} of {p.volume.input_tokens_per_request:,} input tokens a request"
+                    f"{s.prefix_cached_tokens:,} of {count(p.volume.input_tokens_per_request, 'input token')} a request"
                     " reused, not prefilled ([workload] cached_input_share, whole 16-token blocks)",
                 )
             ]
@@ -226,7 +226,7 @@ def training_rows(p: Plan) -> list[tuple[str, str]]:
     return [
         ("Method", f"{t.method}{rank}, {t.trainable_parameters / 1e6:,.1f}M trainable parameters"),
         ("Training tokens", tokens(t.training_tokens)),
-        ("Memory", f"{gib(t.memory_gib)} per GPU on {t.gpus} GPU{'s' if t.gpus != 1 else ''}"),
+        ("Memory", f"{gib(t.memory_gib)} per GPU on {count(t.gpus, 'GPU')}"),
         ("Fits", ("yes" if t.fits else "NO") + f": {t.fit_note}"),
         ("Compute", training_compute(p)),
         *(("Note", n) for n in t.notes),
@@ -241,12 +241,12 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         ("Locked", f"yes ({e.lock_hash})" if e.locked else "no (run `distillplan lock`)"),
         (
             "Metric",
-            f"{g.metric}: teacher {g.teacher_score:g}, allowed gap {g.allowed_points:g} points, "
+            f"{g.metric}: teacher {g.teacher_score:g}, allowed gap {count(g.allowed_points, 'point')}, "
             f"threshold {g.acceptance_threshold:g}",
         ),
     ]
     if g.stratum_bound_points is not None:
-        rows.append(("Per-stratum bound", f"{g.stratum_bound_points:g} points"))
+        rows.append(("Per-stratum bound", count(g.stratum_bound_points, "point")))
     req = e.required_examples_per_stratum
     if req is not None:
         rows.append(
@@ -259,7 +259,7 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         need = e.required_examples_by_stratum.get(name, req)
         short = need is not None and n < need
         own = f" of {need:,} for its teacher score" if name in e.required_examples_by_stratum else ""
-        rows.append((f"Stratum {one_line(name)}", f"{n:,} examples{own}" + (" (too few)" if short else "")))
+        rows.append((f"Stratum {one_line(name)}", f"{count(n, 'example')}{own}" + (" (too few)" if short else "")))
     return rows
 
 

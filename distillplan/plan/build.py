@@ -59,6 +59,7 @@ from distillplan.sizing.finetune import TrainingSizing, size_training, training_
 from distillplan.sizing.serving import ServingSizing
 from distillplan.spec.evalsize import MAX_EXAMPLES
 from distillplan.spec.models import Eval, Spec
+from distillplan.text import usd
 
 FORMAT_VERSION = 2  # 2: break_even_tokens_per_month became zero_saving_ and refuse_line_tokens_per_month
 
@@ -240,7 +241,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
     training, training_tokens = _training(spec, arch, gpu, vol, rate)
     has_driver = spec.student.training_examples is not None
     ft_formula = (
-        f"{training.gpu_hours:,.1f} GPU-h x ${rate:,.2f}/h "
+        f"{training.gpu_hours:,.1f} GPU-h x {usd(rate, 2)}/h "
         f"({policy.sizing.sweep_runs} sweep runs, {training.gpus} x {gpu.name})"
     )
 
@@ -462,7 +463,8 @@ def _gpu_price_basis(spec: Spec, gpu: Gpu) -> str:
     days = sorted(q.day for q in rated if q.day is not None)
     undated = len(rates) - len(days)
     return (
-        f"median of {len(rates)} cloud providers' on-demand quotes (${rates[0]:.2f}-${rates[-1]:.2f} per GPU-hour, "
+        f"median of {len(rates)} cloud providers' on-demand quotes "
+        f"({usd(rates[0], 2)}-{usd(rates[-1], 2)} per GPU-hour, "
         f"read {days[0].isoformat()} to {days[-1].isoformat()}{f', {undated} undated' if undated else ''}; "
         "`distillplan catalog` lists them)"
     )

@@ -1,5 +1,5 @@
 """The published reference points (``data/reference_points.toml``) and the model's figure
-for each: the table the README shows and tests/test_reference_points.py bounds.
+for each: the table docs/sizing.md shows and tests/test_reference_points.py bounds.
 
 Each serving point is modelled with the engine settings it was measured with: one request
 at a time (``load = "1"``: TTFT plus ``o - 1`` single-stream steps), a closed loop of C
@@ -24,6 +24,7 @@ from distillplan.sizing.finetune import memory_breakdown
 from distillplan.sizing.latency import Replica
 from distillplan.sizing.serving import GIB, _kv_capacity_tokens, pod_replica, weight_bytes
 from distillplan.spec.policy import SizingAssumptions
+from distillplan.text import count
 
 __all__ = [
     "BOUNDS",
@@ -306,13 +307,13 @@ def _shape(c: Comparison) -> str:
         ckpt = "checkpointing" if p["gradient_checkpointing"] else "no checkpointing"
         return (
             f"{p['method']} r{p['lora_rank']} ({p['lora_targets']}), {p['micro_batch_size']} x "
-            f"{p['sequence_length']:,} tokens, {ckpt}, {p['measured']}"
+            f"{count(p['sequence_length'], 'token')}, {ckpt}, {p['measured']}"
         )
     return "-"
 
 
 def reference_table(rows: list[Comparison] | None = None) -> str:
-    """The README's reference-point table (Markdown): every point, its ratio and status."""
+    """docs/sizing.md's reference-point table (Markdown): every point, its ratio and status."""
     from distillplan.text import md_table, md_text
 
     rows = rows if rows is not None else compare_all()
@@ -361,7 +362,7 @@ def reference_table(rows: list[Comparison] | None = None) -> str:
     ):
         if chosen:
             med, worst = summary(chosen)
-            sets.append(f"- {label}: {len(chosen)} points, median |log ratio| {med:.3f}, worst {worst:.3f}")
+            sets.append(f"- {label}: {count(len(chosen), 'point')}, median |log ratio| {med:.3f}, worst {worst:.3f}")
     sets.append("")
     sets.append(held_out_report(rows, markdown=True))
     return "\n".join([*lines, *sets]) + "\n"
@@ -386,12 +387,11 @@ def held_out_report(rows: list[Comparison] | None = None, *, markdown: bool = Fa
     for label, bounded_only in (("bounded checks", True), ("all located checks", False)):
         lines.append(f"Held-out error, {label} (median / worst factor):")
         for q, (n, med, worst) in held_out_by_quantity(rows, bounded_only=bounded_only).items():
-            lines.append(f"{'- ' if markdown else '  '}{q}: {n} points, median x{med:.3f}, worst x{worst:.3f}")
+            lines.append(f"{'- ' if markdown else '  '}{q}: {count(n, 'point')}, median x{med:.3f}, worst x{worst:.3f}")
         med, worst = summary(held_out(rows, bounded_only=bounded_only))
         n = len(held_out(rows, bounded_only=bounded_only))
-        lines.append(
-            f"{'- ' if markdown else '  '}all: {n} points, median x{math.exp(med):.3f}, worst x{math.exp(worst):.3f}"
-        )
+        bullet = "- " if markdown else "  "
+        lines.append(f"{bullet}all: {count(n, 'point')}, median x{math.exp(med):.3f}, worst x{math.exp(worst):.3f}")
         if markdown:
             lines.append("")
     return "\n".join(lines).rstrip("\n")

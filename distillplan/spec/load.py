@@ -26,6 +26,7 @@ from distillplan.files import leaves_folder, open_regular
 from distillplan.git import repo_root as find_repo_root
 from distillplan.spec.models import Spec
 from distillplan.spec.policy import NotANumber
+from distillplan.text import count
 
 if TYPE_CHECKING:
     from distillplan.spec.positions import KeyPath, Positions
@@ -95,7 +96,11 @@ def parse_spec(
     repository's, e.g. the working tree's for a spec read from git history). Raises :class:`SpecError`."""
     if len(data) > MAX_SPEC_BYTES:
         raise SpecError(
-            [Problem(display, 1, 1, "", f"is larger than {MAX_SPEC_BYTES:,} bytes (1 MiB), the limit for a spec")]
+            [
+                Problem(
+                    display, 1, 1, "", f"is larger than {count(MAX_SPEC_BYTES, 'byte')} (1 MiB), the limit for a spec"
+                )
+            ]
         )
     text = _decode(data, display) if isinstance(data, bytes) else data
     if not text.strip():
@@ -214,7 +219,7 @@ def _got(value: Any) -> str:
         return "inf" if value > 0 else "-inf"
     if isinstance(value, int | float):
         text = f"{value:g}" if isinstance(value, float) else str(value)
-        return text if len(text) <= 24 else text[:12] + "..." + f" ({len(text)} digits)"
+        return text if len(text) <= 24 else text[:12] + "..." + f" ({count(len(text), 'digit')})"
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
@@ -295,13 +300,13 @@ def _pydantic_problems(err: ValidationError, raw: dict[str, Any]) -> list[tuple[
         elif kind in _TYPE_WORDS:
             msg = f"must be {_TYPE_WORDS[kind]} (got {_got(value)})"
         elif kind == "too_short":
-            msg = f"must have at least {ctx.get('min_length')} item(s)"
+            msg = f"must have at least {count(int(ctx.get('min_length', 0)), 'item')}"
         elif kind == "too_long":
-            msg = f"must have at most {ctx.get('max_length')} item(s)"
+            msg = f"must have at most {count(int(ctx.get('max_length', 0)), 'item')}"
         elif kind == "string_too_short":
             msg = "must not be empty"
         elif kind == "string_too_long":
-            msg = f"must be at most {ctx.get('max_length')} characters"
+            msg = f"must be at most {count(int(ctx.get('max_length', 0)), 'character')}"
         elif kind == "string_pattern_mismatch":
             msg = f"must match the pattern {ctx.get('pattern')} (got {_got(value)})"
         elif kind == "value_error":
@@ -336,7 +341,7 @@ def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
     if _PATH_CONTROL.search(rel):
         return f"must not contain control characters (got {_got(rel)})"
     if len(rel) > 1024:
-        return f"is {len(rel)} characters long; paths are limited to 1024"
+        return f"is {count(len(rel), 'character')} long; paths are limited to 1,024"
     pure = PurePosixPath(rel.replace("\\", "/"))
     if any(part.lower() == ".git" for part in pure.parts):
         return f"must not lead into git's own folder .git (got {_got(rel)})"

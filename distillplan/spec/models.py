@@ -1,7 +1,7 @@
 """The ``distill.toml`` models: strict, frozen, units in the field names.
 
 Each field's ``description`` is the reference text shown by ``distillplan schema`` and in
-the README (which a test keeps in step with these models). Cross-field rules report
+docs/spec.md (generated from these models; a test keeps it in step). Cross-field rules report
 through :func:`_problem` so the loader can show every problem of a file in one run.
 """
 

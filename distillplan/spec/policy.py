@@ -1,4 +1,4 @@
-"""The playbook's thresholds and bands (the README's P-numbers), every one a default that ``[policy]``
+"""The playbook's thresholds and bands (P-numbers: docs/playbook.md), every one a default that ``[policy]``
 in ``distill.toml`` can override. This module holds those figures, except the P4 project
 bands, which stand with their lines in :mod:`distillplan.spec.registry`."""
 
@@ -371,7 +371,10 @@ class Policy(_Section):
         ),
     )
     price_staleness_months: int = Field(
-        default=6, ge=1, le=120, description="Warn when the prices a plan uses were read longer ago than this."
+        default=6,
+        ge=1,
+        le=120,
+        description="distillplan's own (P6.1 prices from a dated book): warn when a plan's prices are older.",
     )
     revisit_months: int = Field(default=6, gt=0, le=120, description="P2.4: revisit a refused case in two quarters.")
     sizing: SizingAssumptions = Field(
