@@ -17,6 +17,7 @@ from distillplan.errors import one_line
 
 __all__ = [
     "JSON_WHITESPACE",
+    "count",
     "gib",
     "json_round",
     "md_cell",
@@ -206,6 +207,16 @@ def usd(value: Any, decimals: int = 0, *, compact: bool = False, sign: bool = Fa
     if compact and a >= 1e3:
         return f"{mark}${a / 1e3:,.1f}k"
     return f"{mark}${a:,.{decimals}f}" if decimals else f"{mark}${round(a):,}"
+
+
+def count(n: float, noun: str, plural: str | None = None) -> str:
+    """``1 replica``, ``2 replicas``, ``1,800 tokens``, ``2.5 points``: the number thousands-separated
+    (a fraction as written, never in exponent form), the noun singular for exactly one (no "(s)")."""
+    if isinstance(n, int) or float(n).is_integer():
+        shown = f"{int(n):,}"
+    else:
+        shown = f"{n:,.10g}"
+    return f"{shown} {noun if n == 1 else plural or noun + 's'}"
 
 
 def pct(value: Any, decimals: int = 1) -> str:

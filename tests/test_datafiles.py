@@ -61,7 +61,18 @@ def test_the_bundled_files_load_through_their_models() -> None:
         ("bf16_tflops = 312.0", 'bf16_tflops = "312"', 'bf16_tflops = "312"', "a100-40gb.bf16_tflops: input should be"),
         ("bandwidth_gb_per_s = 1555.0", "bandwidth_gb_per_s = -1555.0", "-1555.0", "greater than 0 (got -1555.0)"),
         ('provider = "Lambda", usd_per_gpu_hour = 1.99', 'provider = "Lambda", usd_per_gpu_hour = -1.99', "-1.99", ""),
-        ('read = "2026-09-25", source = "1x A100', 'read = "2026-9-25", source = "1x A100', "2026-9-25", ""),
+        (
+            'read = "2026-09-25", kind = "on-demand", source = "1x A100',
+            'read = "2026-9-25", kind = "on-demand", source = "1x A100',
+            "2026-9-25",
+            "",
+        ),
+        (
+            'kind = "spot", source = "A100 SXM 40GB',
+            'kind = "preemptible", source = "A100 SXM 40GB',
+            '"preemptible"',
+            "kind: input should be 'on-demand', 'spot' or 'reserved'",
+        ),
     ],
 )
 def test_a_damaged_gpu_catalog_is_one_located_line(

@@ -102,11 +102,11 @@ def test_check_hook_fails_when_a_locked_eval_file_changes(git_repo: Path, hook_h
 
 
 def _readme_hooks_config() -> str:
-    """The README's pre-commit snippet, pointed at this repository at its HEAD commit."""
+    """docs/pre-commit.md's snippet, pointed at this repository at its HEAD commit."""
     import re
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split("### pre-commit", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    readme = (ROOT / "docs" / "pre-commit.md").read_text(encoding="utf-8")
+    block = readme.split("# The pre-commit hooks", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     rev = re.search(r"rev: (\S+)", block)
     assert rev and re.fullmatch(r"[0-9a-f]{40}", rev.group(1)), "the snippet pins a full commit id"
     return block.replace("<this repository's URL>", ROOT.as_posix()).replace(rev.group(1), _head())
@@ -115,7 +115,7 @@ def _readme_hooks_config() -> str:
 def test_readme_precommit_snippet_runs_check_on_a_spec_in_a_subfolder(git_repo: Path, hook_home: Path) -> None:
     from distillplan.main import main
 
-    folder = git_repo / "ml" / "ticket-router"  # the folder the README's snippet names in args
+    folder = git_repo / "ml" / "ticket-router"  # the folder the snippet (docs/pre-commit.md) names in args
     shutil.copytree(EXAMPLES / "ticket-triage", folder)
     (folder / "distill.lock").unlink(missing_ok=True)
     assert main(["lock", str(folder)]) == 0 and main(["scaffold", str(folder)]) == 0
@@ -137,7 +137,7 @@ def test_readme_precommit_snippet_runs_check_on_a_spec_in_a_subfolder(git_repo: 
 
 
 def test_the_readme_order_commits_twice_without_a_stale_contract(git_repo: Path, hook_home: Path) -> None:
-    """The README's walk-through with the real hook installed (`pre-commit install`): lock,
+    """The walk-through's order with the real hook installed (`pre-commit install`): lock,
     scaffold, commit; then an unrelated commit. Both commits pass the hook: the contract cites
     the lock's content hash and blob ids, no commit, so the first commit does not make it stale
     (issue 23: it used to block the next commit with "contract.md: stale")."""
@@ -145,7 +145,7 @@ def test_the_readme_order_commits_twice_without_a_stale_contract(git_repo: Path,
 
     shutil.copytree(EXAMPLES / "invoice-extraction", git_repo, dirs_exist_ok=True)
     (git_repo / "distill.lock").unlink(missing_ok=True)
-    # the spec at the root: the README's snippet without its args line
+    # the spec at the root: the snippet without its args line
     config = "".join(ln for ln in _readme_hooks_config().splitlines(keepends=True) if "args:" not in ln)
     (git_repo / ".pre-commit-config.yaml").write_text(config)
     env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(hook_home)}

@@ -52,3 +52,13 @@ def test_a_planted_violation_breaks_a_contract(tmp_path: Path, module: str, plan
     assert "Contracts: 4 kept" not in proc.stdout
     broken_section = proc.stdout.split("Broken contracts", 1)[1]
     assert broken in broken_section
+
+
+def test_plan_reads_no_repository_price_file() -> None:
+    """plan/ takes the bundled price book's types and rows from ``catalogs.prices``, but the
+    repository's ``.distillplan/prices.toml`` is read at the edge (``commands._inputs.book_for``)
+    and passed in (``PlanInputs.book``): no module of plan/ calls the reader or follows the
+    spec's ``prices_root`` to it."""
+    for path in sorted((ROOT / "distillplan" / "plan").glob("*.py")):
+        text = path.read_text("utf-8")
+        assert "price_book" not in text and "prices_root" not in text, path.name

@@ -130,8 +130,8 @@ def _openai_result(custom_id: str, text: str) -> dict[str, object]:
 
 
 def walkthrough() -> list[str]:
-    """The commands of the README's "From scaffold to production" block, comments and `cluster` lines aside."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    """The commands of docs/pipeline.md's walk-through block, comments and `cluster` lines aside."""
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "pipeline.md").read_text(encoding="utf-8")
     block = readme.split("<!-- walkthrough:start -->", 1)[1].split("<!-- walkthrough:end -->", 1)[0]
     lines = [ln.split("  #", 1)[0].strip() for ln in block.splitlines()]
     return [ln for ln in lines if ln and not ln.startswith(("#", "```"))]
@@ -282,7 +282,7 @@ def test_teacher_results_to_accept(git_repo: Path) -> None:
 
 def test_kubectl_lines_name_the_generated_files(tmp_path: Path) -> None:
     """The walk-through's cluster lines point at the files scaffold writes, and at the loader pod and path
-    the manifests use (this repository's README is written for the ticket-router project of the test)."""
+    the manifests use (docs/pipeline.md is written for the ticket-router project of the test)."""
     spec_dir = tmp_path / "ticket-router"
     spec_dir.mkdir()
     (spec_dir / "eval").mkdir()

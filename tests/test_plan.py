@@ -273,13 +273,13 @@ def test_the_examples_cover_the_four_stories() -> None:
     assert (clinical.workload.stakes, clinical.routing.mode, clinical.eval.max_gap_points) == ("high", "cache", 1.0)
 
 
-def test_readme_spec_reference_is_generated_from_the_models() -> None:
+def test_docs_spec_reference_is_generated_from_the_models() -> None:
     from distillplan.spec.reference import END, START, spec_reference
 
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "spec.md").read_text()
     block = text.split(START, 1)[1].split(END, 1)[0]
     assert block == "\n" + spec_reference()
-    for section in re.findall(r"^### `\[\[?([a-z_.]+)\]\]?`", block, flags=re.M):
+    for section in re.findall(r"^## `\[\[?([a-z_.]+)\]\]?`", block, flags=re.M):
         assert section.split(".")[0] in Spec.model_fields
 
 

@@ -60,12 +60,38 @@ def test_a_pinned_cached_price_wins_and_no_cached_price_bills_hits_as_input() ->
         )
     )
     assert pinned.costs.frontier_input_usd_per_month == pytest.approx(pinned.volume.input_tokens_per_month / 1e6)
-    no_rate = _plan(_with_workload(INVOICE, "cached_input_share = 1.0").replace("claude-sonnet-5.5", "gpt-6.2-astra"))
-    book = teacher_prices()["gpt-6.2-astra"]
-    assert book.usd_per_mtok_cached_input is None
-    assert no_rate.costs.frontier_input_usd_per_month == pytest.approx(
-        no_rate.volume.input_tokens_per_month * book.usd_per_mtok_input / 1e6
-    )
+    assert pinned.teacher.cached_input_basis == "distill.toml"
+
+
+def test_no_published_cached_price_never_raises_the_frontier_bill() -> None:
+    """Issue 25: a model without a published cached-input price bills cache hits at its input
+    price times the lowest cached/input ratio its vendor publishes (P6.2: a missing price must
+    not shorten the payback), and the plan says so; every published cached price is kept."""
+    book = teacher_prices()
+    for name in ("gpt-6.2-astra", "gemini-4-carbon"):
+        entry = book[name]
+        published = [
+            t.usd_per_mtok_cached_input / t.usd_per_mtok_input
+            for t in book.values()
+            if t.vendor == entry.vendor and t.cached_input_basis == "published" and t.usd_per_mtok_cached_input
+        ]
+        assert entry.cached_input_basis == "vendor-lowest-ratio"
+        assert entry.usd_per_mtok_cached_input == pytest.approx(entry.usd_per_mtok_input * min(published))
+        plan = _plan(_with_workload(INVOICE, "cached_input_share = 0.6").replace("claude-sonnet-5.5", name))
+        assert plan.teacher.cached_input_basis == "vendor-lowest-ratio" and "P6.2" in plan.teacher.cached_input_rule
+        from distillplan.outputs.report import render
+
+        said = "no cached price is published: billed at the vendor's lowest published cached/input ratio (P6.2)"
+        assert said in render(plan, "text", color=False) and said in render(plan, "markdown", color=False)
+        full = plan.volume.input_tokens_per_month * entry.usd_per_mtok_input / 1e6
+        assert plan.costs.frontier_input_usd_per_month < full  # hits are never billed as input
+        # any published cached price of the vendor, applied by ratio, gives a bill at least as high
+        for ratio in published:
+            assert plan.costs.frontier_input_usd_per_month <= full * (0.4 + 0.6 * ratio) + 1e-6
+    # the four rows the issue names: a published cached price where one exists, the rule elsewhere
+    assert book["gemini-4-argon"].cached_input_basis == book["gemini-3.8-flash"].cached_input_basis == "published"
+    no_share = _plan(INVOICE.replace("claude-sonnet-5.5", "gpt-6.2-astra"))
+    assert no_share.teacher.cached_input_basis == "unused" and no_share.teacher.cached_input_rule == ""
 
 
 def _teacher_line(plan: Plan) -> tuple[float, str]:
@@ -202,7 +228,7 @@ def test_catalog_shows_source_date_status_and_staleness(
     current = {n for n, t in teachers.items() if t["status"] == "current"}
     assert current and all(teachers[n]["as_of"] == "2026-11-28" for n in current)
     code, text, _ = run_cli("catalog", capsys=capsys)
-    assert "claude-sonnet-5.5" in text and "as of 2025-08-01, STALE" in text
+    assert "claude-sonnet-5.5" in text and "read 2025-08-01, STALE" in text
 
 
 def test_examples_and_starter_use_current_models() -> None:
@@ -238,7 +264,8 @@ def test_a_teacher_gone_before_go_live_is_a_plan_warning() -> None:
     gone = warning("gpt-4.1")
     assert gone is not None and "leaves its vendor's API on 2027-01-14, before go-live (2027-03-04)" in gone
     assert "leaves its vendor's API on 2026-06-15, before go-live" in (warning("claude-sonnet-4") or "")
-    assert "retired by its vendor" in (warning("claude-opus-4") or "")  # no date: still billed on a cloud
+    opus4 = warning("claude-opus-4") or ""  # retired on 2026-06-15: priced at the successor Anthropic names
+    assert "leaves its vendor's API on 2026-06-15" in opus4 and "successor claude-opus-4.8 ($5 / $25" in opus4
     assert warning("claude-sonnet-5.5") is None and warning("claude-opus-5") is None  # no date, or after go-live
     later = _plan(INVOICE.replace("claude-sonnet-5.5", "gpt-4.1").replace("start = 2027-01-04", "start = 2026-10-01"))
     assert not [w for w in later.verdict.warnings if w.id == "teacher-retired"]  # live 2026-12-01, before 2027-01-14
@@ -263,7 +290,7 @@ def test_scaffold_and_compare_warn_like_plan(
     assert code == 0 and err == ""
     code, _, err = run_cli("compare", str(repo), "--gpu", "h200-141gb", "--method", "qlora", capsys=capsys)
     assert code == 0 and "the teacher prices (claude-sonnet-5.5)" in err
-    assert "the h200-141gb price ($5.40/h) is from 2026-08" in err and "the a100-80gb price" in err  # the spec's own
+    assert "the h200-141gb price ($5.45/h) is from 2026-08" in err and "the a100-80gb price" in err  # the spec's own
     monkeypatch.setenv("DISTILLPLAN_TODAY", "2026-12-01")
     code, _, err = run_cli("compare", str(repo), "--gpu", "h200-141gb", "--method", "qlora", capsys=capsys)
     assert code == 0 and err == ""

@@ -310,8 +310,14 @@ def test_confidence_hook_keeps_a_sure_student_and_asks_the_teacher_otherwise(
 
     import litellm
 
-    hook = _load_hook(_router_folder(trees, tmp_path))
+    folder = _router_folder(trees, tmp_path)
+    hook = _load_hook(folder)
     assert hook.CONFIDENCE_THRESHOLD == 0.85  # clinical-coding's [routing].confidence_threshold
+    # The student deployment asks for log-probabilities, the teacher's does not (a fallback must not carry them).
+    deployments = {
+        d["model_name"]: d["litellm_params"] for d in yaml.safe_load((folder / "config.yaml").read_text())["model_list"]
+    }
+    assert deployments[hook.STUDENT].get("logprobs") is True and "logprobs" not in deployments[hook.TEACHER]
     router = litellm.Router(
         model_list=[
             {
@@ -322,7 +328,7 @@ def test_confidence_hook_keeps_a_sure_student_and_asks_the_teacher_otherwise(
     )
     rule = hook.ConfidenceRouter(router=router)
     data = {"model": hook.STUDENT, "messages": [{"role": "user", "content": "discharge summary"}]}
-    assert asyncio.run(rule.async_pre_call_hook(None, None, dict(data), "completion"))["logprobs"] is True
+    assert "logprobs" not in asyncio.run(rule.async_pre_call_hook(None, None, dict(data), "completion"))
 
     sure = _student_response([math.log(0.95)] * 3)  # confidence 0.95 >= 0.85
     assert hook.confidence(sure) == pytest.approx(0.95)
@@ -338,6 +344,13 @@ def test_confidence_hook_keeps_a_sure_student_and_asks_the_teacher_otherwise(
     assert hook.needs_teacher(no_logprobs)  # cannot judge: the teacher answers
     teacher_call = {"model": hook.TEACHER, "messages": data["messages"]}
     assert asyncio.run(rule.async_post_call_success_hook(teacher_call, None, unsure)) is unsure  # teacher answers pass
+    # The router's fallback answered (the student failed): judged as the teacher's, not sent to the teacher again.
+    fallback = litellm.ModelResponse(
+        model="teacher", choices=[{"index": 0, "message": {"role": "assistant", "content": "T"}}]
+    )
+    fallback._hidden_params = {"additional_headers": {"x-litellm-model-group": hook.TEACHER}}
+    assert hook.answered_by(fallback) == hook.TEACHER
+    assert asyncio.run(rule.async_post_call_success_hook(data, None, fallback)) is fallback
 
 
 @LITELLM_IMPORT_WARNINGS

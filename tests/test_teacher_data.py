@@ -55,7 +55,7 @@ def test_anthropic_requests_and_results(repo: Path, capsys: pytest.CaptureFixtur
     chdir(repo)
     code, out, _ = run_cli("teacher-data", "requests", capsys=capsys)
     assert code == 0 and "4 requests for anthropic/claude-sonnet-5-5" in out
-    assert "1 inputs left out as eval inputs, 1 as repeats" in out
+    assert "1 input left out as eval inputs, 1 as repeats" in out
     requests = _lines(repo / "distill/training/batch/anthropic-requests-001.jsonl")
     for line in requests:
         TypeAdapter(Request).validate_python(line)  # the SDK's own type of one Message Batches request

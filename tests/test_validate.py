@@ -261,3 +261,45 @@ def test_no_mutation_of_a_valid_spec_crashes_the_loader(at: int, cut: int, inser
         for p in e.problems:
             assert LOCATED.match(str(p)), str(p)
             assert 1 <= p.line <= text.count("\n") + 2
+
+
+@pytest.mark.parametrize(
+    ("key", "gap"), [("max_gap_points", "5e-324"), ("max_stratum_gap_points", "1e-308"), ("max_gap_points", "0.01")]
+)
+def test_a_gap_no_eval_set_can_resolve_is_refused_at_its_line(
+    key: str, gap: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A contracted gap needing more than MAX_EXAMPLES examples (or an infinite number: 1e-308 points)
+    is one located line at validate and plan, exit 1, naming the narrowest gap allowed."""
+    from distillplan.spec.evalsize import narrowest_gap_points
+
+    text = (EXAMPLES / "invoice-extraction/distill.toml").read_text("utf-8")
+    assert re.search(rf"^{key} = ", text, re.M)
+    text = re.sub(rf"^{key} = .*$", f"{key} = {gap}", text, flags=re.M)
+    (tmp_path / "distill.toml").write_text(text, "utf-8")
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if x.startswith(f"{key} = "))
+    monkeypatch.chdir(tmp_path)
+    teacher = float(re.search(r"^teacher_score = (.*)$", text, re.M).group(1))  # type: ignore[union-attr]
+    for command in ("validate", "plan"):
+        code, _, err = run_cli(command, "distill.toml", capsys=capsys)
+        assert code == 1, err
+        [message] = err.strip().splitlines()
+        assert message.startswith(f"distill.toml:{line}:") and f"eval.{key}: a gap of" in message, message
+        assert message.endswith(f"use at least {narrowest_gap_points(teacher):g} points"), message
+
+
+def test_the_narrowest_allowed_gap_is_sized_exactly_and_a_narrower_one_is_refused() -> None:
+    """The exact search at the narrowest gap validate allows stays bounded (the size is within the
+    approximation's limit plus the exact test's margin); a gap below it is refused by the search too."""
+    from distillplan.evalset.samplesize import required_examples
+    from distillplan.spec.evalsize import MAX_EXAMPLES, narrowest_gap_points, normal_examples
+
+    for teacher in (0.5, 0.93, 0.999):
+        gap = narrowest_gap_points(teacher)
+        assert normal_examples(teacher, gap / 100) <= MAX_EXAMPLES < normal_examples(teacher, (gap - 0.01) / 100)
+        with pytest.raises(ValueError):
+            required_examples(teacher_score=teacher, gap_points=gap - 0.01)
+    gap = narrowest_gap_points(0.5)
+    assert (
+        normal_examples(0.5, gap / 100) <= required_examples(teacher_score=0.5, gap_points=gap) <= MAX_EXAMPLES * 1.05
+    )

@@ -224,7 +224,7 @@ def test_a_student_whose_context_the_requests_overflow_is_refused_not_distilled(
     assert plan.verdict.decision == "stay-on-frontier"
     check = next(c for c in plan.verdict.checks if c.id == "feasible")
     assert not check.ok and check.rule == "P7"
-    assert f"{4_900 + 250} tokens" in check.message and f"{context} tokens" in check.message
+    assert f"{4_900 + 250:,} tokens" in check.message and f"{context:,} tokens" in check.message
     assert "feasible: " in plan.verdict.summary and "Distill" not in plan.verdict.summary
     # the same money with the 8B's 131,072-token context is a distill
     assert _plan(_at(_spec("invoice-extraction"), input_tokens_per_request=4_900)).verdict.decision == "distill"
@@ -719,4 +719,4 @@ def test_an_infeasible_student_gets_a_decision_memo_and_no_serving_files(
     assert (tree / "docs" / "decision-memo.md").is_file() and (tree / "eval" / "eval.yaml").is_file()
     assert not (tree / "serving").exists() and not (tree / "training").exists()
     assert not (tree / "docs" / "contract.md").exists()
-    assert "4096 tokens" in (tree / "docs" / "decision-memo.md").read_text()
+    assert "4,096 tokens" in (tree / "docs" / "decision-memo.md").read_text()

@@ -8,6 +8,7 @@ file is a user-facing error, never an internal one nor a silently wrong figure.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -19,7 +20,7 @@ from distillplan.files import data_path, tomllib
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
-__all__ = ["DataFileError", "Row", "load_rows"]
+__all__ = ["DataFileError", "Row", "load_rows", "locate", "parse_toml", "validate_rows"]
 
 
 class Row(BaseModel):
@@ -45,18 +46,31 @@ def load_rows(model: type[R], *parts: str, path: Path | None = None) -> dict[str
     file = path if path is not None else data_path(*parts)
     text = file.read_text(encoding="utf-8")
     display = str(file)
+    return validate_rows(model, text, display, parse_toml(text, display))
+
+
+def parse_toml(text: str, display: str) -> dict[str, object]:
+    """``text`` as TOML; not TOML is one located line."""
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         m = re.search(r"\s*\(at line (\d+), column (\d+)\)", msg)
         line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
         what = msg[: m.start()] if m else msg
         raise DataFileError(Problem(display, line, col, "", f"not valid TOML: {what}")) from None
+
+
+def validate_rows(
+    model: type[R], text: str, display: str, raw: Mapping[str, object], *, parent: str | None = None
+) -> dict[str, R]:
+    """Each table of ``raw`` (the top-level tables of ``text``, or those under ``[parent]``)
+    validated by ``model``; the first problem is one located line."""
     out: dict[str, R] = {}
     for key, row in raw.items():
+        table = f"{parent}.{_key(key)}" if parent else key
         if not isinstance(row, dict):
-            raise DataFileError(Problem(display, *_locate(text, key, ()), key, "expected a table, one per entry"))
+            raise DataFileError(Problem(display, *locate(text, table, ()), table, "expected a table, one per entry"))
         try:
             out[key] = model.model_validate(row)
         except ValidationError as e:
@@ -64,9 +78,11 @@ def load_rows(model: type[R], *parts: str, path: Path | None = None) -> dict[str
             # an unknown key first: a typo'd key also reads as its real key missing
             err = min(errors, key=lambda x: x["type"] != "extra_forbidden")
             loc = tuple(err["loc"])
-            where = ".".join([_key(key), *(str(p) if isinstance(p, int) else _key(p) for p in loc)])
+            where = ".".join(
+                [_key(key) if not parent else table, *(str(p) if isinstance(p, int) else _key(p) for p in loc)]
+            )
             message = _message(err, _fields(model, loc))
-            raise DataFileError(Problem(display, *_locate(text, key, loc), where, message)) from None
+            raise DataFileError(Problem(display, *locate(text, table, loc), where, message)) from None
     return out
 
 
@@ -105,12 +121,16 @@ def _message(err: ErrorDetails, allowed: list[str]) -> str:
     return f"{msg[0].lower() + msg[1:]} (got {shown[:80]})"
 
 
-def _locate(text: str, table: str, loc: tuple[object, ...]) -> tuple[int, int]:
+def locate(text: str, table: str, loc: tuple[object, ...]) -> tuple[int, int]:
     """Line and column of ``table``'s key ``loc[0]`` (the ``loc[1]``-th inline table of an array
     when ``loc[1]`` is an index), else of the table's header, else the top of the file. Runs only
     on an error; a plain line scan suffices for these hand-kept files."""
     lines = text.splitlines()
-    header = re.compile(r"\s*\[\s*(?:" + re.escape(table) + "|" + re.escape(f'"{table}"') + r")\s*\]\s*(#.*)?$")
+    names = {table, f'"{table}"'}
+    if "." in table and not table.startswith('"'):
+        head, _, last = table.partition(".")
+        names |= {f"{head}.{last}", f'{head}."{last.strip(chr(34))}"'}
+    header = re.compile(r"\s*\[\s*(?:" + "|".join(re.escape(n) for n in names) + r")\s*\]\s*(#.*)?$")
     start = next((i for i, ln in enumerate(lines) if header.match(ln)), None)
     if start is None:
         return (1, 1)

@@ -7,25 +7,34 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from distillplan.catalogs.datafile import Row, load_rows
 
-__all__ = ["Gpu", "GpuQuote", "gpu_names", "load_gpus", "parse_gpus"]
+__all__ = ["RATE_KIND", "Gpu", "GpuQuote", "gpu_names", "load_gpus", "on_demand_median", "parse_gpus", "rate_median"]
+
+
+QuoteKind = Literal["on-demand", "spot", "reserved"]
+#: The kind of quote a GPU row's rate is the median of: on-demand, what a project can rent today
+#: without a commitment (spot can be taken back mid-run; reserved needs a 1-3 year term).
+RATE_KIND: QuoteKind = "on-demand"
 
 
 @dataclass(frozen=True)
 class GpuQuote:
-    """One provider's on-demand price per GPU-hour, the day it was read and where."""
+    """One provider's price per GPU-hour, of what ``kind`` (on-demand, spot or reserved), the
+    day it was read and where."""
 
     provider: str
     usd_per_gpu_hour: float
     read: str  # YYYY-MM-DD, or YYYY when the day was not recorded
     source: str
+    kind: QuoteKind = "on-demand"
 
     @property
     def day(self) -> dt.date | None:
@@ -65,6 +74,7 @@ class _QuoteRow(Row):
     usd_per_gpu_hour: Positive
     read: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}-\d{2})?$")]
     source: Text
+    kind: QuoteKind
 
     @model_validator(mode="after")
     def _a_real_day(self) -> _QuoteRow:
@@ -90,9 +100,32 @@ class _GpuRow(Row):
 
     @model_validator(mode="after")
     def _dated(self) -> _GpuRow:
-        if self.as_of is None and not any(len(q.read) == 10 for q in self.quotes):
-            raise ValueError("needs as_of (YYYY-MM) or at least one quote read on a full day (YYYY-MM-DD)")
+        rated = [q for q in self.quotes if q.kind == RATE_KIND]
+        if self.as_of is None and not any(len(q.read) == 10 for q in rated):
+            raise ValueError("needs as_of (YYYY-MM) or at least one on-demand quote read on a full day (YYYY-MM-DD)")
+        if self.quotes and not rated:
+            raise ValueError("the rate is the median of the on-demand quotes: list at least one (kind = 'on-demand')")
+        if rated:
+            median = rate_median(q.usd_per_gpu_hour for q in rated)
+            if abs(self.usd_per_gpu_hour - median) > 0.005 + 1e-9:
+                raise ValueError(
+                    f"usd_per_gpu_hour ({self.usd_per_gpu_hour}) is not the median of the on-demand quotes"
+                    f" ({median:.4f})"
+                )
         return self
+
+
+def rate_median(prices: Iterable[float]) -> float:
+    """The median of ``prices`` (the on-demand quotes of a GPU row: spot and reserved quotes
+    are listed for reference and never move it)."""
+    import statistics
+
+    return statistics.median(prices)
+
+
+def on_demand_median(quotes: Iterable[GpuQuote]) -> float:
+    """The rate a GPU row carries: the median of its on-demand quotes."""
+    return rate_median(q.usd_per_gpu_hour for q in quotes if q.kind == RATE_KIND)
 
 
 @functools.cache
@@ -107,7 +140,7 @@ def parse_gpus(path: Path | None = None) -> dict[str, Gpu]:
     out = {}
     for key, row in load_rows(_GpuRow, "gpus.toml", path=path).items():
         quotes = tuple(GpuQuote(**q.model_dump()) for q in row.quotes)
-        days = [q.day for q in quotes if q.day is not None]
+        days = [q.day for q in quotes if q.day is not None and q.kind == RATE_KIND]
         # a row priced from quotes is as old as its oldest dated quote
         as_of = row.as_of or min(days).strftime("%Y-%m")
         out[key] = Gpu(key=key, **{**row.model_dump(), "quotes": quotes, "as_of": as_of})

@@ -11,27 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from distillplan.catalogs.prices import teacher_prices
+from distillplan.catalogs.api_ids import API_MODEL_IDS
+from distillplan.catalogs.prices import PriceBook, is_dated, strip_prefix, teacher_prices
 
-__all__ = ["API_KEY_ENV", "TeacherApi", "teacher_api"]
+__all__ = ["API_KEY_ENV", "API_MODEL_IDS", "TeacherApi", "teacher_api"]
 
 Api = Literal["openai", "anthropic", "gemini"]
 VENDOR_API: dict[str, Api] = {"OpenAI": "openai", "Anthropic": "anthropic", "Google": "gemini"}
-#: Price-book name -> the vendor API's model id, where the two differ (OpenAI and Google take the name).
-API_MODEL_IDS = {
-    "claude-sonnet-4": "claude-sonnet-4-20250514",
-    "claude-opus-4": "claude-opus-4-20250514",
-    "claude-3.5-haiku": "claude-3-5-haiku-20241022",
-    # The Claude 4.5+ ids drop the dots (platform.claude.com model pages: "Model ID: claude-sonnet-5").
-    "claude-sonnet-5.5": "claude-sonnet-5-5",
-    "claude-sonnet-5": "claude-sonnet-5",
-    "claude-opus-5.5": "claude-opus-5-5",
-    "claude-opus-5": "claude-opus-5",
-    "claude-haiku-4.5": "claude-haiku-4-5",
-    "claude-haiku-5.5": "claude-haiku-5-5",
-    "claude-fable-5.1": "claude-fable-5-1",
-    "claude-fable-5.2": "claude-fable-5-2",
-}
 #: The environment variable holding each API's key (LiteLLM's names).
 API_KEY_ENV: dict[Api, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 
@@ -47,11 +33,17 @@ class TeacherApi:
         return self.api is not None and self.model is not None
 
 
-def teacher_api(model: str | None, api: Api | None, api_model: str | None) -> TeacherApi:
-    """The spec's [teacher] api / api_model, else what the price-book entry of ``model`` implies."""
-    entry = teacher_prices().get(model) if model is not None else None
+def teacher_api(model: str | None, api: Api | None, api_model: str | None, book: PriceBook | None = None) -> TeacherApi:
+    """The spec's [teacher] api / api_model, else what the price-book entry of ``model`` implies
+    (``book``: the price book in use, default the bundled one). A dated snapshot id is kept as
+    written (the user pinned that snapshot); any other alias calls the vendor id of the book's row;
+    a router prefix (``openai/``) is never part of the id."""
+    entry = (book if book is not None else teacher_prices()).get(model) if model is not None else None
     if api is None and entry is not None:
         api = VENDOR_API.get(entry.vendor)
     if api_model is None and model is not None:
-        api_model = API_MODEL_IDS.get(model, model)
+        if (is_dated(model) and not model.endswith("@default")) or entry is None:
+            api_model = API_MODEL_IDS.get(strip_prefix(model), strip_prefix(model))
+        else:
+            api_model = API_MODEL_IDS.get(entry.name, entry.name)
     return TeacherApi(api, api_model, entry.reasoning if entry is not None else False)

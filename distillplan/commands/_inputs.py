@@ -1,13 +1,15 @@
 """The I/O edge of planning: what the pure :func:`~distillplan.plan.build.build_plan` and
 :func:`~distillplan.plan.compare.compare` need from disk, read here and passed in as values: the
 student's architecture, the eval set's lock state (its files, ``distill.lock``, a pilot's
-predictions), the teacher baseline fixed in the lock. ``plan/`` itself reads no file."""
+predictions), the teacher baseline fixed in the lock, the repository's price book
+(``.distillplan/prices.toml`` over the bundled one). ``plan/`` itself reads no file."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
+from distillplan.catalogs.prices import PriceBook, price_book
 from distillplan.errors import DistillError, LockError
 from distillplan.evalset.accept import load_spec_eval
 from distillplan.evalset.baseline import baseline_drift
@@ -24,7 +26,13 @@ from distillplan.spec.load import SpecFile, student_problem
 from distillplan.spec.models import Spec
 from distillplan.spec.registry import Method, Precision
 
-__all__ = ["compare_for_file", "eval_state_for", "locked_baseline", "plan_for_file"]
+__all__ = ["book_for", "compare_for_file", "eval_state_for", "locked_baseline", "plan_for_file"]
+
+
+def book_for(spec: Spec) -> PriceBook:
+    """The price book pricing ``spec``: the ``.distillplan/prices.toml`` of the repository the
+    loader found for it (:attr:`Spec.prices_root`) over the bundled book (docs/prices.md)."""
+    return price_book(spec.prices_root)
 
 
 def eval_state_for(spec: Spec, spec_dir: Path) -> EvalState:
@@ -99,7 +107,8 @@ def plan_for_file(sf: SpecFile, *, eval_state: EvalState | None = None) -> Plan:
     """Gather the inputs of the spec file ``sf`` and plan."""
     arch = load_architecture(sf.spec.student.base_model, base_dir=sf.dir)
     state = eval_state if eval_state is not None else eval_state_for(sf.spec, sf.dir)
-    return build_plan(sf.spec, PlanInputs(architecture=arch, eval_state=state, baseline=locked_baseline(sf.dir)))
+    inputs = PlanInputs(architecture=arch, eval_state=state, baseline=locked_baseline(sf.dir), book=book_for(sf.spec))
+    return build_plan(sf.spec, inputs)
 
 
 def locked_baseline(spec_dir: Path) -> Baseline | None:
@@ -134,4 +143,4 @@ def compare_for_file(
     axes = axes_of(spec, students=students, precisions=precisions, gpus=gpus, methods=methods)
     names = dict.fromkeys([*axes.students, own_candidate(spec).student])
     archs = {name: load_architecture(name, base_dir=sf.dir) for name in names}
-    return compare(spec, axes=axes, architectures=archs, eval_state=eval_state_for(spec, sf.dir))
+    return compare(spec, axes=axes, architectures=archs, eval_state=eval_state_for(spec, sf.dir), book=book_for(spec))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from distillplan.catalogs.gpus import load_gpus
+from distillplan.commands._inputs import book_for
 from distillplan.commands._io import say, today
 from distillplan.plan.build import teacher_of
 from distillplan.plan.model import Plan
@@ -25,7 +26,7 @@ def warn_compare_prices(sf: SpecFile, gpus: Iterable[str]) -> None:
     """`compare`'s warnings: the spec's teacher, and every swept GPU's catalog price (unless
     the spec pins what it pays)."""
     day, months = today(), sf.spec.policy.price_staleness_months
-    lines = stale_teacher(teacher_of(sf.spec), day, months)
+    lines = stale_teacher(teacher_of(sf.spec, book_for(sf.spec)), day, months)
     if sf.spec.hardware.usd_per_gpu_hour is None:
         catalog = load_gpus()
         for key in gpus:

@@ -140,10 +140,15 @@ def _short(h: str) -> str:
     return h[: len("sha256:") + 8] + "…"
 
 
+def _term(value: object) -> str:
+    """A locked term as the message shows it: a count thousands-separated, anything else as written."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+
+
 def _changed(prev: Baseline, new: Baseline) -> str:
     """The first terms that differ, ``key old -> new``; the overall threshold when it moved."""
     diffs = [
-        f"{f.name} {getattr(prev, f.name)!r} -> {getattr(new, f.name)!r}"
+        f"{f.name} {_term(getattr(prev, f.name))} -> {_term(getattr(new, f.name))}"
         for f in fields(Baseline)
         if f.name != "strata" and getattr(prev, f.name) != getattr(new, f.name)
     ]

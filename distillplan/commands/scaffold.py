@@ -181,11 +181,11 @@ def _load(spec_arg: SpecFile | str | Path, mode: Mode) -> tuple[SpecFile, bool]:
 def tree_for(sf: SpecFile, plan: Plan, lock: dict[str, Any], *, vllm_yaml: str | None = None) -> dict[str, bytes]:
     """The generated tree of ``sf`` from ``plan``, with the proposal's alternatives (``compare``
     over the spec's axes: each student's architecture read here)."""
-    from distillplan.commands._inputs import compare_for_file  # deferred: planning stays off the hook path
+    from distillplan.commands._inputs import book_for, compare_for_file  # deferred: planning stays off the hook path
     from distillplan.outputs.compare_report import alternatives  # deferred: likewise
 
     alts = alternatives(compare_for_file(sf), sf.spec.compare.alternatives)
-    return plan_tree(sf, plan, lock, alternatives=alts, vllm_yaml=vllm_yaml)
+    return plan_tree(sf, plan, lock, alternatives=alts, book=book_for(sf.spec), vllm_yaml=vllm_yaml)
 
 
 def _render_all(

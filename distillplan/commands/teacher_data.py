@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from distillplan import git
+from distillplan.catalogs.prices import price_book
 from distillplan.catalogs.teacher_api import teacher_api
 from distillplan.commands._io import EXIT_OK, EXIT_USER, say
 from distillplan.errors import LocatedError, TeacherDataError
@@ -22,6 +23,7 @@ from distillplan.evalset.accept import read_jsonl
 from distillplan.files import atomic_write, is_inside
 from distillplan.outputs.teacher_batch import BATCH_LIMITS, Request, build_requests, collect, request_lines, split
 from distillplan.spec.load import SpecFile, load_spec
+from distillplan.text import count
 
 BATCH_DIR = "training/batch"
 TRAIN_DATA = "training/data/train.jsonl"
@@ -56,7 +58,7 @@ def requests(sf: SpecFile) -> str:
     spec = sf.spec
     if not spec.teacher_data.inputs:
         raise TeacherDataError(f"{sf.display}: teacher_data.inputs: list the JSONL files of training inputs first")
-    api = teacher_api(spec.teacher.model, spec.teacher.api, spec.teacher.api_model)
+    api = teacher_api(spec.teacher.model, spec.teacher.api, spec.teacher.api_model, price_book(spec.prices_root))
     if not api.known or api.api not in BATCH_LIMITS:
         raise TeacherDataError(
             f"{sf.display}: teacher: no batch format for this teacher (api {api.api!r}); "
@@ -80,8 +82,8 @@ def requests(sf: SpecFile) -> str:
         if _shown(sf, stale) not in written:
             stale.unlink()
     return (
-        f"{len(reqs)} requests for {api.api}/{api.model} in {', '.join(written) or 'no file'}"
-        f" ({in_eval} inputs left out as eval inputs, {repeats} as repeats; max_tokens {max_tokens})"
+        f"{count(len(reqs), 'request')} for {api.api}/{api.model} in {', '.join(written) or 'no file'}"
+        f" ({count(in_eval, 'input')} left out as eval inputs, {repeats:,} as repeats; max_tokens {max_tokens:,})"
     )
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from distillplan.errors import AcceptanceError, DistillError, LocatedError
 from distillplan.evalset.metrics import METRICS, as_object
 from distillplan.files import read_regular
-from distillplan.text import JSON_WHITESPACE
+from distillplan.text import JSON_WHITESPACE, count
 
 if TYPE_CHECKING:  # the hook path (validate, check) reads eval sets without the lock module
     from distillplan.evalset.lockfile import Baseline
@@ -289,8 +289,7 @@ def load_predictions(
     if missing:
         listed = ", ".join(repr(i) for i in missing[:5]) + (", …" if len(missing) > 5 else "")
         raise AcceptanceError(
-            f"{shown}: {len(missing)} eval id{'s' if len(missing) > 1 else ''} "
-            f"ha{'ve' if len(missing) > 1 else 's'} no prediction: {listed}"
+            f"{shown}: {count(len(missing), 'eval id')} {'have' if len(missing) > 1 else 'has'} no prediction: {listed}"
         )
     return preds
 
@@ -309,7 +308,7 @@ def _from_harness_sample(
     if id_field not in doc:
         raise _err(where, line, f"doc.{id_field}", "missing id field in the harness's eval row")
     if not isinstance(resps, list) or len(resps) != 1:
-        got = f"{len(resps)} answers" if isinstance(resps, list) else _kind(resps)
+        got = count(len(resps), "answer") if isinstance(resps, list) else _kind(resps)
         raise _err(where, line, "filtered_resps", f"expected one final answer (a generate_until task), got {got}")
     return {id_field: doc[id_field], prediction_field: resps[0]}
 
@@ -480,7 +479,7 @@ def _check_inputs(
     check_references(eval_rows, metric)
     for preds, who in ((student_preds, "student"), (teacher_preds, "teacher")):
         if preds is not None and (gone := [r.id for r in eval_rows if r.id not in preds]):
-            raise AcceptanceError(f"{who} predictions: no prediction for id {gone[0]!r} ({len(gone)} missing)")
+            raise AcceptanceError(f"the {who}'s predictions: no prediction for id {gone[0]!r} ({len(gone):,} missing)")
 
 
 def _groups(eval_rows: Sequence[EvalRow], baseline: Baseline) -> dict[str, list[int]]:

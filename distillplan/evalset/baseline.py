@@ -23,13 +23,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
-from distillplan.errors import DistillError, LockError
+from distillplan.errors import LockError
 from distillplan.evalset.accept import EvalRow, load_predictions
 from distillplan.evalset.lockfile import Baseline, StratumBaseline
 from distillplan.evalset.metrics import METRICS
 from distillplan.evalset.samplesize import required_examples
 from distillplan.files import read_regular
 from distillplan.spec.models import Eval
+from distillplan.text import count
 
 __all__ = [
     "LOCK_FIGURES",
@@ -121,7 +122,7 @@ def spec_baseline(
         if score is None and max_stratum_gap_points is not None:
             raise LockError(
                 f"{where}: eval.teacher_score_by_stratum: no teacher score for stratum {name!r} "
-                f"({len(idx)} examples); the per-stratum bound needs one: state it, or measure it with "
+                f"({count(len(idx), 'example')}); the per-stratum bound needs one: state it, or measure it with "
                 "`distillplan lock --teacher-predictions FILE`"
             )
         bound = None if score is None or max_stratum_gap_points is None else threshold(score, max_stratum_gap_points)
@@ -216,11 +217,7 @@ def least_examples(e: Eval, b: Baseline) -> int:
         return e.min_examples
     if not 0 < b.max_gap_points <= b.teacher_score * 100 or b.teacher_score >= 1:
         return 0
-    try:
-        return required_examples(teacher_score=b.teacher_score, gap_points=b.max_gap_points)
-    except ValueError as err:
-        hint = "set [eval] min_examples or a wider gap"
-        raise DistillError(f"distill.toml: eval.max_gap_points: {err}; {hint}") from None
+    return required_examples(teacher_score=b.teacher_score, gap_points=b.max_gap_points)
 
 
 def _floors(e: Eval, b: Baseline) -> dict[str, Any]:

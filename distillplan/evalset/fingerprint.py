@@ -44,6 +44,7 @@ from distillplan.evalset.lockfile import (
     read_lock,
 )
 from distillplan.files import is_inside, leaves_folder
+from distillplan.text import count
 
 __all__ = [
     "MAX_SCORED_BYTES",
@@ -163,7 +164,7 @@ def read_regular(path: Path, *, limit_bytes: int) -> bytes:
             if not stat.S_ISREG(st.st_mode):
                 raise LockError(f"{shown}: not a regular file; only regular files are read")
             if st.st_size > limit_bytes:
-                raise LockError(f"{shown}: {st.st_size} bytes, above the {limit_bytes}-byte limit")
+                raise LockError(f"{shown}: {count(st.st_size, 'byte')}, above the {limit_bytes:,}-byte limit")
             data = f.read(limit_bytes + 1)
     except OSError as e:
         raise LockError(f"{shown}: cannot read: {e.strerror or e}") from None
@@ -366,7 +367,7 @@ def _scan(spec_dir: Path, entries: list[EvalEntry]) -> list[Change]:
             changes.append(Change(e.path, "deleted", "locked, but missing on disk"))
             continue
         if st.st_size != e.size:
-            changes.append(Change(e.path, "modified", f"size {e.size} -> {st.st_size} bytes"))
+            changes.append(Change(e.path, "modified", f"size {e.size:,} -> {count(st.st_size, 'byte')}"))
         elif verified.get(_stat_key(path, st)) != (e.sha256, e.git_blob or "-"):
             to_hash.append((e, st.st_size))
     bar = _progress_for(sum(size for _, size in to_hash))
@@ -599,7 +600,7 @@ def lock_eval(
 
 
 def _files(entries: list[EvalEntry]) -> str:
-    return f"{len(entries)} eval file{'' if len(entries) == 1 else 's'}"
+    return count(len(entries), "eval file")
 
 
 def _short(h: str) -> str:

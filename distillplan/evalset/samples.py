@@ -30,7 +30,7 @@ import orjson
 
 from distillplan.errors import InputError, Problem, quote_value
 from distillplan.files import open_regular
-from distillplan.text import JSON_WHITESPACE
+from distillplan.text import JSON_WHITESPACE, count
 
 __all__ = ["FIELDS", "NO_REFERENCE", "Sample", "SampleReader"]
 
@@ -110,7 +110,7 @@ class SampleReader:
                             shown,
                             n,
                             "",
-                            f"a line longer than {MAX_LINE_BYTES:,} bytes; the rest of the file is not read",
+                            f"a line longer than {count(MAX_LINE_BYTES, 'byte')}; the rest of the file is not read",
                         )
                         break
                     try:

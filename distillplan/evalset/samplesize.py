@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
+from distillplan.spec.evalsize import MAX_EXAMPLES, normal_examples
+
 __all__ = ["SAMPLE_SIZE_METHOD", "exact_power", "powers", "required_examples"]
 
 
@@ -54,15 +56,10 @@ def exact_power(n: int, *, teacher_score: float, gap_points: float, alpha: float
 
 
 def _normal_examples(p0: float, delta: float, confidence: float, power: float) -> int:
-    nd = NormalDist()
-    p1 = p0 - delta
-    spread = nd.inv_cdf(1 - (1 - confidence) / 2) * math.sqrt(p0 * (1 - p0)) + nd.inv_cdf(power) * math.sqrt(
-        p1 * (1 - p1)
-    )
-    n = (spread / delta) ** 2
-    if not math.isfinite(n):
-        raise ValueError(f"gap of {delta * 100:g} points: too small for any sample to resolve")
-    return max(1, math.ceil(n - 1e-9))
+    guess = normal_examples(p0, delta, confidence, power)
+    if guess > MAX_EXAMPLES:
+        raise ValueError(f"a gap of {delta * 100:g} points needs more than {MAX_EXAMPLES:,} examples (P2.3)")
+    return max(1, math.ceil(guess - 1e-9))
 
 
 def _pmf(n: int, k: int, p: float) -> float:
@@ -81,27 +78,44 @@ def _critical(n: int, p0: float, alpha: float) -> int:
 
 
 def powers(p0: float, p1: float, alpha: float, start: int, stop: int) -> list[float]:
-    """The exact power at every size ``start..stop-1``, each in O(1) on average: the tails at ``n + 1``
-    follow from those at ``n`` (``P(X' <= c) = P(X <= c) - p P(X = c)``) and the critical value moves
-    by single steps; the tails are recomputed directly every 256 sizes so rounding cannot build up."""
+    """The exact power at every size ``start..stop-1``, each in O(1): the tails at ``n + 1`` follow from
+    those at ``n`` (``P(X' <= c) = P(X <= c) - p P(X = c)``), the point masses from their neighbours'
+    (``P_n(c) = P_{n-1}(c) n q / (n - c)``, ``P_n(c + 1) = P_n(c) (n - c) p / ((c + 1) q)``), and the
+    critical value moves by single steps; everything is recomputed directly every 2,048 sizes so that
+    rounding cannot build up."""
     out: list[float] = []
     n = start
     c = -1
-    f0 = f1 = 0.0
+    f0 = f1 = m0 = m1 = 0.0  # the tails P(X <= c) and the masses P(X = c) under p0 and p1
+    q0, q1 = 1 - p0, 1 - p1
+    r0, r1 = p0 / q0, p1 / q1
     for i in range(stop - start):
-        if i % 256 == 0:
+        if i % 2048 == 0:
             c = _critical(n, p0, alpha)
             f0, f1 = _lower_tail(n, c, p0), _lower_tail(n, c, p1)
+            m0, m1 = _pmf(n, c, p0), _pmf(n, c, p1)
         else:  # n - 1 -> n: one more Bernoulli trial
-            f0 -= p0 * _pmf(n - 1, c, p0)
-            f1 -= p1 * _pmf(n - 1, c, p1)
-            while c + 1 <= n and f0 + _pmf(n, c + 1, p0) <= alpha:
+            f0 -= p0 * m0
+            f1 -= p1 * m1
+            if c >= 0:
+                m0 *= n * q0 / (n - c)
+                m1 *= n * q1 / (n - c)
+            while c + 1 <= n:
+                up = (n - c) / (c + 1) if c >= 0 else 0.0
+                n0 = _pmf(n, 0, p0) if c < 0 else m0 * up * r0
+                if f0 + n0 > alpha:
+                    break
+                n1 = _pmf(n, 0, p1) if c < 0 else m1 * up * r1
                 c += 1
-                f0 += _pmf(n, c, p0)
-                f1 += _pmf(n, c, p1)
+                m0, m1 = n0, n1
+                f0 += m0
+                f1 += m1
             while c >= 0 and f0 > alpha:
-                f0 -= _pmf(n, c, p0)
-                f1 -= _pmf(n, c, p1)
+                f0 -= m0
+                f1 -= m1
+                down = c / (n - c + 1)
+                m0 = m0 * down / r0
+                m1 = m1 * down / r1
                 c -= 1
         out.append(max(0.0, min(1.0, f1)) if c >= 0 else 0.0)
         n += 1
@@ -113,8 +127,8 @@ def required_examples(*, teacher_score: float, gap_points: float, confidence: fl
 
     The exact power is computed at every size up to well past the normal approximation
     ``n ≈ ((z_{1-a}·√(p0·q0) + z_power·√(p1·q1)) / δ)²`` (``a = (1 - confidence)/2``): the answer is one
-    more than the last size below ``power``. The scan runs from half the approximation (from 1 when
-    the power there already reaches ``power``) to twice it, and on until its last tenth clears
+    more than the last size below ``power``. The scan runs from 0.8 of the approximation (from 1 when
+    the power there already reaches ``power``) to 1.3 times it, and on until its last tenth clears
     ``power`` by 5 points, beyond which the saw teeth no longer reach down to it.
     """
     if not 0 <= teacher_score <= 1:
@@ -128,7 +142,7 @@ def required_examples(*, teacher_score: float, gap_points: float, confidence: fl
     if p0 >= 1 or p0 - delta <= 0:
         return guess  # degenerate: no exact test to run
     alpha = (1 - confidence) / 2
-    start, stop = max(1, guess // 2), 2 * guess + 64
+    start, stop = max(1, guess * 4 // 5), guess * 13 // 10 + 64
     while True:
         scanned = powers(p0, p0 - delta, alpha, start, stop)
         tail = scanned[-max(1, len(scanned) // 10) :]

@@ -11,7 +11,7 @@ from typing import Any
 
 from distillplan.errors import one_line
 from distillplan.evalset.accept import AcceptanceResult, GroupResult
-from distillplan.text import json_round, md_text
+from distillplan.text import count, json_round, md_text
 
 __all__ = ["render_markdown", "render_text", "to_json"]
 
@@ -68,7 +68,7 @@ def _verdict(r: AcceptanceResult) -> str:
         name = "overall" if g is o else f"stratum {g.name!r}"
         if g.too_few:
             return (
-                f"{name} has {g.examples:,} examples, fewer than the {g.min_examples:,} the contract decides on "
+                f"{name} has {count(g.examples, 'example')}, fewer than the {g.min_examples:,} the contract decides on "
                 "(80% power to detect the contracted gap, P2.3)"
             )
         floor = g.min_score is not None and g.threshold is not None and g.min_score >= g.threshold
@@ -81,7 +81,8 @@ def _verdict(r: AcceptanceResult) -> str:
 def _method(r: AcceptanceResult, esc: Callable[[str], str] = str) -> str:
     strat = f", stratified by {esc(r.strata_field or '')}" if r.strata else ""
     paired = "; paired bootstrap of the gap to the teacher predictions given now" if r.overall.paired else ""
-    return f"bootstrap of the student's score{strat}, percentile method, {r.n_boot:,} resamples, seed {r.seed}{paired}"
+    resamples = count(r.n_boot, "resample")
+    return f"bootstrap of the student's score{strat}, percentile method, {resamples}, seed {r.seed}{paired}"
 
 
 def _teacher(r: AcceptanceResult) -> str:

@@ -5,19 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from distillplan.catalogs.gpus import load_gpus
-from distillplan.catalogs.prices import teacher_prices
+from distillplan.catalogs.gpus import RATE_KIND, load_gpus
+from distillplan.catalogs.prices import PriceBook, teacher_prices
 from distillplan.catalogs.sources import student_sources
 from distillplan.plan.staleness import is_stale
 from distillplan.sizing.architecture import catalog_names
+from distillplan.text import count, usd
 
 
-def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
-    """The bundled catalogs (student architectures, GPUs, teacher prices) with their sources
-    and dates; a price read more than ``max_months`` before ``today`` is flagged stale."""
+def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6, book: PriceBook | None = None) -> str:
+    """The bundled catalogs (student architectures, GPUs, teacher prices: ``book``, default the
+    bundled one) with their sources and dates; a price read more than ``max_months`` before
+    ``today`` (its oldest price field) is flagged stale."""
     sources = {name: row.model_dump() for name, row in student_sources().items()}
     gpus = load_gpus()
-    book = teacher_prices()
+    book = book if book is not None else teacher_prices()
     if fmt == "json":
         return json.dumps(
             {
@@ -57,7 +59,10 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
                         "source_kind": t.source_kind,
                         "source": t.source,
                         "as_of": t.as_of.isoformat(),
-                        "stale": is_stale(t.as_of, today, max_months),
+                        "read": {k: v.isoformat() for k, v in t.read},
+                        "cached_input_basis": t.cached_input_basis,
+                        "cached_input_rule": t.cached_input_rule,
+                        "stale": is_stale(t.prices_read_on(cached=True), today, max_months),
                     }
                     for t in book.values()
                 ],
@@ -72,31 +77,45 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
     lines.append("GPUs (hardware.gpu):")
     for k, g in gpus.items():
         stale = ", STALE" if is_stale(g.as_of, today, max_months) else ""
-        quotes = sorted(q.usd_per_gpu_hour for q in g.quotes)
-        spread = f", median of {len(quotes)} providers ${quotes[0]:.2f}-${quotes[-1]:.2f}" if quotes else ""
+        quotes = sorted(q.usd_per_gpu_hour for q in g.quotes if q.kind == RATE_KIND)
+        others = len(g.quotes) - len(quotes)
+        spread = (
+            f", median of {count(len(quotes), RATE_KIND + ' quote')} {usd(quotes[0], 2)}-{usd(quotes[-1], 2)}"
+            if quotes
+            else ""
+        )
+        spread += f" (+{others} spot/reserved, not in the median)" if others else ""
         lines.append(
             f"  {k:<12} {g.name:<24} {g.memory_gib:>5.1f} GiB  {g.bandwidth_gb_per_s:>6,.0f} GB/s  "
-            f"${g.usd_per_gpu_hour:.2f}/h{spread}  (as of {g.as_of}{stale})"
+            f"{usd(g.usd_per_gpu_hour, 2)}/h{spread}  (as of {g.as_of}{stale})"
         )
         lines.append(f"      {g.source}")
         for q in g.quotes:
-            lines.append(f"        {q.provider:<13} ${q.usd_per_gpu_hour:>7.4f}/h  read {q.read}: {q.source}")
+            lines.append(
+                f"        {q.provider:<13} {usd(q.usd_per_gpu_hour, 4):>8}/h {q.kind:<9} read {q.read}: {q.source}"
+            )
     lines.append("")
     lines.append(
         "Teacher price book (teacher.model), USD per million tokens in / cached in / out, batch discount, status,"
         " where the price was read:"
     )
     for t in book.values():
-        cached = "-" if t.usd_per_mtok_cached_input is None else f"${t.usd_per_mtok_cached_input:.3f}"
-        stale = ", STALE" if is_stale(t.as_of, today, max_months) else ""
+        cached = "-" if t.usd_per_mtok_cached_input is None else usd(t.usd_per_mtok_cached_input, 3)
+        cached = cached if t.cached_input_basis == "published" else f"~{cached}"
+        read = t.prices_read_on(cached=True)
+        stale = ", STALE" if is_stale(read, today, max_months) else ""
         shutdown = f", shuts down {t.shutdown.isoformat()}" if t.shutdown else ""
         lines.append(
-            f"  {t.name:<22} {t.vendor:<10} ${t.usd_per_mtok_input:>6.2f} / {cached:>6}"
-            f" / ${t.usd_per_mtok_output:>6.2f}  batch -{t.batch_discount:.0%}  {t.status + shutdown:<30}"
-            f" {t.source_kind:<16} (as of {t.as_of}{stale})"
+            f"  {t.name:<22} {t.vendor:<10} {usd(t.usd_per_mtok_input, 2):>7} / {cached:>7}"
+            f" / {usd(t.usd_per_mtok_output, 2):>7}  batch -{t.batch_discount:.0%}  {t.status + shutdown:<30}"
+            f" {t.source_kind:<16} (read {read}{stale})"
         )
         lines.append(f"      {t.source}")
+        if t.cached_input_rule:
+            lines.append(f"      ~ {t.cached_input_rule}")
     lines.append(
-        f"STALE: read more than {max_months} months before {today.isoformat()} ([policy] price_staleness_months)."
+        f"STALE: read more than {count(max_months, 'month')} before {today.isoformat()}"
+        " ([policy] price_staleness_months). A teacher row's date is its oldest price read;"
+        " ~: no published cached price, the stated rule applies."
     )
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from distillplan.outputs.rows import table
 from distillplan.plan.compare import CompareRow, Comparison
-from distillplan.text import md_table, md_text, usd
+from distillplan.text import count, md_table, md_text, usd
 
 __all__ = ["alternatives", "render", "render_markdown", "render_text"]
 
@@ -64,17 +64,13 @@ def _cells(r: CompareRow, latency: bool) -> list[str]:
     ]
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
 def _intro(c: Comparison) -> list[str]:
     n_ok = sum(r.feasible for r in c.rows)
     own = c.own
     a = c.axes
     swept = len(a.students) * len(a.precisions) * len(a.gpus) * len(a.methods)
     axes = " x ".join(
-        _count(len(values), noun)
+        count(len(values), noun)
         for values, noun in (
             (a.students, "student"),
             (a.precisions, "precision"),
@@ -84,7 +80,7 @@ def _intro(c: Comparison) -> list[str]:
     )
     extra = " plus the spec's own configuration" if len(c.rows) > swept else ""
     lines = [
-        f"{_count(len(c.rows), 'candidate')} ({axes}{extra}), {n_ok} feasible, ranked by payback (ties by NPV).",
+        f"{count(len(c.rows), 'candidate')} ({axes}{extra}), {n_ok} feasible, ranked by payback (ties by NPV).",
         f"The spec's own configuration ({OWN_MARK}) ranks {own.rank} of {len(c.rows)}.",
     ]
     if c.latency_target_p95_ttft_ms is not None or c.latency_target_p95_tpot_ms is not None:

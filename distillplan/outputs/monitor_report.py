@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from distillplan.errors import one_line, quote_value
 from distillplan.evalset.monitor import CellResult
-from distillplan.text import json_round, md_table, md_text, usd
+from distillplan.text import count, json_round, md_table, md_text, usd
 
 __all__ = ["FORMAT_VERSION", "BudgetRow", "MixRow", "MonitorResult", "State", "UnseenSegment", "render"]
 
@@ -107,7 +107,7 @@ def _gap(c: CellResult) -> str:
 
 def _verdict(r: MonitorResult) -> str:
     if r.state == "within":
-        return f"WITHIN CONTRACT: {r.rows:,} sampled rows, {len(r.weeks)} weeks, no breach."
+        return f"WITHIN CONTRACT: {r.rows:,} sampled rows, {count(len(r.weeks), 'week')}, no breach."
     if r.state == "undecided":
         parts = [
             f"{seg} (weeks {', '.join(c.week for c in r.undecided if c.segment == seg)})"
@@ -148,7 +148,7 @@ def render_text(r: MonitorResult) -> str:
         f"{r.rows:,} sampled rows from {', '.join(r.files)}; gap in points, teacher minus student, 95% CI",
         "",
         f"P8 teacher-on-sample budget {usd(r.budget_usd_per_month)}/month at {usd(r.teacher_usd_per_request, 4)} "
-        f"a request buys {r.budget_examples_per_week:,} rows a week",
+        f"a request buys {count(r.budget_examples_per_week, 'row')} a week",
         "segment             eval mix  budget/week  needed/week  enough",
     ]
     out += [f"{one_line(a):<19} {b:>8}  {c:>11}  {d:>11}  {e}" for a, b, c, d, e in _budget_lines(r)]
@@ -171,7 +171,7 @@ def render_text(r: MonitorResult) -> str:
     for u in r.unseen:
         out.append(
             f"{one_line(u.first_at)}: segment {quote_value(u.segment)} is not in the locked eval set "
-            f"({u.examples:,} rows)"
+            f"({count(u.examples, 'row')})"
         )
     out += ["", _verdict(r)]
     return "\n".join(out)
@@ -237,7 +237,7 @@ def render_markdown(r: MonitorResult) -> str:
     out += ["## Sample size: the P8 budget line against what the statistics need", ""]
     out += [
         f"{usd(r.budget_usd_per_month)}/month at {usd(r.teacher_usd_per_request, 4)} a request buys "
-        f"{r.budget_examples_per_week:,} rows a week. Needed: {md_text(r.detect_method)}",
+        f"{count(r.budget_examples_per_week, 'row')} a week. Needed: {md_text(r.detect_method)}",
         "",
     ]
     out += md_table(
@@ -283,7 +283,8 @@ def render_markdown(r: MonitorResult) -> str:
     )
     for u in r.unseen:
         out.append(
-            f"- {md_text(u.first_at)}: segment {md_text(u.segment)} is not in the locked eval set ({u.examples:,} rows)"
+            f"- {md_text(u.first_at)}: segment {md_text(u.segment)} is not in the locked eval set "
+            f"({count(u.examples, 'row')})"
         )
     return "\n".join(out).rstrip("\n") + "\n"
 

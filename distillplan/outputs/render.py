@@ -28,10 +28,24 @@ from distillplan.plan.costs import CostLine, ProjectLine
 from distillplan.plan.model import FinanceOut, Gap, Plan
 from distillplan.spec.models import Spec
 from distillplan.spec.registry import PROJECT_LINE_NAMES
-from distillplan.text import md_cell, md_text, num, pct, tokens, toml_str, usd, yaml_comment, yaml_str, yaml_value
+from distillplan.text import (
+    count,
+    md_cell,
+    md_text,
+    num,
+    pct,
+    tokens,
+    toml_str,
+    usd,
+    yaml_comment,
+    yaml_str,
+    yaml_value,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2  # deferred: `check` imports this module's callers, never jinja2
+
+    from distillplan.catalogs.prices import PriceBook
 
 __all__ = [
     "build_context",
@@ -129,12 +143,13 @@ def _chart(fin: FinanceOut) -> Ctx:
     }
 
 
-def _router(spec: Spec) -> Ctx:
-    """The LiteLLM model names and the teacher's LiteLLM model string (``<api>/<model id>``)."""
+def _router(spec: Spec, book: PriceBook | None) -> Ctx:
+    """The LiteLLM model names and the teacher's LiteLLM model string (``<api>/<model id>``);
+    ``book``: the price book pricing the spec (its repository's price file over the bundled book)."""
     from distillplan.catalogs.teacher_api import API_KEY_ENV, teacher_api
 
     t = spec.teacher
-    api = teacher_api(t.model, t.api, t.api_model)
+    api = teacher_api(t.model, t.api, t.api_model, book)
     name = spec.project.name
     return {
         "student": name,
@@ -173,11 +188,6 @@ def jinja_literal(text: str) -> str:
     return "{{ " + json.dumps(text, ensure_ascii=False) + " }}"
 
 
-def count(n: int, noun: str) -> str:
-    """``1 replica``, ``2 replicas``: no "(s)" in a document."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
 def _parts(lines: Sequence[ProjectLine], estimate: str) -> str:
     """What the contract value is made of, by how each P4 line was chosen (words only)."""
     est = [x for x in lines if x.source == "estimate"]
@@ -206,10 +216,10 @@ def _thresholds(gap: Gap) -> Ctx:
     }
 
 
-def build_context(spec: Spec, plan: Plan, lock: dict[str, Any]) -> Ctx:
+def build_context(spec: Spec, plan: Plan, lock: dict[str, Any], book: PriceBook | None = None) -> Ctx:
     """The context every template renders from: the typed spec, the typed plan as its JSON
     states it (:meth:`Plan.as_stated`), the lock's hashes, and paths and names (no figure is
-    computed here: every figure is the plan's)."""
+    computed here: every figure is the plan's); ``book``: the price book pricing the spec."""
     plan = plan.as_stated()
     name = spec.project.name
     root = posixpath.normpath(spec.scaffold.root.replace("\\", "/"))
@@ -263,7 +273,7 @@ def build_context(spec: Spec, plan: Plan, lock: dict[str, Any]) -> Ctx:
         "paths": paths,
         "training": _training(spec, plan, paths),
         "eval_task": _eval_task(spec, plan),
-        "router": _router(spec),
+        "router": _router(spec, book),
         "student_lines": student_lines,
         "project_lines": _by_name(costs.project_lines, PROJECT_LINE_NAMES),
         "redistillation_usd_per_year": None if reserve is None else reserve * 12,

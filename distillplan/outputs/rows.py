@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from distillplan.errors import one_line
 from distillplan.plan.model import Plan, SizingOut
-from distillplan.text import gib, months, pct, tokens, usd
+from distillplan.text import count, gib, months, pct, tokens, usd
 
 __all__ = [
     "eval_rows",
@@ -37,9 +37,14 @@ def _cache_note(p: Plan) -> str:
         return ""
     if te.usd_per_mtok_cached_input is None:
         return f" ({te.cached_input_share:.0%} cache hits, billed as input: no cached price for {te.model})"
+    rule = (
+        "; no cached price is published: billed at the vendor's lowest published cached/input ratio (P6.2)"
+        if te.cached_input_basis == "vendor-lowest-ratio"
+        else ""
+    )
     return (
         f" ({te.cached_input_share:.0%} cache hits at {usd(te.usd_per_mtok_cached_input, 2)},"
-        f" the rest at {usd(te.usd_per_mtok_input, 2)})"
+        f" the rest at {usd(te.usd_per_mtok_input, 2)}{rule})"
     )
 
 
@@ -89,10 +94,10 @@ def finance_rows(p: Plan) -> list[tuple[str, str]]:
                 if f.payback_months_from_kickoff is None
                 else months(f.payback_months_from_kickoff)
             )
-            + f" ({f.build_months} build month{'s' if f.build_months != 1 else ''})",
+            + f" ({count(f.build_months, 'build month')})",
         ),
         (
-            f"NPV at {pct(f.discount_rate_annual)} a year, {f.horizon_months} months",
+            f"NPV at {pct(f.discount_rate_annual)} a year, {count(f.horizon_months, 'month')}",
             usd(f.npv_usd),
         ),
         (
@@ -190,7 +195,7 @@ def sizing_rows(p: Plan) -> list[tuple[str, str]]:
             [
                 (
                     "Prefix cache",
-                    f"{s.prefix_cached_tokens:,} of {p.volume.input_tokens_per_request:,} input tokens a request"
+                    f"{s.prefix_cached_tokens:,} of {count(p.volume.input_tokens_per_request, 'input token')} a request"
                     " reused, not prefilled ([workload] cached_input_share, whole 16-token blocks)",
                 )
             ]
@@ -220,7 +225,7 @@ def training_rows(p: Plan) -> list[tuple[str, str]]:
     return [
         ("Method", f"{t.method}{rank}, {t.trainable_parameters / 1e6:,.1f}M trainable parameters"),
         ("Training tokens", tokens(t.training_tokens)),
-        ("Memory", f"{gib(t.memory_gib)} per GPU on {t.gpus} GPU{'s' if t.gpus != 1 else ''}"),
+        ("Memory", f"{gib(t.memory_gib)} per GPU on {count(t.gpus, 'GPU')}"),
         ("Fits", ("yes" if t.fits else "NO") + f": {t.fit_note}"),
         ("Compute", training_compute(p)),
         *(("Note", n) for n in t.notes),
@@ -235,12 +240,12 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         ("Locked", f"yes ({e.lock_hash})" if e.locked else "no (run `distillplan lock`)"),
         (
             "Metric",
-            f"{g.metric}: teacher {g.teacher_score:g}, allowed gap {g.allowed_points:g} points, "
+            f"{g.metric}: teacher {g.teacher_score:g}, allowed gap {count(g.allowed_points, 'point')}, "
             f"threshold {g.acceptance_threshold:g}",
         ),
     ]
     if g.stratum_bound_points is not None:
-        rows.append(("Per-stratum bound", f"{g.stratum_bound_points:g} points"))
+        rows.append(("Per-stratum bound", count(g.stratum_bound_points, "point")))
     req = e.required_examples_per_stratum
     if req is not None:
         rows.append(
@@ -253,7 +258,7 @@ def eval_rows(p: Plan) -> list[tuple[str, str]]:
         need = e.required_examples_by_stratum.get(name, req)
         short = name in e.strata_too_few
         own = f" of {need:,} for its teacher score" if name in e.required_examples_by_stratum else ""
-        rows.append((f"Stratum {one_line(name)}", f"{n:,} examples{own}" + (" (too few)" if short else "")))
+        rows.append((f"Stratum {one_line(name)}", f"{count(n, 'example')}{own}" + (" (too few)" if short else "")))
     return rows
 
 

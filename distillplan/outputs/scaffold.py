@@ -23,6 +23,7 @@ from distillplan.errors import LockError, quote_value
 from distillplan.evalset.lockfile import LOCK_NAME, GeneratedManifest, LockFile
 
 if TYPE_CHECKING:  # pragma: no cover
+    from distillplan.catalogs.prices import PriceBook
     from distillplan.plan.model import Plan
     from distillplan.spec.load import SpecFile
 
@@ -107,6 +108,7 @@ def plan_tree(
     lock: dict[str, Any],
     *,
     alternatives: Mapping[str, Any],
+    book: PriceBook | None = None,
     vllm_yaml: str | None = None,
 ) -> dict[str, bytes]:
     """Every generated file: path relative to the spec's folder (POSIX) -> bytes.
@@ -114,10 +116,12 @@ def plan_tree(
     Conditional files are left out when their condition fails; ``[scaffold].skip`` too. ``vllm_yaml``:
     the person's own vllm.yaml (kept or skipped), from which the ConfigMap is derived instead.
     ``alternatives``: the proposal's "alternatives considered"
-    (:func:`~distillplan.outputs.compare_report.alternatives` of ``compare`` over the spec's axes)."""
+    (:func:`~distillplan.outputs.compare_report.alternatives` of ``compare`` over the spec's axes).
+    ``book``: the price book pricing the spec (its repository's price file over the bundled one;
+    None: the bundled book), through which the router calls the teacher."""
     from distillplan.outputs.render import build_context, render  # deferred: check_fresh runs on the hook path
 
-    ctx = build_context(sf.spec, plan, lock)
+    ctx = build_context(sf.spec, plan, lock, book)
     ctx["alternatives"] = alternatives
     skip = {posixpath.normpath(s.replace("\\", "/")) for s in sf.spec.scaffold.skip}
     out: dict[str, bytes] = {}

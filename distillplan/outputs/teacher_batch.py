@@ -27,6 +27,7 @@ from typing import Any
 
 from distillplan.errors import LocatedError, TeacherDataError, one_line
 from distillplan.evalset.metrics import normalize
+from distillplan.text import count
 
 __all__ = [
     "BATCH_LIMITS",
@@ -135,7 +136,7 @@ def split(requests: Sequence[Request], lines: Sequence[str], limit: BatchLimit) 
         n = len(line.encode("utf-8")) + 1
         if n > limit.bytes:
             raise TeacherDataError(
-                f"{request.origin}: input: the request is {n:,} bytes, above the batch limit of {limit.bytes:,}"
+                f"{request.origin}: input: the request is {count(n, 'byte')}, above the batch limit of {limit.bytes:,}"
             )
         if not files or len(files[-1]) >= limit.requests or size + n > limit.bytes:
             files.append([])
@@ -154,7 +155,7 @@ class CollectResult:
     missing: list[str] = field(default_factory=list)  # requested, no result
 
     def summary(self) -> str:
-        parts = [f"{len(self.rows)} examples written"]
+        parts = [f"{count(len(self.rows), 'example')} written"]
         for label, ids in (
             ("failed", self.failed),
             ("truncated", self.truncated),

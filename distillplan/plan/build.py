@@ -6,6 +6,7 @@ teacher baseline) and calls it; the bundled catalogs (GPUs, prices) are read onc
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import math
 from collections.abc import Callable, Mapping
@@ -14,8 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from distillplan.catalogs.gpus import Gpu, load_gpus
-from distillplan.catalogs.prices import TeacherPrice, teacher_prices
+from distillplan.catalogs.gpus import RATE_KIND, Gpu, load_gpus
+from distillplan.catalogs.prices import PriceBook, TeacherPrice, teacher_prices
+from distillplan.errors import LockError
 from distillplan.evalset.baseline import threshold
 from distillplan.evalset.lockfile import Baseline
 from distillplan.evalset.samplesize import SAMPLE_SIZE_METHOD, required_examples
@@ -56,7 +58,9 @@ from distillplan.plan.whatif import VOLUME_FACTORS, Month, Scenario, month, shar
 from distillplan.sizing.architecture import Architecture
 from distillplan.sizing.finetune import TrainingSizing, machines_for, size_training, training_recipe
 from distillplan.sizing.serving import ServingSizing, eval_generation_budget
+from distillplan.spec.evalsize import MAX_EXAMPLES
 from distillplan.spec.models import Eval, Spec
+from distillplan.text import usd
 
 FORMAT_VERSION = 2  # 2: break_even_tokens_per_month became zero_saving_ and refuse_line_tokens_per_month
 
@@ -70,16 +74,20 @@ class PlanInputs:
     #: The teacher baseline fixed in distill.lock (what ``accept`` compares with); when present, the
     #: plan's gap carries its teacher score and threshold, so every document states the locked ones.
     baseline: Baseline | None = None
+    #: The price book pricing the spec: its repository's ``.distillplan/prices.toml`` over the
+    #: bundled book, read at the edge (:func:`distillplan.commands._inputs.book_for`); None: the
+    #: bundled book alone (docs/prices.md).
+    book: PriceBook | None = None
 
 
-def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
+def teacher_prices_of(spec: Spec, book: PriceBook | None = None) -> tuple[Prices, TeacherPrice | None, str]:
     """(prices as billed, the price book's entry they come from or None, source): the spec's
-    pins win over the book; the entry is the teacher's, or its successor's when the teacher
-    leaves its vendor's API before go-live (:func:`successor_of`)."""
+    pins win over the book (``book``: see :attr:`PlanInputs.book`); the entry is the teacher's,
+    or its successor's when the teacher leaves its vendor's API before go-live (:func:`successor_of`)."""
     t = spec.teacher
-    entry = teacher_entry(spec)
+    entry = teacher_entry(spec, book)
     share = spec.workload.cached_input_share
-    successor = successor_of(spec, entry)
+    successor = successor_of(spec, entry, book)
     if successor is not None:  # the teacher leaves the API before go-live: the bill is its successor's (P6.1)
         entry = successor
     if entry is None:
@@ -103,28 +111,36 @@ def teacher_prices_of(spec: Spec) -> tuple[Prices, TeacherPrice | None, str]:
     return prices, entry, source
 
 
-def teacher_entry(spec: Spec) -> TeacherPrice | None:
+def book_of(book: PriceBook | None) -> PriceBook:
+    """The price book in use: ``book`` as read at the edge (the repository's
+    ``.distillplan/prices.toml`` over the bundled book), or the bundled book alone (docs/prices.md)."""
+    return book if book is not None else teacher_prices()
+
+
+def teacher_entry(spec: Spec, book: PriceBook | None = None) -> TeacherPrice | None:
     """The teacher's own price-book entry (None for prices given only in the spec)."""
-    return teacher_prices().get(spec.teacher.model) if spec.teacher.model else None
+    return book_of(book).get(spec.teacher.model) if spec.teacher.model else None
 
 
-def successor_of(spec: Spec, entry: TeacherPrice | None) -> TeacherPrice | None:
+def successor_of(spec: Spec, entry: TeacherPrice | None, book: PriceBook | None = None) -> TeacherPrice | None:
     """The price-book model that bills the workload instead of the teacher, when the teacher
     leaves its vendor's API by go-live and ``[teacher] successor`` (or the price book) names
     one; None otherwise (P6.1)."""
     if entry is None or not retires_before_go_live(entry, go_live_of(spec)):
         return None
     name = spec.teacher.successor or entry.successor
-    return teacher_prices().get(name) if name else None
+    return book_of(book).get(name) if name else None
 
 
-def teacher_of(spec: Spec) -> TeacherOut:
-    return _teacher_out(spec, *teacher_prices_of(spec))
+def teacher_of(spec: Spec, book: PriceBook | None = None) -> TeacherOut:
+    return _teacher_out(spec, *teacher_prices_of(spec, book), book)
 
 
-def _teacher_out(spec: Spec, prices: Prices, entry: TeacherPrice | None, source: str) -> TeacherOut:
+def _teacher_out(
+    spec: Spec, prices: Prices, entry: TeacherPrice | None, source: str, book: PriceBook | None
+) -> TeacherOut:
     input_pinned = spec.teacher.usd_per_mtok_input is not None and spec.teacher.usd_per_mtok_output is not None
-    own = teacher_entry(spec)
+    own = teacher_entry(spec, book)
     return TeacherOut(
         model=own.name if own else spec.teacher.model,
         successor=entry.name if entry is not None and own is not None and entry is not own else None,
@@ -138,8 +154,39 @@ def _teacher_out(spec: Spec, prices: Prices, entry: TeacherPrice | None, source:
         shutdown=own.shutdown if own else None,
         price_source_kind="distill.toml" if entry is None or input_pinned else entry.source_kind,
         source=source,
-        as_of=entry.as_of if entry else None,
+        as_of=_read_on(spec, prices, entry),
+        cached_input_basis=_cached_basis(spec, prices, entry),
+        cached_input_rule=entry.cached_input_rule
+        if entry is not None and spec.teacher.usd_per_mtok_cached_input is None and prices.cached_input_share > 0
+        else "",
     )
+
+
+def _cached_basis(spec: Spec, prices: Prices, entry: TeacherPrice | None) -> str:
+    """Where the cached-input price the bill uses comes from (``none``: no cache share)."""
+    if prices.cached_input_share == 0:
+        return "unused"
+    if spec.teacher.usd_per_mtok_cached_input is not None:
+        return "distill.toml"
+    return entry.cached_input_basis if entry is not None else "none"
+
+
+def _read_on(spec: Spec, prices: Prices, entry: TeacherPrice | None) -> dt.date | None:
+    """The oldest read date among the book prices the bill uses (the spec's pins are today's)."""
+    if entry is None:
+        return None
+    t = spec.teacher
+    pinned = {
+        "usd_per_mtok_input": t.usd_per_mtok_input,
+        "usd_per_mtok_output": t.usd_per_mtok_output,
+        "usd_per_mtok_cached_input": t.usd_per_mtok_cached_input,
+        "batch_discount": t.batch_discount,
+    }
+    used = [f for f, v in pinned.items() if v is None]
+    if prices.cached_input_share == 0 and "usd_per_mtok_cached_input" in used:
+        used.remove("usd_per_mtok_cached_input")
+    days = [entry.read_on(f) for f in used]
+    return min(days) if days else None
 
 
 def _training(spec: Spec, arch: Architecture, gpu: Gpu, vol: Volume, rate: float) -> tuple[TrainingSizing, float]:
@@ -194,14 +241,14 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
     arch = inputs.architecture
     gpu = (gpus or load_gpus())[spec.hardware.gpu]
     rate = spec.hardware.usd_per_gpu_hour or gpu.usd_per_gpu_hour
-    prices, entry, source = teacher_prices_of(spec)
-    teacher = _teacher_out(spec, prices, entry, source)
+    prices, entry, source = teacher_prices_of(spec, inputs.book)
+    teacher = _teacher_out(spec, prices, entry, source, inputs.book)
     vol = volume_of(spec)
     now = month(spec, arch, gpu, prices, vol, rate)
     training, training_tokens = _training(spec, arch, gpu, vol, rate)
     has_driver = spec.student.training_examples is not None
     ft_formula = (
-        f"{training.gpu_hours:,.1f} GPU-h x ${rate:,.2f}/h "
+        f"{training.gpu_hours:,.1f} GPU-h x {usd(rate, 2)}/h "
         f"({policy.sizing.sweep_runs} sweep runs, {training.gpus} x {gpu.name})"
     )
 
@@ -236,7 +283,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         infeasible=infeasible_reason(now.serving, training),
         required_per_stratum=required,
         required_by_stratum=required_by,
-        teacher=teacher_entry(spec),
+        teacher=teacher_entry(spec, inputs.book),
         successor=entry if teacher.successor else None,
     )
     return PlanCore(
@@ -257,7 +304,7 @@ def plan_core(spec: Spec, inputs: PlanInputs, *, gpus: Mapping[str, Gpu] | None 
         required=required,
         required_by=required_by,
         verdict=verdict,
-        entry=teacher_entry(spec),
+        entry=teacher_entry(spec, inputs.book),
         successor=entry if teacher.successor else None,
     )
 
@@ -404,8 +451,12 @@ def _required(teacher_score: float, gap_points: float) -> int | None:
         return None
     try:
         return required_examples(teacher_score=teacher_score, gap_points=gap_points)
-    except ValueError:  # a gap too small for any sample to resolve (the normal approximation overflows)
-        return None
+    except ValueError:  # validate refuses such a gap in the spec: here the score is the lock's measured one
+        raise LockError(
+            f"distill.lock: the locked teacher score {teacher_score:g} with a gap of {gap_points:g} points needs "
+            f"more than {MAX_EXAMPLES:,} eval examples per stratum (P2.3); widen the gap and re-lock with "
+            "`distillplan lock --reason TEXT`"
+        ) from None
 
 
 def _gpu_price_basis(spec: Spec, gpu: Gpu) -> str:
@@ -414,11 +465,13 @@ def _gpu_price_basis(spec: Spec, gpu: Gpu) -> str:
         return "[hardware] usd_per_gpu_hour in distill.toml"
     if not gpu.quotes:
         return f"the GPU catalog ({gpu.source})"
-    rates = sorted(q.usd_per_gpu_hour for q in gpu.quotes)
-    days = sorted(q.day for q in gpu.quotes if q.day is not None)
+    rated = [q for q in gpu.quotes if q.kind == RATE_KIND]  # spot and reserved quotes are listed, not counted
+    rates = sorted(q.usd_per_gpu_hour for q in rated)
+    days = sorted(q.day for q in rated if q.day is not None)
     undated = len(rates) - len(days)
     return (
-        f"median of {len(rates)} cloud providers' on-demand quotes (${rates[0]:.2f}-${rates[-1]:.2f} per GPU-hour, "
+        f"median of {len(rates)} cloud providers' on-demand quotes "
+        f"({usd(rates[0], 2)}-{usd(rates[-1], 2)} per GPU-hour, "
         f"read {days[0].isoformat()} to {days[-1].isoformat()}{f', {undated} undated' if undated else ''}; "
         "`distillplan catalog` lists them)"
     )

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from distillplan.catalogs.gpus import load_gpus
+from distillplan.catalogs.prices import PriceBook
 from distillplan.catalogs.students import STUDENT_FILES
 from distillplan.plan.build import PlanCore, PlanInputs, plan_core
 from distillplan.plan.decision import EvalState, expected_gap, infeasible_reason
@@ -227,9 +228,11 @@ def compare(
     axes: Axes,
     architectures: dict[str, Architecture],
     eval_state: EvalState,
+    book: PriceBook | None = None,
 ) -> Comparison:
     """Plan every candidate of ``axes`` and rank them; pure. ``architectures`` holds one
-    architecture per student of the axes (and the spec's own), loaded once by the caller."""
+    architecture per student of the axes (and the spec's own), loaded once by the caller;
+    ``book``: the price book pricing the spec (:attr:`~distillplan.plan.build.PlanInputs.book`)."""
     gpus = load_gpus()
     own = own_candidate(spec)
     rows = []
@@ -241,7 +244,7 @@ def compare(
         if not same_base and spec.eval.expected_gap_points is not None:
             cspec = cspec.model_copy(update={"eval": cspec.eval.model_copy(update={"expected_gap_points": None})})
         state = eval_state if same_base else other_state
-        inputs = PlanInputs(architecture=architectures[c.student], eval_state=state)
+        inputs = PlanInputs(architecture=architectures[c.student], eval_state=state, book=book)
         core = plan_core(cspec, inputs, gpus=gpus)
         rows.append(row_of(c, core, is_spec=c == own, expected_gap=expected_gap(cspec, state)))
     ranked = [r for _, r in sorted(enumerate(rows), key=_rank_key)]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from distillplan.spec.models import Spec
 from distillplan.spec.policy import Policy, band_value
 from distillplan.spec.registry import PROJECT_LINES
-from distillplan.text import usd
+from distillplan.text import count, usd
 
 HOURS_NOTE = "h/month"
 
@@ -164,7 +164,7 @@ def student_lines(
                 name="gpu_hosting",
                 label="GPU hosting",
                 usd=hosting,
-                formula=f"{gpus} GPU x ${usd_per_gpu_hour:,.2f}/h x {hw.hours_per_month:g} {HOURS_NOTE}",
+                formula=f"{count(gpus, 'GPU')} x {usd(usd_per_gpu_hour, 2)}/h x {hw.hours_per_month:g} {HOURS_NOTE}",
                 basis=f"{hw.gpu}; GPU count from sizing" + (" (replicas pinned)" if hw.replicas else ""),
                 pinned=hw.replicas is not None,
             )
@@ -266,12 +266,12 @@ def project_lines(
             tier += f", {teacher.cached_input_share:.0%} of input tokens as cache hits"
         drivers["teacher_inference"] = (
             cost,
-            f"driver: {st.training_examples:,} examples x ({tin:,} in + {tout:,} out tokens) at teacher {tier}",
+            f"driver: {count(st.training_examples, 'example')} x ({tin:,} in + {tout:,} out tokens) at teacher {tier}",
         )
     if spec.budget.human_label_hours is not None and spec.budget.usd_per_label_hour is not None:
         drivers["human_validation"] = (
             spec.budget.human_label_hours * spec.budget.usd_per_label_hour,
-            f"driver: {spec.budget.human_label_hours:,g} h x ${spec.budget.usd_per_label_hour:,.2f}/h",
+            f"driver: {spec.budget.human_label_hours:,g} h x {usd(spec.budget.usd_per_label_hour, 2)}/h",
         )
     if fine_tune_usd is not None:
         drivers["fine_tune_compute"] = (fine_tune_usd, f"driver: {fine_tune_formula}")

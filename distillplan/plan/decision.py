@@ -15,7 +15,7 @@ from distillplan.sizing.finetune import TrainingSizing
 from distillplan.sizing.serving import ServingSizing
 from distillplan.spec.models import NARROW_TASKS, Spec
 from distillplan.spec.policy import Policy
-from distillplan.text import tokens, usd
+from distillplan.text import count, tokens, usd
 
 Decision = Literal["distill", "route-first", "lock-eval-first", "stay-on-frontier"]
 #: Weakest to strongest: more volume, with everything else fixed, never lowers the rank.
@@ -72,7 +72,7 @@ class EvalState:
 
 def _revisit_words(months: int) -> str:
     """``two quarters`` for the playbook's 6 months (P2.4); ``N months`` otherwise."""
-    return "two quarters" if months == 6 else f"{months} months"
+    return "two quarters" if months == 6 else count(months, "month")
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -177,7 +177,7 @@ def _volume_check(spec: Spec, policy: Policy, tokens_per_month: float, band: Vol
     floor, structural = policy.volume_floor_tokens_per_month, policy.volume_structural_tokens_per_month
     vmsg = {
         "below": f"below the {tokens(floor)} tokens/month floor: does not amortize within "
-        f"{policy.payback_refuse_over_months:g} months",
+        f"{count(policy.payback_refuse_over_months, 'month')}",
         "within": f"between {tokens(floor)} and {tokens(structural)}: defensible, weigh model routing first",
         "above": f"above {tokens(structural)}: the volume condition holds",
     }[band]
@@ -232,9 +232,11 @@ def _payback_check(
         pfig = f"saving {usd(savings_usd_per_month)}/month"
     else:
         low, high = policy.payback_typical_months
-        typical = f"; typical for justified workloads: {low:g}-{high:g} months (P6.4)"
+        typical = f"; typical for justified workloads: {low:g}-{count(high, 'month')} (P6.4)"
         pmsg = (
-            f"pays back within {refuse:g} months" if pays else f"payback over {refuse:g} months is refused (P6.3)"
+            f"pays back within {count(refuse, 'month')}"
+            if pays
+            else f"payback over {count(refuse, 'month')} is refused (P6.3)"
         ) + (typical if not low <= payback_months <= high else "")
         pfig = f"{payback_months:.1f} months"
     return Check(id="payback", rule="P6.3", ok=pays, figure=pfig, message=pmsg)
@@ -286,8 +288,8 @@ def _strata_warnings(
         Warning(
             id="eval-strata",
             rule="P2.3",
-            message=f"{len(small)} strat{'a' if len(small) > 1 else 'um'} below the examples needed to detect "
-            f"a student {bound:g} points below the teacher with 80% power (one-sided exact binomial test at "
+            message=f"{count(len(small), 'stratum', 'strata')} below the examples needed to detect "
+            f"a student {count(bound, 'point')} below the teacher with 80% power (one-sided exact binomial test at "
             f"2.5%{own}): {listed}",
         )
     ]
@@ -371,7 +373,7 @@ def expected_gap(spec: Spec, state: EvalState) -> tuple[float, str] | None:
     ``[eval] expected_gap_points``; None when neither is given."""
     if state.pilot is not None:
         n, score = state.pilot
-        return (spec.eval.teacher_score - score) * 100, f"pilot: {n:,} predictions scoring {score:.1%}"
+        return (spec.eval.teacher_score - score) * 100, f"pilot: {count(n, 'prediction')} scoring {score:.1%}"
     if spec.eval.expected_gap_points is not None:
         return spec.eval.expected_gap_points, "stated: [eval] expected_gap_points"
     return None
@@ -441,8 +443,8 @@ def _teacher_warnings(spec: Spec, teacher: TeacherPrice | None, successor: Teach
     else:
         return []
     then = (
-        f"the bill is priced at its successor {successor.name} (${successor.usd_per_mtok_input:g} / "
-        f"${successor.usd_per_mtok_output:g} per MTok)"
+        f"the bill is priced at its successor {successor.name} ({usd(successor.usd_per_mtok_input, 2)} / "
+        f"{usd(successor.usd_per_mtok_output, 2)} per MTok)"
         if successor is not None
         else "the frontier bill the saving is measured against ends; plan against the model that replaces it "
         "([teacher] successor)"

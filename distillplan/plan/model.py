@@ -73,6 +73,8 @@ class TeacherOut(_Frozen):
     price_source_kind: str
     source: str
     as_of: dt.date | None
+    cached_input_basis: str = "unused"
+    cached_input_rule: str = ""
 
 
 class Costs(_Frozen):

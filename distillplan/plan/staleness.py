@@ -11,6 +11,7 @@ import datetime as dt
 
 from distillplan.plan.decision import add_months
 from distillplan.plan.model import Plan, TeacherOut
+from distillplan.text import count, usd
 
 __all__ = ["is_stale", "months_between", "parse_as_of", "stale_gpu", "stale_prices", "stale_teacher"]
 
@@ -52,7 +53,7 @@ def stale_teacher(te: TeacherOut, today: dt.date, max_months: int) -> list[str]:
     if te.as_of is not None and is_stale(te.as_of, today, max_months):
         age = months_between(te.as_of, today)
         out.append(
-            f"the teacher prices ({te.model}) were read on {te.as_of.isoformat()}, {age} months ago "
+            f"the teacher prices ({te.model}) were read on {te.as_of.isoformat()}, {count(age, 'month')} ago "
             f"(older than [policy] price_staleness_months = {max_months}): pin today's prices in "
             "[teacher] usd_per_mtok_input / usd_per_mtok_output"
         )
@@ -78,6 +79,7 @@ def stale_gpu(gpu: str, usd_per_gpu_hour: float, as_of: str, today: dt.date, max
     if day is None or not is_stale(day, today, max_months):
         return []
     return [
-        f"the {gpu} price (${usd_per_gpu_hour:.2f}/h) is from {as_of}, {months_between(day, today)} months ago: "
+        f"the {gpu} price ({usd(usd_per_gpu_hour, 2)}/h) is from {as_of}, "
+        f"{count(months_between(day, today), 'month')} ago: "
         "pin what you pay in [hardware] usd_per_gpu_hour"
     ]

@@ -14,6 +14,7 @@ from distillplan.catalogs.gpus import Gpu
 from distillplan.sizing.architecture import Architecture, parameter_count
 from distillplan.sizing.serving import GIB, SizingAssumptions, linear_shapes, weight_bytes
 from distillplan.spec.registry import Method
+from distillplan.text import count
 
 __all__ = [
     "GPUS_PER_MACHINE",
@@ -180,10 +181,11 @@ def size_training(
     per_gpu = sum(parts.values())
     fits = per_gpu <= capacity
     ckpt = "with" if a.gradient_checkpointing else "without"
-    shape = f"micro-batch {a.train_micro_batch_size} x {a.train_sequence_length} tokens, {ckpt} gradient checkpointing"
+    sequence = count(a.train_sequence_length, "token")
+    shape = f"micro-batch {a.train_micro_batch_size} x {sequence}, {ckpt} gradient checkpointing"
     machines = machines_for(gpus)
     where = f"{gpus} x {gpu.name}" + (
-        f" ({machines} machines of {GPUS_PER_MACHINE}, multi-node FSDP)" if machines > 1 else ""
+        f" ({count(machines, 'machine')} of {GPUS_PER_MACHINE}, multi-node FSDP)" if machines > 1 else ""
     )
     if fits:
         fit_note = f"{per_gpu / GIB:.1f} GiB per GPU of {gpu.memory_gib:g} GiB on {where} ({shape})"
@@ -196,14 +198,18 @@ def size_training(
     if method == "full":
         flops_factor = 6.0
         notes.append(
-            f"full fine-tuning: 16 bytes/parameter ({16 * n / GIB:.0f} GiB of states) sharded over {gpus} GPUs"
+            f"full fine-tuning: 16 bytes/parameter ({16 * n / GIB:.0f} GiB of states) sharded over {count(gpus, 'GPU')}"
         )
     else:
         flops_factor = a.adapter_flops_factor * (a.qlora_slowdown if method == "qlora" else 1.0)
         notes.append(
             f"{method}: rank {lora_rank} on all 7 linear layers, {trainable / 1e6:.1f}M trainable parameters; "
             f"frozen base {parts['weights'] * gpus / GIB:.1f} GiB"
-            + (f", sharded with FSDP over {gpus} GPUs ({parts['weights'] / GIB:.1f} GiB each)" if gpus > 1 else "")
+            + (
+                f", sharded with FSDP over {count(gpus, 'GPU')} ({parts['weights'] / GIB:.1f} GiB each)"
+                if gpus > 1
+                else ""
+            )
         )
     notes.append(
         "per GPU: "

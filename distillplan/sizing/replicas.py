@@ -6,6 +6,7 @@ fewest replicas meeting a target is found by a doubling search then a bisection.
 from __future__ import annotations
 
 from distillplan.sizing.latency import Latency, Replica
+from distillplan.text import count
 
 __all__ = ["latency_note", "meets", "replicas_for_latency"]
 
@@ -66,7 +67,7 @@ def latency_note(
         now = f"at the planned load ({at_load.rate:.2f} requests/s per replica) a replica is past capacity"
     idle_s = f"idle replica: TTFT {idle.ttft_p95_ms:,.0f} ms, TPOT {idle.tpot_p95_ms:,.1f} ms"
     if ttft_ms is None and tpot_ms is None:
-        sets = f"{replicas} replica" + ("" if replicas == 1 else "s")
+        sets = count(replicas, "replica")
         return f"{now} ({idle_s}); no [workload] latency target, so throughput sets {sets}"
     target = " and ".join(
         t
@@ -81,8 +82,8 @@ def latency_note(
     if binds == "pinned":
         return f"replicas pinned at {replicas}; target {target} {'met' if met else 'missed'}: {now}"
     why = (
-        f"latency binds: {lat_replicas} replicas for {target}, throughput alone needs {thr}"
+        f"latency binds: {count(lat_replicas, 'replica')} for {target}, throughput alone needs {thr}"
         if binds == "latency"
-        else f"throughput binds: {thr} replicas; {target} needs {lat_replicas}"
+        else f"throughput binds: {count(thr, 'replica')}; {target} needs {lat_replicas}"
     )
     return f"{why}; {now}"

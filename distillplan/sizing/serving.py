@@ -32,6 +32,7 @@ from distillplan.sizing.latency import Replica, cached_prefix_tokens, replica
 from distillplan.sizing.replicas import latency_note, meets, replicas_for_latency
 from distillplan.spec.policy import SizingAssumptions
 from distillplan.spec.registry import PRECISION_FORMATS, Precision
+from distillplan.text import count
 
 GIB = 1024**3
 TP_CHOICES = (1, 2, 4, 8)
@@ -199,7 +200,7 @@ def pod_throughput(
     )
     b, o = r.max_running, output_tokens
     memory = r.a0_s + b * r.m_seq_s  # the saturated step's reads ...
-    compute = b * (r.c_tok_s * o + r.prompt_s) / o  # ... and its compute
+    compute = b * (r.dec_s * o + r.prompt_s) / o  # ... and its compute
     return r.capacity, "compute" if compute >= memory else "memory"
 
 
@@ -218,7 +219,7 @@ def _p71_note(
     output_tokens: int,
     band: tuple[float, float],
 ) -> tuple[bool, str]:
-    shape = f"{input_tokens} input + {output_tokens} output tokens"
+    shape = f"{input_tokens:,} input + {count(output_tokens, 'output token')}"
     low, high = band
     where = "below" if rps_per_gpu < low else "within" if rps_per_gpu <= high else "above"
     holds = rps_per_gpu >= low
@@ -279,26 +280,26 @@ def size_serving(
     one_gpu_kv, _ = _kv_capacity_tokens(arch, gpu, weights, 1, a)
     if too_long:
         reason = (
-            f"a request of {request_len} tokens exceeds {arch.name}'s context of "
-            f"{arch.max_position_embeddings} tokens; shorten inputs or pick a longer-context base"
+            f"a request of {count(request_len, 'token')} exceeds {arch.name}'s context of "
+            f"{count(arch.max_position_embeddings, 'token')}; shorten inputs or pick a longer-context base"
         )
     elif fits and tp == 1:
         reason = (
             f"fits on one {gpu.name}: {weights / GIB:.1f} GiB weights, {kv_gib:.1f} GiB KV "
-            f"cache for {kv_tokens:,} tokens ({concurrent:,} concurrent requests)"
+            f"cache for {count(kv_tokens, 'token')} ({concurrent:,} concurrent requests)"
         )
     elif fits:
         reason = (
             f"does not fit on one {gpu.name}: {weights / GIB:.1f} GiB weights leave "
-            f"{max(one_gpu_kv, 0.0):.1f} GiB for KV, under {kv_floor:,} tokens ({a.min_concurrent_sequences} "
-            f"requests of {max_model_len} tokens, at most {a.min_kv_cache_tokens:,}); "
-            f"tensor parallelism over {tp} GPUs fits, "
+            f"{max(one_gpu_kv, 0.0):.1f} GiB for KV, under {count(kv_floor, 'token')} ({a.min_concurrent_sequences} "
+            f"requests of {count(max_model_len, 'token')}, at most {a.min_kv_cache_tokens:,}); "
+            f"tensor parallelism over {count(tp, 'GPU')} fits, "
             f"and a lower precision (int8/int4) or a bigger GPU may fit on one"
         )
     else:
         reason = (
             f"does not fit even on {tp} x {gpu.name} at {precision} ({weights / GIB:.1f} GiB "
-            f"weights, KV for {kv_floor:,} tokens); use "
+            f"weights, KV for {count(kv_floor, 'token')}); use "
             f"a lower precision (int8/int4), a bigger GPU, shorter requests or a smaller base"
         )
     batch = max(concurrent, 1)

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from distillplan.catalogs.prices import teacher_prices
+from distillplan.catalogs.prices import family_hint, price_book
 from distillplan.catalogs.students import config_problem, is_student_name
 from distillplan.errors import InputError, Problem, SpecError, quote_value
 from distillplan.files import leaves_folder, open_regular
 from distillplan.git import repo_root as find_repo_root
 from distillplan.spec.models import Spec
 from distillplan.spec.policy import NotANumber
+from distillplan.text import count
 
 if TYPE_CHECKING:
     from distillplan.spec.positions import KeyPath, Positions
@@ -86,12 +87,20 @@ def load_spec(arg: str | Path) -> SpecFile:
     return SpecFile(spec=spec, path=path, display=display, sha256=hashlib.sha256(data).hexdigest())
 
 
-def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None) -> Spec:
+def parse_spec(
+    data: bytes | str, *, display: str, base_dir: Path | None = None, prices_root: Path | None = None
+) -> Spec:
     """Validate spec text. With ``base_dir``, paths in the spec are checked against the
-    repository holding it (they must stay inside). Raises :class:`SpecError`."""
+    repository holding it (they must stay inside), and the spec is priced with that repository's
+    price book (``.distillplan/prices.toml`` over the bundled one; ``prices_root`` names another
+    repository's, e.g. the working tree's for a spec read from git history). Raises :class:`SpecError`."""
     if len(data) > MAX_SPEC_BYTES:
         raise SpecError(
-            [Problem(display, 1, 1, "", f"is larger than {MAX_SPEC_BYTES:,} bytes (1 MiB), the limit for a spec")]
+            [
+                Problem(
+                    display, 1, 1, "", f"is larger than {count(MAX_SPEC_BYTES, 'byte')} (1 MiB), the limit for a spec"
+                )
+            ]
         )
     text = _decode(data, display) if isinstance(data, bytes) else data
     if not text.strip():
@@ -110,6 +119,8 @@ def parse_spec(data: bytes | str, *, display: str, base_dir: Path | None = None)
     except ValidationError as e:
         problems.extend(_pydantic_problems(e, raw))
     problems.extend((_split_key(k), msg, True) for k, msg in context["problems"])
+    if spec is not None and (prices_root is not None or base_dir is not None):
+        spec.use_prices_of(prices_root or (find_repo_root(base_dir) if base_dir else None) or base_dir)
     if spec is not None and not problems:
         problems.extend(_semantic_problems(spec, base_dir))
     if problems:
@@ -208,7 +219,7 @@ def _got(value: Any) -> str:
         return "inf" if value > 0 else "-inf"
     if isinstance(value, int | float):
         text = f"{value:g}" if isinstance(value, float) else str(value)
-        return text if len(text) <= 24 else text[:12] + "..." + f" ({len(text)} digits)"
+        return text if len(text) <= 24 else text[:12] + "..." + f" ({count(len(text), 'digit')})"
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
@@ -289,13 +300,13 @@ def _pydantic_problems(err: ValidationError, raw: dict[str, Any]) -> list[tuple[
         elif kind in _TYPE_WORDS:
             msg = f"must be {_TYPE_WORDS[kind]} (got {_got(value)})"
         elif kind == "too_short":
-            msg = f"must have at least {ctx.get('min_length')} item(s)"
+            msg = f"must have at least {count(int(ctx.get('min_length', 0)), 'item')}"
         elif kind == "too_long":
-            msg = f"must have at most {ctx.get('max_length')} item(s)"
+            msg = f"must have at most {count(int(ctx.get('max_length', 0)), 'item')}"
         elif kind == "string_too_short":
             msg = "must not be empty"
         elif kind == "string_too_long":
-            msg = f"must be at most {ctx.get('max_length')} characters"
+            msg = f"must be at most {count(int(ctx.get('max_length', 0)), 'character')}"
         elif kind == "string_pattern_mismatch":
             msg = f"must match the pattern {ctx.get('pattern')} (got {_got(value)})"
         elif kind == "value_error":
@@ -330,7 +341,7 @@ def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
     if _PATH_CONTROL.search(rel):
         return f"must not contain control characters (got {_got(rel)})"
     if len(rel) > 1024:
-        return f"is {len(rel)} characters long; paths are limited to 1024"
+        return f"is {count(len(rel), 'character')} long; paths are limited to 1,024"
     pure = PurePosixPath(rel.replace("\\", "/"))
     if any(part.lower() == ".git" for part in pure.parts):
         return f"must not lead into git's own folder .git (got {_got(rel)})"
@@ -349,17 +360,14 @@ def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
 
 def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath, str, bool]]:
     """Rules that need the catalogs or the file system."""
-    import difflib  # deferred: only when there is a problem to suggest a fix for
-
     out: list[tuple[KeyPath, str, bool]] = []
-    book = teacher_prices()
+    book = price_book(spec.prices_root)
     if (
         spec.teacher.model is not None
         and spec.teacher.model not in book
         and (spec.teacher.usd_per_mtok_input is None or spec.teacher.usd_per_mtok_output is None)
     ):
-        close = difflib.get_close_matches(spec.teacher.model, list(book), n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
+        hint = family_hint(book, spec.teacher.model)
         out.append(
             (
                 ("teacher", "model"),
@@ -370,8 +378,7 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
         )
     successor = spec.teacher.successor
     if successor is not None and successor not in book:
-        close = difflib.get_close_matches(successor, list(book), n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
+        hint = family_hint(book, successor)
         out.append((("teacher", "successor"), f"not in the price book (got {quote_value(successor)}){hint}", True))
     if base_dir is None:
         return out

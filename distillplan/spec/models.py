@@ -1,7 +1,7 @@
 """The ``distill.toml`` models: strict, frozen, units in the field names.
 
 Each field's ``description`` is the reference text shown by ``distillplan schema`` and in
-the README (which a test keeps in step with these models). Cross-field rules report
+docs/spec.md (generated from these models; a test keeps it in step). Cross-field rules report
 through :func:`_problem` so the loader can show every problem of a file in one run.
 """
 
@@ -10,6 +10,7 @@ through :func:`_problem` so the loader can show every problem of a file in one r
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     create_model,
     field_validator,
@@ -25,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from distillplan.catalogs.gpus import gpu_names
+from distillplan.spec.evalsize import MAX_EXAMPLES, narrowest_gap_points, normal_examples
 from distillplan.spec.policy import Policy, shared_default
 from distillplan.spec.registry import PROJECT_LINES, Method, Metric, Precision
 
@@ -645,6 +648,38 @@ class Spec(_Model):
     serving: Serving = Field(default_factory=shared_default(Serving))
     scaffold: Scaffold = Field(default_factory=shared_default(Scaffold))
     compare: Compare = Field(default_factory=shared_default(Compare))
+    #: The repository whose ``.distillplan/prices.toml`` prices this spec (set by the loader;
+    #: None: the bundled price book alone). Not a key of distill.toml.
+    _prices_root: Path | None = PrivateAttr(default=None)
+
+    @property
+    def prices_root(self) -> Path | None:
+        return self._prices_root
+
+    def use_prices_of(self, root: Path | None) -> None:
+        """Price this spec with the price book of the repository at ``root`` (the loader calls it)."""
+        self._prices_root = root
+
+    def _check_resolvable_gaps(self, info: ValidationInfo) -> None:
+        """A contracted gap the eval set can resolve (P2.3): one that needs more than MAX_EXAMPLES examples
+        per stratum (or a float's worth: 1e-308 points) is refused here, with the narrowest gap allowed."""
+        e = self.eval
+        pairs = [(e.teacher_score, "eval.max_gap_points", e.max_gap_points)]
+        if e.max_stratum_gap_points is not None:
+            scores = [e.teacher_score, *(e.teacher_score_by_stratum or {}).values()]
+            pairs += [(score, "eval.max_stratum_gap_points", e.max_stratum_gap_points) for score in scores]
+        seen: set[str] = set()
+        for score, key, gap in pairs:
+            if key in seen or not (0 < gap <= score * 100 and score < 1):
+                continue  # no test to size (zero gap, or a gap the teacher's score cannot hold)
+            if normal_examples(score, gap / 100) > MAX_EXAMPLES:
+                seen.add(key)
+                _problem(
+                    info,
+                    key,
+                    f"a gap of {gap:g} points at a teacher score of {score:g} needs more than {MAX_EXAMPLES:,} "
+                    f"eval examples per stratum to test (P2.3); use at least {narrowest_gap_points(score):g} points",
+                )
 
     @model_validator(mode="after")
     def _cross(self, info: ValidationInfo) -> "Spec":
@@ -659,6 +694,7 @@ class Spec(_Model):
             _problem(info, "eval.max_stratum_gap_points", "needs eval.strata_field")
         if self.eval.teacher_score_by_stratum is not None and self.eval.strata_field is None:
             _problem(info, "eval.teacher_score_by_stratum", "needs eval.strata_field")
+        self._check_resolvable_gaps(info)
         if self.workload.teacher_not_permitted is not None and self.routing.mode == "cache":
             _problem(
                 info,

@@ -86,6 +86,15 @@ def teacher_request(data: dict[str, Any]) -> dict[str, Any]:
     return {**kept, "model": TEACHER, "messages": data["messages"]}
 
 
+def answered_by(response: Any) -> str | None:
+    """The model group that produced a reply (or a streamed chunk), as LiteLLM's router records it; None if unknown.
+    After a fallback the router's reply is the teacher's: the hook must not judge it and ask the teacher again."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    headers = hidden.get("additional_headers") or {} if isinstance(hidden, dict) else {}
+    group = headers.get("x-litellm-model-group") if isinstance(headers, dict) else None
+    return None if group is None else str(group)
+
+
 def _stratum(data: dict[str, Any]) -> str | None:
     metadata = data.get("metadata") or {}
     value = metadata.get("stratum") if isinstance(metadata, dict) else None
@@ -93,7 +102,7 @@ def _stratum(data: dict[str, Any]) -> str | None:
 
 
 class ConfidenceRouter(CustomLogger):  # type: ignore[misc]
-    """Pre-call: ask the student for log-probabilities (or route a rolled-back stratum to the teacher).
+    """Pre-call: route a rolled-back stratum to the teacher.
     Post-call (a whole reply, or a stream): replace an unsure student answer by the teacher's."""
 
     def __init__(self, router: Any = None) -> None:
@@ -108,15 +117,14 @@ class ConfidenceRouter(CustomLogger):  # type: ignore[misc]
         return llm_router
 
     async def async_pre_call_hook(self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any) -> dict[str, Any]:
-        if data.get("model") == STUDENT:
-            if _stratum(data) in TEACHER_ONLY_STRATA:
-                data["model"] = TEACHER
-            else:
-                data["logprobs"] = True
+        # The student's log-probabilities are asked by its deployment (logprobs: true in config.yaml), not
+        # here: a request flag would also reach the teacher when the router falls back to it.
+        if data.get("model") == STUDENT and _stratum(data) in TEACHER_ONLY_STRATA:
+            data["model"] = TEACHER
         return data
 
     async def async_post_call_success_hook(self, data: dict[str, Any], user_api_key_dict: Any, response: Any) -> Any:
-        if data.get("model") != STUDENT or not needs_teacher(response):
+        if data.get("model") != STUDENT or answered_by(response) == TEACHER or not needs_teacher(response):
             return response
         request = teacher_request(data)
         request.pop("stream_options", None)  # only valid with stream: true
@@ -130,7 +138,8 @@ class ConfidenceRouter(CustomLogger):  # type: ignore[misc]
                 yield chunk
             return
         chunks = [chunk async for chunk in response]
-        if not stream_needs_teacher(chunks):
+        by_teacher = any(answered_by(c) == TEACHER for c in [response, *chunks[:1]])  # the router's fallback
+        if by_teacher or not stream_needs_teacher(chunks):
             for chunk in chunks:
                 yield chunk
             return
