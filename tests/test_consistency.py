@@ -220,7 +220,7 @@ def _results_agree(repo: Path, capsys: Cap) -> None:
     operations = repo / "distill" / "docs" / "operations.md"
     if operations.exists():
         m = re.search(
-            r"against the contracted bound: ([0-9.]+) points overall(?:, ([0-9.]+) points per )?",
+            r"against the contracted bound: ([0-9.]+) points? overall(?:, ([0-9.]+) points? per )?",
             operations.read_text(),
         )
         assert m and float(m.group(1)) == mon_overall_bound
