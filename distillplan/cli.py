@@ -158,7 +158,7 @@ def prices() -> None:
     "source",
     default="litellm",
     show_default=True,
-    help="The price map: 'litellm' (the JSON inside the installed litellm), a file, or an http(s) URL.",
+    help="The price map: 'litellm' (the JSON inside the installed litellm), a file, or an http or https URL.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 def prices_update(source: str, dry_run: bool) -> int:

@@ -59,7 +59,7 @@ from distillplan.sizing.finetune import TrainingSizing, size_training, training_
 from distillplan.sizing.serving import ServingSizing
 from distillplan.spec.evalsize import MAX_EXAMPLES
 from distillplan.spec.models import Eval, Spec
-from distillplan.text import usd
+from distillplan.text import count, usd
 
 FORMAT_VERSION = 2  # 2: break_even_tokens_per_month became zero_saving_ and refuse_line_tokens_per_month
 
@@ -446,8 +446,8 @@ def _required(teacher_score: float, gap_points: float) -> int | None:
         return required_examples(teacher_score=teacher_score, gap_points=gap_points)
     except ValueError:  # validate refuses such a gap in the spec: here the score is the lock's measured one
         raise LockError(
-            f"distill.lock: the locked teacher score {teacher_score:g} with a gap of {gap_points:g} points needs "
-            f"more than {MAX_EXAMPLES:,} eval examples per stratum (P2.3); widen the gap and re-lock with "
+            f"distill.lock: the locked teacher score {teacher_score:g} with a gap of {count(gap_points, 'point')} "
+            f"needs more than {count(MAX_EXAMPLES, 'eval example')} per stratum (P2.3); widen the gap and re-lock with "
             "`distillplan lock --reason TEXT`"
         ) from None
 
