@@ -67,7 +67,10 @@ def trainable_parameters(arch: Architecture, method: Method, rank: int, targets:
     if method == "full":
         return parameter_count(arch)
     shapes = linear_shapes(arch)
-    return arch.num_hidden_layers * sum(rank * sum(shapes[k]) for k in LORA_TARGETS[targets])
+    # A mixture of experts: transformers holds each layer's experts as fused 3-D parameters, not
+    # nn.Linear, so PEFT's "all-linear" (the generated sft.yaml) adapts the attention only.
+    chosen = [k for k in LORA_TARGETS[targets] if k < 4 or not arch.is_moe]
+    return arch.num_hidden_layers * sum(rank * sum(shapes[k]) for k in chosen)
 
 
 def memory_breakdown(
@@ -120,7 +123,7 @@ def memory_breakdown(
         weights = int(linear * stored_bytes + 2 * (n - linear))
         adapters = 16 * trainable
     tokens = micro_batch_size * sequence_length
-    per_layer = 2 * (4 * d + 2 * q + 2 * kv) + 8 * arch.intermediate_size
+    per_layer = 2 * (4 * d + 2 * q + 2 * kv) + 8 * arch.mlp_width_per_token
     live_layers = 1 if gradient_checkpointing else layers
     kept_inputs = layers * 2 * d if gradient_checkpointing else 0
     parts = {
