@@ -260,6 +260,32 @@ def _folder_with(tmp_path: Path, config: dict[str, object]) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing.*:FutureWarning")
+@pytest.mark.parametrize("name", ["microsoft/phi-4", "Qwen/Qwen3-30B-A3B"])
+def test_the_lora_targets_exist_and_peft_trains_what_the_sizing_counts(name: str) -> None:
+    """PEFT on the transformers model (meta device) with sft.yaml's ``lora_target_modules``: the
+    modules exist and the adapters are exactly ``trainable_parameters`` (Phi-4: fused qkv and
+    gate-up; Qwen3-30B-A3B: the attention of a mixture of experts). Checked once for all 14 bases
+    on 2026-12-02 (rank 16): the dense unfused families matched exactly with "all-linear"; Gemma 3's
+    language model matched, its vision tower took 8,695,296 adapter parameters more (not sized).
+    TRL's ModelConfig turns a one-element list into the string PEFT expects, as done here."""
+    import peft
+
+    from distillplan.plan.student import lora_target_modules
+    from distillplan.sizing.finetune import trainable_parameters
+
+    arch = load_architecture(name, base_dir=Path("."))
+    model = _meta_model(_config(name))
+    targets = lora_target_modules(arch)
+    config = peft.LoraConfig(r=16, target_modules=targets[0] if len(targets) == 1 else targets)
+    adapted = peft.get_peft_model(model, config)  # type: ignore[arg-type]
+    trained = {n: p.numel() for n, p in adapted.named_parameters() if p.requires_grad}
+    if arch.text_only:
+        trained = {n: k for n, k in trained.items() if ".language_model." in n}
+    assert sum(trained.values()) == trainable_parameters(arch, "lora", 16) > 0
+
+
 def test_mixtral_counts_like_transformers(tmp_path: Path) -> None:
     """A family with no bundled base: a small Mixtral config, every expert counted, 2 of 4 active."""
     config = {

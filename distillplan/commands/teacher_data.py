@@ -11,6 +11,7 @@ import json
 import os
 import posixpath
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from distillplan.errors import LocatedError, TeacherDataError
 from distillplan.evalset.accept import read_jsonl
 from distillplan.files import atomic_write, is_inside
 from distillplan.outputs.teacher_batch import BATCH_LIMITS, Request, build_requests, collect, request_lines, split
+from distillplan.plan.student import NO_SYSTEM_ROLE, fold_system_prompt
+from distillplan.sizing.architecture import load_architecture
 from distillplan.spec.load import SpecFile, load_spec
 
 BATCH_DIR = "training/batch"
@@ -117,6 +120,9 @@ def _read_requests(sf: SpecFile) -> dict[str, Request]:
 
 def collect_results(sf: SpecFile, results: Sequence[Path]) -> tuple[int, str]:
     reqs = _read_requests(sf)
+    arch = load_architecture(sf.spec.student.base_model, base_dir=sf.dir)
+    if arch.model_type in NO_SYSTEM_ROLE:  # the student's chat template has no system turn (Gemma)
+        reqs = {cid: replace(r, messages=tuple(fold_system_prompt(list(r.messages)))) for cid, r in reqs.items()}
     lines: list[tuple[str, int, dict[str, Any]]] = []
     for path in results:
         shown = str(path)

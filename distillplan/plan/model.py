@@ -248,6 +248,7 @@ class StudentOut(_Frozen):
     vocab_size: int
     system_role: bool
     thinking_mode: bool
+    lora_target_modules: list[str]
     license: str | None
     license_name: str | None
     license_url: str | None

@@ -13,7 +13,7 @@ from distillplan.catalogs.students import STUDENT_FILES
 from distillplan.plan.model import StudentOut
 from distillplan.sizing.architecture import Architecture, active_parameter_count, parameter_count
 
-__all__ = ["NO_SYSTEM_ROLE", "THINKING_MODE", "facts_of", "student_out"]
+__all__ = ["NO_SYSTEM_ROLE", "THINKING_MODE", "facts_of", "fold_system_prompt", "lora_target_modules", "student_out"]
 
 #: Families whose chat template has no system turn (Gemma 2 raises on one; Gemma 3 folds it into
 #: the first user turn itself): the generated eval and training data fold the system prompt into
@@ -23,6 +23,32 @@ NO_SYSTEM_ROLE: frozenset[str] = frozenset({"gemma2", "gemma3_text"})
 #: reasoning trace, so vLLM and the eval pass ``enable_thinking: false`` to the template.
 THINKING_MODE: frozenset[str] = frozenset({"qwen3", "qwen3_moe"})
 _LOWER = {name.lower(): name for name in STUDENT_FILES}
+
+
+#: The attention projections every modelled family names alike (the adapters of a mixture of experts).
+ATTENTION_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+def lora_target_modules(arch: Architecture) -> list[str]:
+    """The PEFT target modules of the generated sft.yaml, the ones the sizing counts
+    (:func:`~distillplan.sizing.finetune.trainable_parameters`): every linear layer of a dense
+    model (``all-linear``: the fused ``qkv_proj`` / ``gate_up_proj`` of Phi-3 included); the
+    attention projections of a mixture of experts (PEFT would otherwise put an adapter on each
+    of the experts: Qwen3-30B-A3B at rank 16, 996M trainable parameters instead of 13M)."""
+    return list(ATTENTION_MODULES) if arch.is_moe else ["all-linear"]
+
+
+def fold_system_prompt(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``messages`` with a leading system message folded into the first user turn (its text, a
+    blank line, the user's text): what Gemma 3's chat template does itself, for every family
+    whose template has no system role (:data:`NO_SYSTEM_ROLE`; Gemma 2's raises on one)."""
+    if not messages or messages[0].get("role") != "system":
+        return messages
+    system, rest = messages[0], list(messages[1:])
+    if rest and rest[0].get("role") == "user":
+        rest[0] = {**rest[0], "content": f"{system.get('content', '')}\n\n{rest[0].get('content', '')}"}
+        return rest
+    return [{**system, "role": "user"}, *rest]
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,6 +80,7 @@ def student_out(base_model: str, arch: Architecture) -> StudentOut:
         vocab_size=arch.vocab_size,
         system_role=arch.model_type not in NO_SYSTEM_ROLE,
         thinking_mode=arch.model_type in THINKING_MODE,
+        lora_target_modules=lora_target_modules(arch),
         license=None if f is None else f.license,
         license_name=None if lic is None else lic.name,
         license_url=None if lic is None else lic.url,

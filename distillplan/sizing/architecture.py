@@ -84,6 +84,7 @@ class _Family:
     qk_norm: bool = False  # an RMSNorm of head_dim over q and over k (Qwen3, Gemma 3)
     windows: str = "none"  # "layer_types": interleaved windows as transformers lays them out
     moe: bool = False  # the MLP of every layer is E routed experts of moe_intermediate_size
+    fused: bool = False  # transformers fuses q/k/v into qkv_proj and gate/up into gate_up_proj (Phi-3)
 
 
 _FAMILIES: dict[str, _Family] = {
@@ -259,6 +260,7 @@ _FAMILIES: dict[str, _Family] = {
         norms_per_layer=2,
         honours_attention_bias=False,
         honours_mlp_bias=False,
+        fused=True,
     ),
 }
 #: Multimodal model types whose language model is read from ``text_config`` (text-only use).
@@ -305,6 +307,7 @@ class Architecture:
     experts_per_token: int = 0
     moe_intermediate_size: int = 0
     text_only: bool = False
+    fused_projections: bool = False
 
     @property
     def is_moe(self) -> bool:
@@ -490,6 +493,7 @@ def _from_config(config: dict[str, Any], *, name: str, source: str, folder: Path
             experts_per_token=per_token,
             moe_intermediate_size=moe_width,
             text_only=text_only,
+            fused_projections=family.fused,
         )
     except (TypeError, ValueError, ZeroDivisionError) as e:
         raise ArchitectureError(f"{config_path}: malformed {model_type} config ({e})") from e

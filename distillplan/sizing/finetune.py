@@ -67,9 +67,14 @@ def trainable_parameters(arch: Architecture, method: Method, rank: int, targets:
     if method == "full":
         return parameter_count(arch)
     shapes = linear_shapes(arch)
-    # A mixture of experts: transformers holds each layer's experts as fused 3-D parameters, not
-    # nn.Linear, so PEFT's "all-linear" (the generated sft.yaml) adapts the attention only.
+    # A mixture of experts: the generated sft.yaml adapts the attention only (q, k, v, o).
     chosen = [k for k in LORA_TARGETS[targets] if k < 4 or not arch.is_moe]
+    if arch.fused_projections:  # Phi-3: one adapter on qkv_proj and one on gate_up_proj, not three and two
+        d, i = arch.hidden_size, arch.intermediate_size
+        module = {0: "qkv", 1: "qkv", 2: "qkv", 3: "o", 4: "gate_up", 5: "gate_up", 6: "down"}
+        fused = {"qkv": (d, sum(o for _, o in shapes[:3])), "o": shapes[3], "gate_up": (d, 2 * i), "down": shapes[6]}
+        adapted = dict.fromkeys(module[k] for k in chosen)
+        return arch.num_hidden_layers * sum(rank * sum(fused[m]) for m in adapted)
     return arch.num_hidden_layers * sum(rank * sum(shapes[k]) for k in chosen)
 
 
