@@ -8,15 +8,20 @@ from pathlib import Path
 
 from distillplan.catalogs.gpus import load_gpus
 from distillplan.catalogs.licenses import LICENSES
+from distillplan.catalogs.local import LocalStudent
 from distillplan.catalogs.prices import teacher_prices
 from distillplan.catalogs.sources import student_facts, student_sources
 from distillplan.plan.staleness import is_stale
 from distillplan.sizing.architecture import active_parameter_count, catalog_names, load_architecture
 
 
-def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
+def render_catalog(
+    fmt: str, *, today: dt.date, max_months: int = 6, local: dict[str, LocalStudent] | None = None
+) -> str:
     """The bundled catalogs (student architectures, GPUs, teacher prices) with their sources
-    and dates; a price read more than ``max_months`` before ``today`` is flagged stale."""
+    and dates; a price read more than ``max_months`` before ``today`` is flagged stale.
+    ``local``: the repository's own catalog (``catalog add``), listed after the bundled students."""
+    local = local or {}
     sources = {name: row.model_dump() for name, row in student_sources().items()}
     facts = student_facts()
     archs = {n: load_architecture(n, base_dir=Path(".")) for n in catalog_names()}
@@ -44,6 +49,7 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
                     }
                     for n in catalog_names()
                 ],
+                "repository_students": [{"name": n, **row.model_dump()} for n, row in local.items()],
                 "gpus": [
                     {
                         "name": k,
@@ -96,6 +102,12 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6) -> str:
     lines.append(
         "  MMLU prior: the base's published 5-shot MMLU (compare's quality prior without a pilot; docs/students.md)."
     )
+    if local:
+        lines.append("Repository catalog (.distillplan/students.toml, `distillplan catalog add PATH`):")
+        for n, row in local.items():
+            lines.append(
+                f"  {n:<34} {row.parameters / 1e9:6.2f}B  {row.model_type:<10} {row.path}  (added {row.added})"
+            )
     lines.append("")
     lines.append("GPUs (hardware.gpu):")
     for k, g in gpus.items():

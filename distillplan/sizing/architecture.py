@@ -41,6 +41,7 @@ checkpoints) is refused with the config's path and key, never sized as if it wer
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -48,9 +49,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distillplan.catalogs.local import repo_catalog_path, repo_students
 from distillplan.catalogs.students import STUDENT_FILES, config_problem
 from distillplan.errors import ArchitectureError, InputError
-from distillplan.files import data_path, read_regular
+from distillplan.files import data_path, is_inside, read_regular
+from distillplan.git import repo_root
 
 __all__ = [
     "Architecture",
@@ -337,6 +340,9 @@ def load_architecture(base_model: str, *, base_dir: Path) -> Architecture:
             folder=path.parent,
             config_path=path,
         )
+    local = _repo_catalog_entry(base_model, base_dir)
+    if local is not None:
+        return local
     folder = Path(base_model).expanduser()
     if not folder.is_absolute():
         folder = base_dir / folder
@@ -355,6 +361,31 @@ def load_architecture(base_model: str, *, base_dir: Path) -> Architecture:
         f"base model {base_model!r} is neither a catalog name nor a folder with config.json "
         f"under {base_dir}; give a local folder holding the model's config.json{hint} "
         f"(catalog: {', '.join(catalog_names())})"
+    )
+
+
+def _repo_catalog_entry(name: str, base_dir: Path) -> Architecture | None:
+    """``name`` from the repository's catalog (``.distillplan/students.toml``, written by
+    ``distillplan catalog add``), read from its folder; None when the repository has no such entry."""
+    root = repo_root(base_dir) if base_dir.exists() else None
+    entry = repo_students(root).get(name)
+    if root is None or entry is None:
+        return None
+    catalog = repo_catalog_path(root)
+    folder = root / entry.path
+    config_path = folder / "config.json"
+    if not is_inside(folder, root) or not config_path.is_file():
+        raise ArchitectureError(
+            f"{catalog}: {name}.path: {entry.path!r} is not a folder inside the repository holding config.json"
+        )
+    raw = read_regular(config_path, limit_bytes=MAX_CONFIG_BYTES)
+    if hashlib.sha256(raw).hexdigest() != entry.config_sha256:
+        raise ArchitectureError(
+            f"{catalog}: {name}.config_sha256: {config_path} changed since it was added; check it and run "
+            f"`distillplan catalog add {entry.path} --name {name} --replace`"
+        )
+    return _from_config(
+        _read_json(config_path), name=name, source=f"repo catalog:{name}", folder=folder, config_path=config_path
     )
 
 
