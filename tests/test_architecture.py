@@ -334,6 +334,8 @@ def _config(name: str) -> dict[str, object]:
         ("Qwen/Qwen3-30B-A3B", {"num_experts_per_tok": 200}, "num_experts_per_tok"),
         ("Qwen/Qwen3-30B-A3B", {"shared_expert_intermediate_size": 512}, "shared experts"),
         ("Qwen/Qwen3-8B", {"use_sliding_window": True, "sliding_window": 4096}, "use_sliding_window"),
+        ("Qwen/Qwen3-8B", {"layer_types": ["sliding_attention"] * 36, "sliding_window": 4096}, "layer_types"),
+        ("mistralai/Mistral-Nemo-Base-2407", {"num_local_experts": 8}, "num_local_experts"),
         ("google/gemma-3-12b-it", {"text_config": None}, "text_config"),
         ("google/gemma-3-12b-it", {"text_config": {"layer_types": ["chunked_attention"] * 48}}, "layer_types"),
         ("google/gemma-3-12b-it", {"text_config": {"sliding_window": 0}}, "text_config.sliding_window"),

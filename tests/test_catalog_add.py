@@ -102,6 +102,7 @@ def test_replace_keeps_the_other_entries_and_a_persons_edits(
         (["a", "--name", "x/y/z"], "a", "is not a catalog name"),
         (["t5"], "t5", "encoder-decoder"),
         (["a", "--name", "one"], "twice", "already in the catalog"),
+        (["a"], "linked", "leads outside the repository"),
     ],
 )
 def test_what_catalog_add_refuses_is_one_line(
@@ -125,6 +126,9 @@ def test_what_catalog_add_refuses_is_one_line(
         (git_repo / "t5" / "config.json").write_text(json.dumps({"model_type": "t5", "d_model": 8}))
     else:
         _snapshot(git_repo, "a")
+        if setup == "linked":  # .distillplan is a link to a folder outside the repository
+            (tmp_path / "elsewhere").mkdir()
+            (git_repo / ".distillplan").symlink_to(tmp_path / "elsewhere")
         if setup == "twice":
             assert run_cli("catalog", "add", "a", "--name", "one", capsys=capsys)[0] == 0
     before = (git_repo / ".distillplan/students.toml").read_bytes() if setup == "twice" else None
@@ -132,6 +136,7 @@ def test_what_catalog_add_refuses_is_one_line(
     assert code == 1 and out == "" and err.count("\n") == 1 and expected in err, err
     after = git_repo / ".distillplan/students.toml"
     assert (after.read_bytes() if after.exists() else None) == before  # nothing written on a refusal
+    assert not (tmp_path / "elsewhere" / "students.toml").exists()
 
 
 def test_a_damaged_repository_catalog_is_one_located_line(

@@ -55,6 +55,8 @@ def add(path: Path, name: str | None, *, replace: bool, cwd: Path) -> str:
     if is_student_name(chosen):
         raise DistillError(f"--name: {chosen} is a bundled student already; give the local copy another name")
     catalog = repo_catalog_path(root)
+    if not is_inside(catalog.parent, root) or (catalog.exists() and not is_inside(catalog, root)):
+        raise DistillError(f"{catalog}: leads outside the repository {root} (a symbolic link); not written")
     existing = repo_students(root)
     if chosen in existing and not replace:
         raise DistillError(f"{catalog}: {chosen}: already in the catalog (path {existing[chosen].path}); add --replace")

@@ -547,6 +547,12 @@ def _windows(
 ) -> tuple[int | None, int]:
     """(sliding window, layers using it) as transformers lays them out; refuses what is not modelled."""
     if family.windows == "none":
+        types = config.get("layer_types")
+        if isinstance(types, list) and any(t != "full_attention" for t in types):
+            raise ArchitectureError(
+                f"{config_path}: {where}layer_types: {model_type} with attention kinds other than full attention "
+                "is not modelled by the sizing (only Gemma 2 and 3 interleave sliding windows)"
+            )
         if config.get("use_sliding_window") is True:
             raise ArchitectureError(
                 f"{config_path}: {where}use_sliding_window: {model_type}'s optional sliding-window attention is not "
@@ -578,6 +584,12 @@ def _experts(
 ) -> tuple[int, int, int]:
     """(experts, experts per token, expert width) of a mixture of experts; (0, 0, 0) when dense."""
     if not family.moe:
+        for key in ("num_experts", "num_local_experts", "n_routed_experts"):
+            if config.get(key):
+                raise ArchitectureError(
+                    f"{config_path}: {key}: experts in a {model_type} config are not modelled (mixtures of experts: "
+                    "qwen3_moe, mixtral); sizing it as dense would be wrong"
+                )
         return 0, 0, 0
     if model_type == "qwen3_moe":
         step = config.get("decoder_sparse_step", 1)
