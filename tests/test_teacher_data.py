@@ -290,14 +290,17 @@ def test_the_eval_leak_filter_normalises_as_the_metric_does() -> None:
     assert [r.messages[-1]["content"] for r in requests] == [kept]
 
 
-def test_a_student_without_a_system_role_trains_on_the_prompt_folded_into_the_user_turn(
-    repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any
+@pytest.mark.parametrize("student", ["google/gemma-3-12b-it", "Qwen/Qwen3-8B"])
+def test_train_rows_follow_the_students_chat_template(
+    repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any, student: str
 ) -> None:
-    """Gemma's chat template has no system turn (issue 29): the teacher still gets the system
-    prompt as such; train.jsonl carries it at the head of the user turn, as the eval task does."""
+    """Issue 29. Gemma's chat template has no system turn: the teacher still gets the system
+    prompt as such; train.jsonl carries it at the head of the user turn, as the eval task does.
+    Qwen3's thinks unless told not to: each row tells TRL's chat template `enable_thinking: false`
+    (TRL passes a row's `chat_template_kwargs` on), as vllm.yaml does for every request."""
     spec = repo / "distill.toml"
     text = spec.read_text().replace('model = "claude-sonnet-5.5"', 'model = "gpt-4.1"')
-    spec.write_text(re.sub(r'base_model = "[^"]*"', 'base_model = "google/gemma-3-12b-it"', text, count=1))
+    spec.write_text(re.sub(r'base_model = "[^"]*"', f'base_model = "{student}"', text, count=1))
     chdir(repo)
     assert run_cli("teacher-data", "requests", capsys=capsys)[0] == 0
     requests = _lines(repo / "distill/training/batch/openai-requests-001.jsonl")
@@ -312,4 +315,9 @@ def test_a_student_without_a_system_role_trains_on_the_prompt_folded_into_the_us
     code, _, err = run_cli("teacher-data", "collect", "output.jsonl", capsys=capsys)
     assert code == 0, err
     rows = _lines(repo / "distill/training/data/train.jsonl")
-    assert rows[0]["prompt"] == [{"role": "user", "content": "Extract the fields as JSON.\n\n" + INPUTS[0]}]
+    if student.startswith("google/"):
+        assert rows[0]["prompt"] == [{"role": "user", "content": "Extract the fields as JSON.\n\n" + INPUTS[0]}]
+        assert "chat_template_kwargs" not in rows[0]
+    else:
+        assert rows[0]["prompt"][0] == {"role": "system", "content": "Extract the fields as JSON."}
+        assert rows[0]["chat_template_kwargs"] == {"enable_thinking": False}

@@ -22,7 +22,7 @@ from distillplan.errors import LocatedError, TeacherDataError
 from distillplan.evalset.accept import read_jsonl
 from distillplan.files import atomic_write, is_inside
 from distillplan.outputs.teacher_batch import BATCH_LIMITS, Request, build_requests, collect, request_lines, split
-from distillplan.plan.student import NO_SYSTEM_ROLE, fold_system_prompt
+from distillplan.plan.student import NO_SYSTEM_ROLE, THINKING_MODE, fold_system_prompt
 from distillplan.sizing.architecture import load_architecture
 from distillplan.spec.load import SpecFile, load_spec
 
@@ -131,7 +131,10 @@ def collect_results(sf: SpecFile, results: Sequence[Path]) -> tuple[int, str]:
     target = _at(sf, TRAIN_DATA)
     if not result.rows:
         return EXIT_USER, f"{_shown(sf, target)}: not written: {result.summary()}"
-    text = "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in result.rows)
+    rows = result.rows
+    if arch.model_type in THINKING_MODE:  # TRL renders each row's chat template with these: no thinking, as served
+        rows = [{**row, "chat_template_kwargs": {"enable_thinking": False}} for row in rows]
+    text = "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
     atomic_write(target, text)
     return EXIT_OK, f"{_shown(sf, target)}: {result.summary()}"
 
