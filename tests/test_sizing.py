@@ -579,3 +579,17 @@ def test_sliding_window_base_holds_more_long_requests() -> None:
     g = arch("google/gemma-3-12b-it")
     assert s.kv_bytes_per_token == math.ceil(2 * 8 * 256 * (8 + 40 * 1024 / 8000) * A.kv_cache_bytes_per_element)
     assert s.kv_bytes_per_token < kv_bytes_per_token(g) / 3
+
+
+def test_qlora_keeps_the_fused_experts_of_a_mixture_16_bit() -> None:
+    """bitsandbytes quantizes nn.Linear only; transformers holds a layer's experts as 3-D tensors."""
+    from distillplan.sizing.architecture import expert_parameter_count
+
+    moe = arch("Qwen/Qwen3-30B-A3B")
+    kw = dict(lora_rank=16, micro_batch_size=1, sequence_length=1024, gradient_checkpointing=True, assumptions=A)
+    q = memory_breakdown(moe, "qlora", **kw)  # type: ignore[arg-type]
+    experts = expert_parameter_count(moe)
+    attention = 48 * sum(i * o for i, o in [(2048, 4096), (2048, 512), (2048, 512), (4096, 2048)])
+    stored = 0.5 + A.qlora_constant_bits_per_parameter / 8
+    assert q["weights"] == int(attention * stored + 2 * (parameter_count(moe) - attention))
+    assert q["weights"] > 2 * experts  # the experts alone, at 16 bits

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from distillplan.catalogs.gpus import Gpu
-from distillplan.sizing.architecture import Architecture, parameter_count
+from distillplan.sizing.architecture import Architecture, expert_parameter_count, parameter_count
 from distillplan.sizing.serving import GIB, SizingAssumptions, linear_shapes, weight_bytes
 from distillplan.spec.registry import Method
 
@@ -119,12 +119,14 @@ def memory_breakdown(
     trainable = trainable_parameters(arch, method, lora_rank, lora_targets)
     layer_linear = sum(i * o for i, o in linear_shapes(arch))
     stored_bytes = 0.5 + a.qlora_constant_bits_per_parameter / 8 if method == "qlora" else 2.0
+    # bitsandbytes 4-bit replaces nn.Linear only: a mixture of experts' fused 3-D expert tensors stay 16-bit.
+    layer_experts = expert_parameter_count(arch) // layers if method == "qlora" else 0
     if method == "full":
         weights, adapters = 16 * n, 0
     elif method == "lora":
         weights, adapters = weight_bytes(arch, "bf16", a)[0], 16 * trainable
     else:
-        linear = layers * layer_linear
+        linear = layers * (layer_linear - layer_experts)
         weights = int(linear * stored_bytes + 2 * (n - linear))
         adapters = 16 * trainable
     tokens = micro_batch_size * sequence_length
@@ -134,7 +136,7 @@ def memory_breakdown(
     parts = {
         "weights": weights // gpus,
         "adapters": adapters // gpus,
-        "fsdp_gather": int(2 * layer_linear * stored_bytes) if gpus > 1 else 0,
+        "fsdp_gather": int(2 * ((layer_linear - layer_experts) * stored_bytes + 2 * layer_experts)) if gpus > 1 else 0,
         "activations": tokens * (kept_inputs + live_layers * per_layer),
         "qlora_buffers": int(tokens * live_layers * a.qlora_extra_activation_bytes_per_hidden * d)
         if method == "qlora"
