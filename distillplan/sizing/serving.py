@@ -184,7 +184,10 @@ def pod_replica(
         arch,
         gpu,
         precision=precision,
-        weight_bytes=step_weight_bytes(arch, precision, assumptions, max_running),
+        # a saturated step: its decodes and the prompt tokens of max_running / output_tokens requests
+        weight_bytes=step_weight_bytes(
+            arch, precision, assumptions, math.ceil(max_running * (1 + (input_tokens - cached_tokens) / output_tokens))
+        ),
         kv_bytes_per_token=kv_bytes_per_token(arch, assumptions, input_tokens + output_tokens),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
