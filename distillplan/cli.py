@@ -251,14 +251,28 @@ def monitor(spec: Path, samples: tuple[Path, ...], fmt: str) -> int:
 
 
 @cli.command()
-@click.argument("rev")
-@_SPEC_ARG
-@click.option("--format", "fmt", type=_FORMATS, default="text", show_default=True)
-def diff(rev: str, spec: Path, fmt: str) -> int:
-    """The plan at git revision REV against the working tree (like `infracost diff`)."""
+@click.argument("revs", nargs=-1, required=True, metavar="BASE [HEAD] [SPEC]")
+@click.option("--spec", "spec_opt", type=click.Path(path_type=Path), help="The spec (instead of a SPEC argument).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown", "github"]), default="text", show_default=True
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    metavar="COND",
+    help="Exit 6 when COND holds (repeatable): verdict-change, payback-months>N, run-rate-increase>N% or >$N, "
+    "budget-increase>N% or >$N, contract-change, lock-change-without-reason. [policy.guardrails] adds more.",
+)
+def diff(revs: tuple[str, ...], spec_opt: Path | None, fmt: str, fail_on: tuple[str, ...]) -> int:
+    """The plan at revision BASE against HEAD (default: the working tree), like `infracost diff`.
+
+    In a pull request BASE is the merge base: `distillplan diff "$(git merge-base origin/main HEAD)"`.
+    Exit 0, or 6 when a guardrail is breached.
+    """
     from distillplan.commands import diff as command  # deferred: start-up imports only the command that runs
 
-    return command.run(spec, rev, fmt)
+    return command.run(revs, fmt, spec_opt=spec_opt, fail_on=fail_on)
 
 
 def run_click(args: Sequence[str]) -> int:

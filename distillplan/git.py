@@ -2,9 +2,10 @@
 
 ``distillplan check`` runs on every commit, so verifying the eval lock must not
 pay for importing gitpython (or jinja2, transformers). These helpers shell out to
-``git`` with NUL-separated output and return plain Python values. Reading a file at
-another revision (``diff``) goes through gitpython, imported lazily inside those functions,
-so importing this module stays cheap: all git access lives here.
+``git`` with NUL-separated output and return plain Python values. Reading a spec or a lock
+at another revision (``diff``) uses the binary too, with capped reads (:func:`blobs_at`);
+gitpython is imported lazily inside the functions that still use it, so importing this module
+stays cheap: all git access lives here.
 
 Design notes:
 
@@ -40,15 +41,20 @@ if TYPE_CHECKING:
     import git  # deferred: gitpython stays off the hook path
 
 __all__ = [
+    "blob_at",
     "blob_bytes",
+    "blobs_at",
     "commit_holding",
+    "commit_id",
     "dirty_paths",
     "file_at",
     "git_dir",
     "head_commit",
     "index_blobs",
+    "is_revision",
     "open_repo",
     "relpath_in_repo",
+    "renamed_path",
     "repo_root",
     "resolve_commit",
     "tree_entries",
@@ -310,25 +316,110 @@ def resolve_commit(repo: git.Repo, rev: str) -> git.Commit:
         raise RepoError(f"unknown revision {rev!r} in {repo.working_tree_dir or repo.git_dir}") from None
 
 
-def file_at(path: Path, rev: str) -> bytes | None:
-    """The bytes of the file ``path`` (in the work tree) at revision ``rev``;
-    None when the file does not exist at that revision."""
-    import git  # deferred: gitpython stays off the hook path
+def commit_id(root: Path, rev: str) -> str:
+    """The 40-hex id of the commit ``rev`` names (a branch, tag, ``HEAD~2``, an id), through the git
+    binary; ``RepoError`` (one line) for a revision that does not exist or is not a commit."""
+    if not rev or rev.startswith("-") or any(c in rev for c in "\n\r\0"):
+        raise RepoError(f"unknown revision {rev[:80]!r}")
+    proc = _run(root, ["rev-parse", "-q", "--verify", "--end-of-options", f"{rev}^{{commit}}"], check=False)
+    sha = proc.stdout.decode("ascii", "replace").strip()
+    if proc.returncode != 0 or len(sha) != 40:
+        raise RepoError(f"unknown revision {rev[:80]!r} in {root}")
+    return sha
 
-    root, rel = relpath_in_repo(path)
-    repo = open_repo(root)
-    commit = resolve_commit(repo, rev)
+
+def is_revision(root: Path, rev: str) -> bool:
+    """Whether ``rev`` names a commit in the repository at ``root``."""
     try:
-        try:
-            blob = commit.tree / rel
-        except KeyError:
-            return None
-        if blob.type != "blob":
-            return None
-        data: bytes = blob.data_stream.read()
-    except (ValueError, git.GitError) as e:  # gitpython reports a missing object as ValueError
-        raise RepoError(
-            f"{root}: git object missing reading {rel} at {rev!r} (a shallow clone's boundary, or a damaged "
-            f"repository: try `git fetch --unshallow` or `git fsck`): {_one_line(e)[:120]}"
-        ) from None
-    return data
+        commit_id(root, rev)
+    except RepoError:
+        return False
+    return True
+
+
+def blobs_at(root: Path, commit: str, rels: Sequence[str], *, limit_bytes: int) -> dict[str, bytes | None]:
+    """The raw bytes of each file of ``rels`` (POSIX, relative to root) in the tree of ``commit``;
+    None for a path absent there. Three processes whatever the number of files (``ls-tree``,
+    ``cat-file --batch-check``, ``cat-file --batch``); a blob above ``limit_bytes`` is refused by its
+    size before it is read. A symlink or a submodule at a path is refused, never followed; an
+    object git cannot read (a shallow clone's boundary, a damaged repository) is one line."""
+
+    def missing(rel: str, detail: str) -> RepoError:
+        return RepoError(
+            f"{root}: git object missing reading {rel} at {commit[:12]} (a shallow clone's boundary, or a damaged "
+            f"repository: try `git fetch --unshallow` or `git fsck`): {detail[:120]}"
+        )
+
+    wanted = list(dict.fromkeys(rels))
+    out: dict[str, bytes | None] = dict.fromkeys(wanted)
+    if not wanted:
+        return out
+    proc = _run(root, ["ls-tree", "-z", "--full-tree", commit, "--", *wanted], check=False)
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise missing(wanted[0], err[-1] if err else f"git ls-tree exit code {proc.returncode}")
+    blobs: dict[str, str] = {}
+    for record in proc.stdout.split(b"\0"):
+        meta, _, name = record.partition(b"\t")
+        rel = name.decode("utf-8", "surrogateescape")
+        if rel not in out:
+            continue
+        mode, kind, blob = meta.decode("ascii", "replace").split(" ")
+        if kind != "blob" or mode not in _REGULAR_MODES:
+            raise RepoError(f"{commit[:12]}:{rel}: not a regular file in git (mode {mode})")
+        blobs[rel] = blob
+    if not blobs:
+        return out
+    order = list(blobs)
+    check = _run(root, ["cat-file", "--batch-check"], stdin="".join(f"{blobs[r]}\n" for r in order).encode())
+    for rel, row in zip(order, check.stdout.decode("ascii", "replace").splitlines(), strict=False):
+        parts = row.split()
+        if len(parts) != 3 or parts[1] != "blob" or not parts[2].isdigit():
+            raise missing(rel, f"blob {blobs[rel][:12]} is not in the object store")
+        if int(parts[2]) > limit_bytes:
+            raise RepoError(f"{commit[:12]}:{rel}: {parts[2]} bytes, above the {limit_bytes}-byte limit for this file")
+    data = _run(root, ["cat-file", "--batch"], stdin="".join(f"{blobs[r]}\n" for r in order).encode()).stdout
+    pos = 0
+    for rel in order:
+        header_end = data.index(b"\n", pos)
+        size = int(data[pos:header_end].split()[2])
+        start = header_end + 1
+        out[rel] = data[start : start + size]
+        pos = start + size + 1
+    return out
+
+
+def blob_at(root: Path, commit: str, rel: str, *, limit_bytes: int) -> bytes | None:
+    """One file of :func:`blobs_at`."""
+    return blobs_at(root, commit, [rel], limit_bytes=limit_bytes)[rel]
+
+
+def file_at(path: Path, rev: str, *, limit_bytes: int = 1 << 20) -> bytes | None:
+    """The bytes of the file ``path`` (in the work tree) at revision ``rev`` (the git binary, a
+    capped read: ``RepoError`` above ``limit_bytes``); None when the file does not exist there."""
+    root, rel = relpath_in_repo(path)
+    return blob_at(root, commit_id(root, rev), rel, limit_bytes=limit_bytes)
+
+
+def renamed_path(root: Path, base: str, head: str | None, rel: str) -> tuple[str, str] | None:
+    """Where ``rel`` moved between commits ``base`` and ``head`` (None: the work tree and index),
+    by git's rename detection: ``(path at base, path at head)`` when ``rel`` is either end of a
+    rename, else None. A spec moved with ``git mv`` (or committed moved) is followed; one moved
+    in the work tree but not added is not (git does not see untracked files)."""
+    args = ["diff", "--no-ext-diff", "--no-textconv", "-M", "--name-status", "-z", base]
+    proc = _run(root, [*args, *([head] if head else []), "--"], check=False)
+    if proc.returncode != 0:
+        return None
+    fields = proc.stdout.split(b"\0")
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = fields[i].decode("ascii", "replace")
+        if status.startswith(("R", "C")) and i + 2 < len(fields):
+            old = fields[i + 1].decode("utf-8", "surrogateescape")
+            new = fields[i + 2].decode("utf-8", "surrogateescape")
+            if status.startswith("R") and rel in (old, new):
+                return old, new
+            i += 3
+        else:
+            i += 2
+    return None

@@ -211,7 +211,7 @@ def test_json_is_versioned_with_old_new_delta(example_repo: MakeRepo) -> None:
     root = example_repo("invoice-extraction")
     edit(root, "requests_per_month = 6_000_000", "requests_per_month = 12_000_000")
     doc = json.loads(render_diff(diff_at(root, "HEAD"), "json"))
-    assert doc["format_version"] == 1 and doc["changed"] is True
+    assert doc["format_version"] == 2 and doc["changed"] is True
     assert doc["verdict"]["old"] == doc["verdict"]["new"] and doc["verdict"]["changed"] is False
     by = {(c["section"], c["name"]): c for c in doc["changes"]}
     f = by[("totals", "frontier_usd_per_month")]
@@ -246,7 +246,7 @@ def test_cli_diff_end_to_end(
     assert out.startswith("distillplan diff HEAD:distill.toml -> distill.toml\n")
     assert re.search(r"~ frontier spend\s+Amount: \+\$31,800 \(\$31,800 -> \$63,600\)", out)
     code, out, _ = run_cli("diff", "HEAD", "--format", "json", capsys=capsys)
-    assert code == 0 and json.loads(out)["format_version"] == 1
+    assert code == 0 and json.loads(out)["format_version"] == 2
     code, _, err = run_cli("diff", "nope", capsys=capsys)
     assert code == 1 and err.strip() == f"unknown revision 'nope' in {root.resolve()}"
 

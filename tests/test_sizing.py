@@ -91,6 +91,22 @@ def test_max_model_len_is_rounded_and_capped() -> None:
     assert eval_generation_budget(4000, 150, 4096) == 150
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40_000),
+    st.integers(1, 4_000),
+    st.sampled_from(["meta-llama/Llama-3.1-8B", "microsoft/Phi-3-medium-4k-instruct", "Qwen/Qwen2.5-7B"]),
+)
+def test_max_model_len_holds_prompt_plus_eval_budget_property(i: int, o: int, name: str) -> None:
+    """Whenever the request fits the base's context, vllm.yaml's max-model-len holds the prompt plus
+    the eval's generation budget (else vLLM refuses the eval's requests), and never passes the context."""
+    a = arch(name)
+    s = serve(name, "a100-80gb", i=i, o=o)
+    assert s.max_model_len <= a.max_position_embeddings
+    if i + o <= a.max_position_embeddings:
+        assert s.max_model_len >= i + eval_generation_budget(i, o, a.max_position_embeddings) >= i + o
+
+
 @pytest.mark.parametrize("name", catalog_names())
 def test_more_bits_means_more_weight_memory(name: str) -> None:
     a = arch(name)
@@ -166,7 +182,8 @@ def test_idle_latency_by_hand() -> None:
     c_att = 2 * 32 * 4096 * 1000**2 / pk
     m_seq = 131072 * (1000 + 100) / bw
     idle = r.at(0.0)
-    assert idle.ttft_p50_ms == idle.ttft_p95_ms == pytest.approx(_overlapped(a0, 1000 * c_tok + c_att) * 1e3)
+    f = A.first_token_overhead_ms
+    assert idle.ttft_p50_ms == idle.ttft_p95_ms == pytest.approx(_overlapped(a0, 1000 * c_tok + c_att) * 1e3 + f)
     assert idle.tpot_p50_ms == idle.tpot_p95_ms == pytest.approx(_overlapped(a0 + m_seq, c_tok) * 1e3)
 
 
@@ -190,7 +207,8 @@ def test_prefix_cache_hits_skip_their_prefill_by_hand() -> None:
     a0, c_tok = w / bw, 2 * n / pk
     c_att = 2 * 32 * 4096 * (1000**2 - 600**2) / pk
     assert hit.prefill_tokens == 400
-    assert hit.at(0.0).ttft_p50_ms == pytest.approx(_overlapped(a0, 400 * c_tok + c_att) * 1e3)
+    f = A.first_token_overhead_ms
+    assert hit.at(0.0).ttft_p50_ms == pytest.approx(_overlapped(a0, 400 * c_tok + c_att) * 1e3 + f)
     assert hit.at(0.0).tpot_p50_ms == pytest.approx(plain.at(0.0).tpot_p50_ms)
     assert hit.busy_s == pytest.approx(plain.busy_s - 600 * c_tok - 2 * 32 * 4096 * 600**2 / pk)
     assert hit.capacity > plain.capacity
@@ -357,13 +375,13 @@ def test_assumptions_are_documented_frozen_and_strict() -> None:
 @pytest.mark.parametrize(
     ("name", "precision", "i", "o", "low", "high"),
     [
-        ("meta-llama/Llama-2-13b-hf", "int4", 100, 1, 85, 95),
-        ("Qwen/Qwen2.5-14B", "int8", 100, 1, 75, 85),
-        ("Qwen/Qwen2.5-14B", "int4", 200, 10, 36, 40),
-        ("meta-llama/Llama-2-13b-hf", "int8", 300, 50, 21.5, 23.5),
-        ("Qwen/Qwen2.5-14B", "int4", 500, 200, 9, 11),
+        ("meta-llama/Llama-2-13b-hf", "int4", 100, 1, 75, 85),
+        ("Qwen/Qwen2.5-14B", "int8", 100, 1, 67, 77),
+        ("Qwen/Qwen2.5-14B", "int4", 200, 10, 28, 32),
+        ("meta-llama/Llama-2-13b-hf", "int8", 300, 50, 17, 19.5),
+        ("Qwen/Qwen2.5-14B", "int4", 500, 200, 4.5, 5.5),
         ("Qwen/Qwen2.5-14B", "int8", 2000, 500, 1, 4),
-        ("meta-llama/Llama-3.1-8B", "int4", 100, 1, 140, 155),
+        ("meta-llama/Llama-3.1-8B", "int4", 100, 1, 124, 135),
     ],
 )
 def test_readme_p71_figures(name: str, precision: str, i: int, o: int, low: float, high: float) -> None:
@@ -414,8 +432,9 @@ def _pod(tp: int, i: int = 1024, o: int = 128, gpu: str = "a100-40gb", name: str
 
 
 def test_v1_engine_under_load_as_measured() -> None:
-    """Issue 22: one A100-80GB, Llama-3.1-8B bf16, ~260 in / ~360 out at 10 req/s on vLLM V1 held
-    TPOT 17.6 ms (p99 19.5), TTFT 52 ms (p99 70) and at least 12.6 req/s; the additive model said
+    """AccelMark suite C (data/reference_points.toml, the step_overlap fit): one A100-80GB,
+    Llama-3.1-8B bf16, ShareGPT (~280 in / ~360 out) at 10 req/s on vLLM 0.20.1 held TPOT p50 17.6 ms
+    (p99 19.5), TTFT p50 52 ms (p99 70) and 25 req/s with a TPOT of 22.5 ms; the additive model said
     54.6 ms TPOT and 10.5 req/s, and asked 2 GPUs for p95 200 ms TTFT / 30 ms TPOT."""
     r = _replica(i=260, o=360)
     at = r.at(10.0)
@@ -427,7 +446,13 @@ def test_v1_engine_under_load_as_measured() -> None:
 
 
 def test_prefill_runs_at_the_measured_fraction_of_peak() -> None:
-    assert A.prefill_efficiency_bf16 == pytest.approx(0.77)
+    """prefill_efficiency_bf16 and first_token_overhead_ms are set by two AccelMark V1 idle TTFTs
+    (~28.6k and ~256-token prompts, A100-80GB); the defaults reproduce both within 2%."""
+    from distillplan.sizing.calibration import compare_all
+
+    fits = {r.point.get("fits"): r for r in compare_all() if r.fit and r.id.startswith("accelmark-")}
+    for name in ("prefill_efficiency_bf16", "first_token_overhead_ms", "step_overlap", "tp_allreduce_share"):
+        assert 0.98 <= fits[name].ratio <= 1.02, (name, fits[name].ratio)
 
 
 def test_long_prompts_are_served_on_one_gpu() -> None:
@@ -441,20 +466,46 @@ def test_long_prompts_are_served_on_one_gpu() -> None:
     assert longer.ttft_p50_ms >= short.ttft_p50_ms
 
 
-def test_quantized_capacity_is_flat_at_saturation() -> None:
-    """At saturation the tokens' compute binds on the bf16 roof (W8A16/W4A16 dequantise), so
-    int8/int4 serve about what bf16 does (the additive model said 1.30-1.33x)."""
+def test_quantized_capacity_is_not_above_bf16_at_saturation() -> None:
+    """At saturation the decode tokens' compute binds, and weight-only int8/int4 kernels reach less
+    of the roof at decode batch sizes (AccelMark, every GPU: W8A16 0.9-1.1x and W4A16 0.5-0.67x of
+    bf16's saturated throughput); the additive model said 1.30-1.33x, the roofline on the bf16
+    roof about 1x. Quantization buys memory and single-stream latency, not saturated capacity."""
     for name, i, o in (("meta-llama/Llama-3.1-8B", 260, 360), ("Qwen/Qwen2.5-14B", 500, 200)):
         rates = {p: serve(name, "a100-80gb", p, i=i, o=o).requests_per_second_per_gpu for p in ("bf16", "int8", "int4")}
-        assert max(rates.values()) / min(rates.values()) <= 1.10, rates
+        assert rates["int4"] < rates["int8"] <= rates["bf16"], rates
+        idle = {p: _replica_for(name, p, i, o).at(0.0).tpot_p50_ms for p in ("bf16", "int8", "int4")}
+        assert idle["int4"] < idle["int8"] < idle["bf16"], idle
+
+
+def _replica_for(name: str, precision: str, i: int, o: int):  # type: ignore[no-untyped-def]
+    from distillplan.sizing.serving import pod_replica
+
+    return pod_replica(
+        arch(name),
+        GPUS["a100-80gb"],
+        precision=precision,  # type: ignore[arg-type]
+        input_tokens=i,
+        output_tokens=o,
+        max_running=64,
+        tensor_parallel_size=1,
+        assumptions=A,
+    )
 
 
 def test_tensor_parallel_scaling_as_measured() -> None:
-    """Issue 22: pods scale x1.45 / x1.88 / x2.22 at TP 2 / 4 / 8 on A100-40GB (shape not given;
-    modelled at 1,024 in / 128 out); the model without all-reduce time scaled linearly."""
+    """AccelMark suite E (A100-40GB, Meta-Llama-3-8B, 150 ShareGPT requests offline): pods scale
+    x1.45 / x1.88 / x2.21 at TP 2 / 4 / 8. TP 8 set tp_allreduce_share; TP 2 and 4 are held out
+    (data/reference_points.toml) and land within 10%; the model without all-reduce time scaled ~linearly."""
+    from distillplan.sizing.calibration import compare_all
+
+    rows = {r.id: r for r in compare_all()}
+    for tp in (2, 4):
+        row = rows[f"accelmark-a40x8-E-tp{tp}-speedup"]
+        assert not row.fit and 0.9 <= row.ratio <= 1.1, (tp, row.ratio)
+    assert rows["accelmark-a40x8-E-tp8-speedup"].point["fits"] == "tp_allreduce_share"
     base = _pod(1).capacity
-    for tp, measured in ((2, 1.45), (4, 1.88), (8, 2.22)):
-        assert 0.9 <= _pod(tp).capacity / base / measured <= 1.1, tp
+    assert _pod(8).capacity / base < 4
 
 
 @settings(max_examples=40, deadline=None)

@@ -5,19 +5,32 @@ and Markdown forms in :mod:`distillplan.outputs.diff_report`."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from distillplan.plan.model import Plan
+from distillplan.spec.models import Milestone
 
-__all__ = ["DIFF_FORMAT_VERSION", "Change", "PlanDiff", "Section", "Unit", "Value", "diff_plans"]
+__all__ = [
+    "DIFF_FORMAT_VERSION",
+    "Change",
+    "LockChange",
+    "PlanDiff",
+    "Section",
+    "Unit",
+    "Value",
+    "contract_rows",
+    "diff_plans",
+]
 
-DIFF_FORMAT_VERSION = 1
+#: 2: two revisions (``new`` may be absent: the spec removed), the ``contract`` section, the lock change.
+DIFF_FORMAT_VERSION = 2
 
-Unit = Literal["usd", "usd/month", "usd/mtok", "months", "tokens/month", "count", "text"]
+Unit = Literal["usd", "usd/month", "usd/mtok", "months", "tokens/month", "count", "points", "score", "text"]
 Kind = Literal["+", "-", "~", "="]
 Value = float | str | None
-Section = Literal["totals", "teacher", "student", "project", "sizing"]
+Section = Literal["totals", "teacher", "student", "project", "sizing", "contract"]
 
 SECTION_TITLES: dict[str, str] = {
     "totals": "Totals",
@@ -25,6 +38,7 @@ SECTION_TITLES: dict[str, str] = {
     "student": "Student operating lines (per month)",
     "project": "Project lines",
     "sizing": "Sizing",
+    "contract": "Contract terms",
 }
 
 
@@ -52,17 +66,42 @@ class Change:
 
 
 @dataclass(frozen=True)
+class LockChange:
+    """The eval lock (``distill.lock`` beside the spec) on both sides: its ``[eval]`` hash (None:
+    no lock, or none of the eval set), and the ``lock --reason`` the new lock's history gives for
+    replacing the old hash (None: it gives none). ``problem``: a lock that could not be read."""
+
+    old_hash: str | None
+    new_hash: str | None
+    reason: str | None = None
+    problem: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.old_hash != self.new_hash
+
+
+@dataclass(frozen=True)
 class PlanDiff:
     old_ref: str
     new_ref: str
     old_absent: bool
     old_decision: str | None
-    new_decision: str
+    new_decision: str | None
     changes: tuple[Change, ...]
+    new_absent: bool = False
+    lock: LockChange | None = None
+    #: the spec's path at the old revision when it moved (git's rename detection), else "".
+    moved_from: str = ""
 
     @property
     def verdict_changed(self) -> bool:
         return self.old_decision != self.new_decision
+
+    @property
+    def material(self) -> bool:
+        """Anything a reviewer should see: a changed figure or term, the verdict, the lock."""
+        return bool(self.changed) or self.verdict_changed or bool(self.lock and self.lock.changed)
 
     @property
     def changed(self) -> tuple[Change, ...]:
@@ -134,10 +173,55 @@ def _figures(p: Plan) -> list[tuple[Section, str, str, Unit, Value]]:
     ]
 
 
-def diff_plans(old: Plan | None, new: Plan, *, old_ref: str = "old", new_ref: str = "new") -> PlanDiff:
-    """Compare two plans (pure). ``old`` None: the spec did not exist, all is added."""
-    old_rows = {(sec, name): (label, unit, v) for sec, name, label, unit, v in _figures(old)} if old else {}
-    new_rows = {(sec, name): (label, unit, v) for sec, name, label, unit, v in _figures(new)}
+Row = tuple[Section, str, str, Unit, Value]
+
+
+def contract_rows(p: Plan, milestones: Sequence[Milestone] = ()) -> list[Row]:
+    """The contract's terms (P9.2): the quality bar ``accept`` holds the student to, the eval lock
+    it is measured on, and the payment milestones (from the spec: the plan does not carry them)."""
+    g = p.gap
+    rows: list[Row] = [
+        ("contract", "metric", "metric", "text", g.metric),
+        ("contract", "teacher_score", "teacher baseline score", "score", g.teacher_score),
+        ("contract", "allowed_points", "allowed gap", "points", g.allowed_points),
+        ("contract", "min_score", "minimum score", "score", g.min_score),
+        ("contract", "contract_threshold", "acceptance threshold", "score", g.contract_threshold),
+        ("contract", "lock_hash", "eval lock hash", "text", p.eval.lock_hash or "unlocked"),
+    ]
+    seen: dict[str, int] = {}
+    for m in milestones:
+        seen[m.name] = seen.get(m.name, 0) + 1
+        key = m.name if seen[m.name] == 1 else f"{m.name} ({seen[m.name]})"
+        terms = f"{m.payment_share * 100:g}% due {m.due.isoformat()}" + (", on acceptance" if m.acceptance else "")
+        rows.append(("contract", f"milestone:{key}", f"milestone {key}", "text", terms))
+    return rows
+
+
+def diff_plans(
+    old: Plan | None,
+    new: Plan | None,
+    *,
+    old_ref: str = "old",
+    new_ref: str = "new",
+    old_milestones: Sequence[Milestone] = (),
+    new_milestones: Sequence[Milestone] = (),
+    lock: LockChange | None = None,
+    moved_from: str = "",
+) -> PlanDiff:
+    """Compare two plans (pure). ``old`` None: the spec did not exist, all is added; ``new``
+    None: it was removed, all is removed."""
+    if old is None and new is None:
+        raise ValueError("diff_plans needs at least one plan")
+
+    def rows(p: Plan | None, milestones: Sequence[Milestone]) -> dict[tuple[Section, str], tuple[str, Unit, Value]]:
+        if p is None:
+            return {}
+        return {
+            (sec, name): (label, unit, v) for sec, name, label, unit, v in [*_figures(p), *contract_rows(p, milestones)]
+        }
+
+    old_rows = rows(old, old_milestones)
+    new_rows = rows(new, new_milestones)
     keys = list(new_rows) + [k for k in old_rows if k not in new_rows]
     order = list(SECTION_TITLES)
     keys.sort(key=lambda k: order.index(k[0]))  # stable: keeps plan order within a section
@@ -166,6 +250,9 @@ def diff_plans(old: Plan | None, new: Plan, *, old_ref: str = "old", new_ref: st
         new_ref=new_ref,
         old_absent=old is None,
         old_decision=old.verdict.decision if old else None,
-        new_decision=new.verdict.decision,
+        new_decision=new.verdict.decision if new else None,
         changes=tuple(changes),
+        new_absent=new is None,
+        lock=lock,
+        moved_from=moved_from,
     )

@@ -25,10 +25,38 @@ from distillplan.sizing.latency import Replica
 from distillplan.sizing.serving import GIB, _kv_capacity_tokens, pod_replica, weight_bytes
 from distillplan.spec.policy import SizingAssumptions
 
-__all__ = ["BOUNDS", "Comparison", "compare_all", "held_out_by_quantity", "load_points", "summary"]
+__all__ = [
+    "BOUNDS",
+    "GOAL_MEDIAN",
+    "GOAL_WORST",
+    "QUANTITIES",
+    "Comparison",
+    "compare_all",
+    "held_out",
+    "held_out_by_quantity",
+    "load_points",
+    "summary",
+]
 
 #: (low, high) of model / published for bounded points, by kind.
 BOUNDS = {"serving": (0.8, 1.25), "weights": (0.97, 1.03), "training": (0.8, 1.2)}
+
+#: Issue 22's goal for the held-out serving points: median and worst error factor.
+GOAL_MEDIAN, GOAL_WORST = 1.10, 1.5
+
+#: Metric -> the quantity its held-out error is reported under.
+QUANTITY_OF = {
+    "ttft_ms": "TTFT",
+    "tpot_ms": "TPOT",
+    "e2e_output_tokens_per_s": "throughput / capacity",
+    "output_tokens_per_s": "throughput / capacity",
+    "requests_per_s": "throughput / capacity",
+    "precision_speedup": "quantized / bf16 throughput",
+    "tp_speedup": "TP scaling",
+    "weights_gib": "weights",
+    "memory_gb": "training memory",
+}
+QUANTITIES = tuple(dict.fromkeys(QUANTITY_OF.values()))
 
 _LLAMA_33_70B = Architecture(  # meta-llama/Llama-3.3-70B-Instruct config.json (= Llama-3.1-70B)
     name="meta-llama/Llama-3.3-70B-Instruct",
@@ -47,6 +75,39 @@ _LLAMA_33_70B = Architecture(  # meta-llama/Llama-3.3-70B-Instruct config.json (
 )
 
 
+_QWEN3_14B = Architecture(  # Qwen/Qwen3-14B config.json (model_type qwen3; its q/k norms are 2 x 128 weights a layer)
+    name="Qwen/Qwen3-14B",
+    model_type="qwen3",
+    hidden_size=5120,
+    num_hidden_layers=40,
+    num_attention_heads=40,
+    num_key_value_heads=8,
+    head_dim=128,
+    intermediate_size=17408,
+    vocab_size=151936,
+    tie_word_embeddings=False,
+    qkv_bias=False,
+    max_position_embeddings=40960,
+    source="reference_points.toml",
+)
+_QWEN3_8B = Architecture(  # Qwen/Qwen3-8B config.json
+    name="Qwen/Qwen3-8B",
+    model_type="qwen3",
+    hidden_size=4096,
+    num_hidden_layers=36,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    head_dim=128,
+    intermediate_size=12288,
+    vocab_size=151936,
+    tie_word_embeddings=False,
+    qkv_bias=False,
+    max_position_embeddings=40960,
+    source="reference_points.toml",
+)
+_INLINE = {a.name: a for a in (_LLAMA_33_70B, _QWEN3_14B, _QWEN3_8B)}
+
+
 @dataclass(frozen=True)
 class Comparison:
     kind: str
@@ -61,6 +122,16 @@ class Comparison:
     @property
     def bounded(self) -> bool:
         return bool(self.point["bounded"])
+
+    @property
+    def located(self) -> bool:
+        """False for a point whose source is no publication one can open at a fixed place."""
+        return bool(self.point.get("located", True))
+
+    @property
+    def quantity(self) -> str:
+        """The quantity the held-out error is reported for (:data:`QUANTITIES`)."""
+        return QUANTITY_OF[self.point["metric"]]
 
     @property
     def fit(self) -> bool:
@@ -82,8 +153,8 @@ def load_points() -> dict[str, list[dict[str, Any]]]:
 
 @functools.cache
 def _arch(name: str) -> Architecture:
-    if name == _LLAMA_33_70B.name:
-        return _LLAMA_33_70B
+    if name in _INLINE:
+        return _INLINE[name]
     return load_architecture(name, base_dir=Path("."))
 
 
@@ -92,10 +163,15 @@ def _serving_replica(p: dict[str, Any], a: SizingAssumptions, tp: int) -> tuple[
     i, o = int(p["input_tokens"]), int(p["output_tokens"])
     precision = p["precision"]
     load = p["load"]
-    if load in ("saturated", "rate"):
+    if load in ("saturated", "rate", "offline"):
         weights = weight_bytes(arch, precision, a)[0]
         _, kv_tokens = _kv_capacity_tokens(arch, gpu, weights, tp, a)
         running = min(a.max_num_seqs, kv_tokens // (i + o))
+        if load == "offline":
+            # A one-shot batch of n requests runs until its longest output (the max_tokens cap) is done:
+            # over those steps the batch averages n x mean output / longest output requests.
+            n, longest = int(p["offline_requests"]), int(p["output_tokens_max"])
+            running = min(running, max(1, round(n * o / longest)))
     else:
         running = int(load)
     rep = pod_replica(
@@ -112,12 +188,19 @@ def _serving_replica(p: dict[str, Any], a: SizingAssumptions, tp: int) -> tuple[
 
 
 def _serving(p: dict[str, Any], a: SizingAssumptions) -> float:
-    a = a.model_copy(update={"max_num_batched_tokens": p.get("max_num_batched_tokens", a.max_num_batched_tokens)})
+    a = a.model_copy(
+        update={
+            "max_num_batched_tokens": p.get("max_num_batched_tokens", a.max_num_batched_tokens),
+            "max_num_seqs": p.get("max_num_seqs", a.max_num_seqs),
+        }
+    )
     tp, o = int(p["tensor_parallel_size"]), int(p["output_tokens"])
     rep, running = _serving_replica(p, a, tp)
     metric = p["metric"]
     if metric == "tp_speedup":  # saturated pod throughput at TP tp over the same at TP 1
         return rep.capacity / _serving_replica(p, a, 1)[0].capacity
+    if metric == "precision_speedup":  # saturated throughput at the point's precision over bf16's
+        return rep.capacity / _serving_replica({**p, "precision": "bf16"}, a, tp)[0].capacity
     if p["load"] == "rate":  # open loop, Poisson arrivals at request_rate
         lat = rep.at(float(p["request_rate"]))
         return lat.tpot_p50_ms if metric == "tpot_ms" else lat.ttft_p50_ms
@@ -130,6 +213,8 @@ def _serving(p: dict[str, Any], a: SizingAssumptions) -> float:
         return o / ((idle.ttft_p50_ms + (o - 1) * idle.tpot_p50_ms) / 1e3)
     if metric == "requests_per_s":
         return rep.capacity
+    if p["load"] == "offline":  # every request runs in one batch: the capacity at that batch
+        return rep.capacity * o
     rate, _ = rep.closed_loop(running)
     return rate * o  # output_tokens_per_s
 
@@ -171,21 +256,30 @@ def summary(rows: list[Comparison]) -> tuple[float, float]:
     return statistics.median(logs), max(logs)
 
 
-def held_out_by_quantity(rows: list[Comparison] | None = None) -> dict[str, tuple[int, float, float]]:
-    """Per metric of the held-out (``role = "check"``) points, bounded or not: (points, median
-    error factor, worst error factor), a factor being ``exp(|log(model / published)|)`` (1.10 =
-    10% off either way)."""
+def held_out(rows: list[Comparison] | None = None, *, bounded_only: bool = False) -> list[Comparison]:
+    """The held-out points: checks (``role = "check"``) with a located source; ``bounded_only``
+    keeps the bounded ones (current engines, known shapes)."""
     rows = rows if rows is not None else compare_all()
+    return [r for r in rows if not r.fit and r.located and (r.bounded or not bounded_only)]
+
+
+def held_out_by_quantity(
+    rows: list[Comparison] | None = None, *, bounded_only: bool = False
+) -> dict[str, tuple[int, float, float]]:
+    """Per quantity (TTFT, TPOT, throughput, TP scaling, ...) of the held-out points: (points,
+    median error factor, worst error factor), a factor being ``exp(|log(model / published)|)``
+    (1.10 = 10% off either way)."""
+    chosen = held_out(rows, bounded_only=bounded_only)
     out: dict[str, tuple[int, float, float]] = {}
-    for metric in dict.fromkeys(r.point["metric"] for r in rows):
-        chosen = [r for r in rows if not r.fit and r.point["metric"] == metric]
-        if chosen:
-            med, worst = summary(chosen)
-            out[metric] = (len(chosen), math.exp(med), math.exp(worst))
+    for quantity in QUANTITIES:
+        these = [r for r in chosen if r.quantity == quantity]
+        if these:
+            med, worst = summary(these)
+            out[quantity] = (len(these), math.exp(med), math.exp(worst))
     return out
 
 
-START = "<!-- reference-points:start (generated: python -m distillplan.sizing.calibration README.md) -->"
+START = "<!-- reference-points:start (generated: python -m distillplan.sizing.calibration docs/sizing.md) -->"
 END = "<!-- reference-points:end -->"
 
 _METRIC = {
@@ -195,6 +289,7 @@ _METRIC = {
     "tpot_ms": "TPOT p50, ms",
     "ttft_ms": "TTFT p50, ms",
     "tp_speedup": "pod throughput / TP 1",
+    "precision_speedup": "throughput / bf16's",
     "weights_gib": "weights, GiB",
     "memory_gb": "peak memory, GB",
 }
@@ -240,6 +335,8 @@ def reference_table(rows: list[Comparison] | None = None) -> str:
         status = f"fit ({p['fits']})" if c.fit else "held out"
         if not c.bounded:
             status += ", unbounded"
+        if not c.located:
+            status += ", unlocated"
         body.append(
             [
                 md_text(c.id),
@@ -266,16 +363,7 @@ def reference_table(rows: list[Comparison] | None = None) -> str:
             med, worst = summary(chosen)
             sets.append(f"- {label}: {len(chosen)} points, median |log ratio| {med:.3f}, worst {worst:.3f}")
     sets.append("")
-    sets.append("Held-out error per quantity (every `check` point, bounded or not; factor = exp(|log ratio|)):")
-    sets.append("")
-    for metric, (n, med_x, worst_x) in held_out_by_quantity(rows).items():
-        sets.append(f"- {_METRIC[metric]}: {n} points, median x{med_x:.2f}, worst x{worst_x:.2f}")
-    for label, chosen in (
-        ("all checks", [c for c in rows if not c.fit]),
-        ("bounded checks (2024-2026 vLLM, known shapes)", [c for c in rows if not c.fit and c.bounded]),
-    ):
-        med, worst = summary(chosen)
-        sets.append(f"- {label}: {len(chosen)} points, median x{math.exp(med):.2f}, worst x{math.exp(worst):.2f}")
+    sets.append(held_out_report(rows, markdown=True))
     return "\n".join([*lines, *sets]) + "\n"
 
 
@@ -290,20 +378,23 @@ def update(readme: Path) -> bool:
     return new != text
 
 
-def held_out_report(rows: list[Comparison] | None = None) -> str:
-    """The held-out error per quantity and over all check points, bounded and not (plain text)."""
+def held_out_report(rows: list[Comparison] | None = None, *, markdown: bool = False) -> str:
+    """The held-out error per quantity, over the bounded checks (current engines, known shapes)
+    and over every located check; factor = exp(|log(model / published)|)."""
     rows = rows if rows is not None else compare_all()
-    lines = [
-        f"{_METRIC[m]}: {n} points, median x{med:.3f}, worst x{worst:.3f}"
-        for m, (n, med, worst) in held_out_by_quantity(rows).items()
-    ]
-    for label, chosen in (
-        ("all checks", [r for r in rows if not r.fit]),
-        ("bounded checks", [r for r in rows if not r.fit and r.bounded]),
-    ):
-        med, worst = summary(chosen)
-        lines.append(f"{label}: {len(chosen)} points, median x{math.exp(med):.3f}, worst x{math.exp(worst):.3f}")
-    return "\n".join(lines)
+    lines: list[str] = []
+    for label, bounded_only in (("bounded checks", True), ("all located checks", False)):
+        lines.append(f"Held-out error, {label} (median / worst factor):")
+        for q, (n, med, worst) in held_out_by_quantity(rows, bounded_only=bounded_only).items():
+            lines.append(f"{'- ' if markdown else '  '}{q}: {n} points, median x{med:.3f}, worst x{worst:.3f}")
+        med, worst = summary(held_out(rows, bounded_only=bounded_only))
+        n = len(held_out(rows, bounded_only=bounded_only))
+        lines.append(
+            f"{'- ' if markdown else '  '}all: {n} points, median x{math.exp(med):.3f}, worst x{math.exp(worst):.3f}"
+        )
+        if markdown:
+            lines.append("")
+    return "\n".join(lines).rstrip("\n")
 
 
 if __name__ == "__main__":
@@ -312,4 +403,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--held-out"]:
         print(held_out_report())
     else:
-        print("updated" if update(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")) else "up to date")
+        print("updated" if update(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/sizing.md")) else "up to date")

@@ -9,7 +9,11 @@ decode-bandwidth and prefill-compute efficiencies (times the GPU row's factors),
 bytes per token, L layers, d the hidden size and q the query width (heads x head_dim)::
 
     a0      = W / (tp x BW x e_dec)                   weight read: the floor of every step
-    c_tok   = 2 N / (tp x P x e_pre)                  linear-layer compute per token
+    c_tok   = 2 N / (tp x P x e_pre)                  linear-layer compute per prompt token
+    c_dec   = 2 N / (tp x P x e_dc)                   ... per decode token: e_dc = e_pre at bf16; weight-only
+                                                      int8/int4 kernels at decode batch sizes (tens to
+                                                      hundreds of rows) dequantise every weight tile per
+                                                      step and reach less (``decode_compute_efficiency_*``)
     c_att   = 2 L q i^2 / (tp x P x e_pre)            causal attention of one i-token prompt
     m_seq   = kv x (i + o/2) / (tp x BW x e_bf16)     KV read per running request per step (KV is 16-bit)
     x_tok   = s x 2 (tp - 1)/tp x tp c_tok            all-reduce per token: two all-reduces of the hidden
@@ -20,7 +24,7 @@ bytes per token, L layers, d the hidden size and q the query width (heads x head
                                                       throughput grows less than tp-fold
 
 A step with b decodes and prompt compute p (tokens n) reads ``M = a0 + b m_seq`` and computes
-``C = b c_tok + p``; reads and compute overlap in part (``step_overlap`` = w)::
+``C = b c_dec + p``; reads and compute overlap in part (``step_overlap`` = w)::
 
     step    = max(M, C) + (1 - w) min(M, C) + x_tok (b + n)
 
@@ -52,7 +56,10 @@ mean wait ``Wq = rho_p S / (2 (1 - rho_p))`` and the exponential tail
 ``P(wait > x) = rho_p exp(-rho_p x / Wq)``; a request arriving while a step runs also waits
 out that step (uniform residual, only while the engine is busy, P = 1 - exp(-b))::
 
-    TTFT_q  = busy x q x t + wait_q + S,   wait_q = Wq / rho_p x ln(rho_p / (1 - q)) if rho_p > 1 - q
+    TTFT_q  = f + busy x q x t + wait_q + S,   wait_q = Wq / rho_p x ln(rho_p / (1 - q)) if rho_p > 1 - q
+
+f (``first_token_overhead_ms``) is the engine's fixed cost of a request before its first token
+reaches the caller: tokenising, scheduling, sampling and detokenising, a step's launch.
 
 Closed loop (``vllm bench serve --max-concurrency C``): the rate at which Little's law
 holds for C requests in flight, ``C = rate x (TTFT + (o - 1) TPOT)`` at the means.
@@ -72,7 +79,7 @@ read per step is unchanged (attention still reads the whole context) and so is t
 memory per request (shared blocks would let more requests run at once: not counted, the
 conservative side).
 
-Not modelled: API-server time (tokenisation, HTTP), CPU scheduling gaps, speculative decoding,
+Not modelled: HTTP time, CPU scheduling gaps inside a step (V0's are large), speculative decoding,
 preemption when the KV cache overflows (the concurrency cap keeps the model below it), and
 request-length variance (every request has the planned shape).
 """
@@ -133,6 +140,14 @@ class Replica:
     cached_tokens: int = 0
     x_tok_s: float = 0.0
     overlap: float = 0.0
+    first_token_overhead_s: float = 0.0
+    c_dec_s: float | None = None
+
+    @property
+    def dec_s(self) -> float:
+        """Linear-layer compute of one decode token: ``c_tok`` unless the precision's weight-only
+        kernels reach a different fraction of the roof at decode batch sizes (``c_dec``)."""
+        return self.c_tok_s if self.c_dec_s is None else self.c_dec_s
 
     @property
     def prefill_tokens(self) -> int:
@@ -149,7 +164,7 @@ class Replica:
         (``prompt_tokens`` tokens): the larger of memory and compute, plus the share of the
         smaller that does not overlap, plus the tensor-parallel all-reduces."""
         memory = self.a0_s + decodes * self.m_seq_s
-        compute = decodes * self.c_tok_s + prompt_s
+        compute = decodes * self.dec_s + prompt_s
         comm = self.x_tok_s * (decodes + prompt_tokens)
         return max(memory, compute) + (1 - self.overlap) * min(memory, compute) + comm
 
@@ -160,7 +175,7 @@ class Replica:
         the max are linear in t, so the fixed point is the larger of the two branches' own."""
         o = self.output_tokens
         am = rate * o * self.m_seq_s
-        ac = rate * (o * self.c_tok_s + self.prompt_s)
+        ac = rate * (o * self.dec_s + self.prompt_s)
         ax = rate * self.x_tok_s * (o + self.prefill_tokens)
         keep = 1 - self.overlap
         d1 = 1 - am - keep * ac - ax
@@ -173,7 +188,7 @@ class Replica:
     def busy_s(self) -> float:
         """K: step-seconds one request adds beyond the weight reads (no overlap, no all-reduce)."""
         o = self.output_tokens
-        return self.c_tok_s * (self.prefill_tokens + o) + self.c_att_s + o * self.m_seq_s
+        return self.c_tok_s * self.prefill_tokens + self.dec_s * o + self.c_att_s + o * self.m_seq_s
 
     @property
     def capacity(self) -> float:
@@ -211,11 +226,13 @@ class Replica:
         mean_wait = rho_p * service / (2 * (1 - rho_p))
         busy = 1 - math.exp(-running)
 
+        fixed = self.first_token_overhead_s
+
         def ttft(q: float) -> float:
             if not tail:
-                return busy * step / 2 + mean_wait + service
+                return fixed + busy * step / 2 + mean_wait + service
             wait = mean_wait / rho_p * math.log(rho_p / (1 - q)) if rho_p > 1 - q else 0.0
-            return busy * q * step + wait + service
+            return fixed + busy * q * step + wait + service
 
         return Latency(
             rate=rate,
@@ -270,6 +287,7 @@ def replica(
     bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * min(1.0, a.decode_efficiency(precision) * dec)
     kv_bandwidth = tp * gpu.bandwidth_gb_per_s * 1e9 * min(1.0, a.decode_efficiency("bf16") * dec)  # KV stays 16-bit
     compute = tp * gpu.bf16_tflops * 1e12 * min(1.0, a.prefill_efficiency(precision) * pre)
+    decode_compute = tp * gpu.bf16_tflops * 1e12 * min(1.0, a.decode_compute_efficiency(precision) * pre)
     q_width = arch.num_attention_heads * arch.head_dim
     # Two all-reduces of the hidden state per layer per token; a ring moves 2 (tp - 1) / tp of it, in a
     # time stated as a share of the token's compute on one GPU (NVLink generations scale with the GPU's).
@@ -287,4 +305,6 @@ def replica(
         cached_tokens=cached_tokens,
         x_tok_s=x_tok,
         overlap=a.step_overlap,
+        first_token_overhead_s=a.first_token_overhead_ms / 1e3,
+        c_dec_s=2 * active_parameter_count(arch) / decode_compute,
     )

@@ -226,7 +226,7 @@ def pod_throughput(
     )
     b, o = r.max_running, output_tokens
     memory = r.a0_s + b * r.m_seq_s  # the saturated step's reads ...
-    compute = b * (r.c_tok_s * o + r.prompt_s) / o  # ... and its compute
+    compute = b * (r.dec_s * o + r.prompt_s) / o  # ... and its compute
     return r.capacity, "compute" if compute >= memory else "memory"
 
 

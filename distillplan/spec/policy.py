@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, create_model, model_validator
 
+from distillplan.spec.guardrails import parse_condition
 from distillplan.spec.registry import PROJECT_LINES
 
 M = TypeVar("M", bound=BaseModel)
@@ -108,22 +109,34 @@ class SizingAssumptions(_Section):
         2, ge=1, le=4, description="KV cache element size; 2 = bf16/fp16, vLLM's default --kv-cache-dtype auto."
     )
     prefill_efficiency_bf16: float = Field(
-        0.77,
+        0.70,
         gt=0,
         le=1,
-        description="Fraction of dense bf16 peak on prompt tokens at bf16 (idle TTFTs imply 0.77: issue 22).",
+        description="Fraction of dense bf16 peak on prompt tokens at bf16 (fitted: ~28.6k-token TTFT, vLLM V1, A100).",
     )
     prefill_efficiency_int8: float = Field(
-        0.77,
+        0.70,
         gt=0,
         le=1,
         description="Same at int8: W8A16 kernels dequantise to bf16, so the bf16 peak is the roof.",
     )
     prefill_efficiency_int4: float = Field(
-        0.77,
+        0.70,
         gt=0,
         le=1,
         description="Same at int4 (W4A16, Marlin kernels on Ampere/Hopper).",
+    )
+    decode_compute_efficiency_int8: float = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="Fraction of dense bf16 peak on decode tokens' matmuls at int8 (W8A16 at batch; fitted).",
+    )
+    decode_compute_efficiency_int4: float = Field(
+        0.15,
+        gt=0,
+        le=1,
+        description="Same at int4 (W4A16 Marlin dequantises each tile per step at batch; fitted).",
     )
     decode_efficiency_bf16: float = Field(
         0.68,
@@ -168,13 +181,18 @@ class SizingAssumptions(_Section):
         description="...or this many KV tokens when that is fewer (long prompts): one GPU serves them, no forced TP.",
     )
     step_overlap: float = Field(
-        0.5,
+        0.6,
         ge=0,
         lt=1,
         description="Share of the smaller of a step's reads and its compute hidden under the larger (fitted: V1 run).",
     )
+    first_token_overhead_ms: float = Field(
+        4.2,
+        ge=0,
+        description="Engine time per request before its first token beyond the step model (fitted: V1 idle TTFT).",
+    )
     tp_allreduce_share: float = Field(
-        0.23,
+        0.38,
         ge=0,
         le=0.5,
         description="TP all-reduce time per token and unit of ring volume / a GPU's compute per token (fitted: TP 8).",
@@ -261,6 +279,12 @@ class SizingAssumptions(_Section):
         """The decode-bandwidth efficiency for ``precision`` (bf16, int8, int4)."""
         return float(getattr(self, f"decode_efficiency_{precision}"))
 
+    def decode_compute_efficiency(self, precision: str) -> float:
+        """The compute efficiency of decode tokens: the prefill's at bf16, its own at int8/int4."""
+        if precision == "bf16":
+            return self.prefill_efficiency("bf16")
+        return float(getattr(self, f"decode_compute_efficiency_{precision}"))
+
     def prefill_efficiency(self, precision: str) -> float:
         """The prefill-compute efficiency for ``precision`` (bf16, int8, int4)."""
         return float(getattr(self, f"prefill_efficiency_{precision}"))
@@ -279,6 +303,26 @@ else:
         },
     )
     ProjectBands._key = "policy.project_bands_usd"
+
+
+def _condition(text: str) -> str:
+    parse_condition(text)  # ValueError, located at the list item by pydantic
+    return text
+
+
+class Guardrails(_Section):
+    """Conditions that fail `distillplan diff` (exit 6) in a pull request, owned by the repository.
+
+    The base revision's guardrails judge a change, so a pull request cannot switch off its own."""
+
+    _key: ClassVar[str] = "policy.guardrails"
+
+    fail_on: list[Annotated[str, Field(max_length=200), AfterValidator(_condition)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Conditions that fail `distillplan diff`: verdict-change, payback-months>N, "
+        "run-rate-increase>N% or >$N, budget-increase>N% or >$N, contract-change, lock-change-without-reason.",
+    )
 
 
 class Policy(_Section):
@@ -332,6 +376,10 @@ class Policy(_Section):
     revisit_months: int = Field(default=6, gt=0, le=120, description="P2.4: revisit a refused case in two quarters.")
     sizing: SizingAssumptions = Field(
         default_factory=shared_default(SizingAssumptions), description="Stated assumptions of the A100 sizing model."
+    )
+    guardrails: Guardrails = Field(
+        default_factory=shared_default(Guardrails),
+        description="Conditions that fail `distillplan diff` in a pull request (docs/pull-requests.md).",
     )
 
 

@@ -45,6 +45,8 @@ def _default(field: Any) -> str:
         return "**required**"
     value = field.default
     if value is PydanticUndefined or value is None:
+        if field.default_factory is list:
+            return "`[]`"
         return "" if field.default_factory is None else "(see below)"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
