@@ -53,6 +53,7 @@ from distillplan.plan.model import (
     TrainingOut,
     VolumeOut,
 )
+from distillplan.plan.student import student_out
 from distillplan.plan.whatif import VOLUME_FACTORS, Month, Scenario, month, share
 from distillplan.sizing.architecture import Architecture, load_architecture
 from distillplan.sizing.finetune import TrainingSizing, size_training, training_recipe
@@ -350,6 +351,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             start=spec.project.start,
         ),
         verdict=verdict,
+        student=student_out(spec.student.base_model, arch),
         volume=VolumeOut(
             requests_per_month=vol.requests_per_month,
             input_tokens_per_month=vol.input_tokens_per_month,
