@@ -54,13 +54,28 @@ def init(folder: Path | None, force: bool) -> int:
     return command.run(folder, force=force)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def catalog(fmt: str) -> int:
-    """List the bundled student models, GPUs and teacher prices, with sources."""
+@click.pass_context
+def catalog(ctx: click.Context, fmt: str) -> int | None:
+    """List the bundled student models, GPUs and teacher prices, with sources; `catalog add PATH`
+    adds a local Hugging Face snapshot to the repository's own student catalog."""
+    if ctx.invoked_subcommand is not None:
+        return None
     from distillplan.commands import catalog as command  # deferred: start-up imports only the command that runs
 
     return command.run(fmt)
+
+
+@catalog.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="Name to plan it by (default: the config's hub id, else the folder name).")
+@click.option("--replace", is_flag=True, help="Replace an entry of the same name.")
+def catalog_add(path: Path, name: str | None, replace: bool) -> int:
+    """Add a folder holding a model's config.json to .distillplan/students.toml (repository root)."""
+    from distillplan.commands import catalog as command  # deferred: start-up imports only the command that runs
+
+    return command.run_add(path, name, replace=replace)
 
 
 _SPEC_ARG = click.argument("spec", required=False, default="distill.toml", type=click.Path(path_type=Path))
@@ -158,7 +173,7 @@ def prices() -> None:
     "source",
     default="litellm",
     show_default=True,
-    help="The price map: 'litellm' (the JSON inside the installed litellm), a file, or an http(s) URL.",
+    help="The price map: 'litellm' (the JSON inside the installed litellm), a file, or an http or https URL.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 def prices_update(source: str, dry_run: bool) -> int:

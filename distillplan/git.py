@@ -378,7 +378,10 @@ def blobs_at(root: Path, commit: str, rels: Sequence[str], *, limit_bytes: int) 
         if len(parts) != 3 or parts[1] != "blob" or not parts[2].isdigit():
             raise missing(rel, f"blob {blobs[rel][:12]} is not in the object store")
         if int(parts[2]) > limit_bytes:
-            raise RepoError(f"{commit[:12]}:{rel}: {parts[2]} bytes, above the {limit_bytes}-byte limit for this file")
+            raise RepoError(
+                f"{commit[:12]}:{rel}: {count(int(parts[2]), 'byte')}, "
+                f"above the {limit_bytes:,}-byte limit for this file"
+            )
     data = _run(root, ["cat-file", "--batch"], stdin="".join(f"{blobs[r]}\n" for r in order).encode()).stdout
     pos = 0
     for rel in order:

@@ -26,6 +26,7 @@ __all__ = [
     "months",
     "num",
     "pct",
+    "price",
     "tokens",
     "toml_str",
     "usd",
@@ -207,6 +208,12 @@ def usd(value: Any, decimals: int = 0, *, compact: bool = False, sign: bool = Fa
     if compact and a >= 1e3:
         return f"{mark}${a / 1e3:,.1f}k"
     return f"{mark}${a:,.{decimals}f}" if decimals else f"{mark}${round(a):,}"
+
+
+def price(value: float) -> str:
+    """A price per million tokens: two decimals, more where the price has them (``$0.075``)."""
+    decimals = next((d for d in range(2, 7) if round(value, d) == round(value, 9)), 6)
+    return usd(value, decimals)
 
 
 def count(n: float, noun: str, plural: str | None = None) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from distillplan.catalogs.gpus import load_gpus
+from distillplan.catalogs.students import STUDENT_FILES
 from tests.conftest import EXAMPLES, git, run_cli
 
 EXAMPLE_NAMES = sorted(p.parent.name for p in EXAMPLES.glob("*/distill.toml"))
@@ -108,7 +109,7 @@ def test_random_rows_equal_a_full_plan_of_the_substituted_spec(
     spec = repo / "distill.toml"
     original = spec.read_text(encoding="utf-8")
     result = compare_json(capsys, str(spec))
-    assert len(result["rows"]) == 8 * 3 * N_GPUS * 3
+    assert len(result["rows"]) == len(STUDENT_FILES) * 3 * N_GPUS * 3
     seed = int(os.environ.get("COMPARE_SEED", random.SystemRandom().randrange(2**32)))
     picked = random.Random(seed).sample(result["rows"], 5)
     for row in [*picked, next(r for r in result["rows"] if r["is_spec"])]:
@@ -121,12 +122,32 @@ def test_random_rows_equal_a_full_plan_of_the_substituted_spec(
 
 
 def _ranked_correctly(rows: list[dict[str, Any]]) -> None:
+    """The documented order, recomputed from the rows' figures and the catalog's facts."""
+    from distillplan.catalogs.sources import student_facts
+
+    facts = student_facts()
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     feasible = [r["feasible"] for r in rows]
     assert feasible == sorted(feasible, reverse=True), "infeasible rows come last"
     ok = [r for r in rows if r["feasible"]]
-    keys = [(r["payback_months"] is None, r["payback_months"] or 0.0, -r["npv_usd"]) for r in ok]
-    assert keys == sorted(keys), "by payback, then by NPV"
+    best = max((facts[r["student"]].quality_prior for r in ok if r["quality_basis"] == "prior"), default=0.0)
+
+    def key(r: dict[str, Any]) -> tuple[bool, float, float, bool, float, float]:
+        measured = r["quality_basis"] in ("pilot", "stated gap")
+        fact = facts.get(r["student"])
+        assert r["quality_prior"] == (fact.quality_prior if fact else None)
+        superseded = bool(fact and fact.superseded_by) and not measured
+        if measured:
+            tier = 0.0
+        elif r["quality_basis"] == "prior" and fact:
+            tier = float((best - fact.quality_prior) // 5.0)
+        else:
+            tier = float("inf")
+        assert r["quality_tier"] == (None if tier == float("inf") else tier)
+        return (superseded, tier, 0.0, r["payback_months"] is None, r["payback_months"] or 0.0, -r["npv_usd"])
+
+    keys = [key(r) for r in ok]
+    assert keys == sorted(keys), "superseded last, then quality tier, then payback, then NPV"
     assert all(r["reason"] for r in rows if not r["feasible"])
     assert sum(r["is_spec"] for r in rows) == 1
 
@@ -136,12 +157,16 @@ def test_default_sweep_is_every_catalog_candidate_ranked(capsys: pytest.CaptureF
     assert result["format_version"] == 1 and result["kind"] == "distillplan-compare"
     axes = result["axes"]
     sizes = (len(axes["students"]), len(axes["precisions"]), len(axes["gpus"]), len(axes["methods"]))
-    assert sizes == (8, 3, N_GPUS, 3)
+    assert sizes == (len(STUDENT_FILES), 3, N_GPUS, 3)
     assert axes["gpus"] == list(load_gpus())  # every catalog GPU, in catalog order
     rows = result["rows"]
     combos = {(r["student"], r["precision"], r["gpu"], r["method"]) for r in rows}
-    assert len(combos) == len(rows) == 8 * 3 * N_GPUS * 3
+    assert len(combos) == len(rows) == len(STUDENT_FILES) * 3 * N_GPUS * 3
     _ranked_correctly(rows)
+    # no pilot: the quality prior ranks, and no superseded base comes first (issue 21: Llama-2-7B did)
+    first = rows[0]
+    assert first["superseded_by"] is None and first["quality_tier"] == 0
+    assert all(r["student"] != "meta-llama/Llama-2-7b-hf" for r in rows if r["feasible"] and r["quality_tier"] == 0)
     own = next(r for r in rows if r["is_spec"])
     assert (own["student"], own["precision"], own["gpu"], own["method"]) == (
         "meta-llama/Llama-3.1-8B",
@@ -207,7 +232,7 @@ def test_text_and_markdown_mark_the_spec_and_keep_tables_well_formed(capsys: pyt
     assert code == 0
     table = [ln for ln in md.splitlines() if ln.startswith("|")]
     widths = {ln.count(" | ") for ln in table}
-    assert len(table) == 2 + 8 * 3 * 3 and len(widths) == 1
+    assert len(table) == 2 + len(STUDENT_FILES) * 3 * 3 and len(widths) == 1
     assert sum(1 for ln in table if re.match(r"^\| \d+ \| \\?\* \|", ln)) == 1
 
 
@@ -342,3 +367,31 @@ def test_check_notices_an_edited_local_compare_student(
     (folder / "config.json").write_text(json.dumps({**BIG_CONFIG, "num_hidden_layers": 4}), encoding="utf-8")
     code, out, err = run_cli("check", str(repo), capsys=capsys)
     assert code == 1 and "proposal.md" in err, out + err
+
+
+def test_a_superseded_base_ranks_first_only_when_a_pilot_measures_it(
+    example_repo: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 29: Llama-2-7B (superseded by Llama-3.1-8B, MMLU 45.3) ranks after Phi-4 (84.8) on
+    the prior, however cheap; with a stated expected gap within the contract it competes on cost."""
+    repo = example_repo("invoice-extraction")
+    spec = repo / "distill.toml"
+    original = spec.read_text(encoding="utf-8")
+    args = ["--student", "meta-llama/Llama-2-7b-hf", "--student", "microsoft/phi-4", "--gpu", "a100-80gb"]
+    rows = compare_json(capsys, str(spec), *args, "--method", "lora")["rows"]
+    _ranked_correctly(rows)
+    llama = [r for r in rows if r["student"] == "meta-llama/Llama-2-7b-hf" and r["feasible"]]
+    phi = [r for r in rows if r["student"] == "microsoft/phi-4" and r["feasible"]]
+    assert llama and phi and max(r["rank"] for r in phi) < min(r["rank"] for r in llama)
+    assert {r["quality_basis"] for r in llama} == {"prior"} and llama[0]["superseded_by"] == "meta-llama/Llama-3.1-8B"
+    # the spec's own base is Llama-2-7B with a stated gap of 1 point: measured, it ranks on cost
+    measured = re.sub(r'base_model = "[^"]*"', 'base_model = "meta-llama/Llama-2-7b-hf"', original, count=1)
+    measured = measured.replace("[eval]\n", "[eval]\nexpected_gap_points = 1.0\n", 1)
+    spec.write_text(measured, encoding="utf-8")
+    git(repo, "commit", "-qam", "a stated gap for Llama-2-7B")
+    rows = compare_json(capsys, str(spec), *args, "--method", "lora")["rows"]
+    _ranked_correctly(rows)
+    llama = [r for r in rows if r["student"] == "meta-llama/Llama-2-7b-hf" and r["feasible"]]
+    assert {r["quality_basis"] for r in llama} == {"stated gap"} and {r["quality_tier"] for r in llama} == {0}
+    cheapest = min((r for r in rows if r["feasible"]), key=lambda r: (r["payback_months"], -r["npv_usd"]))
+    assert cheapest["student"] == "meta-llama/Llama-2-7b-hf" and cheapest["rank"] == 1

@@ -13,7 +13,7 @@ import pytest
 from distillplan.catalogs.datafile import DataFileError
 from distillplan.catalogs.gpus import load_gpus, parse_gpus
 from distillplan.catalogs.prices import parse_teacher_prices, teacher_prices
-from distillplan.catalogs.sources import student_sources
+from distillplan.catalogs.sources import student_facts, student_sources
 from distillplan.catalogs.students import STUDENT_FILES
 from distillplan.files import data_path
 from distillplan.main import guarded
@@ -47,6 +47,25 @@ def _refused(load: Callable[[Path], object], path: Path, capsys: pytest.CaptureF
 def test_the_bundled_files_load_through_their_models() -> None:
     assert parse_gpus() == load_gpus() and parse_teacher_prices() == teacher_prices()
     assert list(student_sources()) == list(STUDENT_FILES)
+    facts = student_facts()
+    assert list(facts) == list(STUDENT_FILES)
+    from distillplan.catalogs.licenses import LICENSES
+
+    assert {f.license for f in facts.values()} <= set(LICENSES)
+    for name, f in facts.items():  # a successor is newer and of the bundle
+        assert not f.superseded_by or facts[f.superseded_by].release_date > f.release_date, name
+
+
+def test_a_damaged_student_facts_file_is_one_located_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _copy(
+        tmp_path,
+        "students.toml",
+        old='superseded_by = "Qwen/Qwen3-8B"',
+        new='superseded_by = "Qwen/Qwen3-8B-Instruct"',
+    )
+    err = _refused(student_facts, path, capsys)
+    assert f":{_line_of(path, 'Qwen3-8B-Instruct')}:" in err
+    assert '"Qwen/Qwen2.5-7B".superseded_by: must be a bundled hub id' in err
 
 
 @pytest.mark.parametrize(

@@ -265,7 +265,8 @@ def test_a_teacher_gone_before_go_live_is_a_plan_warning() -> None:
     assert gone is not None and "leaves its vendor's API on 2027-01-14, before go-live (2027-03-04)" in gone
     assert "leaves its vendor's API on 2026-06-15, before go-live" in (warning("claude-sonnet-4") or "")
     opus4 = warning("claude-opus-4") or ""  # retired on 2026-06-15: priced at the successor Anthropic names
-    assert "leaves its vendor's API on 2026-06-15" in opus4 and "successor claude-opus-4.8 ($5.00 / $25.00" in opus4
+    assert "leaves its vendor's API on 2026-06-15" in opus4
+    assert "successor claude-opus-4.8 ($5.00 / $25.00 per MTok)" in opus4
     assert warning("claude-sonnet-5.5") is None and warning("claude-opus-5") is None  # no date, or after go-live
     later = _plan(INVOICE.replace("claude-sonnet-5.5", "gpt-4.1").replace("start = 2027-01-04", "start = 2026-10-01"))
     assert not [w for w in later.verdict.warnings if w.id == "teacher-retired"]  # live 2026-12-01, before 2027-01-14

@@ -155,6 +155,11 @@ def test_recipe_parses_in_llm_compressor(trees: dict[str, Tree], tmp_path: Path)
     for name, path in paths.items():
         want = "GPTQModifier" if name.startswith("serve-int4/") else "QuantizationModifier"
         assert modifiers[path] == [want], name
+    # a mixture of experts is quantized through llm-compressor's expert linearization: the script's import exists
+    merge = trees["student-qwen3-30b-a3b"]["distill/training/merge.py"].decode()
+    line = next(ln.strip() for ln in merge.splitlines() if "load_quantizable_moe" in ln and "import" in ln)
+    run = subprocess.run([llmcompressor_python(), "-c", line], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
 
 
 # ---------------------------------------------------------------- lm-evaluation-harness

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 
 import pytest
@@ -570,3 +571,76 @@ def test_replicas_non_decreasing_in_load(p1: float, p2: float, ttft: float | Non
     a = serve("meta-llama/Llama-3.1-8B", "a100-80gb", i=800, o=200, peak=lo, latency_target=(ttft, tpot))
     b = serve("meta-llama/Llama-3.1-8B", "a100-80gb", i=800, o=200, peak=hi, latency_target=(ttft, tpot))
     assert b.replicas >= a.replicas and b.gpus_total >= a.gpus_total
+
+
+# --- issue 29: mixture of experts and sliding windows --------------------------------------------
+
+
+def test_mixture_of_experts_holds_all_weights_and_decodes_from_the_routed_experts() -> None:
+    """Qwen3-30B-A3B: memory for all 30.5B weights; each token's compute from its 3.35B active
+    parameters; one decode step reads the experts its tokens route to, all of them under load."""
+    from distillplan.sizing.architecture import active_parameter_count, expert_parameter_count
+    from distillplan.sizing.serving import pod_replica, step_weight_bytes
+
+    moe = arch("Qwen/Qwen3-30B-A3B")
+    total, _ = weight_bytes(moe, "bf16", A)
+    assert total == 2 * parameter_count(moe)
+    s = serve("Qwen/Qwen3-30B-A3B", "a100-80gb")
+    assert s.parameters == parameter_count(moe) and s.weights_gib == pytest.approx(total / 1024**3)
+    one = step_weight_bytes(moe, "bf16", A, 1)  # one token: 8 of 128 experts per layer
+    assert one == pytest.approx(total - 2 * expert_parameter_count(moe) * (1 - 8 / 128), rel=1e-9)
+    assert step_weight_bytes(moe, "bf16", A, 4096) == pytest.approx(total, rel=1e-6)
+    gpu = GPUS["a100-80gb"]
+    r = pod_replica(
+        moe,
+        gpu,
+        precision="bf16",
+        input_tokens=500,
+        output_tokens=200,
+        max_running=1,
+        tensor_parallel_size=1,
+        assumptions=A,
+    )
+    compute = gpu.bf16_tflops * 1e12 * min(1.0, A.prefill_efficiency("bf16") * gpu.prefill_efficiency_factor)
+    assert r.c_tok_s == pytest.approx(2 * active_parameter_count(moe) / compute)
+    dense = arch("Qwen/Qwen3-14B")
+    r14 = pod_replica(
+        dense,
+        gpu,
+        precision="bf16",
+        input_tokens=500,
+        output_tokens=200,
+        max_running=1,
+        tensor_parallel_size=1,
+        assumptions=A,
+    )
+    assert r.a0_s < r14.a0_s and r.c_tok_s < r14.c_tok_s / 4  # single-stream decode: fewer bytes, far fewer FLOPs
+
+
+def test_mixture_of_experts_lora_adapts_the_attention() -> None:
+    """transformers fuses a layer's experts into 3-D parameters, so "all-linear" LoRA adapts q, k, v, o."""
+    moe = arch("Qwen/Qwen3-30B-A3B")
+    d, q, kv = 2048, 32 * 128, 4 * 128
+    assert trainable_parameters(moe, "lora", 16) == 48 * 16 * ((d + q) + 2 * (d + kv) + (q + d))
+
+
+def test_sliding_window_base_holds_more_long_requests() -> None:
+    """Gemma 3's local layers keep 1,024 tokens: an 8k request needs 1/4 of the KV of all-global layers."""
+    s = serve("google/gemma-3-12b-it", "a100-80gb", i=7000, o=1000)
+    g = arch("google/gemma-3-12b-it")
+    assert s.kv_bytes_per_token == math.ceil(2 * 8 * 256 * (8 + 40 * 1024 / 8000) * A.kv_cache_bytes_per_element)
+    assert s.kv_bytes_per_token < kv_bytes_per_token(g) / 3
+
+
+def test_qlora_keeps_the_fused_experts_of_a_mixture_16_bit() -> None:
+    """bitsandbytes quantizes nn.Linear only; transformers holds a layer's experts as 3-D tensors."""
+    from distillplan.sizing.architecture import expert_parameter_count
+
+    moe = arch("Qwen/Qwen3-30B-A3B")
+    kw = dict(lora_rank=16, micro_batch_size=1, sequence_length=1024, gradient_checkpointing=True, assumptions=A)
+    q = memory_breakdown(moe, "qlora", **kw)  # type: ignore[arg-type]
+    experts = expert_parameter_count(moe)
+    attention = 48 * sum(i * o for i, o in [(2048, 4096), (2048, 512), (2048, 512), (4096, 2048)])
+    stored = 0.5 + A.qlora_constant_bits_per_parameter / 8
+    assert q["weights"] == int(attention * stored + 2 * (parameter_count(moe) - attention))
+    assert q["weights"] > 2 * experts  # the experts alone, at 16 bits

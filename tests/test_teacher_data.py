@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,36 @@ def test_the_eval_leak_filter_normalises_as_the_metric_does() -> None:
     requests, in_eval, repeats = build_requests(inputs, eval_inputs=[held_out], system_prompt=None)
     assert (in_eval, repeats) == (3, 0)
     assert [r.messages[-1]["content"] for r in requests] == [kept]
+
+
+@pytest.mark.parametrize("student", ["google/gemma-3-12b-it", "Qwen/Qwen3-8B"])
+def test_train_rows_follow_the_students_chat_template(
+    repo: Path, capsys: pytest.CaptureFixture[str], chdir: Any, student: str
+) -> None:
+    """Issue 29. Gemma's chat template has no system turn: the teacher still gets the system
+    prompt as such; train.jsonl carries it at the head of the user turn, as the eval task does.
+    Qwen3's thinks unless told not to: each row tells TRL's chat template `enable_thinking: false`
+    (TRL passes a row's `chat_template_kwargs` on), as vllm.yaml does for every request."""
+    spec = repo / "distill.toml"
+    text = spec.read_text().replace('model = "claude-sonnet-5.5"', 'model = "gpt-4.1"')
+    spec.write_text(re.sub(r'base_model = "[^"]*"', f'base_model = "{student}"', text, count=1))
+    chdir(repo)
+    assert run_cli("teacher-data", "requests", capsys=capsys)[0] == 0
+    requests = _lines(repo / "distill/training/batch/openai-requests-001.jsonl")
+    assert requests[0]["body"]["messages"][0] == {"role": "system", "content": "Extract the fields as JSON."}
+    body = {
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1711475054, "model": "gpt-4.1",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "a"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 24, "completion_tokens": 15, "total_tokens": 39},
+    }  # fmt: skip
+    line = {"id": "b", "custom_id": requests[0]["custom_id"], "response": {"status_code": 200, "body": body}}
+    (repo / "output.jsonl").write_text(json.dumps({**line, "error": None}) + "\n")
+    code, _, err = run_cli("teacher-data", "collect", "output.jsonl", capsys=capsys)
+    assert code == 0, err
+    rows = _lines(repo / "distill/training/data/train.jsonl")
+    if student.startswith("google/"):
+        assert rows[0]["prompt"] == [{"role": "user", "content": "Extract the fields as JSON.\n\n" + INPUTS[0]}]
+        assert "chat_template_kwargs" not in rows[0]
+    else:
+        assert rows[0]["prompt"][0] == {"role": "system", "content": "Extract the fields as JSON."}
+        assert rows[0]["chat_template_kwargs"] == {"enable_thinking": False}

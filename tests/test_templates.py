@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import tomllib
 import yaml
@@ -446,3 +447,61 @@ def test_the_system_prompt_is_the_eval_tasks_description(tmp_path: Path) -> None
     assert env.from_string(task["description"]).render(input="NOT THIS") == SYSTEM_PROMPT
     plain = yaml.safe_load(_render_with(tmp_path / "plain", {})["distill/eval/eval.yaml"])
     assert "description" not in plain
+
+
+# ---------------------------------------------------------------- per family (issue 29)
+
+
+@pytest.fixture(scope="module")
+def families(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, bytes]]:
+    from .variants import FAMILY_VARIANTS, render_variant
+
+    def distill(plan: dict[str, Any]) -> None:  # unlocked here: the contract is written for a distill verdict
+        plan["verdict"]["decision"] = "distill"
+
+    work = tmp_path_factory.mktemp("families")
+    return {
+        name: render_variant(work / name, "invoice-extraction", edit, distill) for name, edit in FAMILY_VARIANTS.items()
+    }
+
+
+def test_gemma_3_is_served_text_only_and_gets_its_system_prompt_in_the_user_turn(
+    families: dict[str, dict[str, bytes]],
+) -> None:
+    from .variants import FAMILY_SYSTEM_PROMPT
+
+    tree = families["student-gemma-3-12b-it"]
+    vllm = yaml.safe_load(tree["distill/serving/vllm.yaml"])
+    assert set(vllm) <= _names("vllm_engine_args.txt")
+    assert vllm["language-model-only"] is True and "default-chat-template-kwargs" not in vllm
+    assert "40 of the 48 layers attend to the last 1,024 tokens" in tree["distill/serving/vllm.yaml"].decode()
+    task = yaml.safe_load(tree["distill/eval/eval.yaml"])
+    assert "description" not in task  # no system turn: the prompt leads the user turn instead
+    rendered = jinja2.Environment().from_string(task["doc_to_text"]).render(input="INVOICE 42")
+    assert rendered == FAMILY_SYSTEM_PROMPT + "\n\nINVOICE 42"
+    assert yaml.safe_load(tree["distill/training/sft.yaml"])["lora_target_modules"] == ["all-linear"]
+    contract = tree["distill/docs/contract.md"].decode()
+    assert "Gemma Terms of Use" in contract and "Prohibited Use Policy" in contract
+    assert "Gemma Terms of Use (https://ai.google.dev/gemma/terms), gated" in tree["distill/docs/proposal.md"].decode()
+
+
+def test_a_qwen3_mixture_of_experts_thinks_off_and_adapts_its_attention(families: dict[str, dict[str, bytes]]) -> None:
+    tree = families["student-qwen3-30b-a3b"]
+    vllm = yaml.safe_load(tree["distill/serving/vllm.yaml"])
+    assert set(vllm) <= _names("vllm_engine_args.txt")
+    assert vllm["default-chat-template-kwargs"] == {"enable_thinking": False}
+    assert "language-model-only" not in vllm
+    sft = yaml.safe_load(tree["distill/training/sft.yaml"])
+    assert sft["lora_target_modules"] == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert "Apache License 2.0" in tree["distill/docs/contract.md"].decode()
+    proposal = tree["distill/docs/proposal.md"].decode()
+    assert "30,532,122,624 parameters (3,353,032,704 active a token: 8 of 128 experts)" in proposal
+
+
+def test_fold_system_prompt() -> None:
+    from distillplan.plan.student import fold_system_prompt
+
+    system, user = {"role": "system", "content": "S"}, {"role": "user", "content": "U"}
+    assert fold_system_prompt([system, user]) == [{"role": "user", "content": "S\n\nU"}]
+    assert fold_system_prompt([user]) == [user]
+    assert fold_system_prompt([system]) == [{"role": "user", "content": "S"}]

@@ -67,7 +67,22 @@ def all_variants(work: Path) -> dict[str, Tree]:
         out[f"serve-{precision}"] = render_variant(
             work / f"serve-{precision}", "invoice-extraction", {"student": {"serving_precision": precision}}
         )
+    for name, edit in FAMILY_VARIANTS.items():
+        out[name] = render_variant(work / name, "invoice-extraction", edit)
     return out
+
+
+#: Families whose generated configs differ (issue 29): Gemma 3 (no system role, a multimodal checkpoint
+#: served text-only, sliding windows) with a system prompt to fold; a Qwen3 mixture of experts (thinking
+#: mode off, LoRA on the attention only).
+FAMILY_SYSTEM_PROMPT = "You extract invoice fields. Answer with JSON only."
+FAMILY_VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "student-gemma-3-12b-it": {
+        "student": {"base_model": "google/gemma-3-12b-it"},
+        "teacher_data": {"system_prompt": FAMILY_SYSTEM_PROMPT},
+    },
+    "student-qwen3-30b-a3b": {"student": {"base_model": "Qwen/Qwen3-30B-A3B"}},
+}
 
 
 def files(trees: dict[str, Tree], suffix: str) -> list[tuple[str, bytes]]:

@@ -30,6 +30,7 @@ from distillplan.catalogs.prices import (
     strip_prefix,
 )
 from distillplan.errors import DistillError
+from distillplan.text import price
 
 __all__ = [
     "MapError",
@@ -264,8 +265,8 @@ def changes(before: Mapping[str, TeacherPrice], after: Mapping[str, TeacherPrice
         if old is None and new is not None:
             cached = new.usd_per_mtok_cached_input
             detail = (
-                f"{new.vendor}: input ${new.usd_per_mtok_input:g}, output ${new.usd_per_mtok_output:g}, cached "
-                f"{'none' if cached is None else f'${cached:g}'} per MTok, batch {new.batch_discount:.0%} off,"
+                f"{new.vendor}: input {price(new.usd_per_mtok_input)}, output {price(new.usd_per_mtok_output)}, cached "
+                f"{'none' if cached is None else price(cached)} per MTok, batch {new.batch_discount:.0%} off,"
                 f" {new.status}" + (f", shuts down {new.shutdown}" if new.shutdown else "")
             )
             out.append(PriceChange("+", name, detail))

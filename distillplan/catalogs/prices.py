@@ -26,6 +26,7 @@ from pydantic import Field, model_validator
 from distillplan.catalogs.datafile import DataFileError, Row, load_rows, locate, parse_toml, validate_rows
 from distillplan.errors import InputError, Problem
 from distillplan.files import read_regular
+from distillplan.text import price
 
 __all__ = [
     "PRICE_FIELDS",
@@ -282,7 +283,7 @@ def family_hint(book: Mapping[str, TeacherPrice], name: str) -> str:
     family = sorted((t for t in book.values() if _family(t.name)[0] == stem), key=lambda t: t.name)
     if family:
         rows = ", ".join(
-            f"{t.name} ${t.usd_per_mtok_input:g}/${t.usd_per_mtok_output:g} ({t.status})" for t in family[:6]
+            f"{t.name} {price(t.usd_per_mtok_input)}/{price(t.usd_per_mtok_output)} ({t.status})" for t in family[:6]
         )
         return (
             f"; the book's other models of this family are different models at their own prices: {rows};"

@@ -18,6 +18,12 @@ STUDENT_FILES: dict[str, str] = {
     "Qwen/Qwen2.5-14B": "qwen2.5-14b",
     "google/gemma-2-9b": "gemma-2-9b",
     "microsoft/Phi-3-medium-4k-instruct": "phi-3-medium-4k-instruct",
+    "Qwen/Qwen3-8B": "qwen3-8b",
+    "Qwen/Qwen3-14B": "qwen3-14b",
+    "Qwen/Qwen3-30B-A3B": "qwen3-30b-a3b",
+    "google/gemma-3-12b-it": "gemma-3-12b-it",
+    "microsoft/phi-4": "phi-4",
+    "mistralai/Mistral-Nemo-Base-2407": "mistral-nemo-base-2407",
 }
 _STUDENTS_LOWER = {name.lower(): name for name in STUDENT_FILES}
 
@@ -59,6 +65,10 @@ ENCODER_ONLY_TYPES: frozenset[str] = frozenset(
 )
 #: Keys a decoder's config.json states its context window under (transformers' attribute maps).
 CONTEXT_KEYS: tuple[str, ...] = ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length", "seq_length")
+#: Multimodal model types whose language model distillplan reads from ``text_config`` and sizes
+#: text-only (vLLM's ``language-model-only``): their ``architectures`` name a
+#: ``…ForConditionalGeneration`` class.
+TEXT_ONLY_MULTIMODAL_TYPES: frozenset[str] = frozenset({"gemma3"})
 
 
 def config_problem(config: dict[str, object]) -> str | None:
@@ -79,7 +89,8 @@ def config_problem(config: dict[str, object]) -> str | None:
         return f"model_type {kind!r} is an encoder-only model: it does not generate text; pick a decoder-only base"
     archs = config.get("architectures")
     if (
-        isinstance(archs, list)
+        kind not in TEXT_ONLY_MULTIMODAL_TYPES
+        and isinstance(archs, list)
         and archs
         and not any(isinstance(a, str) and (a.endswith("ForCausalLM") or a.endswith("LMHeadModel")) for a in archs)
     ):

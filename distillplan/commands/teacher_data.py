@@ -11,6 +11,7 @@ import json
 import os
 import posixpath
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from distillplan.errors import LocatedError, TeacherDataError
 from distillplan.evalset.accept import read_jsonl
 from distillplan.files import atomic_write, is_inside
 from distillplan.outputs.teacher_batch import BATCH_LIMITS, Request, build_requests, collect, request_lines, split
+from distillplan.plan.student import NO_SYSTEM_ROLE, THINKING_MODE, fold_system_prompt
+from distillplan.sizing.architecture import load_architecture
 from distillplan.spec.load import SpecFile, load_spec
 from distillplan.text import count
 
@@ -119,6 +122,9 @@ def _read_requests(sf: SpecFile) -> dict[str, Request]:
 
 def collect_results(sf: SpecFile, results: Sequence[Path]) -> tuple[int, str]:
     reqs = _read_requests(sf)
+    arch = load_architecture(sf.spec.student.base_model, base_dir=sf.dir)
+    if arch.model_type in NO_SYSTEM_ROLE:  # the student's chat template has no system turn (Gemma)
+        reqs = {cid: replace(r, messages=tuple(fold_system_prompt(list(r.messages)))) for cid, r in reqs.items()}
     lines: list[tuple[str, int, dict[str, Any]]] = []
     for path in results:
         shown = str(path)
@@ -127,7 +133,10 @@ def collect_results(sf: SpecFile, results: Sequence[Path]) -> tuple[int, str]:
     target = _at(sf, TRAIN_DATA)
     if not result.rows:
         return EXIT_USER, f"{_shown(sf, target)}: not written: {result.summary()}"
-    text = "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in result.rows)
+    rows = result.rows
+    if arch.model_type in THINKING_MODE:  # TRL renders each row's chat template with these: no thinking, as served
+        rows = [{**row, "chat_template_kwargs": {"enable_thinking": False}} for row in rows]
+    text = "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
     atomic_write(target, text)
     return EXIT_OK, f"{_shown(sf, target)}: {result.summary()}"
 

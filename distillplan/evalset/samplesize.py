@@ -7,6 +7,7 @@ import math
 from statistics import NormalDist
 
 from distillplan.spec.evalsize import MAX_EXAMPLES, normal_examples
+from distillplan.text import count
 
 __all__ = ["SAMPLE_SIZE_METHOD", "exact_power", "powers", "required_examples"]
 
@@ -58,7 +59,9 @@ def exact_power(n: int, *, teacher_score: float, gap_points: float, alpha: float
 def _normal_examples(p0: float, delta: float, confidence: float, power: float) -> int:
     guess = normal_examples(p0, delta, confidence, power)
     if guess > MAX_EXAMPLES:
-        raise ValueError(f"a gap of {delta * 100:g} points needs more than {MAX_EXAMPLES:,} examples (P2.3)")
+        raise ValueError(
+            f"a gap of {count(delta * 100, 'point')} needs more than {count(MAX_EXAMPLES, 'example')} (P2.3)"
+        )
     return max(1, math.ceil(guess - 1e-9))
 
 

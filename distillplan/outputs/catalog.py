@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 from distillplan.catalogs.gpus import RATE_KIND, load_gpus
+from distillplan.catalogs.licenses import LICENSES
+from distillplan.catalogs.local import LocalStudent
 from distillplan.catalogs.prices import PriceBook, teacher_prices
-from distillplan.catalogs.sources import student_sources
+from distillplan.catalogs.sources import student_facts, student_sources
 from distillplan.plan.staleness import is_stale
-from distillplan.sizing.architecture import catalog_names
+from distillplan.sizing.architecture import active_parameter_count, catalog_names, load_architecture
 from distillplan.text import count, usd
 
 
-def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6, book: PriceBook | None = None) -> str:
+def render_catalog(
+    fmt: str,
+    *,
+    today: dt.date,
+    max_months: int = 6,
+    book: PriceBook | None = None,
+    local: dict[str, LocalStudent] | None = None,
+) -> str:
     """The bundled catalogs (student architectures, GPUs, teacher prices: ``book``, default the
     bundled one) with their sources and dates; a price read more than ``max_months`` before
-    ``today`` (its oldest price field) is flagged stale."""
+    ``today`` (its oldest price field) is flagged stale. ``local``: the repository's own catalog
+    (``catalog add``), listed after the bundled students."""
+    local = local or {}
     sources = {name: row.model_dump() for name, row in student_sources().items()}
+    facts = student_facts()
+    archs = {n: load_architecture(n, base_dir=Path(".")) for n in catalog_names()}
     gpus = load_gpus()
     book = book if book is not None else teacher_prices()
     if fmt == "json":
@@ -27,10 +41,22 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6, book: Price
                     {
                         "name": n,
                         "published_params": sources.get(n, {}).get("published_params"),
+                        "active_params": active_parameter_count(archs[n]),
+                        "model_type": archs[n].model_type,
+                        "vocab_size": archs[n].vocab_size,
+                        "license": facts[n].license,
+                        "license_name": LICENSES[facts[n].license].name,
+                        "gated": facts[n].gated,
+                        "context_tokens": facts[n].context_tokens,
+                        "release_date": facts[n].release_date,
+                        "superseded_by": facts[n].superseded_by or None,
+                        "quality_prior": facts[n].quality_prior,
+                        "quality_source": facts[n].quality_source,
                         "as_of": sources.get(n, {}).get("as_of"),
                     }
                     for n in catalog_names()
                 ],
+                "repository_students": [{"name": n, **row.model_dump()} for n, row in local.items()],
                 "gpus": [
                     {
                         "name": k,
@@ -69,10 +95,29 @@ def render_catalog(fmt: str, *, today: dt.date, max_months: int = 6, book: Price
             },
             indent=2,
         )
-    lines = ["Student base models (student.base_model; or a local folder with config.json):"]
+    lines = [
+        "Student base models (student.base_model; or a local folder with config.json): parameters (active),"
+        " license, gated, context, vocabulary, released, MMLU prior, superseded by:"
+    ]
     for n in catalog_names():
-        params = sources.get(n, {}).get("published_params")
-        lines.append(f"  {n:<40} {params / 1e9:6.2f}B parameters" if params else f"  {n}")
+        params = sources.get(n, {}).get("published_params") or 0
+        f, arch = facts[n], archs[n]
+        active = active_parameter_count(arch)
+        size = f"{params / 1e9:6.2f}B" + (f" ({active / 1e9:.2f}B active)" if active != params else "")
+        lines.append(
+            f"  {n:<34} {size:<22} {f.license:<10} {'gated' if f.gated else 'open':<5}"
+            f" {f.context_tokens:>7,} ctx  {arch.vocab_size:>7,} vocab  {f.release_date}"
+            f"  MMLU {f.quality_prior:4.1f}" + (f"  superseded by {f.superseded_by}" if f.superseded_by else "")
+        )
+    lines.append(
+        "  MMLU prior: the base's published 5-shot MMLU (compare's quality prior without a pilot; docs/students.md)."
+    )
+    if local:
+        lines.append("Repository catalog (.distillplan/students.toml, `distillplan catalog add PATH`):")
+        for n, row in local.items():
+            lines.append(
+                f"  {n:<34} {row.parameters / 1e9:6.2f}B  {row.model_type:<10} {row.path}  (added {row.added})"
+            )
     lines.append("")
     lines.append("GPUs (hardware.gpu):")
     for k, g in gpus.items():

@@ -42,15 +42,36 @@ def _serving(r: CompareRow) -> str:
     return f"{r.replicas} x {r.tensor_parallel_size} = {r.gpus_total}"
 
 
+def _quality(r: CompareRow) -> str:
+    """The quality evidence the row ranks by: a pilot, a stated gap, or the prior and its tier."""
+    if r.quality_basis in ("pilot", "stated gap", "pilot missed the gap"):
+        gap = "" if r.expected_gap_points is None else f" {r.expected_gap_points:.1f} pts"
+        return r.quality_basis + gap
+    if r.quality_prior is None:
+        return "unknown"
+    tier = "" if r.quality_tier is None else f" t{r.quality_tier}"
+    old = ", superseded" if r.superseded_by else ""
+    return f"MMLU {r.quality_prior:.1f}{tier}{old}"
+
+
 def _head(latency: bool) -> list[str]:
-    head = ["#", "", "student", "precision", "GPU", "method", "replicas x TP = GPUs"]
+    head = ["#", "", "student", "quality", "precision", "GPU", "method", "replicas x TP = GPUs"]
     if latency:
         head.append("p95 TTFT / TPOT ms")
     return [*head, "student/month", "saving/month", "project", "payback", "NPV", "verdict"]
 
 
 def _cells(r: CompareRow, latency: bool) -> list[str]:
-    cells = [str(r.rank), OWN_MARK if r.is_spec else "", r.student, r.precision, r.gpu, r.method, _serving(r)]
+    cells = [
+        str(r.rank),
+        OWN_MARK if r.is_spec else "",
+        r.student,
+        _quality(r),
+        r.precision,
+        r.gpu,
+        r.method,
+        _serving(r),
+    ]
     if latency:
         cells.append(_latency(r))
     return [
@@ -80,7 +101,9 @@ def _intro(c: Comparison) -> list[str]:
     )
     extra = " plus the spec's own configuration" if len(c.rows) > swept else ""
     lines = [
-        f"{count(len(c.rows), 'candidate')} ({axes}{extra}), {n_ok} feasible, ranked by payback (ties by NPV).",
+        f"{count(len(c.rows), 'candidate')} ({axes}{extra}), {n_ok} feasible, ranked by quality"
+        " (a superseded base after the others, then the quality tier: a pilot, else the base's MMLU prior in"
+        " 5-point bands), then by payback (ties by NPV).",
         f"The spec's own configuration ({OWN_MARK}) ranks {own.rank} of {len(c.rows)}.",
     ]
     if c.latency_target_p95_ttft_ms is not None or c.latency_target_p95_tpot_ms is not None:

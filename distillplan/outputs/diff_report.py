@@ -301,7 +301,7 @@ def _changes_table(items: Sequence[Change], *, section_column: bool) -> list[str
 def _breach_lines(breaches: Sequence[Breach]) -> list[str]:
     if not breaches:
         return []
-    out = [f"**:x: {len(breaches)} guardrail{'s' if len(breaches) != 1 else ''} breached**", ""]
+    out = [f"**:x: {count(len(breaches), 'guardrail')} breached**", ""]
     out += [f"- {md_code(b.condition)}: {md_text(b.why)} ({md_text(b.old)} → {md_text(b.new)})" for b in breaches]
     return [*out, ""]
 

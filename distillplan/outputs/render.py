@@ -167,9 +167,14 @@ def _eval_task(spec: Spec, plan: Plan) -> Ctx:
     plain = reference.isidentifier()
     target = "{{" + reference + ("|tojson" if ev.metric == "field-f1" else "") + "}}" if plain else ""
     system_prompt = spec.teacher_data.system_prompt
+    doc_to_text = "{{" + ev.input_field + "}}"
+    if system_prompt and not plan.student.system_role:
+        # No system turn in this family's chat template (Gemma): the prompt leads the user turn, as in
+        # train.jsonl (teacher-data collect folds it the same way) and as Gemma 3's template would fold it.
+        doc_to_text, system_prompt = jinja_literal(system_prompt + "\n\n") + doc_to_text, None
     return {
         "name": spec.project.name.replace("-", "_") + "_locked",
-        "doc_to_text": "{{" + ev.input_field + "}}",
+        "doc_to_text": doc_to_text,
         "doc_to_target": target,
         # The system prompt the teacher answered (and the student trained) under: the harness sends a
         # task's `description` as the system message (lm_eval 0.4 fewshot_context; with

@@ -54,13 +54,14 @@ from distillplan.plan.model import (
     TrainingOut,
     VolumeOut,
 )
+from distillplan.plan.student import student_out
 from distillplan.plan.whatif import VOLUME_FACTORS, Month, Scenario, month, share
 from distillplan.sizing.architecture import Architecture
 from distillplan.sizing.finetune import TrainingSizing, machines_for, size_training, training_recipe
 from distillplan.sizing.serving import ServingSizing, eval_generation_budget
 from distillplan.spec.evalsize import MAX_EXAMPLES
 from distillplan.spec.models import Eval, Spec
-from distillplan.text import usd
+from distillplan.text import count, usd
 
 FORMAT_VERSION = 2  # 2: break_even_tokens_per_month became zero_saving_ and refuse_line_tokens_per_month
 
@@ -357,6 +358,7 @@ def build_plan(spec: Spec, inputs: PlanInputs) -> Plan:
             start=spec.project.start,
         ),
         verdict=verdict,
+        student=student_out(spec.student.base_model, arch),
         volume=VolumeOut(
             requests_per_month=vol.requests_per_month,
             input_tokens_per_month=vol.input_tokens_per_month,
@@ -453,8 +455,8 @@ def _required(teacher_score: float, gap_points: float) -> int | None:
         return required_examples(teacher_score=teacher_score, gap_points=gap_points)
     except ValueError:  # validate refuses such a gap in the spec: here the score is the lock's measured one
         raise LockError(
-            f"distill.lock: the locked teacher score {teacher_score:g} with a gap of {gap_points:g} points needs "
-            f"more than {MAX_EXAMPLES:,} eval examples per stratum (P2.3); widen the gap and re-lock with "
+            f"distill.lock: the locked teacher score {teacher_score:g} with a gap of {count(gap_points, 'point')} "
+            f"needs more than {count(MAX_EXAMPLES, 'eval example')} per stratum (P2.3); widen the gap and re-lock with "
             "`distillplan lock --reason TEXT`"
         ) from None
 

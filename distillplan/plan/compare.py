@@ -7,15 +7,27 @@ substituted (``student.base_model``, ``student.serving_precision``, ``student.me
 for that spec. What does not change between candidates is built once: the parsed spec, the
 eval lock state, one architecture per student, the GPU catalog.
 
-Ranking: feasible rows by payback (no payback after every figure), ties by NPV (higher first),
-then by axis order; infeasible rows (the student does not fit the GPU for serving or training,
-or the latency target cannot be met) last, with the reason.
+Ranking (docs/students.md): feasible rows first; infeasible rows (the student does not fit the
+GPU for serving or training, or the latency target cannot be met) last, with the reason. Among
+the feasible, quality before money:
+
+1. a base the catalog marks superseded (a newer base of the same line is bundled) ranks after
+   every base that is not, unless a pilot (or a stated expected gap) measures it;
+2. then by quality tier: a base measured by a pilot (or a stated expected gap) within the
+   contracted gap is tier 0; otherwise its published quality prior (``data/students.toml``
+   ``quality_prior``, MMLU 5-shot) against the best prior among the feasible rows, in steps of
+   :data:`QUALITY_TIER_POINTS`: within that many points of the best is tier 0, the next band
+   tier 1, and so on; a base with neither (a local folder without a pilot), or whose pilot
+   misses the contracted gap, after every tier;
+3. then by payback (no payback after every figure), ties by NPV (higher first), then by axis
+   order.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +40,7 @@ from distillplan.catalogs.students import STUDENT_FILES
 from distillplan.plan.build import PlanCore, PlanInputs, plan_core
 from distillplan.plan.decision import EvalState, expected_gap, infeasible_reason
 from distillplan.plan.model import SpecInfo
+from distillplan.plan.student import facts_of
 from distillplan.sizing.architecture import Architecture
 from distillplan.spec.models import Spec
 from distillplan.spec.registry import METHODS, PRECISIONS, Method, Precision
@@ -43,9 +56,14 @@ __all__ = [
     "candidate_spec",
     "compare",
     "row_of",
+    "with_tiers",
 ]
 
 FORMAT_VERSION = 1
+#: Width of a quality tier, in MMLU points: published MMLU figures of one model move by a few
+#: points between harnesses and prompt formats, so bases closer than this are not ranked apart
+#: on it; cost decides between them.
+QUALITY_TIER_POINTS = 5.0
 _STUDENTS_LOWER = {name.lower(): name for name in STUDENT_FILES}
 
 
@@ -142,6 +160,10 @@ class CompareRow(BaseModel):
     npv_usd: float
     decision: str
     expected_gap_points: float | None
+    quality_basis: str
+    quality_prior: float | None
+    quality_tier: int | None
+    superseded_by: str | None
 
 
 class Comparison(BaseModel):
@@ -167,10 +189,24 @@ class Comparison(BaseModel):
         return next(r for r in self.rows if r.is_spec)
 
 
-def row_of(c: Candidate, core: PlanCore, *, is_spec: bool, expected_gap: tuple[float, str] | None = None) -> CompareRow:
-    """The row of one candidate from its plan core (rank 0 until ranked)."""
+def row_of(
+    c: Candidate,
+    core: PlanCore,
+    *,
+    is_spec: bool,
+    expected_gap: tuple[float, str] | None = None,
+    max_gap_points: float | None = None,
+) -> CompareRow:
+    """The row of one candidate from its plan core (rank 0 and quality tier unset until ranked).
+    ``expected_gap`` is the pilot's or stated gap of this candidate's base, if any."""
     s = core.now.serving
     reason = infeasible_reason(core.now.serving, core.training)
+    facts = facts_of(c.student)
+    if expected_gap is not None:
+        basis = "pilot" if expected_gap[1].startswith("pilot") else "stated gap"
+    else:
+        basis = "prior" if facts is not None else "none"
+    missed = expected_gap is not None and max_gap_points is not None and expected_gap[0] > max_gap_points + 1e-9
     return CompareRow(
         rank=0,
         student=c.student,
@@ -195,13 +231,36 @@ def row_of(c: Candidate, core: PlanCore, *, is_spec: bool, expected_gap: tuple[f
         npv_usd=core.npv,
         decision=core.verdict.decision,
         expected_gap_points=None if expected_gap is None else expected_gap[0],
+        quality_basis="pilot missed the gap" if missed else basis,
+        quality_prior=None if facts is None else facts.quality_prior,
+        quality_tier=None,
+        superseded_by=None if facts is None or not facts.superseded_by else facts.superseded_by,
     )
 
 
-def _rank_key(indexed: tuple[int, CompareRow]) -> tuple[bool, bool, float, float, int]:
+def with_tiers(rows: Sequence[CompareRow]) -> list[CompareRow]:
+    """``rows`` with their quality tiers (module docstring, step 2)."""
+    priors = [r.quality_prior for r in rows if r.feasible and r.quality_basis == "prior" and r.quality_prior]
+    best = max(priors, default=None)
+
+    def tier(r: CompareRow) -> int | None:
+        if r.quality_basis in ("pilot", "stated gap"):
+            return 0
+        if r.quality_basis == "prior" and r.quality_prior is not None and best is not None:
+            return max(0, math.floor((best - r.quality_prior) / QUALITY_TIER_POINTS + 1e-9))
+        return None
+
+    return [r.model_copy(update={"quality_tier": tier(r)}) for r in rows]
+
+
+def _rank_key(indexed: tuple[int, CompareRow]) -> tuple[bool, bool, bool, int, bool, float, float, int]:
     i, r = indexed
+    measured = r.quality_basis in ("pilot", "stated gap")
     return (
         not r.feasible,
+        r.superseded_by is not None and not measured,
+        r.quality_tier is None,
+        r.quality_tier or 0,
         r.payback_months is None,
         r.payback_months if r.payback_months is not None else 0.0,
         -r.npv_usd,
@@ -246,8 +305,9 @@ def compare(
         state = eval_state if same_base else other_state
         inputs = PlanInputs(architecture=architectures[c.student], eval_state=state, book=book)
         core = plan_core(cspec, inputs, gpus=gpus)
-        rows.append(row_of(c, core, is_spec=c == own, expected_gap=expected_gap(cspec, state)))
-    ranked = [r for _, r in sorted(enumerate(rows), key=_rank_key)]
+        gap = expected_gap(cspec, state)
+        rows.append(row_of(c, core, is_spec=c == own, expected_gap=gap, max_gap_points=spec.eval.max_gap_points))
+    ranked = [r for _, r in sorted(enumerate(with_tiers(rows)), key=_rank_key)]
     p = spec.project
     return Comparison(
         format_version=FORMAT_VERSION,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from distillplan.plan.diff import Change, PlanDiff
 from distillplan.spec.guardrails import Condition, parse_condition
-from distillplan.text import usd
+from distillplan.text import count, usd
 
 __all__ = ["BREACH_EXIT_CODE", "Breach", "conditions_of", "evaluate"]
 
@@ -104,7 +104,7 @@ def _one(cond: Condition, d: PlanDiff) -> Breach | None:
         assert cond.limit is not None
         if new is None or new > cond.limit:
             old_text = "none" if d.old_absent else _months(old)
-            return Breach(cond.text, old_text, _months(new), f"payback is above {cond.limit:g} months")
+            return Breach(cond.text, old_text, _months(new), f"payback is above {count(cond.limit, 'month')}")
         return None
     if cond.name == "run-rate-increase":
         return _increase(cond, d, "student_usd_per_month", "the monthly run-rate")

@@ -276,10 +276,41 @@ class ContractOut(_Frozen):
     milestones: list[MilestoneOut]  # their amounts sum exactly to value_usd
 
 
+class StudentOut(_Frozen):
+    """The student's base: its architecture as sized, and (bundled bases) its license and catalog facts."""
+
+    base_model: str
+    model_type: str
+    parameters: int
+    active_parameters: int
+    experts: int
+    experts_per_token: int
+    layers: int
+    sliding_window: int | None
+    sliding_layers: int
+    text_only: bool
+    max_position_embeddings: int
+    vocab_size: int
+    system_role: bool
+    thinking_mode: bool
+    lora_target_modules: list[str]
+    license: str | None
+    license_name: str | None
+    license_url: str | None
+    license_clauses: list[str]
+    gated: bool | None
+    context_tokens: int | None
+    release_date: str | None
+    superseded_by: str | None
+    quality_prior: float | None
+    quality_source: str | None
+
+
 class Plan(_Frozen):
     format_version: int
     spec: SpecInfo
     verdict: Verdict
+    student: StudentOut
     volume: VolumeOut
     teacher: TeacherOut
     costs: Costs

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from distillplan.catalogs.gpus import Gpu
-from distillplan.sizing.architecture import Architecture, parameter_count
+from distillplan.sizing.architecture import Architecture, expert_parameter_count, parameter_count
 from distillplan.sizing.serving import GIB, SizingAssumptions, linear_shapes, weight_bytes
 from distillplan.spec.registry import Method
 from distillplan.text import count
@@ -68,7 +68,15 @@ def trainable_parameters(arch: Architecture, method: Method, rank: int, targets:
     if method == "full":
         return parameter_count(arch)
     shapes = linear_shapes(arch)
-    return arch.num_hidden_layers * sum(rank * sum(shapes[k]) for k in LORA_TARGETS[targets])
+    # A mixture of experts: the generated sft.yaml adapts the attention only (q, k, v, o).
+    chosen = [k for k in LORA_TARGETS[targets] if k < 4 or not arch.is_moe]
+    if arch.fused_projections:  # Phi-3: one adapter on qkv_proj and one on gate_up_proj, not three and two
+        d, i = arch.hidden_size, arch.intermediate_size
+        module = {0: "qkv", 1: "qkv", 2: "qkv", 3: "o", 4: "gate_up", 5: "gate_up", 6: "down"}
+        fused = {"qkv": (d, sum(o for _, o in shapes[:3])), "o": shapes[3], "gate_up": (d, 2 * i), "down": shapes[6]}
+        adapted = dict.fromkeys(module[k] for k in chosen)
+        return arch.num_hidden_layers * sum(rank * sum(fused[m]) for m in adapted)
+    return arch.num_hidden_layers * sum(rank * sum(shapes[k]) for k in chosen)
 
 
 def memory_breakdown(
@@ -112,22 +120,24 @@ def memory_breakdown(
     trainable = trainable_parameters(arch, method, lora_rank, lora_targets)
     layer_linear = sum(i * o for i, o in linear_shapes(arch))
     stored_bytes = 0.5 + a.qlora_constant_bits_per_parameter / 8 if method == "qlora" else 2.0
+    # bitsandbytes 4-bit replaces nn.Linear only: a mixture of experts' fused 3-D expert tensors stay 16-bit.
+    layer_experts = expert_parameter_count(arch) // layers if method == "qlora" else 0
     if method == "full":
         weights, adapters = 16 * n, 0
     elif method == "lora":
         weights, adapters = weight_bytes(arch, "bf16", a)[0], 16 * trainable
     else:
-        linear = layers * layer_linear
+        linear = layers * (layer_linear - layer_experts)
         weights = int(linear * stored_bytes + 2 * (n - linear))
         adapters = 16 * trainable
     tokens = micro_batch_size * sequence_length
-    per_layer = 2 * (4 * d + 2 * q + 2 * kv) + 8 * arch.intermediate_size
+    per_layer = 2 * (4 * d + 2 * q + 2 * kv) + 8 * arch.mlp_width_per_token
     live_layers = 1 if gradient_checkpointing else layers
     kept_inputs = layers * 2 * d if gradient_checkpointing else 0
     parts = {
         "weights": weights // gpus,
         "adapters": adapters // gpus,
-        "fsdp_gather": int(2 * layer_linear * stored_bytes) if gpus > 1 else 0,
+        "fsdp_gather": int(2 * ((layer_linear - layer_experts) * stored_bytes + 2 * layer_experts)) if gpus > 1 else 0,
         "activations": tokens * (kept_inputs + live_layers * per_layer),
         "qlora_buffers": int(tokens * live_layers * a.qlora_extra_activation_bytes_per_hidden * d)
         if method == "qlora"

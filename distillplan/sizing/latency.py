@@ -90,7 +90,7 @@ import math
 from dataclasses import dataclass
 
 from distillplan.catalogs.gpus import Gpu
-from distillplan.sizing.architecture import Architecture, parameter_count
+from distillplan.sizing.architecture import Architecture, active_parameter_count
 from distillplan.spec.policy import SizingAssumptions
 from distillplan.spec.registry import Precision
 
@@ -292,12 +292,12 @@ def replica(
     # Two all-reduces of the hidden state per layer per token; a ring moves 2 (tp - 1) / tp of it, in a
     # time stated as a share of the token's compute on one GPU (NVLink generations scale with the GPU's).
     ring = 2 * (tp - 1) / tp
-    x_tok = a.tp_allreduce_share * ring * 2 * parameter_count(arch) / (compute / tp)
+    x_tok = a.tp_allreduce_share * ring * 2 * active_parameter_count(arch) / (compute / tp)
     return Replica(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         a0_s=weight_bytes / bandwidth,
-        c_tok_s=2 * parameter_count(arch) / compute,
+        c_tok_s=2 * active_parameter_count(arch) / compute,  # a mixture of experts: its routed experts only
         c_att_s=2 * arch.num_hidden_layers * q_width * (input_tokens**2 - cached_tokens**2) / compute,
         m_seq_s=kv_bytes_per_token * (input_tokens + output_tokens / 2) / kv_bandwidth,
         max_running=max(1, max_running),
@@ -306,5 +306,5 @@ def replica(
         x_tok_s=x_tok,
         overlap=a.step_overlap,
         first_token_overhead_s=a.first_token_overhead_ms / 1e3,
-        c_dec_s=2 * parameter_count(arch) / decode_compute,
+        c_dec_s=2 * active_parameter_count(arch) / decode_compute,
     )

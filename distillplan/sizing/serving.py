@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from distillplan.catalogs.gpus import Gpu, load_gpus
-from distillplan.sizing.architecture import Architecture, parameter_count
+from distillplan.sizing.architecture import (
+    Architecture,
+    expert_parameter_count,
+    experts_read_share,
+    kv_elements_per_token,
+    mlp_shapes,
+    parameter_count,
+)
 from distillplan.sizing.latency import Replica, cached_prefix_tokens, replica
 from distillplan.sizing.replicas import latency_note, meets, replicas_for_latency
 from distillplan.spec.policy import SizingAssumptions
@@ -59,6 +66,7 @@ __all__ = [
     "pod_replica",
     "pod_throughput",
     "size_serving",
+    "step_weight_bytes",
     "weight_bytes",
 ]
 
@@ -102,14 +110,10 @@ class ServingSizing:
 
 
 def linear_shapes(arch: Architecture) -> list[tuple[int, int]]:
-    """(in_features, out_features) of the seven linear layers of one decoder layer."""
-    d, q, kv, i = (
-        arch.hidden_size,
-        arch.num_attention_heads * arch.head_dim,
-        arch.num_key_value_heads * arch.head_dim,
-        arch.intermediate_size,
-    )
-    return [(d, q), (d, kv), (d, kv), (q, d), (d, i), (d, i), (i, d)]
+    """(in_features, out_features) of the linear layers of one decoder layer: q, k, v, o, then
+    the MLP's gate, up, down (those of every expert for a mixture of experts)."""
+    d, q, kv = arch.hidden_size, arch.num_attention_heads * arch.head_dim, arch.num_key_value_heads * arch.head_dim
+    return [(d, q), (d, kv), (d, kv), (q, d), *mlp_shapes(arch)]
 
 
 def weight_bytes(arch: Architecture, precision: Precision, a: SizingAssumptions) -> tuple[int, str]:
@@ -130,18 +134,38 @@ def weight_bytes(arch: Architecture, precision: Precision, a: SizingAssumptions)
     else:
         scales = 0
     total = lin_bytes + scales + 2 * other
+    if arch.is_moe:
+        moe = f" ({arch.num_experts} experts a layer, {arch.experts_per_token} routed per token)"
+    else:
+        moe = ""
     note = (
         f"{linear / 1e9:.2f}B linear weights at {precision} = {lin_bytes / GIB:.2f} GiB"
         f" + scales {scales / GIB:.2f} GiB + {other / 1e9:.2f}B embedding/lm_head/norm"
-        f" parameters at 16-bit = {2 * other / GIB:.2f} GiB"
+        f" parameters at 16-bit = {2 * other / GIB:.2f} GiB{moe}"
     )
     return total, note
 
 
-def kv_bytes_per_token(arch: Architecture, a: SizingAssumptions | None = None) -> int:
-    """KV cache bytes per token: 2 (K and V) x layers x KV heads x head_dim x element bytes."""
+def step_weight_bytes(arch: Architecture, precision: Precision, a: SizingAssumptions, tokens: int) -> int:
+    """Weight bytes one engine step of ``tokens`` tokens reads: all weights for a dense model; for
+    a mixture of experts, the non-expert weights plus the experts' bytes times the share the
+    tokens route to (:func:`~distillplan.sizing.architecture.experts_read_share`)."""
+    total = weight_bytes(arch, precision, a)[0]
+    if not arch.is_moe:
+        return total
+    linear = arch.num_hidden_layers * sum(i * o for i, o in linear_shapes(arch))
+    experts = expert_parameter_count(arch)
+    linear_bytes = total - 2 * (parameter_count(arch) - linear)  # the linear weights with their scales
+    expert_bytes = linear_bytes * experts / linear
+    return math.ceil(total - expert_bytes * (1.0 - experts_read_share(arch, tokens)))
+
+
+def kv_bytes_per_token(arch: Architecture, a: SizingAssumptions | None = None, context: int | None = None) -> int:
+    """KV cache bytes per token: 2 (K and V) x layers x KV heads x head_dim x element bytes,
+    averaged over a sequence of ``context`` tokens when some layers keep a sliding window only
+    (:func:`~distillplan.sizing.architecture.kv_elements_per_token`; None: every layer full)."""
     element = (a or SizingAssumptions()).kv_cache_bytes_per_element
-    return 2 * arch.num_hidden_layers * arch.num_key_value_heads * arch.head_dim * element
+    return math.ceil(kv_elements_per_token(arch, context) * element)
 
 
 def pod_replica(
@@ -161,8 +185,11 @@ def pod_replica(
         arch,
         gpu,
         precision=precision,
-        weight_bytes=weight_bytes(arch, precision, assumptions)[0],
-        kv_bytes_per_token=kv_bytes_per_token(arch, assumptions),
+        # a saturated step: its decodes and the prompt tokens of max_running / output_tokens requests
+        weight_bytes=step_weight_bytes(
+            arch, precision, assumptions, math.ceil(max_running * (1 + (input_tokens - cached_tokens) / output_tokens))
+        ),
+        kv_bytes_per_token=kv_bytes_per_token(arch, assumptions, input_tokens + output_tokens),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         tensor_parallel_size=tensor_parallel_size,
@@ -204,10 +231,14 @@ def pod_throughput(
     return r.capacity, "compute" if compute >= memory else "memory"
 
 
-def _kv_capacity_tokens(arch: Architecture, gpu: Gpu, weights: int, tp: int, a: SizingAssumptions) -> tuple[float, int]:
-    """(KV GiB per GPU, KV tokens per pod). KV heads split across GPUs (replicated if fewer)."""
+def _kv_capacity_tokens(
+    arch: Architecture, gpu: Gpu, weights: int, tp: int, a: SizingAssumptions, context: int | None = None
+) -> tuple[float, int]:
+    """(KV GiB per GPU, KV tokens per pod) for sequences of ``context`` tokens (None: every layer
+    full). KV heads split across GPUs (replicated if fewer)."""
     kv_gib = gpu.memory_gib * a.gpu_memory_utilization - weights / tp / GIB - a.activation_reserve_gib
-    per_gpu_token = kv_bytes_per_token(arch, a) * math.ceil(arch.num_key_value_heads / tp) // arch.num_key_value_heads
+    per_token = kv_bytes_per_token(arch, a, context)
+    per_gpu_token = per_token * math.ceil(arch.num_key_value_heads / tp) // arch.num_key_value_heads
     return kv_gib, max(0, math.floor(kv_gib * GIB / per_gpu_token)) if kv_gib > 0 else 0
 
 
@@ -267,17 +298,17 @@ def size_serving(
     kv_floor = max(max_model_len, min(max_model_len * a.min_concurrent_sequences, a.min_kv_cache_tokens))
     chosen = None
     for tp in tp_sizes:
-        kv_gib, kv_tokens = _kv_capacity_tokens(arch, gpu, weights, tp, a)
+        kv_gib, kv_tokens = _kv_capacity_tokens(arch, gpu, weights, tp, a, request_len)
         if not too_long and kv_tokens >= kv_floor:
             chosen = (tp, kv_gib, kv_tokens)
             break
     fits = chosen is not None
     tp, kv_gib, kv_tokens = chosen or (
         tp_sizes[-1],
-        *_kv_capacity_tokens(arch, gpu, weights, tp_sizes[-1], a),
+        *_kv_capacity_tokens(arch, gpu, weights, tp_sizes[-1], a, request_len),
     )
     concurrent = min(a.max_num_seqs, kv_tokens // request_len)
-    one_gpu_kv, _ = _kv_capacity_tokens(arch, gpu, weights, 1, a)
+    one_gpu_kv, _ = _kv_capacity_tokens(arch, gpu, weights, 1, a, request_len)
     if too_long:
         reason = (
             f"a request of {count(request_len, 'token')} exceeds {arch.name}'s context of "
@@ -357,7 +388,7 @@ def size_serving(
         parameters=parameter_count(arch),
         weights_gib=weights / GIB,
         weight_bytes_note=note,
-        kv_bytes_per_token=kv_bytes_per_token(arch, a),
+        kv_bytes_per_token=kv_bytes_per_token(arch, a, request_len),
         kv_cache_gib=max(kv_gib, 0.0),
         max_model_len=max_model_len,
         max_concurrent_sequences=concurrent,

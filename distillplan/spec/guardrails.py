@@ -56,7 +56,9 @@ class Condition:
         if self.limit is None:
             return self.name
         number = f"{self.limit:g}" if self.limit < 1e15 else f"{self.limit:.0f}"
-        return {"$": f"{self.name}>${number}", "%": f"{self.name}>{number}%"}.get(self.unit, f"{self.name}>{number}")
+        # the condition as written: the unit before a dollar figure, after a percentage
+        before, after = (self.unit, "") if self.unit == "$" else ("", "%" if self.unit == "%" else "")
+        return f"{self.name}>{before}{number}{after}"
 
 
 def _forms() -> str:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from distillplan.catalogs.local import repo_students
 from distillplan.catalogs.prices import family_hint, price_book
 from distillplan.catalogs.students import config_problem, is_student_name
 from distillplan.errors import InputError, Problem, SpecError, quote_value
@@ -423,7 +424,7 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
 def student_problem(name: str, base_dir: Path, root: Path) -> str | None:
     """Why ``name`` is neither a catalog student nor a folder inside the repository holding
     config.json, or None."""
-    if is_student_name(name):
+    if is_student_name(name) or name in repo_students(root):
         return None
     why = _inside(base_dir, root, name)
     config = base_dir / name / "config.json"

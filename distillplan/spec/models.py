@@ -30,6 +30,7 @@ from distillplan.catalogs.gpus import gpu_names
 from distillplan.spec.evalsize import MAX_EXAMPLES, narrowest_gap_points, normal_examples
 from distillplan.spec.policy import Policy, shared_default
 from distillplan.spec.registry import PROJECT_LINES, Method, Metric, Precision
+from distillplan.text import count
 
 TaskKind = Literal[
     "classification",
@@ -677,8 +678,9 @@ class Spec(_Model):
                 _problem(
                     info,
                     key,
-                    f"a gap of {gap:g} points at a teacher score of {score:g} needs more than {MAX_EXAMPLES:,} "
-                    f"eval examples per stratum to test (P2.3); use at least {narrowest_gap_points(score):g} points",
+                    f"a gap of {count(gap, 'point')} at a teacher score of {score:g} needs more than "
+                    f"{count(MAX_EXAMPLES, 'eval example')} per stratum to test (P2.3); use at least "
+                    f"{count(narrowest_gap_points(score), 'point')}",
                 )
 
     @model_validator(mode="after")

@@ -382,7 +382,9 @@ class Policy(_Section):
     )
     guardrails: Guardrails = Field(
         default_factory=shared_default(Guardrails),
-        description="Conditions that fail `distillplan diff` in a pull request (docs/pull-requests.md).",
+        description=(
+            "distillplan's own: conditions that fail `distillplan diff` in a pull request (docs/pull-requests.md)."
+        ),
     )
 
 

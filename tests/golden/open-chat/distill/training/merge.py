@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Callable
 
 BASE_MODEL = "meta-llama/Llama-2-13b-hf"
 METHOD = "lora"
@@ -58,6 +59,13 @@ def quantize(merged: str, recipe: str, served: str, train_data: str) -> None:
 
     with open(recipe, encoding="utf-8") as f:
         calibrated = "GPTQModifier" in f.read()
+    _oneshot(oneshot, merged, recipe, served, train_data, calibrated)
+    from transformers import AutoTokenizer
+
+    AutoTokenizer.from_pretrained(merged).save_pretrained(served)
+
+
+def _oneshot(oneshot: Callable[..., object], merged: str, recipe: str, served: str, train_data: str, calibrated: bool) -> None:
     if calibrated:
         from datasets import Dataset
 
@@ -73,9 +81,6 @@ def quantize(merged: str, recipe: str, served: str, train_data: str) -> None:
         )
     else:
         oneshot(model=merged, recipe=recipe, output_dir=served)
-    from transformers import AutoTokenizer
-
-    AutoTokenizer.from_pretrained(merged).save_pretrained(served)
 
 
 def main() -> None:

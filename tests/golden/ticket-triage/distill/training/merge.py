@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Callable
 
 BASE_MODEL = "Qwen/Qwen2.5-7B"
 METHOD = "lora"
@@ -59,6 +60,13 @@ def quantize(merged: str, recipe: str, served: str, train_data: str) -> None:
 
     with open(recipe, encoding="utf-8") as f:
         calibrated = "GPTQModifier" in f.read()
+    _oneshot(oneshot, merged, recipe, served, train_data, calibrated)
+    from transformers import AutoTokenizer
+
+    AutoTokenizer.from_pretrained(merged).save_pretrained(served)
+
+
+def _oneshot(oneshot: Callable[..., object], merged: str, recipe: str, served: str, train_data: str, calibrated: bool) -> None:
     if calibrated:
         from datasets import Dataset
 
@@ -74,9 +82,6 @@ def quantize(merged: str, recipe: str, served: str, train_data: str) -> None:
         )
     else:
         oneshot(model=merged, recipe=recipe, output_dir=served)
-    from transformers import AutoTokenizer
-
-    AutoTokenizer.from_pretrained(merged).save_pretrained(served)
 
 
 def main() -> None:
