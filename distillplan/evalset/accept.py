@@ -28,7 +28,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from distillplan.errors import AcceptanceError, DistillError, LocatedError
 from distillplan.evalset.jsonl import loads_for, paused_gc
@@ -55,8 +55,9 @@ __all__ = [
 _EPS = 1e-9  # gap comparisons tolerate float noise: 2.0000000000000004 <= 2.0
 
 
-@dataclass(frozen=True)
-class EvalRow:
+class EvalRow(NamedTuple):
+    """One eval example (a tuple: a million are built at C speed)."""
+
     id: str
     reference: Any
     stratum: str | None
@@ -222,11 +223,14 @@ def _load_eval(
 ) -> list[EvalRow]:
     rows: list[EvalRow] = []
     first: dict[str, int] = {}  # id -> its row's index
+    row = tuple.__new__  # EvalRow(...) without its Python-level __new__
     for i, path in enumerate(paths):
         shown = _display(path, display_base)
         data = contents[i] if contents is not None else None
         for line, obj in read_jsonl(path, display_path=shown, data=data):
-            rid = _id(obj, id_field, shown, line)
+            rid = obj.get(id_field)
+            if type(rid) is not str:
+                rid = str(rid) if type(rid) is int else _id(obj, id_field, shown, line)
             if rid in first:
                 was = rows[first[rid]]
                 raise _err(shown, line, id_field, f"duplicate id {rid!r} (first at {was.path}:{was.line})")
@@ -240,7 +244,7 @@ def _load_eval(
                     got = "missing" if s is None else f"got {_kind(s)}"
                     raise _err(shown, line, strata_field, f"stratum must be a string ({got})")
                 stratum = str(s)
-            rows.append(EvalRow(rid, obj[reference_field], stratum, shown, line))
+            rows.append(row(EvalRow, (rid, obj[reference_field], stratum, shown, line)))
     return rows
 
 
@@ -325,7 +329,9 @@ def _read_predictions(
     for line, obj in read_jsonl(path, display_path=shown, data=data):
         if _is_harness_sample(obj):
             obj = _from_harness_sample(obj, id_field, prediction_field, shown, line)
-        pid = _id(obj, id_field, shown, line)
+        pid = obj.get(id_field)
+        if type(pid) is not str:
+            pid = str(pid) if type(pid) is int else _id(obj, id_field, shown, line)
         if pid in first:
             raise _err(shown, line, id_field, f"duplicate id {pid!r} (first at line {first[pid]})")
         first[pid] = line
