@@ -347,10 +347,14 @@ def _inside(base_dir: Path, root: Path, rel: str) -> str | None:
     return None
 
 
-def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath, str, bool]]:
-    """Rules that need the catalogs or the file system."""
+def _close_matches(word: str, known: list[str], *, n: int, cutoff: float) -> list[str]:
     import difflib  # deferred: only when there is a problem to suggest a fix for
 
+    return difflib.get_close_matches(word, known, n=n, cutoff=cutoff)
+
+
+def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath, str, bool]]:
+    """Rules that need the catalogs or the file system."""
     out: list[tuple[KeyPath, str, bool]] = []
     book = teacher_prices()
     if (
@@ -358,7 +362,7 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
         and spec.teacher.model not in book
         and (spec.teacher.usd_per_mtok_input is None or spec.teacher.usd_per_mtok_output is None)
     ):
-        close = difflib.get_close_matches(spec.teacher.model, list(book), n=1, cutoff=0.5)
+        close = _close_matches(spec.teacher.model, list(book), n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
         out.append(
             (
@@ -370,7 +374,7 @@ def _semantic_problems(spec: Spec, base_dir: Path | None) -> list[tuple[KeyPath,
         )
     successor = spec.teacher.successor
     if successor is not None and successor not in book:
-        close = difflib.get_close_matches(successor, list(book), n=1, cutoff=0.5)
+        close = _close_matches(successor, list(book), n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(sorted(book))})"
         out.append((("teacher", "successor"), f"not in the price book (got {quote_value(successor)}){hint}", True))
     if base_dir is None:
