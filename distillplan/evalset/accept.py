@@ -34,6 +34,7 @@ from distillplan.errors import AcceptanceError, DistillError, LocatedError
 from distillplan.evalset.jsonl import loads_for, paused_gc
 from distillplan.evalset.metrics import METRICS, as_object, memoized
 from distillplan.files import read_regular
+from distillplan.progress import Tick, progress
 from distillplan.text import JSON_WHITESPACE
 
 if TYPE_CHECKING:  # the hook path (validate, check) reads eval sets without the lock module
@@ -126,13 +127,16 @@ def read_jsonl(path: Path, *, display_path: str, data: bytes | None = None) -> l
         raise AcceptanceError(f"{display_path}: cannot read: {e.strerror or e}") from None
     rows: list[tuple[int, dict[str, Any]]] = []
     append, fast = rows.append, loads_for(raw)
-    with paused_gc():
-        for n, chunk in enumerate(raw.split(b"\n"), 1):
+    lines = raw.split(b"\n")
+    with paused_gc(), progress(f"reading {display_path}", total=len(lines), unit="lines") as tick:
+        for n, chunk in enumerate(lines, 1):
             obj = fast(chunk)
             if type(obj) is dict:
                 append((n, obj))
             else:  # not vouched for (slow), or not an object: the standard parser decides and locates
                 _read_line(chunk, n, display_path, rows)
+            if not n & 0x3FFF:
+                tick(n)
     return rows
 
 
@@ -401,7 +405,19 @@ def _binomial(n: int, num: int, den: int, rng: random.Random) -> int:
     return k
 
 
-def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list[float]:
+class _Done:
+    """Resamples drawn so far, for the progress line."""
+
+    def __init__(self, tick: Tick | None = None) -> None:
+        self.n, self.tick = 0, tick
+
+    def __call__(self) -> None:
+        self.n += 1
+        if self.tick is not None:
+            self.tick(self.n)
+
+
+def _resample_sums(values: list[float], n_boot: int, rng: random.Random, done: _Done | None = None) -> list[float]:
     """``n_boot`` bootstrap sums of ``len(values)`` draws with replacement (exact).
 
     Few distinct values (accuracy: at most 3): the draw counts are one multinomial,
@@ -423,9 +439,16 @@ def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list
                 k = _binomial(left, c, rest, rng)
                 total, left, rest = total + v * k, left - k, rest - c
             sums.append(total + cats[-1][0] * left)
+            if done is not None:
+                done()
         return sums
     if m > 65536:
-        return [sum(rng.choices(values, k=m)) for _ in range(n_boot)]
+        sums = []
+        for _ in range(n_boot):
+            sums.append(sum(rng.choices(values, k=m)))
+            if done is not None:
+                done()
+        return sums
     limit = (65536 // m) * m
     table = values * (65536 // m) + [math.inf] * (65536 - limit)
     batch = int(m * 65536 / limit * 1.02) + 64
@@ -438,6 +461,8 @@ def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list
                 words.byteswap()
             drawn.extend(islice(filter(math.isfinite, map(table.__getitem__, words)), m - len(drawn)))
         sums.append(sum(drawn))
+        if done is not None:
+            done()
     return sums
 
 
@@ -492,8 +517,13 @@ def evaluate(
             "the eval set's strata differ from the locked baseline; re-lock with `distillplan lock --reason TEXT`"
         )
     rng = random.Random(seed)
-    boot = {g: _resample_sums([s[i] for i in groups[g]], n_boot, rng) for g in names}
-    paired = {} if t is None else {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
+    resamples = n_boot * len(names) * (1 if t is None else 2)
+    with progress("bootstrapping the 95% intervals", total=resamples, unit="resamples") as tick:
+        done = _Done(tick)
+        boot = {g: _resample_sums([s[i] for i in groups[g]], n_boot, rng, done) for g in names}
+        paired = (
+            {} if t is None else {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng, done) for g in names}
+        )
     n = len(s)
     bound_rule = baseline.decide_by
     least = baseline.min_examples or None  # None: a lock from before the term existed; 0: none contracted
