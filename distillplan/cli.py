@@ -5,12 +5,14 @@ exit codes (user error 1, usage 2, internal bug 3, interrupt 130: pre-commit's `
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import click
 
 from distillplan import __version__
+from distillplan.progress import silenced
 from distillplan.spec.registry import METHODS, PRECISIONS
 
 _FORMATS = click.Choice(["text", "json", "markdown"])
@@ -296,11 +298,17 @@ def diff(revs: tuple[str, ...], spec_opt: Path | None, fmt: str, fail_on: tuple[
     return command.run(revs, fmt, spec_opt=spec_opt, fail_on=fail_on)
 
 
+def _json_output(args: Sequence[str]) -> bool:
+    """``--format json`` (or ``--format=json``) among ``args``."""
+    return "--format=json" in args or any(a == "--format" and b == "json" for a, b in pairwise(args))
+
+
 def run_click(args: Sequence[str]) -> int:
     """Parse ``args`` with click and run the command; click's own exceptions become exit codes
     here, everything else is left to :func:`distillplan.main.guarded`."""
     try:
-        rv: Any = cli.main(args=list(args), prog_name="distillplan", standalone_mode=False)
+        with silenced(_json_output(args)):  # output for a program: no progress line, even on a terminal
+            rv: Any = cli.main(args=list(args), prog_name="distillplan", standalone_mode=False)
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.exceptions.Abort:

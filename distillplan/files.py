@@ -9,9 +9,7 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -43,6 +41,8 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     so a reader never sees half a file and an interrupted write leaves the old one."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # deferred: the hook path writes nothing
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -174,9 +174,14 @@ def is_inside(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
+#: the installed package's folder (what importlib.resources.files("distillplan") is for a package on disk,
+#: without importing importlib.resources and zipfile on the hook path)
+_PACKAGE = Path(__file__).resolve().parent
+
+
 def data_path(*parts: str) -> Path:
     """Path of a bundled data file under ``distillplan/data``."""
-    return Path(str(resources.files("distillplan").joinpath("data", *parts)))
+    return _PACKAGE.joinpath("data", *parts)
 
 
 def data_text(*parts: str) -> str:
@@ -187,7 +192,7 @@ def data_text(*parts: str) -> str:
 def templates_dir() -> Path:
     """The jinja2 templates: inside the wheel at ``distillplan/templates``; in a source
     checkout (editable install) at the repository's top-level ``templates/``."""
-    packaged = Path(str(resources.files("distillplan").joinpath("templates")))
+    packaged = _PACKAGE / "templates"
     if packaged.is_dir():
         return packaged
     source = Path(__file__).resolve().parents[1] / "templates"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 
 from distillplan.errors import DistillError, one_line
@@ -60,6 +59,8 @@ def guarded(run: Callable[[], int], argv: Sequence[str]) -> int:
         return EXIT_USER
     except Exception as e:  # the top-level handler: anything else is a bug
         if verbose(argv):
+            import traceback  # deferred: only for --verbose (the hook path never loads it)
+
             traceback.print_exc()
         _say(
             f"distillplan: internal error: {type(e).__name__}: {e}. This is a bug; please report it "

@@ -84,9 +84,28 @@ def run_cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, s
     return code, out.out, out.err
 
 
-#: The files that take longest (each runs whole on one xdist worker, --dist=loadfile), started first so
-#: that the other worker drains the short files meanwhile instead of leaving one long file for the end.
-LONGEST_FIRST = ("test_pipeline_e2e.py", "test_real_tools.py", "test_kill.py", "test_concurrency.py")
+#: The files that take longest, longest first (each runs whole on one xdist worker, --dist=loadfile): the
+#: longest-processing-time-first order, so that no long file starts last while the other worker idles. The
+#: rest follow in collection order. Ranked by the summed test times of a 2-worker run (seconds, busy
+#: machine): pipeline_e2e 153, real_tools 128, hostile_inputs 35, verdict_figures 33, hooks 31, kill 31,
+#: served_folder 21, architecture 20, scaffold 17, concurrency 16, teacher_data 13, validate 12,
+#: plan 10, exit_codes 9.
+LONGEST_FIRST = (
+    "test_pipeline_e2e.py",
+    "test_real_tools.py",
+    "test_hostile_inputs.py",
+    "test_verdict_figures.py",
+    "test_hooks.py",
+    "test_kill.py",
+    "test_served_folder.py",
+    "test_architecture.py",
+    "test_scaffold.py",
+    "test_concurrency.py",
+    "test_teacher_data.py",
+    "test_validate.py",
+    "test_plan.py",
+    "test_exit_codes.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -370,9 +370,12 @@ def test_progress_line_on_a_tty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     (tmp_path / "e.jsonl").write_bytes(b"y" * 3000)
     err = Tty()
     monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.delenv("PRE_COMMIT", raising=False)
+    monkeypatch.setenv("DISTILLPLAN_PROGRESS_DELAY", "0")  # at once (by default: after a second of work)
     monkeypatch.setattr(lock, "PROGRESS_MIN_BYTES", 1000)
     assert [c.kind for c in verify_eval(tmp_path, new, ["e.jsonl"])] == ["modified"]
-    assert err.getvalue().endswith("\rdistillplan: hashing eval files 0/0 MiB\n")
+    line = "\rdistillplan: hashing eval files 0/0 MiB (100%)"
+    assert err.getvalue() == line + "\r" + " " * (len(line) - 1) + "\r"  # drawn, then erased
     monkeypatch.setattr(lock, "PROGRESS_MIN_BYTES", 5000)  # below the threshold: silent
     err.truncate(0)
     err.seek(0)

@@ -69,7 +69,7 @@ def test_update_writes_a_sorted_dated_file_of_the_supported_vendors_only(updated
     # the real consumer reads it back; the summary says what a plan now sees differently
     header, rows, _ = repo_price_rows(path)
     assert set(rows) == set(names) and header.read.isoformat() == DAY
-    assert "+ claude-sonnet-4-6: Anthropic: input $3, output $15, cached $0.3 per MTok" in out
+    assert "+ claude-sonnet-4-6: Anthropic: input $3.00, output $15.00, cached $0.30 per MTok" in out
     assert "~ gemini-4-argon: usd_per_mtok_input 4 -> 2; usd_per_mtok_output 20 -> 10" in out
     assert out.splitlines()[-1].startswith(f"{sum(ln.startswith('  +') for ln in out.splitlines())} to add, ")
 
@@ -251,7 +251,7 @@ def test_did_you_mean_only_within_one_model_and_version() -> None:
     ):
         hint = family_hint(book, name) if name not in book else "in the book"
         assert "did you mean" not in hint, name
-    assert "gpt-6.2-astra $8/$40 (current)" in family_hint(book, "gpt-6.3-astra")
+    assert "gpt-6.2-astra $8.00/$40.00 (current)" in family_hint(book, "gpt-6.3-astra")
     # the class: bump any row's last version number and no suggestion is made
     for t in book.values():
         parts = normalize_id(t.name).split("-")
@@ -275,8 +275,8 @@ def test_validate_says_the_family_not_a_wrong_model(
     git(git_repo, "add", "-A")
     spec = _with_teacher(git_repo, "claude-opus-4-9")
     code, _, err = run_cli("validate", str(spec), capsys=capsys)
-    assert code == 1 and "did you mean" not in err and "claude-opus-4.8 $5/$25 (legacy)" in err
-    assert "claude-opus-4 $15/$75 (retired)" in err  # a fact, not a suggestion
+    assert code == 1 and "did you mean" not in err and "claude-opus-4.8 $5.00/$25.00 (legacy)" in err
+    assert "claude-opus-4 $15.00/$75.00 (retired)" in err  # a fact, not a suggestion
 
 
 # -- read dates ---------------------------------------------------------------------------------

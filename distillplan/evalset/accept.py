@@ -24,15 +24,17 @@ import random
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from distillplan.errors import AcceptanceError, DistillError, LocatedError
-from distillplan.evalset.metrics import METRICS, as_object
+from distillplan.evalset.jsonl import loads_for, paused_gc
+from distillplan.evalset.metrics import METRICS, as_object, memoized
 from distillplan.files import read_regular
+from distillplan.progress import Tick, progress
 from distillplan.text import JSON_WHITESPACE, count
 
 if TYPE_CHECKING:  # the hook path (validate, check) reads eval sets without the lock module
@@ -54,8 +56,9 @@ __all__ = [
 _EPS = 1e-9  # gap comparisons tolerate float noise: 2.0000000000000004 <= 2.0
 
 
-@dataclass(frozen=True)
-class EvalRow:
+class EvalRow(NamedTuple):
+    """One eval example (a tuple: a million are built at C speed)."""
+
     id: str
     reference: Any
     stratum: str | None
@@ -123,27 +126,41 @@ def read_jsonl(path: Path, *, display_path: str, data: bytes | None = None) -> l
     except OSError as e:
         raise AcceptanceError(f"{display_path}: cannot read: {e.strerror or e}") from None
     rows: list[tuple[int, dict[str, Any]]] = []
-    for n, chunk in enumerate(raw.split(b"\n"), 1):
-        try:
-            text = chunk.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise LocatedError(path=display_path, line=n, col=e.start + 1, message="not valid UTF-8") from None
-        if n == 1:
-            text = text.removeprefix("\ufeff")
-        if not text.strip(JSON_WHITESPACE):
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise LocatedError(path=display_path, line=n, col=e.colno, message=f"not valid JSON: {e.msg}") from None
-        except RecursionError:
-            raise LocatedError(path=display_path, line=n, message="JSON nested too deeply to read") from None
-        except ValueError:  # Python's limit on integer digits (4,300 by default)
-            raise LocatedError(path=display_path, line=n, message="a number with too many digits to read") from None
-        if not isinstance(obj, dict):
-            raise LocatedError(path=display_path, line=n, message=f"expected a JSON object, got {_kind(obj)}")
-        rows.append((n, obj))
+    append, fast = rows.append, loads_for(raw)
+    lines = raw.split(b"\n")
+    with paused_gc(), progress(f"reading {display_path}", total=len(lines), unit="lines") as tick:
+        for n, chunk in enumerate(lines, 1):
+            obj = fast(chunk)
+            if type(obj) is dict:
+                append((n, obj))
+            else:  # not vouched for (slow), or not an object: the standard parser decides and locates
+                _read_line(chunk, n, display_path, rows)
+            if not n & 0x3FFF:
+                tick(n)
     return rows
+
+
+def _read_line(chunk: bytes, n: int, display_path: str, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """A line the fast parser did not vouch for: the standard parser decides, every error located."""
+    try:
+        text = chunk.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LocatedError(path=display_path, line=n, col=e.start + 1, message="not valid UTF-8") from None
+    if n == 1:
+        text = text.removeprefix("\ufeff")
+    if not text.strip(JSON_WHITESPACE):
+        return
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise LocatedError(path=display_path, line=n, col=e.colno, message=f"not valid JSON: {e.msg}") from None
+    except RecursionError:
+        raise LocatedError(path=display_path, line=n, message="JSON nested too deeply to read") from None
+    except ValueError:  # Python's limit on integer digits (4,300 by default)
+        raise LocatedError(path=display_path, line=n, message="a number with too many digits to read") from None
+    if not isinstance(obj, dict):
+        raise LocatedError(path=display_path, line=n, message=f"expected a JSON object, got {_kind(obj)}")
+    rows.append((n, obj))
 
 
 def _kind(v: Any) -> str:
@@ -191,16 +208,37 @@ def load_eval(
     """Every eval example, in file order; ids are unique across all files. With ``metric``,
     every reference is also checked to be scorable by it (:func:`check_references`).
     ``contents``: the files' bytes, in the order of ``paths``, when the caller hashed them already."""
+    with paused_gc():  # a million rows: a full collection per few thousand would walk them all again
+        rows = _load_eval(paths, id_field, reference_field, strata_field, display_base, contents)
+    if not rows:
+        raise AcceptanceError(f"{', '.join(_display(p, display_base) for p in paths) or 'eval'}: the eval set is empty")
+    if metric is not None:
+        check_references(rows, metric)
+    return rows
+
+
+def _load_eval(
+    paths: Sequence[Path],
+    id_field: str,
+    reference_field: str,
+    strata_field: str | None,
+    display_base: Path | None,
+    contents: Sequence[bytes] | None,
+) -> list[EvalRow]:
     rows: list[EvalRow] = []
-    first: dict[str, str] = {}
+    first: dict[str, int] = {}  # id -> its row's index
+    row = tuple.__new__  # EvalRow(...) without its Python-level __new__
     for i, path in enumerate(paths):
         shown = _display(path, display_base)
         data = contents[i] if contents is not None else None
         for line, obj in read_jsonl(path, display_path=shown, data=data):
-            rid = _id(obj, id_field, shown, line)
+            rid = obj.get(id_field)
+            if type(rid) is not str:
+                rid = str(rid) if type(rid) is int else _id(obj, id_field, shown, line)
             if rid in first:
-                raise _err(shown, line, id_field, f"duplicate id {rid!r} (first at {first[rid]})")
-            first[rid] = f"{shown}:{line}"
+                was = rows[first[rid]]
+                raise _err(shown, line, id_field, f"duplicate id {rid!r} (first at {was.path}:{was.line})")
+            first[rid] = len(rows)
             if reference_field not in obj:
                 raise _err(shown, line, reference_field, "missing reference field")
             stratum = None
@@ -210,11 +248,7 @@ def load_eval(
                     got = "missing" if s is None else f"got {_kind(s)}"
                     raise _err(shown, line, strata_field, f"stratum must be a string ({got})")
                 stratum = str(s)
-            rows.append(EvalRow(rid, obj[reference_field], stratum, shown, line))
-    if not rows:
-        raise AcceptanceError(f"{', '.join(_display(p, display_base) for p in paths) or 'eval'}: the eval set is empty")
-    if metric is not None:
-        check_references(rows, metric)
+            rows.append(row(EvalRow, (rid, obj[reference_field], stratum, shown, line)))
     return rows
 
 
@@ -267,18 +301,8 @@ def load_predictions(
     preds: dict[str, Any] = {}
     first: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
-    for line, obj in read_jsonl(path, display_path=shown, data=data):
-        if _is_harness_sample(obj):
-            obj = _from_harness_sample(obj, id_field, prediction_field, shown, line)
-        pid = _id(obj, id_field, shown, line)
-        if pid in first:
-            raise _err(shown, line, id_field, f"duplicate id {pid!r} (first at line {first[pid]})")
-        first[pid] = line
-        if prediction_field not in obj:
-            raise _err(shown, line, prediction_field, "missing prediction field")
-        if pid not in known:
-            unknown.append((line, pid))
-        preds[pid] = obj[prediction_field]
+    with paused_gc():
+        _read_predictions(path, shown, id_field, prediction_field, data, known, preds, first, unknown)
     if unknown:
         line, pid = unknown[0]
         more = f" ({len(unknown)} unknown ids in all)" if len(unknown) > 1 else ""
@@ -292,6 +316,33 @@ def load_predictions(
             f"{shown}: {count(len(missing), 'eval id')} {'have' if len(missing) > 1 else 'has'} no prediction: {listed}"
         )
     return preds
+
+
+def _read_predictions(
+    path: Path,
+    shown: str,
+    id_field: str,
+    prediction_field: str,
+    data: bytes | None,
+    known: set[str],
+    preds: dict[str, Any],
+    first: dict[str, int],
+    unknown: list[tuple[int, str]],
+) -> None:
+    for line, obj in read_jsonl(path, display_path=shown, data=data):
+        if _is_harness_sample(obj):
+            obj = _from_harness_sample(obj, id_field, prediction_field, shown, line)
+        pid = obj.get(id_field)
+        if type(pid) is not str:
+            pid = str(pid) if type(pid) is int else _id(obj, id_field, shown, line)
+        if pid in first:
+            raise _err(shown, line, id_field, f"duplicate id {pid!r} (first at line {first[pid]})")
+        first[pid] = line
+        if prediction_field not in obj:
+            raise _err(shown, line, prediction_field, "missing prediction field")
+        if pid not in known:
+            unknown.append((line, pid))
+        preds[pid] = obj[prediction_field]
 
 
 def _is_harness_sample(obj: dict[str, Any]) -> bool:
@@ -317,6 +368,20 @@ def _from_harness_sample(
 
 
 _BELOW = [bytes(range(d)) for d in range(257)]
+#: Random bytes are drawn in pieces of this many (a multiple of 4: whole 32-bit words)
+_PIECE = 1 << 15
+
+
+def _random_bytes(rng: random.Random, n: int) -> Iterator[bytes]:
+    """``rng.randbytes(n)``, byte for byte, in pieces: the same draws (``randbytes`` is
+    ``getrandbits(8n)`` little-endian, filled word by word, the last word's low bits dropped, so
+    whole-word pieces and the rest give the same bytes and leave ``rng`` in the same state) at
+    half the cost: one large integer of megabytes is a fresh allocation per call, and slow."""
+    while n > _PIECE:
+        yield rng.getrandbits(8 * _PIECE).to_bytes(_PIECE, "little")
+        n -= _PIECE
+    if n:
+        yield rng.getrandbits(8 * n).to_bytes(n, "little")
 
 
 def _binomial(n: int, num: int, den: int, rng: random.Random) -> int:
@@ -330,13 +395,28 @@ def _binomial(n: int, num: int, den: int, rng: random.Random) -> int:
         d, num = divmod(num * 256, den)
         if d >= 256:
             return k + n
-        bs = rng.randbytes(n)
-        k += n - len(bs.translate(None, _BELOW[d]))
-        n = bs.count(d)
+        below, equal = _BELOW[d], 0
+        for bs in _random_bytes(rng, n):
+            rest = bs.translate(None, below)  # the bytes at or above d
+            k += len(bs) - len(rest)
+            equal += rest.count(d)
+        n = equal
     return k
 
 
-def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list[float]:
+class _Done:
+    """Resamples drawn so far, for the progress line."""
+
+    def __init__(self, tick: Tick | None = None) -> None:
+        self.n, self.tick = 0, tick
+
+    def __call__(self) -> None:
+        self.n += 1
+        if self.tick is not None:
+            self.tick(self.n)
+
+
+def _resample_sums(values: list[float], n_boot: int, rng: random.Random, done: _Done | None = None) -> list[float]:
     """``n_boot`` bootstrap sums of ``len(values)`` draws with replacement (exact).
 
     Few distinct values (accuracy: at most 3): the draw counts are one multinomial,
@@ -358,9 +438,16 @@ def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list
                 k = _binomial(left, c, rest, rng)
                 total, left, rest = total + v * k, left - k, rest - c
             sums.append(total + cats[-1][0] * left)
+            if done is not None:
+                done()
         return sums
     if m > 65536:
-        return [sum(rng.choices(values, k=m)) for _ in range(n_boot)]
+        sums = []
+        for _ in range(n_boot):
+            sums.append(sum(rng.choices(values, k=m)))
+            if done is not None:
+                done()
+        return sums
     limit = (65536 // m) * m
     table = values * (65536 // m) + [math.inf] * (65536 - limit)
     batch = int(m * 65536 / limit * 1.02) + 64
@@ -373,6 +460,8 @@ def _resample_sums(values: list[float], n_boot: int, rng: random.Random) -> list
                 words.byteswap()
             drawn.extend(islice(filter(math.isfinite, map(table.__getitem__, words)), m - len(drawn)))
         sums.append(sum(drawn))
+        if done is not None:
+            done()
     return sums
 
 
@@ -403,14 +492,19 @@ def evaluate(
     ``teacher_preds`` add a paired CI of the gap to each group; they never move a threshold.
     """
     _check_inputs(eval_rows, student_preds, teacher_preds, metric=baseline.metric, n_boot=n_boot)
-    score = METRICS[baseline.metric]
+    score = memoized(METRICS[baseline.metric])
     s = [score(r.reference, student_preds[r.id]) for r in eval_rows]
     t = None if teacher_preds is None else [score(r.reference, teacher_preds[r.id]) for r in eval_rows]
     groups = _groups(eval_rows, baseline)
     names = sorted(groups)
     rng = random.Random(seed)
-    boot = {g: _resample_sums([s[i] for i in groups[g]], n_boot, rng) for g in names}
-    paired = {} if t is None else {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng) for g in names}
+    resamples = n_boot * len(names) * (1 if t is None else 2)
+    with progress("bootstrapping the 95% intervals", total=resamples, unit="resamples") as tick:
+        done = _Done(tick)
+        boot = {g: _resample_sums([s[i] for i in groups[g]], n_boot, rng, done) for g in names}
+        paired = (
+            {} if t is None else {g: _resample_sums([t[i] - s[i] for i in groups[g]], n_boot, rng, done) for g in names}
+        )
     scores = _Scores(s, t, baseline.decide_by)
 
     def total(d: dict[str, list[float]]) -> list[float] | None:

@@ -26,7 +26,7 @@ from typing import Any, TypedDict
 from distillplan.errors import LockError
 from distillplan.evalset.accept import EvalRow, load_predictions
 from distillplan.evalset.lockfile import Baseline, StratumBaseline
-from distillplan.evalset.metrics import METRICS
+from distillplan.evalset.metrics import METRICS, memoized
 from distillplan.evalset.samplesize import required_examples
 from distillplan.files import read_regular
 from distillplan.spec.models import Eval
@@ -150,7 +150,7 @@ def measured_baseline(
     predictions_sha256: str,
 ) -> Baseline:
     """The baseline measured from the teacher's predictions with the contract's metric."""
-    score = METRICS[e.metric]
+    score = memoized(METRICS[e.metric])
     t = [score(r.reference, teacher_preds[r.id]) for r in rows]
     overall = math.fsum(t) / len(t)
     strata = []

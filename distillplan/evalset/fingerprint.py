@@ -20,9 +20,9 @@ import json
 import os
 import posixpath
 import stat
-import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -44,6 +44,7 @@ from distillplan.evalset.lockfile import (
     read_lock,
 )
 from distillplan.files import is_inside, leaves_folder
+from distillplan.progress import progress, showing
 from distillplan.text import count
 
 __all__ = [
@@ -106,27 +107,22 @@ def _hash_stream(path: Path, *, blob: bool, progress: Progress | None) -> tuple[
     return sha256.hexdigest(), size, sha1.hexdigest() if sha1 is not None else ""
 
 
-class _ProgressLine:
-    """``\\rdistillplan: hashing eval files 512/1024 MiB`` on stderr, at most 5 times a second."""
+@contextmanager
+def _hash_progress(total: int) -> Iterator[Progress | None]:
+    """``hashing eval files 512/1,024 MiB`` on a terminal (:mod:`distillplan.progress`) when there are more
+    than ``PROGRESS_MIN_BYTES`` to hash; else None (the unobserved hash is the fastest)."""
+    if total <= PROGRESS_MIN_BYTES or not showing():
+        yield None
+        return
+    done = 0
+    with progress("hashing eval files", total=total, unit="MiB") as tick:
 
-    def __init__(self, total: int) -> None:
-        self.total, self.done, self.shown = total, 0, 0.0
+        def add(n: int) -> None:
+            nonlocal done
+            done += n
+            tick(done)
 
-    def __call__(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if now - self.shown >= 0.2 or self.done >= self.total:
-            self.shown = now
-            sys.stderr.write(f"\rdistillplan: hashing eval files {self.done >> 20}/{self.total >> 20} MiB")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-def _progress_for(total: int) -> _ProgressLine | None:
-    return _ProgressLine(total) if total > PROGRESS_MIN_BYTES and sys.stderr.isatty() else None
+        yield add
 
 
 def set_hash(entries: Iterable[EvalEntry]) -> str:
@@ -370,9 +366,8 @@ def _scan(spec_dir: Path, entries: list[EvalEntry]) -> list[Change]:
             changes.append(Change(e.path, "modified", f"size {e.size:,} -> {count(st.st_size, 'byte')}"))
         elif verified.get(_stat_key(path, st)) != (e.sha256, e.git_blob or "-"):
             to_hash.append((e, st.st_size))
-    bar = _progress_for(sum(size for _, size in to_hash))
     seen: list[tuple[_StatKey, str, str, int]] = []
-    try:
+    with _hash_progress(sum(size for _, size in to_hash)) as bar:
         for e, _ in to_hash:
             sha, size, blob, key, recorded = _hash_checked(spec_dir / e.path, blob=bool(e.git_blob), progress=bar)
             if (sha, size) != (e.sha256, e.size):
@@ -381,9 +376,6 @@ def _scan(spec_dir: Path, entries: list[EvalEntry]) -> list[Change]:
                 changes.append(Change(e.path, "modified", f"git_blob {e.git_blob[:12]}… in the lock -> {blob[:12]}…"))
             elif key is not None:
                 seen.append((key, sha, blob, recorded))
-    finally:
-        if bar is not None:
-            bar.close()
     _remember_verified(spec_dir, seen)
     return changes
 
@@ -533,18 +525,14 @@ def _new_entries(spec_dir: Path, paths: list[str]) -> list[EvalEntry]:
     """Hash ``paths`` (sha256 and, in git, the blob id, both from the bytes read here)."""
     in_git = gitfast.repo_root(spec_dir) is not None
     sizes = {p: (spec_dir / p).stat().st_size for p in paths}
-    bar = _progress_for(sum(sizes.values()))
     out = []
     seen: list[tuple[_StatKey, str, str, int]] = []
-    try:
+    with _hash_progress(sum(sizes.values())) as bar:
         for p in paths:
             sha, size, blob, key, recorded = _hash_checked(spec_dir / p, blob=in_git, progress=bar)
             out.append(EvalEntry(p, sha, size, blob))
             if key is not None:
                 seen.append((key, sha, blob or "-", recorded))
-    finally:
-        if bar is not None:
-            bar.close()
     _remember_verified(spec_dir, seen)
     return out
 

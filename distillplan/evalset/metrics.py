@@ -20,7 +20,7 @@ from typing import Any
 
 from distillplan.spec.registry import Metric
 
-__all__ = ["METRICS", "METRIC_RULES", "Metric", "as_object", "exact_match", "field_f1", "normalize"]
+__all__ = ["METRICS", "METRIC_RULES", "Metric", "as_object", "exact_match", "field_f1", "memoized", "normalize"]
 
 #: How each metric normalises and scores one prediction, in the contract's words.
 _NORM = (
@@ -88,6 +88,25 @@ def field_f1(reference: Any, prediction: Any) -> float:
     if not r and not p:
         return 1.0
     return 2 * sum((r & p).values()) / (r.total() + p.total())
+
+
+def memoized(score: Callable[[Any, Any], float], limit: int = 100_000) -> Callable[[Any, Any], float]:
+    """``score`` remembering its value on pairs of strings (labels repeat: a million rows of
+    accuracy hold a few dozen distinct pairs); at most ``limit`` pairs are kept, so memory stays
+    bounded on an open vocabulary. The values are ``score``'s own (it is a pure function)."""
+    cache: dict[tuple[str, str], float] = {}
+
+    def scored(a: Any, b: Any) -> float:
+        if type(a) is str and type(b) is str:
+            v = cache.get((a, b))
+            if v is None:
+                if len(cache) >= limit:
+                    cache.clear()
+                v = cache[(a, b)] = score(a, b)
+            return v
+        return score(a, b)
+
+    return scored
 
 
 METRICS: dict[str, Callable[[Any, Any], float]] = {

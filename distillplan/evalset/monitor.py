@@ -18,12 +18,12 @@ per (week, segment) cell: memory does not grow with the rows.
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from distillplan.evalset.jsonl import paused_gc
 from distillplan.evalset.metrics import METRICS
 from distillplan.evalset.samples import NO_REFERENCE, Sample
 
@@ -109,11 +109,8 @@ def aggregate(samples: Iterable[Sample], metric: str) -> Aggregate:
     cache: dict[tuple[str, str], float] = {}
     out = Aggregate()
     no_ref = NO_REFERENCE
-    gc.disable()  # a million short-lived dicts, none cyclic: the cycle collector only slows the loop
-    try:
+    with paused_gc():  # a million short-lived dicts, none cyclic: the cycle collector only slows the loop
         _fold(samples, score, cache, out, no_ref)
-    finally:
-        gc.enable()
     return out
 
 

@@ -19,6 +19,7 @@ never be reported as a duplicate.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta
@@ -29,7 +30,9 @@ from typing import Any, NamedTuple
 import orjson
 
 from distillplan.errors import InputError, Problem, quote_value
+from distillplan.evalset.jsonl import SLOW, fast_loads
 from distillplan.files import open_regular
+from distillplan.progress import Tick, progress
 from distillplan.text import JSON_WHITESPACE, count
 
 __all__ = ["FIELDS", "NO_REFERENCE", "Sample", "SampleReader"]
@@ -86,13 +89,22 @@ class SampleReader:
         self.problems.append(Problem(path, line, col, key, message))
 
     def __iter__(self) -> Iterator[Sample]:
+        total = 0
+        for path in self.paths:
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        with progress("reading sampled traffic", total=total, unit="MiB") as tick:
+            yield from self._rows(tick)
+
+    def _rows(self, tick: Tick) -> Iterator[Sample]:
         # The fast path is inlined (this loop runs once per row); any row it does not accept
         # goes through _parse, which either accepts it too or records the located problem.
         last_ts: datetime | None = None
         last_at = ("", 0)
-        loads, fromiso, decode_error = orjson.loads, datetime.fromisoformat, orjson.JSONDecodeError
+        loads, fromiso, decode_error = fast_loads, datetime.fromisoformat, orjson.JSONDecodeError
         weeks, zweeks, seen, repeats = self._weeks, self._zweeks, self._seen, self._repeats
         no_ref = _NO_REF
+        read = 0  # bytes of the files before this one
         for path in self.paths:
             shown = self.display(path)
             try:
@@ -105,6 +117,8 @@ class SampleReader:
                 continue
             with f:
                 for n, raw in enumerate(iter(partial(f.readline, MAX_LINE_BYTES + 1), b""), 1):
+                    if not n & 0x3FFF:
+                        tick(read + f.tell())
                     if len(raw) > MAX_LINE_BYTES:
                         self._problem(
                             shown,
@@ -115,7 +129,7 @@ class SampleReader:
                         break
                     try:
                         obj = loads(raw)
-                        keys = obj.keys()
+                        keys = obj.keys()  # SLOW (not vouched for) has none: the careful path decides
                         if not (keys >= _REQUIRED and keys <= _ALLOWED):
                             raise TypeError
                         rid, seg, stamp = obj["id"], obj["segment"], obj["timestamp"]
@@ -154,6 +168,7 @@ class SampleReader:
                     last_ts, last_at = ts, (shown, n)
                     self.rows += 1
                     yield (week, obj["segment"], obj["student"], obj["teacher"], obj.get("reference", no_ref), shown, n)  # type: ignore[misc]  # a plain tuple: Sample's fields, built at C speed
+                read += f.tell()
         if self._repeats:
             self._locate_repeats()
 
@@ -167,10 +182,10 @@ class SampleReader:
         return week
 
     def _loads(self, raw: bytes, shown: str, n: int) -> Any:
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass  # the standard parser decides and words the message (it also takes NaN, big ints)
+        obj = fast_loads(raw)
+        if obj is not SLOW:
+            return obj
+        # the standard parser decides and words the message (it also takes NaN, and reads big ints exactly)
         if not raw.strip(_JSON_WS_BYTES):
             return _BLANK
         try:

@@ -34,13 +34,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from distillplan.catalogs.gpus import load_gpus
+from distillplan.catalogs.gpus import Gpu, load_gpus
 from distillplan.catalogs.prices import PriceBook
 from distillplan.catalogs.students import STUDENT_FILES
 from distillplan.plan.build import PlanCore, PlanInputs, plan_core
 from distillplan.plan.decision import EvalState, expected_gap, infeasible_reason
 from distillplan.plan.model import SpecInfo
 from distillplan.plan.student import facts_of
+from distillplan.progress import progress
 from distillplan.sizing.architecture import Architecture
 from distillplan.spec.models import Spec
 from distillplan.spec.registry import METHODS, PRECISIONS, Method, Precision
@@ -281,6 +282,27 @@ def _pinned(spec: Spec) -> list[str]:
     return out
 
 
+def _candidate_row(
+    spec: Spec,
+    c: Candidate,
+    own: Candidate,
+    architectures: dict[str, Architecture],
+    eval_state: EvalState,
+    other_state: EvalState,
+    gpus: dict[str, Gpu],
+    book: PriceBook | None,
+) -> CompareRow:
+    same_base = c.student == own.student
+    cspec = candidate_spec(spec, c)
+    if not same_base and spec.eval.expected_gap_points is not None:
+        cspec = cspec.model_copy(update={"eval": cspec.eval.model_copy(update={"expected_gap_points": None})})
+    state = eval_state if same_base else other_state
+    inputs = PlanInputs(architecture=architectures[c.student], eval_state=state, book=book)
+    core = plan_core(cspec, inputs, gpus=gpus)
+    gap = expected_gap(cspec, state)
+    return row_of(c, core, is_spec=c == own, expected_gap=gap, max_gap_points=spec.eval.max_gap_points)
+
+
 def compare(
     spec: Spec,
     *,
@@ -297,16 +319,11 @@ def compare(
     rows = []
     # A pilot (or a stated expected gap) measures the spec's own base model: other bases do not inherit it.
     other_state = dataclasses.replace(eval_state, pilot=None)
-    for c in candidates(spec, axes):
-        same_base = c.student == own.student
-        cspec = candidate_spec(spec, c)
-        if not same_base and spec.eval.expected_gap_points is not None:
-            cspec = cspec.model_copy(update={"eval": cspec.eval.model_copy(update={"expected_gap_points": None})})
-        state = eval_state if same_base else other_state
-        inputs = PlanInputs(architecture=architectures[c.student], eval_state=state, book=book)
-        core = plan_core(cspec, inputs, gpus=gpus)
-        gap = expected_gap(cspec, state)
-        rows.append(row_of(c, core, is_spec=c == own, expected_gap=gap, max_gap_points=spec.eval.max_gap_points))
+    todo = candidates(spec, axes)
+    with progress("planning candidates", total=len(todo), unit="candidates") as tick:  # stderr, a terminal only
+        for i, c in enumerate(todo, 1):
+            rows.append(_candidate_row(spec, c, own, architectures, eval_state, other_state, gpus, book))
+            tick(i)
     ranked = [r for _, r in sorted(enumerate(with_tiers(rows)), key=_rank_key)]
     p = spec.project
     return Comparison(
