@@ -262,6 +262,104 @@ def _p71_note(
     )
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where a replica's weights and KV go: the tensor-parallel size and the KV it leaves."""
+
+    max_model_len: int
+    too_long: bool
+    kv_floor: int
+    tp: int
+    kv_gib: float
+    kv_tokens: int
+    fits: bool
+
+
+def _layout(
+    arch: Architecture, gpu: Gpu, weights: int, a: SizingAssumptions, input_tokens: int, output_tokens: int
+) -> _Layout:
+    """The smallest tensor-parallel size whose KV holds ``min_concurrent_sequences`` requests of
+    ``max_model_len`` tokens (or ``min_kv_cache_tokens`` when fewer, and one request); the largest
+    when none does (``fits`` False)."""
+    request_len = input_tokens + output_tokens
+    longest = input_tokens + eval_generation_budget(input_tokens, output_tokens, arch.max_position_embeddings)
+    mult = a.max_model_len_multiple
+    max_model_len = min(math.ceil(longest / mult) * mult, arch.max_position_embeddings)
+    too_long = request_len > arch.max_position_embeddings
+    tp_sizes = [t for t in TP_CHOICES if arch.num_attention_heads % t == 0]
+    kv_floor = max(max_model_len, min(max_model_len * a.min_concurrent_sequences, a.min_kv_cache_tokens))
+    for tp in tp_sizes:
+        kv_gib, kv_tokens = _kv_capacity_tokens(arch, gpu, weights, tp, a, request_len)
+        if not too_long and kv_tokens >= kv_floor:
+            return _Layout(max_model_len, too_long, kv_floor, tp, kv_gib, kv_tokens, True)
+    kv_gib, kv_tokens = _kv_capacity_tokens(arch, gpu, weights, tp_sizes[-1], a, request_len)
+    return _Layout(max_model_len, too_long, kv_floor, tp_sizes[-1], kv_gib, kv_tokens, False)
+
+
+def _fit_reason(
+    arch: Architecture,
+    gpu: Gpu,
+    precision: Precision,
+    weights: int,
+    a: SizingAssumptions,
+    lay: _Layout,
+    request_len: int,
+    concurrent: int,
+) -> str:
+    """Why the layout is what it is, in one sentence a platform engineer can act on."""
+    if lay.too_long:
+        return (
+            f"a request of {count(request_len, 'token')} exceeds {arch.name}'s context of "
+            f"{count(arch.max_position_embeddings, 'token')}; shorten inputs or pick a longer-context base"
+        )
+    if lay.fits and lay.tp == 1:
+        return (
+            f"fits on one {gpu.name}: {weights / GIB:.1f} GiB weights, {lay.kv_gib:.1f} GiB KV "
+            f"cache for {count(lay.kv_tokens, 'token')} ({concurrent:,} concurrent requests)"
+        )
+    if lay.fits:
+        one_gpu_kv, _ = _kv_capacity_tokens(arch, gpu, weights, 1, a, request_len)
+        return (
+            f"does not fit on one {gpu.name}: {weights / GIB:.1f} GiB weights leave "
+            f"{max(one_gpu_kv, 0.0):.1f} GiB for KV, under {count(lay.kv_floor, 'token')} "
+            f"({a.min_concurrent_sequences} requests of {count(lay.max_model_len, 'token')}, at most "
+            f"{a.min_kv_cache_tokens:,}); tensor parallelism over {count(lay.tp, 'GPU')} fits, "
+            f"and a lower precision (int8/int4) or a bigger GPU may fit on one"
+        )
+    return (
+        f"does not fit even on {lay.tp} x {gpu.name} at {precision} ({weights / GIB:.1f} GiB "
+        f"weights, KV for {count(lay.kv_floor, 'token')}); use "
+        f"a lower precision (int8/int4), a bigger GPU, shorter requests or a smaller base"
+    )
+
+
+def _ms(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _replicas(
+    rep: Replica,
+    pod_rps: float,
+    peak: float,
+    utilization: float,
+    latency_target: tuple[float | None, float | None],
+    *,
+    pin: int | None,
+    fits: bool,
+) -> tuple[int, Literal["throughput", "latency", "pinned"], int, int | None]:
+    """(replicas, what binds, replicas for throughput, replicas for the latency target or None):
+    a pin wins, else the larger of the throughput count at ``utilization`` and the latency count."""
+    thr = max(1, math.ceil(peak / (pod_rps * utilization))) if pod_rps > 0 else 1
+    ttft_target, tpot_target = latency_target
+    has_target = ttft_target is not None or tpot_target is not None
+    lat_replicas = replicas_for_latency(rep, peak, ttft_target, tpot_target) if has_target and fits else None
+    if pin is not None:
+        return max(1, pin), "pinned", thr, lat_replicas
+    if lat_replicas is not None and lat_replicas > thr:
+        return lat_replicas, "latency", thr, lat_replicas
+    return thr, "throughput", thr, lat_replicas
+
+
 def size_serving(
     arch: Architecture,
     gpu: Gpu,
@@ -289,50 +387,10 @@ def size_serving(
         raise ValueError("input_tokens and output_tokens must be >= 1 and peak load >= 0")
     weights, note = weight_bytes(arch, precision, a)
     request_len = input_tokens + output_tokens
-    longest = input_tokens + eval_generation_budget(input_tokens, output_tokens, arch.max_position_embeddings)
-    mult = a.max_model_len_multiple
-    max_model_len = min(math.ceil(longest / mult) * mult, arch.max_position_embeddings)
-    too_long = request_len > arch.max_position_embeddings
-    tp_sizes = [t for t in TP_CHOICES if arch.num_attention_heads % t == 0]
-    # KV for min_concurrent_sequences requests, or min_kv_cache_tokens when fewer (long prompts), and one request.
-    kv_floor = max(max_model_len, min(max_model_len * a.min_concurrent_sequences, a.min_kv_cache_tokens))
-    chosen = None
-    for tp in tp_sizes:
-        kv_gib, kv_tokens = _kv_capacity_tokens(arch, gpu, weights, tp, a, request_len)
-        if not too_long and kv_tokens >= kv_floor:
-            chosen = (tp, kv_gib, kv_tokens)
-            break
-    fits = chosen is not None
-    tp, kv_gib, kv_tokens = chosen or (
-        tp_sizes[-1],
-        *_kv_capacity_tokens(arch, gpu, weights, tp_sizes[-1], a, request_len),
-    )
+    lay = _layout(arch, gpu, weights, a, input_tokens, output_tokens)
+    tp, kv_gib, kv_tokens, fits, max_model_len = lay.tp, lay.kv_gib, lay.kv_tokens, lay.fits, lay.max_model_len
     concurrent = min(a.max_num_seqs, kv_tokens // request_len)
-    one_gpu_kv, _ = _kv_capacity_tokens(arch, gpu, weights, 1, a, request_len)
-    if too_long:
-        reason = (
-            f"a request of {count(request_len, 'token')} exceeds {arch.name}'s context of "
-            f"{count(arch.max_position_embeddings, 'token')}; shorten inputs or pick a longer-context base"
-        )
-    elif fits and tp == 1:
-        reason = (
-            f"fits on one {gpu.name}: {weights / GIB:.1f} GiB weights, {kv_gib:.1f} GiB KV "
-            f"cache for {count(kv_tokens, 'token')} ({concurrent:,} concurrent requests)"
-        )
-    elif fits:
-        reason = (
-            f"does not fit on one {gpu.name}: {weights / GIB:.1f} GiB weights leave "
-            f"{max(one_gpu_kv, 0.0):.1f} GiB for KV, under {count(kv_floor, 'token')} ({a.min_concurrent_sequences} "
-            f"requests of {count(max_model_len, 'token')}, at most {a.min_kv_cache_tokens:,}); "
-            f"tensor parallelism over {count(tp, 'GPU')} fits, "
-            f"and a lower precision (int8/int4) or a bigger GPU may fit on one"
-        )
-    else:
-        reason = (
-            f"does not fit even on {tp} x {gpu.name} at {precision} ({weights / GIB:.1f} GiB "
-            f"weights, KV for {count(kv_floor, 'token')}); use "
-            f"a lower precision (int8/int4), a bigger GPU, shorter requests or a smaller base"
-        )
+    reason = _fit_reason(arch, gpu, precision, weights, a, lay, request_len, concurrent)
     batch = max(concurrent, 1)
     cached = cached_prefix_tokens(input_tokens, prefix_cache_share)
     rep = pod_replica(
@@ -360,25 +418,16 @@ def size_serving(
     if not fits:
         pod_rps = 0.0
     peak = peak_requests_per_second
-    thr = max(1, math.ceil(peak / (pod_rps * a.target_utilization))) if pod_rps > 0 else 1
     ttft_target, tpot_target = latency_target
     has_target = ttft_target is not None or tpot_target is not None
-    lat_replicas = replicas_for_latency(rep, peak, ttft_target, tpot_target) if has_target and fits else None
-    binds: Literal["throughput", "latency", "pinned"]
-    if replicas_pin is not None:
-        replicas, binds = max(1, replicas_pin), "pinned"
-    elif lat_replicas is not None and lat_replicas > thr:
-        replicas, binds = lat_replicas, "latency"
-    else:
-        replicas, binds = thr, "throughput"
+    replicas, binds, thr, lat_replicas = _replicas(
+        rep, pod_rps, peak, a.target_utilization, latency_target, pin=replicas_pin, fits=fits
+    )
     at_load = rep.at(peak / replicas) if fits else None
     met = None
     if has_target and at_load is not None:
         met = meets(at_load, ttft_target, tpot_target)
     lat_note = latency_note(rep, at_load, replicas, thr, lat_replicas, binds, ttft_target, tpot_target, met)
-
-    def ms(x: float | None) -> float | None:
-        return x if x is not None and math.isfinite(x) else None
 
     rps_gpu = pod_rps / tp
     holds, p71 = _p71_note(rps_gpu, arch, precision, input_tokens, output_tokens, p71_band)
@@ -412,9 +461,9 @@ def size_serving(
         latency_target_p95_ttft_ms=ttft_target,
         latency_target_p95_tpot_ms=tpot_target,
         latency_target_met=met,
-        ttft_p50_ms=ms(at_load.ttft_p50_ms) if at_load else None,
-        ttft_p95_ms=ms(at_load.ttft_p95_ms) if at_load else None,
-        tpot_p50_ms=ms(at_load.tpot_p50_ms) if at_load else None,
-        tpot_p95_ms=ms(at_load.tpot_p95_ms) if at_load else None,
+        ttft_p50_ms=_ms(at_load.ttft_p50_ms) if at_load else None,
+        ttft_p95_ms=_ms(at_load.ttft_p95_ms) if at_load else None,
+        tpot_p50_ms=_ms(at_load.tpot_p50_ms) if at_load else None,
+        tpot_p95_ms=_ms(at_load.tpot_p95_ms) if at_load else None,
         latency_note=lat_note,
     )
