@@ -322,7 +322,7 @@ def _fit_reason(
         return (
             f"does not fit on one {gpu.name}: {weights / GIB:.1f} GiB weights leave "
             f"{max(one_gpu_kv, 0.0):.1f} GiB for KV, under {count(lay.kv_floor, 'token')} "
-            f"({a.min_concurrent_sequences} requests of {count(lay.max_model_len, 'token')}, at most "
+            f"({count(a.min_concurrent_sequences, 'request')} of {count(lay.max_model_len, 'token')}, at most "
             f"{a.min_kv_cache_tokens:,}); tensor parallelism over {count(lay.tp, 'GPU')} fits, "
             f"and a lower precision (int8/int4) or a bigger GPU may fit on one"
         )
