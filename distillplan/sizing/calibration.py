@@ -76,37 +76,8 @@ _LLAMA_33_70B = Architecture(  # meta-llama/Llama-3.3-70B-Instruct config.json (
 )
 
 
-_QWEN3_14B = Architecture(  # Qwen/Qwen3-14B config.json (model_type qwen3; its q/k norms are 2 x 128 weights a layer)
-    name="Qwen/Qwen3-14B",
-    model_type="qwen3",
-    hidden_size=5120,
-    num_hidden_layers=40,
-    num_attention_heads=40,
-    num_key_value_heads=8,
-    head_dim=128,
-    intermediate_size=17408,
-    vocab_size=151936,
-    tie_word_embeddings=False,
-    qkv_bias=False,
-    max_position_embeddings=40960,
-    source="reference_points.toml",
-)
-_QWEN3_8B = Architecture(  # Qwen/Qwen3-8B config.json
-    name="Qwen/Qwen3-8B",
-    model_type="qwen3",
-    hidden_size=4096,
-    num_hidden_layers=36,
-    num_attention_heads=32,
-    num_key_value_heads=8,
-    head_dim=128,
-    intermediate_size=12288,
-    vocab_size=151936,
-    tie_word_embeddings=False,
-    qkv_bias=False,
-    max_position_embeddings=40960,
-    source="reference_points.toml",
-)
-_INLINE = {a.name: a for a in (_LLAMA_33_70B, _QWEN3_14B, _QWEN3_8B)}
+# Qwen/Qwen3-8B and Qwen/Qwen3-14B are bundled students (their config.json, q/k norms included).
+_INLINE = {a.name: a for a in (_LLAMA_33_70B,)}
 
 
 @dataclass(frozen=True)
