@@ -18,6 +18,29 @@ from distillplan.errors import DistillError, one_line
 
 EXIT_USER, EXIT_BUG, EXIT_INTERRUPT = 1, 3, 130
 
+#: Set by the console's SIGINT handler: a library that catches the KeyboardInterrupt and raises its own
+#: error instead (pydantic-core turns one raised while it builds a model's schema into a SchemaError)
+#: still ends as an interrupt, 130, not as an internal error.
+_sigint_seen = False
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    global _sigint_seen
+    _sigint_seen = True
+    raise KeyboardInterrupt
+
+
+def _interrupt_in(e: BaseException) -> bool:
+    """A ^C this run received, or a KeyboardInterrupt in the exception's chain."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, KeyboardInterrupt):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return _sigint_seen
+
 
 def _say(text: str) -> None:
     sys.stderr.write(text + "\n")
@@ -58,6 +81,9 @@ def guarded(run: Callable[[], int], argv: Sequence[str]) -> int:
         _say("distillplan: out of memory reading the inputs; is one of them far larger than expected?")
         return EXIT_USER
     except Exception as e:  # the top-level handler: anything else is a bug
+        if _interrupt_in(e):  # a ^C that a library caught and re-raised as its own error
+            _say("distillplan: interrupted")
+            return EXIT_INTERRUPT
         if verbose(argv):
             import traceback  # deferred: only for --verbose (the hook path never loads it)
 
@@ -120,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the console: ^C outside the command exits at once (in-process callers keep theirs)
         try:
             try:
-                signal.signal(signal.SIGINT, signal.default_int_handler)  # inside: KeyboardInterrupt, cleaned up
+                signal.signal(signal.SIGINT, _on_sigint)  # inside: KeyboardInterrupt (and noted), cleaned up
                 return _main(argv)
             finally:
                 signal.signal(signal.SIGINT, _interrupted_outside_a_command)

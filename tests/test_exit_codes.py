@@ -224,3 +224,39 @@ def test_root_above_the_spec_folder_inside_the_repo_is_allowed_by_both(
     assert (git_repo / "gen" / "serving" / "vllm.yaml").is_file()
     code, _, err = run_cli("check", "sub", capsys=capsys)
     assert code == 0, err
+
+
+def test_an_interrupt_a_library_reraised_as_its_own_error_is_still_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pydantic-core turns a KeyboardInterrupt raised while it builds a schema into a SchemaError (no
+    chain, the interrupt only in its text): a ^C the console's handler saw still ends as 130, one line,
+    and so does any error whose chain holds a KeyboardInterrupt. Without a ^C, an error is still a bug."""
+    from distillplan import main as entry
+
+    monkeypatch.setattr(entry, "_sigint_seen", False)
+
+    def library_that_swallows() -> int:
+        try:
+            entry._on_sigint(signal.SIGINT, None)  # what the console's SIGINT handler does
+        except KeyboardInterrupt:
+            raise RuntimeError("Error building serializer: KeyboardInterrupt") from None
+        return 0
+
+    assert entry.guarded(library_that_swallows, []) == 130
+    assert capsys.readouterr().err.strip() == "distillplan: interrupted"
+    monkeypatch.setattr(entry, "_sigint_seen", False)
+
+    def chained() -> int:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as e:
+            raise ValueError("wrapped") from e
+
+    assert entry.guarded(chained, []) == 130
+
+    def plain_bug() -> int:
+        raise ValueError("a real bug")
+
+    assert entry.guarded(plain_bug, []) == 3
+    assert "internal error" in capsys.readouterr().err
