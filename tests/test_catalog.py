@@ -109,3 +109,19 @@ def test_the_starter_spec_names_every_catalog_gpu_and_a_current_teacher() -> Non
     assert all(key in gpu_line for key in load_gpus())
     spec = parse_spec(text.replace("{name}", "x").replace("{title}", "X"), display="starter.toml", base_dir=data_path())
     assert spec.teacher.model is not None and teacher_prices()[spec.teacher.model].status == "current"
+
+
+def test_rate_median_is_statistics_median() -> None:
+    """The GPU rate's median, written out so the hook path need not import statistics, is
+    statistics.median's, on odd and even counts and unsorted input."""
+    import random
+    import statistics
+
+    from distillplan.catalogs.gpus import rate_median
+
+    rng = random.Random(3)
+    for n in range(1, 12):
+        xs = [round(rng.uniform(0.5, 12), 4) for _ in range(n)]
+        assert rate_median(xs) == statistics.median(xs)
+    with pytest.raises(ValueError):
+        rate_median([])

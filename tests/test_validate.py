@@ -303,3 +303,13 @@ def test_the_narrowest_allowed_gap_is_sized_exactly_and_a_narrower_one_is_refuse
     assert (
         normal_examples(0.5, gap / 100) <= required_examples(teacher_score=0.5, gap_points=gap) <= MAX_EXAMPLES * 1.05
     )
+
+
+def test_the_hook_paths_normal_quantiles_are_the_exact_ones() -> None:
+    """spec/evalsize.py keeps the two quantiles validate needs as literals (the hook path does not
+    import statistics): they are NormalDist's own, bit for bit."""
+    from statistics import NormalDist
+
+    from distillplan.spec.evalsize import _QUANTILES
+
+    assert {p: NormalDist().inv_cdf(p) for p in (1 - (1 - 0.95) / 2, 0.8)} == _QUANTILES

@@ -117,10 +117,13 @@ class _GpuRow(Row):
 
 def rate_median(prices: Iterable[float]) -> float:
     """The median of ``prices`` (the on-demand quotes of a GPU row: spot and reserved quotes
-    are listed for reference and never move it)."""
-    import statistics
-
-    return statistics.median(prices)
+    are listed for reference and never move it). ``statistics.median``'s rule, written out: the
+    catalog loads on the hook path, which does not import ``statistics`` (and its ``decimal``)."""
+    xs = sorted(prices)
+    if not xs:
+        raise ValueError("no prices to take the median of")
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
 
 
 def on_demand_median(quotes: Iterable[GpuQuote]) -> float:
