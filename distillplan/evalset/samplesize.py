@@ -47,13 +47,7 @@ def exact_power(n: int, *, teacher_score: float, gap_points: float, alpha: float
     p0, p1 = teacher_score, teacher_score - gap_points / 100
     if not (0 < p1 < p0 < 1):
         raise ValueError("need 0 < teacher_score - gap_points/100 < teacher_score < 1")
-    sd = math.sqrt(n * p0 * (1 - p0))
-    c = max(-1, math.floor(n * p0 - NormalDist().inv_cdf(1 - alpha) * sd))
-    while c >= 0 and _lower_tail(n, c, p0) > alpha:
-        c -= 1
-    while c + 1 <= n and _lower_tail(n, c + 1, p0) <= alpha:
-        c += 1
-    return _lower_tail(n, c, p1)
+    return _lower_tail(n, _critical(n, p0, alpha), p1)
 
 
 def _normal_examples(p0: float, delta: float, confidence: float, power: float) -> int:
